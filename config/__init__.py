@@ -1,0 +1,129 @@
+"""Configuration classes, overridden by ``SNP_*`` environment variables.
+
+``load_config(name)`` picks a class (development, testing, production) and then
+applies the environment, so a deployment never edits code to change a setting.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("SNP_INSTANCE_DIR", Path.cwd() / "instance"))
+
+
+class Config:
+    SECRET_KEY = "dev-only-secret-key-change-me"
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'snp.sqlite3'}"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Request bodies beyond this get 413; an .ics import is the largest legitimate body.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    TIMEZONE = "Europe/Paris"
+    TOKEN_TTL = timedelta(hours=12)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_LOGIN = "20 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    SMS_BACKEND = "console"
+    SCHEDULER_IN_PROCESS = False
+    # Publishing rules (SPEC section 4, POST /slots).
+    SLOT_MIN_MINUTES = 5
+    SLOT_MAX_MINUTES = 120
+    PUBLISH_HORIZON_DAYS = 120
+    MAX_SLOTS_PER_REQUEST = 2000
+    # Patient identity is erased from bookings this long after the slot.
+    PATIENT_RETENTION_DAYS = 365
+    # flask-smorest / OpenAPI
+    API_TITLE = "SNP service API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    TWILIO_ACCOUNT_SID = None
+    TWILIO_AUTH_TOKEN = None
+    TWILIO_FROM = None
+    TWILIO_MESSAGING_SERVICE_SID = None
+    TWILIO_BASE_URL = None
+
+
+class DevelopmentConfig(Config):
+    # `make run` turns the in-process scheduler on; CLI commands must not start one.
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SMS_BACKEND = "memory"
+    RATELIMIT_ENABLED = True
+    WTF_CSRF_ENABLED = True
+
+
+class ProductionConfig(Config):
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = None
+    SESSION_COOKIE_SECURE = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+# Environment variables read on top of the chosen class: SNP_<NAME> -> <NAME>.
+_ENV_SETTINGS = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "SMS_BACKEND": ("SMS_BACKEND", str),
+    "PUBLIC_URL": ("PUBLIC_URL", str),
+    "TWILIO_BASE_URL": ("TWILIO_BASE_URL", str),
+    "SCHEDULER_IN_PROCESS": ("SCHEDULER_IN_PROCESS", lambda v: v.lower() in {"1", "true", "yes"}),
+    "PUBLISH_HORIZON_DAYS": ("PUBLISH_HORIZON_DAYS", int),
+    "MAX_SLOTS_PER_REQUEST": ("MAX_SLOTS_PER_REQUEST", int),
+    "PATIENT_RETENTION_DAYS": ("PATIENT_RETENTION_DAYS", int),
+    "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "TOKEN_TTL_HOURS": ("TOKEN_TTL", lambda v: timedelta(hours=float(v))),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+}
+_TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID")
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def load_config(name: str | None = None, overrides: dict | None = None) -> dict:
+    """Return the settings of config class ``name`` with the environment and ``overrides`` applied."""
+    name = name or os.environ.get("SNP_CONFIG", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError:
+        raise ConfigurationError(f"unknown configuration {name!r}; choose one of {sorted(CONFIGS)}")
+    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    settings["CONFIG_NAME"] = name
+    for env_name, (key, parse) in _ENV_SETTINGS.items():
+        raw = os.environ.get(f"SNP_{env_name}")
+        if raw:
+            settings[key] = parse(raw)
+    for key in _TWILIO_SETTINGS:
+        if os.environ.get(key):
+            settings[key] = os.environ[key]
+    settings.update(overrides or {})
+    _check(settings)
+    return settings
+
+
+def _check(settings: dict) -> None:
+    if settings["CONFIG_NAME"] != "production":
+        return
+    secret = settings.get("SECRET_KEY")
+    if not secret or secret == Config.SECRET_KEY or len(secret) < 32:
+        raise ConfigurationError("production needs SNP_SECRET_KEY: a random secret of 32 characters or more")
+    if not settings.get("SQLALCHEMY_DATABASE_URI"):
+        raise ConfigurationError("production needs SNP_DATABASE_URL")

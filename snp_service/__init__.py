@@ -1,0 +1,89 @@
+"""SNP service: unscheduled-care slots shared by the GPs of a CPTS and booked by 116 117 regulators."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from config import load_config
+
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: str | dict | None = None) -> Flask:
+    """Build the application. ``config`` is a config name or a dict of overrides on ``SNP_CONFIG``."""
+    app = Flask(__name__, instance_path=os.environ.get("SNP_INSTANCE_DIR") or None, instance_relative_config=False)
+    configure_app(app, config)
+    configure_logging(app)
+    configure_extensions(app)
+    configure_blueprints(app)
+    configure_cli(app)
+    configure_scheduler(app)
+    return app
+
+
+def configure_app(app: Flask, config: str | dict | None) -> None:
+    if isinstance(config, dict):
+        settings = load_config(config.get("CONFIG_NAME"), overrides=config)
+    else:
+        settings = load_config(config)
+    app.config.update(settings)
+    # SQL parameters would carry patient data into exception messages and logs.
+    engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    engine_options.setdefault("hide_parameters", True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        engine_options.setdefault("connect_args", {"timeout": 10, "check_same_thread": False})
+        _ensure_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+    else:
+        engine_options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
+
+
+def _ensure_sqlite_dir(uri: str) -> None:
+    path = uri.removeprefix("sqlite:///")
+    if path and path != uri and not path.startswith(":memory:") and uri != "sqlite://":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (register every table before Alembic/create_all look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "pages.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(models.User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def configure_blueprints(app: Flask) -> None:
+    from .api import register_api
+    from .web import register_pages
+
+    register_api(app)
+    register_pages(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from .cli import snp
+
+    app.cli.add_command(snp)
+
+
+def configure_scheduler(app: Flask) -> None:
+    from .scheduling import start_in_process
+
+    if app.config.get("SCHEDULER_IN_PROCESS"):
+        start_in_process(app)

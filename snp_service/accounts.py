@@ -1,0 +1,125 @@
+"""Accounts: users, passwords, API tokens.
+
+Passwords use Werkzeug's scrypt hashing; bearer tokens are random secrets of
+which only a SHA-256 is stored, with an expiry and a revocation time.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import audit
+from .database import write_transaction
+from .errors import Conflict, Invalid, NotFound, Unauthorized
+from .extensions import db
+from .models import ROLES, ApiToken, Cpts, Practitioner, User
+from .timeutil import utcnow
+
+MIN_PASSWORD_LENGTH = 10
+# Checked against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def authenticate(email: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise Unauthorized("Identifiants invalides", code="invalid_credentials")
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        raise Unauthorized("Identifiants invalides", code="invalid_credentials")
+    return user
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(user: User, ttl: timedelta) -> tuple[str, ApiToken]:
+    secret = secrets.token_urlsafe(32)
+    with write_transaction():
+        token = ApiToken(user_id=user.id, token_hash=_token_hash(secret), expires_at=utcnow() + ttl)
+        db.session.add(token)
+        audit.record(user, "token.issue", token)
+    return secret, token
+
+
+def user_for_token(secret: str) -> User | None:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+        return None
+    user = db.session.get(User, token.user_id)
+    return user if user is not None and user.active else None
+
+
+def revoke_token(secret: str, actor: User) -> None:
+    with write_transaction():
+        token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+        if token is None or token.revoked_at is not None:
+            return
+        token.revoked_at = utcnow()
+        audit.record(actor, "token.revoke", token)
+
+
+def create_user(actor, *, email: str, password: str, role: str, cpts_ids: list[int] = (),
+                practitioner_id: int | None = None) -> User:
+    """Create an account; the caller has already checked the actor may do so."""
+    email = normalise_email(email)
+    _check_new_user(email, password, role, practitioner_id)
+    with write_transaction():
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise Conflict("Un compte existe déjà avec cet e-mail", code="email_taken", fields={"email": ["already used"]})
+        cpts = _load_cpts(cpts_ids)
+        if practitioner_id is not None and db.session.get(Practitioner, practitioner_id) is None:
+            raise Invalid("Praticien inconnu", fields={"practitioner_id": ["unknown practitioner"]})
+        user = User(email=email, password_hash=hash_password(password), role=role,
+                    practitioner_id=practitioner_id, cpts=cpts)
+        db.session.add(user)
+        db.session.flush()
+        audit.record(actor, "user.create", user, after={"role": role, "cpts_ids": list(cpts_ids)})
+    return user
+
+
+def set_user_active(actor, user_id: int, active: bool) -> User:
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound("Compte introuvable")
+        before = {"active": user.active}
+        user.active = active
+        if not active:
+            db.session.query(ApiToken).filter_by(user_id=user.id, revoked_at=None).update({"revoked_at": utcnow()})
+        audit.record(actor, "user.activate" if active else "user.deactivate", user, before, {"active": active})
+    return user
+
+
+def _check_new_user(email: str, password: str, role: str, practitioner_id: int | None) -> None:
+    errors = {}
+    if "@" not in email or len(email) > 254:
+        errors["email"] = ["invalid email"]
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [f"at least {MIN_PASSWORD_LENGTH} characters"]
+    if role not in ROLES:
+        errors["role"] = [f"one of {', '.join(ROLES)}"]
+    if role == "gp" and practitioner_id is None:
+        errors["practitioner_id"] = ["required for a gp account"]
+    if errors:
+        raise Invalid("Compte invalide", fields=errors)
+
+
+def _load_cpts(cpts_ids) -> list[Cpts]:
+    cpts = [db.session.get(Cpts, cpts_id) for cpts_id in cpts_ids]
+    if any(c is None for c in cpts):
+        raise Invalid("CPTS inconnue", fields={"cpts_ids": ["unknown CPTS"]})
+    return cpts

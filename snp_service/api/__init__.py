@@ -1,0 +1,53 @@
+"""The JSON API under /api/v1: blueprints, bearer authentication, OpenAPI."""
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_login import current_user as session_user
+
+from ..accounts import user_for_token
+from ..errors import Unauthorized
+from ..extensions import api, csrf
+from .errors import register_error_handlers
+
+_UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def register_api(app: Flask) -> None:
+    from . import auth, cpts, health, practitioners, users
+
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "SNP service: publish, search and book unscheduled-care slots."},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    })
+    for module in (auth, cpts, practitioners, users):
+        register_api_blueprint(module)
+    app.register_blueprint(health.blp)
+    register_error_handlers(app)
+    app.before_request(authenticate_api_request)
+
+
+def register_api_blueprint(module) -> None:
+    """Other packages (calendar feeds, SMS callbacks) add their API blueprints through here."""
+    csrf.exempt(module.blp)
+    api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
+
+
+def authenticate_api_request() -> None:
+    """Resolve the caller of an API request: a bearer token, or the page session plus a CSRF token."""
+    g.api_user = None
+    if not request.path.startswith("/api/"):
+        return
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret:
+            raise Unauthorized("Authorization must be 'Bearer <token>'", code="invalid_token")
+        user = user_for_token(secret.strip())
+        if user is None:
+            raise Unauthorized("Invalid, expired or revoked token", code="invalid_token")
+        g.api_user = user
+        g.api_token = secret.strip()
+    elif session_user.is_authenticated and request.method in _UNSAFE_METHODS:
+        # Pages call the API with their session cookie: that needs the CSRF token too.
+        csrf.protect()

@@ -1,0 +1,34 @@
+"""/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
+from flask_smorest import Blueprint
+
+from .. import directory
+from ..policy import check_cpts, require_roles
+from .schemas.directory import CptsSchema
+
+URL_PREFIX = "/cpts"
+blp = Blueprint("cpts", __name__, description="CPTS records")
+
+
+@blp.route("", methods=["POST"])
+@require_roles("admin")
+@blp.arguments(CptsSchema)
+@blp.response(201, CptsSchema)
+def create_cpts(data, user):
+    return directory.create_cpts(user, data)
+
+
+@blp.route("/<int:cpts_id>", methods=["GET"])
+@require_roles("admin", "coordinator")
+@blp.response(200, CptsSchema)
+def get_cpts(cpts_id, user):
+    check_cpts(user, cpts_id, manage=True)
+    return directory.get_cpts(cpts_id)
+
+
+@blp.route("/<int:cpts_id>", methods=["PATCH"])
+@require_roles("admin", "coordinator")
+@blp.arguments(CptsSchema(partial=True))
+@blp.response(200, CptsSchema)
+def update_cpts(data, cpts_id, user):
+    check_cpts(user, cpts_id, manage=True)
+    return directory.update_cpts(user, cpts_id, data)

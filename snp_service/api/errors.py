@@ -1,0 +1,82 @@
+"""One error format for the API, French pages for the UI.
+
+API answers: ``{"error": {"code", "message", "fields"}}``. Unexpected
+exceptions are logged (SQL parameters are hidden at the engine, so no
+patient data) and answered with a 500 that says nothing more.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+    429: "rate_limited",
+}
+_FRENCH_MESSAGES = {
+    400: "Requête invalide", 401: "Authentification requise", 403: "Accès refusé", 404: "Page introuvable",
+    405: "Méthode non autorisée", 409: "Conflit", 413: "Envoi trop volumineux", 415: "Format non pris en charge",
+    422: "Données invalides", 429: "Trop de tentatives, réessayez dans un instant", 500: "Erreur interne",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/") or request.path.startswith("/notify/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, extra: dict | None = None):
+    if wants_json():
+        body = {"error": {"code": code, "message": message, "fields": fields or {}, **(extra or {})}}
+        return jsonify(body), status
+    page_message = message if status != 500 else _FRENCH_MESSAGES[500]
+    return render_template("error.html", status=status, message=page_message, fields=fields or {}), status
+
+
+def _webargs_fields(exc: HTTPException) -> dict:
+    """webargs puts marshmallow messages under the location ("json", "query"...): flatten it."""
+    messages = (getattr(exc, "data", None) or {}).get("messages") or {}
+    fields: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            fields.update(location_messages)
+    return fields
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def handle_domain_error(exc: DomainError):
+        if exc.status == 401 and not wants_json():
+            return redirect(url_for("pages.login", next=request.path))
+        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.extra)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(exc: CSRFError):
+        return error_response(400, "csrf_failed", "Jeton CSRF invalide ou expiré : rechargez la page")
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException):
+        status = exc.code or 500
+        fields = _webargs_fields(exc) if status in (400, 422) else {}
+        if fields:
+            message = "Invalid fields: " + ", ".join(sorted(fields)) if wants_json() else _FRENCH_MESSAGES[422]
+        elif wants_json():
+            message = exc.description or _FRENCH_MESSAGES.get(status, exc.name)
+        else:
+            message = _FRENCH_MESSAGES.get(status, exc.name)
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), message, fields)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url_rule)
+        return error_response(500, "internal_error", "Internal error")

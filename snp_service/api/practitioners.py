@@ -1,0 +1,40 @@
+"""/api/v1/practitioners: the members of a CPTS."""
+from flask_smorest import Blueprint
+
+from .. import directory
+from ..errors import Forbidden
+from ..policy import check_cpts, get_practitioner, require_roles, visible_cpts_ids
+from .schemas.directory import PractitionerQuerySchema, PractitionerSchema
+
+URL_PREFIX = "/practitioners"
+blp = Blueprint("practitioners", __name__, description="Practitioners")
+
+
+@blp.route("", methods=["POST"])
+@require_roles("admin", "coordinator")
+@blp.arguments(PractitionerSchema)
+@blp.response(201, PractitionerSchema)
+def create_practitioner(data, user):
+    for cpts_id in data["cpts_ids"]:
+        check_cpts(user, cpts_id, manage=True)
+    return directory.create_practitioner(user, data)
+
+
+@blp.route("", methods=["GET"])
+@require_roles("admin", "coordinator", "regulator")
+@blp.arguments(PractitionerQuerySchema, location="query")
+@blp.response(200, PractitionerSchema(many=True))
+def list_practitioners(query, user):
+    scope = visible_cpts_ids(user)
+    if "cpts_id" in query:
+        if scope is not None and query["cpts_id"] not in scope:
+            raise Forbidden("Cette CPTS n'est pas dans votre périmètre", code="out_of_scope")
+        scope = {query["cpts_id"]}
+    return directory.list_practitioners(scope)
+
+
+@blp.route("/<int:practitioner_id>", methods=["GET"])
+@require_roles("admin", "coordinator", "gp")
+@blp.response(200, PractitionerSchema)
+def get_one(practitioner_id, user):
+    return get_practitioner(user, practitioner_id)

@@ -1,0 +1,60 @@
+"""Schemas of the directory: CPTS records, practitioners, user accounts."""
+from marshmallow import Schema, fields, validate
+
+from ...models import PROFESSIONS, ROLES
+from .common import Insee, Rpps
+
+
+class CommuneSchema(Schema):
+    insee = Insee(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+
+
+class SeasonSummarySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    start_date = fields.Date()
+    end_date = fields.Date()
+
+
+class CptsSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    population = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))
+    size_class = fields.Integer(dump_only=True)
+    communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
+    regulation_area = fields.String(allow_none=True, validate=validate.Length(max=100))
+    aci_signed_on = fields.Date(allow_none=True)
+    aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
+    indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    seasons = fields.List(fields.Nested(SeasonSummarySchema), dump_only=True)
+
+
+class PractitionerSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    cpts_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1))
+    rpps = Rpps(required=True)
+    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    profession = fields.String(load_default="gp", validate=validate.OneOf(PROFESSIONS))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=20))
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    commune_insee = Insee(allow_none=True)
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+
+
+class PractitionerQuerySchema(Schema):
+    cpts_id = fields.Integer()
+
+
+class UserSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    cpts_ids = fields.List(fields.Integer(), load_default=list)
+    practitioner_id = fields.Integer(allow_none=True, load_default=None)
+    active = fields.Boolean(dump_only=True)

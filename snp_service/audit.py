@@ -1,0 +1,33 @@
+"""Record every state change: who, when, what (ids and statuses only, never patient data)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .extensions import db
+from .models import AuditEvent, User
+
+Actor = User | str | None
+
+
+def actor_label(actor: Actor) -> str:
+    if isinstance(actor, User):
+        return f"user:{actor.id}"
+    return actor or "system"
+
+
+def record(actor: Actor, action: str, obj: Any, before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    """Add an audit event to the current transaction (it commits or rolls back with the change).
+
+    ``obj`` is a model instance, or a table name for an event about many rows.
+    """
+    event = AuditEvent(
+        actor_id=actor.id if isinstance(actor, User) else None,
+        actor_label=actor_label(actor),
+        action=action,
+        object_type=obj if isinstance(obj, str) else obj.__tablename__,
+        object_id=None if isinstance(obj, str) else obj.id,
+        before=before,
+        after=after,
+    )
+    db.session.add(event)
+    return event

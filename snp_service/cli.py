@@ -1,0 +1,75 @@
+"""``flask --app wsgi snp ...``: schema, accounts, demo data, background jobs."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from . import accounts
+from .errors import DomainError
+
+
+@click.group()
+def snp():
+    """SNP service administration."""
+
+
+@snp.command("init-db")
+@with_appcontext
+def init_db():
+    """Create or migrate the schema to the latest revision (Alembic)."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    click.echo("Schema up to date.")
+
+
+@snp.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "regulator", "gp"]))
+@click.option("--cpts-id", "cpts_ids", type=int, multiple=True)
+@click.option("--practitioner-id", type=int)
+@with_appcontext
+def create_user(email, password, role, cpts_ids, practitioner_id):
+    """Create an account."""
+    try:
+        user = accounts.create_user("cli", email=email, password=password, role=role,
+                                    cpts_ids=list(cpts_ids), practitioner_id=practitioner_id)
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.fields or ''}".strip())
+    click.echo(f"Created {user.role} account {user.email} (id {user.id}).")
+
+
+@snp.command("demo")
+@with_appcontext
+def demo():
+    """Load the demo CPTS (Littoral Vendéen), its members, accounts and slots."""
+    from .demo import load_demo
+
+    accounts_created = load_demo()
+    if not accounts_created:
+        click.echo("Demo data already loaded.")
+        return
+    click.echo("Demo accounts (password for all: %s):" % accounts_created[0][2])
+    for email, role, _password in accounts_created:
+        click.echo(f"  {role:<12} {email}")
+
+
+@snp.command("scheduler")
+def scheduler():
+    """Run the background jobs in this process (one leader across instances)."""
+    from .scheduling import run_forever
+
+    run_forever(current_app._get_current_object())
+
+
+@snp.command("run-job")
+@click.argument("name")
+def run_job(name):
+    """Run one background job once, now."""
+    from .scheduling import JOBS, run_job as run
+
+    if name not in JOBS:
+        raise click.BadParameter(f"unknown job; choose one of {', '.join(sorted(JOBS))}", param_hint="NAME")
+    click.echo(f"{name}: {run(current_app._get_current_object(), name)}")

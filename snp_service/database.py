@@ -1,0 +1,100 @@
+"""Database plumbing shared by every model and service.
+
+- ``UTCDateTime`` stores instants in UTC (``timestamptz`` on PostgreSQL, UTC
+  text on SQLite) and always gives back aware datetimes.
+- ``write_transaction`` is the one unit of work of a service: on SQLite it
+  opens the transaction with ``BEGIN IMMEDIATE`` so that check-then-write
+  rules (slot overlap) cannot interleave with another writer; PostgreSQL
+  relies on its constraints instead.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+_BEGIN_OPTION = "snp_sqlite_begin"
+
+
+class UTCDateTime(TypeDecorator):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    return (engine or db.engine).dialect.name == "sqlite"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        # Let SQLAlchemy emit BEGIN itself (see _sqlite_on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name == "sqlite":
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction():
+    """Run a service's writes as one transaction: commit on success, roll back on error.
+
+    Whatever the request read before (its user, say) is finished first, so the
+    write transaction starts fresh and, on SQLite, holds the write lock from its
+    first statement.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def constraint_name(error: IntegrityError) -> str:
+    """The violated constraint's name, or the driver's message on SQLite (which has none)."""
+    diag = getattr(error.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return name or str(error.orig)
+
+
+@event.listens_for(db.metadata, "before_create")
+def _postgres_extensions(target, connection, **kw):
+    # The slot exclusion constraint mixes = on an integer with && on a range.
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")

@@ -1,0 +1,110 @@
+"""Demo data modelled on the seeds: CPTS Littoral Vendéen and its neighbour Loire Vendée Océan.
+
+Both share one regulation area, as in summer 2020. Coordinates are approximate
+commune centroids; RPPS numbers and names are invented.
+"""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from . import accounts
+from .database import write_transaction
+from .extensions import db
+from .models import Commune, Cpts, Practitioner, Slot, User
+from .timeutil import PARIS, paris_today
+
+DEMO_PASSWORD = "snp-demo-2026"
+REGULATION_AREA = "Vendée littoral nord"
+
+LV_COMMUNES = [
+    ("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),
+    ("85226", "Saint-Hilaire-de-Riez", 46.7206, -1.9453),
+    ("85234", "Saint-Jean-de-Monts", 46.7906, -2.0597),
+    ("85164", "Notre-Dame-de-Monts", 46.8314, -2.1325),
+    ("85092", "Le Fenouiller", 46.7175, -1.8983),
+    ("85100", "Givrand", 46.6717, -1.8872),
+    ("85263", "Saint-Révérend", 46.7025, -1.8311),
+    ("85071", "Commequiers", 46.7650, -1.8361),
+    ("85070", "Coëx", 46.6972, -1.7597),
+    ("85035", "Brétignolles-sur-Mer", 46.6333, -1.8625),
+    ("85001", "L'Aiguillon-sur-Vie", 46.6686, -1.8286),
+    ("85284", "Soullans", 46.7961, -1.9006),
+]
+LVO_COMMUNES = [
+    ("85047", "Challans", 46.8467, -1.8778),
+    ("85012", "Beauvoir-sur-Mer", 46.9139, -2.0433),
+    ("85029", "Bouin", 46.9747, -1.9947),
+]
+FIRST_NAMES = ["Claire", "Julien", "Sophie", "Thomas", "Anne", "Nicolas", "Camille", "Pierre", "Marion",
+               "Laurent", "Élise", "François", "Hélène", "Mathieu", "Isabelle", "Olivier", "Lucie", "Antoine",
+               "Céline", "Yann"]
+LAST_NAMES = ["Martin", "Bernard", "Robin", "Guérin", "Morel", "Fournier", "Girard", "Bonnet", "Dupont",
+              "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Lefèvre", "Faure", "André", "Mercier",
+              "Blanc", "Garnier"]
+
+
+def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
+    """Create the demo world; returns (email, role, password) of the accounts, or [] if already there."""
+    if db.session.scalar(select(Cpts.id).where(Cpts.name == "CPTS Littoral Vendéen")) is not None:
+        return []
+    rng = random.Random(2020)
+    with write_transaction():
+        lv = _cpts("CPTS Littoral Vendéen", 62_000, LV_COMMUNES)
+        lvo = _cpts("CPTS Loire Vendée Océan", 45_000, LVO_COMMUNES)
+        gps = _practitioners(lv, LV_COMMUNES, 16, 0) + _practitioners(lvo, LVO_COMMUNES, 4, 16)
+        _upcoming_slots(gps, today or paris_today(), rng)
+    return _accounts(lv, lvo, gps)
+
+
+def _cpts(name: str, population: int, communes) -> Cpts:
+    cpts = Cpts(name=name, population=population, regulation_area=REGULATION_AREA,
+                aci_signed_on=date(2020, 3, 1), aci_missions=["accès aux soins", "parcours", "prévention"],
+                indicator_targets={"fill_rate": 0.7, "avg_offered_per_day": 20, "participating_practitioners": 30},
+                communes=[Commune(insee=i, name=n, lat=la, lon=lo) for i, n, la, lo in communes])
+    db.session.add(cpts)
+    return cpts
+
+
+def _practitioners(cpts: Cpts, communes, count: int, offset: int) -> list[Practitioner]:
+    result = []
+    for n in range(count):
+        insee, commune_name, lat, lon = communes[n % len(communes)]
+        k = offset + n
+        practitioner = Practitioner(
+            rpps=f"10100{k:06d}", first_name=FIRST_NAMES[k % 20], last_name=LAST_NAMES[(k * 7) % 20],
+            profession="gp", phone=f"+3325{(k * 37) % 100:02d}{k:05d}"[:12],
+            address=f"{(k % 40) + 1} rue de la Plage, {commune_name}", commune_insee=insee,
+            lat=lat + 0.002 * (n % 3), lon=lon - 0.002 * (n % 2), cpts=[cpts])
+        db.session.add(practitioner)
+        result.append(practitioner)
+    return result
+
+
+def _upcoming_slots(gps: list[Practitioner], today: date, rng: random.Random) -> None:
+    """Each GP opens one or two afternoon blocks of 15-minute slots on some of the next 7 days."""
+    db.session.flush()
+    for gp in gps:
+        for day in (today + timedelta(days=d) for d in range(8)):
+            if day.isoweekday() == 7 or rng.random() < 0.45:
+                continue
+            hour = rng.choice([11, 14, 16, 17])
+            start = datetime.combine(day, time(hour, 0), PARIS)
+            for i in range(rng.choice([2, 3, 4])):
+                begin = start + timedelta(minutes=15 * i)
+                db.session.add(Slot(practitioner_id=gp.id, start_at=begin, end_at=begin + timedelta(minutes=15),
+                                    mode="office", status="free"))
+
+
+def _accounts(lv: Cpts, lvo: Cpts, gps: list[Practitioner]) -> list[tuple[str, str, str]]:
+    specs = [("admin@snp.demo", "admin", [], None),
+             ("coordination@cpts-lv.demo", "coordinator", [lv.id], None),
+             ("regulation1@cpts-lv.demo", "regulator", [lv.id], None),
+             ("regulation2@cpts-lv.demo", "regulator", [lv.id], None)]
+    specs += [(f"medecin{n + 1:02d}@cpts-lv.demo", "gp", [gp.cpts[0].id], gp.id) for n, gp in enumerate(gps)]
+    for email, role, cpts_ids, practitioner_id in specs:
+        accounts.create_user("cli:demo", email=email, password=DEMO_PASSWORD, role=role,
+                             cpts_ids=cpts_ids, practitioner_id=practitioner_id)
+    return [(email, role, DEMO_PASSWORD) for email, role, _c, _p in specs]

@@ -1,0 +1,108 @@
+"""The directory of a deployment: CPTS records, their communes, practitioners and memberships."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import audit
+from .database import write_transaction
+from .errors import Conflict, Invalid, NotFound
+from .extensions import db
+from .models import Commune, Cpts, Practitioner, User, practitioner_cpts
+
+_CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets")
+_PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee", "lat", "lon")
+
+
+def get_cpts(cpts_id: int) -> Cpts:
+    cpts = db.session.get(Cpts, cpts_id)
+    if cpts is None:
+        raise NotFound("CPTS introuvable")
+    return cpts
+
+
+def _cpts_summary(cpts: Cpts) -> dict:
+    return {"name": cpts.name, "population": cpts.population, "communes": [c.insee for c in cpts.communes]}
+
+
+def create_cpts(actor: User, data: dict) -> Cpts:
+    with write_transaction():
+        if db.session.scalar(select(Cpts.id).where(Cpts.name == data["name"])) is not None:
+            raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
+        cpts = Cpts(**{k: data[k] for k in _CPTS_FIELDS if k in data})
+        cpts.communes = _communes(data.get("communes", []))
+        db.session.add(cpts)
+        db.session.flush()
+        audit.record(actor, "cpts.create", cpts, after=_cpts_summary(cpts))
+    return cpts
+
+
+def update_cpts(actor: User, cpts_id: int, data: dict) -> Cpts:
+    with write_transaction():
+        cpts = get_cpts(cpts_id)
+        before = _cpts_summary(cpts)
+        for key in _CPTS_FIELDS:
+            if key in data:
+                setattr(cpts, key, data[key])
+        if "communes" in data:
+            cpts.communes = _communes(data["communes"], existing=cpts.communes)
+        audit.record(actor, "cpts.update", cpts, before=before, after=_cpts_summary(cpts) | {"changed": sorted(data)})
+    return cpts
+
+
+def _communes(rows: list[dict], existing: list[Commune] = ()) -> list[Commune]:
+    by_insee = {c.insee: c for c in existing}
+    seen = set()
+    communes = []
+    for row in rows:
+        if row["insee"] in seen:
+            raise Invalid("Commune en double", fields={"communes": [f"duplicate INSEE code {row['insee']}"]})
+        seen.add(row["insee"])
+        commune = by_insee.get(row["insee"]) or Commune(insee=row["insee"])
+        commune.name, commune.lat, commune.lon = row["name"], row["lat"], row["lon"]
+        communes.append(commune)
+    return communes
+
+
+def commune_by_insee(insee: str, cpts_ids=None) -> Commune | None:
+    query = select(Commune).where(Commune.insee == insee)
+    if cpts_ids is not None:
+        query = query.where(Commune.cpts_id.in_(cpts_ids))
+    return db.session.scalars(query.limit(1)).first()
+
+
+def create_practitioner(actor: User, data: dict) -> Practitioner:
+    with write_transaction():
+        if db.session.scalar(select(Practitioner.id).where(Practitioner.rpps == data["rpps"])) is not None:
+            raise Conflict("Ce RPPS est déjà enregistré", code="rpps_taken", fields={"rpps": ["already registered"]})
+        practitioner = Practitioner(**{k: data[k] for k in _PRACTITIONER_FIELDS if k in data})
+        practitioner.cpts = [get_cpts(cpts_id) for cpts_id in data["cpts_ids"]]
+        _fill_coordinates(practitioner)
+        db.session.add(practitioner)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            raise Conflict("Ce RPPS est déjà enregistré", code="rpps_taken", fields={"rpps": ["already registered"]})
+        audit.record(actor, "practitioner.create", practitioner, after={"rpps": practitioner.rpps, "cpts_ids": data["cpts_ids"]})
+    return practitioner
+
+
+def _fill_coordinates(practitioner: Practitioner) -> None:
+    """Without explicit coordinates, a practice is placed at its commune's centroid."""
+    if practitioner.lat is not None or not practitioner.commune_insee:
+        return
+    commune = commune_by_insee(practitioner.commune_insee)
+    if commune is not None:
+        practitioner.lat, practitioner.lon = commune.lat, commune.lon
+
+
+def list_practitioners(cpts_ids: set[int] | None) -> list[Practitioner]:
+    query = select(Practitioner).order_by(Practitioner.last_name, Practitioner.first_name)
+    if cpts_ids is not None:
+        member = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+        query = query.where(Practitioner.id.in_(member))
+    return list(db.session.scalars(query))
+
+
+def practitioner_by_rpps(rpps: str) -> Practitioner | None:
+    return db.session.scalar(select(Practitioner).where(Practitioner.rpps == rpps))

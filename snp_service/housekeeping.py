@@ -1,0 +1,23 @@
+"""Slot lifecycle housekeeping done by the background jobs."""
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from . import audit
+from .database import write_transaction
+from .extensions import db
+from .models import Slot
+from .timeutil import utcnow
+
+
+def expire_free_slots(now=None) -> int:
+    """Free slots whose start has passed become ``expired``; returns how many."""
+    now = now or utcnow()
+    with write_transaction():
+        result = db.session.execute(
+            update(Slot).where(Slot.status == "free", Slot.start_at <= now).values(status="expired")
+        )
+        if result.rowcount:
+            # One summary event per run: a row per slot would bury the trail.
+            audit.record("job:expire_slots", "slot.expire", "slot", after={"expired": result.rowcount, "before": now.isoformat()})
+    return result.rowcount

@@ -1,0 +1,1 @@
+"""SMS notifications: an outbox written with the change that causes it, drained after commit."""
