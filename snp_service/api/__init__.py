@@ -13,22 +13,27 @@ _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def register_api(app: Flask) -> None:
-    from . import auth, cpts, health, practitioners, users
+    from . import (auth, bookings, calendar_feed, cpts, fhir, health, imports, practitioners, reports, search,
+                   seasons, slots, supplements, twilio_status, users)
 
     api.init_app(app, spec_kwargs={
         "info": {"description": "SNP service: publish, search and book unscheduled-care slots."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
-    for module in (auth, cpts, practitioners, users):
+    # search before slots: /slots/search must not be read as a slot id.
+    for module in (auth, cpts, practitioners, users, search, slots, bookings, seasons, reports, supplements,
+                   imports, fhir):
         register_api_blueprint(module)
-    app.register_blueprint(health.blp)
+    for blueprint in (health.blp, calendar_feed.bp, twilio_status.bp):
+        # Token-, signature- or not-authenticated endpoints outside the page session: no CSRF.
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.before_request(authenticate_api_request)
 
 
 def register_api_blueprint(module) -> None:
-    """Other packages (calendar feeds, SMS callbacks) add their API blueprints through here."""
     csrf.exempt(module.blp)
     api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
 
