@@ -28,7 +28,7 @@ def need(reason: str):
 
 
 @pytest.fixture(scope="session")
-def postgres_url():
+def pg_cluster():
     if TEST_DB != "postgresql":
         yield None
         return
@@ -37,10 +37,22 @@ def postgres_url():
     except PostgresUnavailable as error:
         need(f"PostgreSQL unavailable: {error}")
     try:
-        url = cluster.create_database("snp_test")
-        yield url
+        yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(pg_cluster):
+    return pg_cluster.create_database("snp_test") if pg_cluster else None
+
+
+@pytest.fixture
+def empty_database_url(pg_cluster, tmp_path, request):
+    """A database with no schema at all, for migration tests."""
+    if pg_cluster:
+        return pg_cluster.create_database(f"snp_empty_{request.node.name.lower()[:40]}")
+    return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
 
 
 @pytest.fixture(scope="session")

@@ -163,14 +163,24 @@ def upgrade():
     sa.ForeignKeyConstraint(['practitioner_id'], ['practitioner.id'], name=op.f('fk_slot_practitioner_id_practitioner'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_slot'))
     )
+    # No two non-withdrawn slots of one practitioner overlap: an exclusion constraint on
+    # PostgreSQL, triggers on SQLite (copied here so that later model edits cannot change history).
     if op.get_bind().dialect.name == "postgresql":
-        # No two non-withdrawn slots of one practitioner overlap (SQLite: checked under BEGIN IMMEDIATE).
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
-        op.create_exclude_constraint(
-            "ex_slot_no_overlap", "slot",
-            ("practitioner_id", "="), (sa.text("tstzrange(start_at, end_at)"), "&&"),
-            where=sa.text("status != 'withdrawn'"), using="gist",
+        op.execute(
+            "ALTER TABLE slot ADD CONSTRAINT ex_slot_no_overlap EXCLUDE USING gist "
+            "(practitioner_id WITH =, tstzrange(start_at, end_at) WITH &&) WHERE (status != 'withdrawn')"
         )
+    else:
+        for name, event in (("insert", "INSERT"), ("update", "UPDATE OF start_at, end_at, status, practitioner_id")):
+            op.execute(f"""
+CREATE TRIGGER IF NOT EXISTS tr_slot_no_overlap_{name} BEFORE {event} ON slot
+WHEN NEW.status != 'withdrawn' AND EXISTS (
+    SELECT 1 FROM slot AS other
+    WHERE other.practitioner_id = NEW.practitioner_id AND other.status != 'withdrawn'
+      AND other.id IS NOT NEW.id AND other.start_at < NEW.end_at AND other.end_at > NEW.start_at)
+BEGIN SELECT RAISE(ABORT, 'ex_slot_no_overlap'); END
+""")
     with op.batch_alter_table('slot', schema=None) as batch_op:
         batch_op.create_index('ix_slot_practitioner_start', ['practitioner_id', 'start_at'], unique=False)
         batch_op.create_index('ix_slot_status_start', ['status', 'start_at'], unique=False)

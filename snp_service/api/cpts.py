@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from .. import directory
 from ..policy import check_cpts, require_roles
-from .schemas.directory import CptsSchema
+from .schemas.directory import CptsSchema, CptsUpdateSchema
 
 URL_PREFIX = "/cpts"
 blp = Blueprint("cpts", __name__, description="CPTS records")
@@ -27,7 +27,7 @@ def get_cpts(cpts_id, user):
 
 @blp.route("/<int:cpts_id>", methods=["PATCH"])
 @require_roles("admin", "coordinator")
-@blp.arguments(CptsSchema(partial=True))
+@blp.arguments(CptsUpdateSchema(partial=True))
 @blp.response(200, CptsSchema)
 def update_cpts(data, cpts_id, user):
     check_cpts(user, cpts_id, manage=True)

@@ -3,14 +3,14 @@
 The two invariants that matter most are held by the database itself:
 - one active booking per slot: a partial unique index on ``booking(slot_id)``;
 - no overlapping non-withdrawn slots of one practitioner: an exclusion
-  constraint on PostgreSQL; on SQLite the publishing service checks inside a
-  ``BEGIN IMMEDIATE`` transaction (see ``database.write_transaction``).
+  constraint on PostgreSQL, triggers on SQLite; the publishing service also
+  checks first (inside ``BEGIN IMMEDIATE`` on SQLite) to name the clashing slot.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, text
+from sqlalchemy import DDL, CheckConstraint, Date, ForeignKey, Index, String, event, text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -124,3 +124,21 @@ class Booking(db.Model):
     slot: Mapped[Slot] = relationship()
     patient: Mapped[Patient | None] = relationship()
     booked_by: Mapped[User | None] = relationship()
+
+
+# SQLite has no exclusion constraints: these triggers hold the same rule, so the
+# database refuses an overlapping slot whatever code path writes it.
+_SQLITE_OVERLAP_CHECK = """
+CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON slot
+WHEN NEW.status != 'withdrawn' AND EXISTS (
+    SELECT 1 FROM slot AS other
+    WHERE other.practitioner_id = NEW.practitioner_id AND other.status != 'withdrawn'
+      AND other.id IS NOT NEW.id AND other.start_at < NEW.end_at AND other.end_at > NEW.start_at)
+BEGIN SELECT RAISE(ABORT, 'ex_slot_no_overlap'); END
+"""
+SQLITE_OVERLAP_TRIGGERS = (
+    _SQLITE_OVERLAP_CHECK.format(name="tr_slot_no_overlap_insert", event="INSERT"),
+    _SQLITE_OVERLAP_CHECK.format(name="tr_slot_no_overlap_update", event="UPDATE OF start_at, end_at, status, practitioner_id"),
+)
+for _ddl in SQLITE_OVERLAP_TRIGGERS:
+    event.listen(Slot.__table__, "after_create", DDL(_ddl).execute_if(dialect="sqlite"))

@@ -32,6 +32,10 @@ class CptsSchema(Schema):
     seasons = fields.List(fields.Nested(SeasonSummarySchema), dump_only=True)
 
 
+class CptsUpdateSchema(CptsSchema):
+    """PATCH body: any subset of the record's fields (loaded with partial=True)."""
+
+
 class PractitionerSchema(Schema):
     id = fields.Integer(dump_only=True)
     cpts_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1))
