@@ -58,7 +58,7 @@ def build_region(database_url: str, *, practitioners: int = 2000, slots: int = 1
     """Create the schema at ``database_url`` and fill it with a seeded region; return ids and counts.
 
     Returned keys: ``now`` (the instant the slots are centred on), ``cpts_ids``, ``areas``
-    (area name → CPTS ids), ``communes`` (INSEE codes), ``regulator_emails`` (one per area, keyed
+    (area name → CPTS ids), ``communes`` (INSEE codes), ``commune_cpts`` (INSEE → CPTS id), ``regulator_emails`` (one per area, keyed
     by area), ``coordinator_emails`` (keyed by CPTS id), ``gp_emails`` (a few, keyed by practitioner
     id), ``password``, ``practitioners``, ``slots``, ``bookings``, ``seconds``.
     """
@@ -189,7 +189,7 @@ class _Region:
             areas.setdefault(area, []).append(cpts_id)
         return {
             "now": self.now, "cpts_ids": [c[0] for c in self.cpts], "areas": areas,
-            "communes": [c[2] for c in self.communes],
+            "communes": [c[2] for c in self.communes], "commune_cpts": {c[2]: c[1] for c in self.communes},
             "regulator_emails": self.emails["regulators"], "coordinator_emails": self.emails["coordinators"],
             "gp_emails": self.emails["gps"], "password": PASSWORD,
             "practitioners": len(self.practitioners), "slots": len(self.slots), "bookings": len(self.bookings),

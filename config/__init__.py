@@ -36,6 +36,25 @@ class Config:
     MAX_SLOTS_PER_REQUEST = 2000
     # Patient identity is erased from bookings this long after the slot.
     PATIENT_RETENTION_DAYS = 365
+    # Background jobs (issue 6). A non-leader instance retries the leader lock this often,
+    # so a dead leader is replaced within a minute.
+    SCHEDULER_LEADER_RETRY_SECONDS = 20.0
+    # When set, every job runs at this interval instead of its own trigger (tests, demos).
+    SCHEDULER_JOB_INTERVAL_SECONDS = None
+    # Recent days recomputed by the jobs, so late cancellations and outcomes are counted.
+    FILL_RATE_RECOMPUTE_DAYS = 14
+    SUPPLEMENT_RECOMPUTE_DAYS = 62
+    # The majoration SNP (NGAP art. 14.1.3, May 2023; SPEC section 3). PDSA hours are
+    # Europe/Paris wall-clock times; Sundays and French public holidays are PDSA all day.
+    SUPPLEMENT_RULES = {
+        "amount_cents": 1500,
+        "channels": ("116117", "sas", "15"),
+        "max_delay_hours": 48,
+        "weekly_cap": 20,
+        "pdsa_weeknight_from": "20:00",
+        "pdsa_weeknight_until": "08:00",
+        "pdsa_saturday_from": "12:00",
+    }
     # flask-smorest / OpenAPI
     API_TITLE = "SNP service API"
     API_VERSION = "v1"
@@ -49,6 +68,15 @@ class Config:
     TWILIO_FROM = None
     TWILIO_MESSAGING_SERVICE_SID = None
     TWILIO_BASE_URL = None
+    TWILIO_TIMEOUT_SECONDS = 10.0
+    # SMS outbox (issue 5): wake a sender thread after each commit that queued messages.
+    SMS_SEND_AFTER_COMMIT = True
+    SMS_MAX_ATTEMPTS = 10
+    SMS_RETRY_BASE_SECONDS = 30
+    SMS_RETRY_MAX_SECONDS = 1800
+    # A row claimed longer than this is checked with the provider before any resend.
+    SMS_LEASE_SECONDS = 300
+    REMINDER_BEFORE_MINUTES = 120
 
 
 class DevelopmentConfig(Config):
@@ -60,6 +88,8 @@ class TestingConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SMS_BACKEND = "memory"
+    # Tests drive notify.sender.send_pending themselves.
+    SMS_SEND_AFTER_COMMIT = False
     RATELIMIT_ENABLED = True
     WTF_CSRF_ENABLED = True
 
@@ -83,10 +113,14 @@ _ENV_SETTINGS = {
     "SMS_BACKEND": ("SMS_BACKEND", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "TWILIO_BASE_URL": ("TWILIO_BASE_URL", str),
+    "SMS_SEND_AFTER_COMMIT": ("SMS_SEND_AFTER_COMMIT", lambda v: v.lower() in {"1", "true", "yes"}),
+    "REMINDER_BEFORE_MINUTES": ("REMINDER_BEFORE_MINUTES", int),
     "SCHEDULER_IN_PROCESS": ("SCHEDULER_IN_PROCESS", lambda v: v.lower() in {"1", "true", "yes"}),
     "PUBLISH_HORIZON_DAYS": ("PUBLISH_HORIZON_DAYS", int),
     "MAX_SLOTS_PER_REQUEST": ("MAX_SLOTS_PER_REQUEST", int),
     "PATIENT_RETENTION_DAYS": ("PATIENT_RETENTION_DAYS", int),
+    "SCHEDULER_LEADER_RETRY_SECONDS": ("SCHEDULER_LEADER_RETRY_SECONDS", float),
+    "SCHEDULER_JOB_INTERVAL_SECONDS": ("SCHEDULER_JOB_INTERVAL_SECONDS", float),
     "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
     "TOKEN_TTL_HOURS": ("TOKEN_TTL", lambda v: timedelta(hours=float(v))),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),

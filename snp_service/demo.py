@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from . import accounts
+from . import accounts, history_import, seasons
 from .database import write_transaction
 from .extensions import db
 from .models import Commune, Cpts, Practitioner, Slot, User
@@ -56,7 +56,9 @@ def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
         lvo = _cpts("CPTS Loire Vendée Océan", 45_000, LVO_COMMUNES)
         gps = _practitioners(lv, LV_COMMUNES, 16, 0) + _practitioners(lvo, LVO_COMMUNES, 4, 16)
         _upcoming_slots(gps, today or paris_today(), rng)
-    return _accounts(lv, lvo, gps)
+    created = _accounts(lv, lvo, gps)
+    _summer_seasons(lv, gps[:16], today or paris_today())
+    return created
 
 
 def _cpts(name: str, population: int, communes) -> Cpts:
@@ -108,3 +110,44 @@ def _accounts(lv: Cpts, lvo: Cpts, gps: list[Practitioner]) -> list[tuple[str, s
         accounts.create_user("cli:demo", email=email, password=DEMO_PASSWORD, role=role,
                              cpts_ids=cpts_ids, practitioner_id=practitioner_id)
     return [(email, role, DEMO_PASSWORD) for email, role, _c, _p in specs]
+
+
+def _summer_seasons(lv: Cpts, gps: list[Practitioner], today: date) -> None:
+    """Last summer (13/07-10/09) and this one, loaded through the history import as a CPTS would.
+
+    Like the seeds' 2020 experiment: about 20 slots a day, filled at 40 % at first and
+    100 % at the end (about 60 % on average); this summer starts better, at 50 %.
+    """
+    for year, first_rate in ((today.year - 1, 0.4), (today.year, 0.5)):
+        first, last = date(year, 7, 13), date(year, 9, 10)
+        imported_until = min(last, today - timedelta(days=1))
+        if imported_until >= first:
+            rows = _history_rows(gps, first, imported_until, (last - first).days, first_rate, random.Random(year))
+            history_import.import_history("cli:demo", lv.id, rows.encode())
+        seasons.create_season("cli:demo", {"cpts_id": lv.id, "name": f"Été {year}", "start_date": first, "end_date": last})
+
+
+def _history_rows(gps: list[Practitioner], first: date, last: date, season_days: int, first_rate: float,
+                  rng: random.Random) -> str:
+    """The history CSV: each day five or six GPs open a block of three or four quarter-hours."""
+    lines = [",".join(history_import.COLUMNS)]
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        rate = first_rate + (1 - first_rate) * (offset / season_days) ** 2
+        for gp in rng.sample(gps, rng.choice([5, 6])):
+            block = datetime.combine(day, time(rng.choice([9, 11, 14, 16]), 0), PARIS)
+            for i in range(rng.choice([3, 4])):
+                lines.append(_history_line(gp, block + timedelta(minutes=15 * i), rate, rng))
+    return "\n".join(lines) + "\n"
+
+
+def _history_line(gp: Practitioner, start: datetime, rate: float, rng: random.Random) -> str:
+    end = start + timedelta(minutes=15)
+    if rng.random() >= rate:
+        withdrawn = int(rng.random() < 0.04)
+        return f"{gp.rpps},{start.isoformat()},{end.isoformat()},office,{withdrawn},0,,,,"
+    booked_at = start - timedelta(minutes=rng.randint(20, 36 * 60))
+    channel = rng.choices(["116117", "sas", "15", "other"], weights=[70, 15, 10, 5])[0]
+    outcome = "no_show" if rng.random() < 0.07 else "honored"
+    treating = rng.choices(["yes", "no", "unknown"], weights=[50, 35, 15])[0]
+    return f"{gp.rpps},{start.isoformat()},{end.isoformat()},office,0,1,{booked_at.isoformat()},{channel},{outcome},{treating}"

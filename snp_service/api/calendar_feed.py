@@ -1,4 +1,16 @@
 """GET /calendar/<token>.ics: a practitioner's SNP slots as an iCalendar feed (secret-token access)."""
-from flask import Blueprint
+from flask import Blueprint, Response
+
+from .. import calendar_feed
 
 bp = Blueprint("calendar_feed", __name__)
+
+
+@bp.get("/calendar/<token>.ics")
+@bp.get("/api/v1/calendar/<token>.ics", endpoint="feed_api")
+def feed(token):
+    body = calendar_feed.feed_for_token(token)
+    # The URL is the secret: no shared cache may keep the answer, and no referrer may leak it.
+    return Response(body, mimetype="text/calendar", headers={
+        "Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer",
+        "Content-Disposition": 'inline; filename="snp.ics"'})

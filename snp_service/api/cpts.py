@@ -1,9 +1,10 @@
 """/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
 from flask_smorest import Blueprint
 
-from .. import directory
+from .. import directory, indicators
 from ..policy import check_cpts, require_roles
 from .schemas.directory import CptsSchema, CptsUpdateSchema
+from .schemas.supplements import IndicatorQuerySchema, IndicatorsSchema
 
 URL_PREFIX = "/cpts"
 blp = Blueprint("cpts", __name__, description="CPTS records")
@@ -32,3 +33,12 @@ def get_cpts(cpts_id, user):
 def update_cpts(data, cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
     return directory.update_cpts(user, cpts_id, data)
+
+
+@blp.route("/<int:cpts_id>/indicators", methods=["GET"])
+@require_roles("admin", "coordinator")
+@blp.arguments(IndicatorQuerySchema, location="query")
+@blp.response(200, IndicatorsSchema)
+def get_indicators(query, cpts_id, user):
+    check_cpts(user, cpts_id, manage=True)
+    return indicators.read(cpts_id, query["period"])

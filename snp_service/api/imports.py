@@ -1,5 +1,24 @@
-"""/api/v1/imports: history import of past seasons."""
+"""/api/v1/imports: history import of past seasons (SPEC's CSV format, all or nothing)."""
+from flask import request
 from flask_smorest import Blueprint
+from werkzeug.exceptions import UnsupportedMediaType
+
+from .. import history_import
+from ..policy import check_cpts, require_roles
+from .schemas.reports import HistoryImportQuerySchema, HistoryImportResultSchema
 
 URL_PREFIX = "/imports"
-blp = Blueprint("imports", __name__, description="Imports")
+blp = Blueprint("imports", __name__, description="History import")
+
+
+@blp.route("/history", methods=["POST"])
+@require_roles("admin", "coordinator")
+@blp.arguments(HistoryImportQuerySchema, location="query")
+@blp.response(201, HistoryImportResultSchema)
+def import_history(args, user):
+    """A text/csv body, header ``rpps,start,end,mode,withdrawn,booked,booked_at,channel,outcome,
+    patient_has_treating_doctor``; any bad row rejects the file (422 with ``lines: [{line, errors}]``)."""
+    check_cpts(user, args["cpts_id"], manage=True)
+    if request.mimetype != "text/csv":
+        raise UnsupportedMediaType("Content-Type must be text/csv")
+    return history_import.import_history(user, args["cpts_id"], request.get_data())

@@ -1,10 +1,11 @@
 """/api/v1/practitioners: the members of a CPTS."""
 from flask_smorest import Blueprint
 
-from .. import directory
+from .. import calendar_feed, directory
 from ..errors import Forbidden
 from ..policy import check_cpts, get_practitioner, require_roles, visible_cpts_ids
 from .schemas.directory import PractitionerQuerySchema, PractitionerSchema
+from .schemas.slots import PractitionerWithCalendarSchema
 
 URL_PREFIX = "/practitioners"
 blp = Blueprint("practitioners", __name__, description="Practitioners")
@@ -35,6 +36,13 @@ def list_practitioners(query, user):
 
 @blp.route("/<int:practitioner_id>", methods=["GET"])
 @require_roles("admin", "coordinator", "gp")
-@blp.response(200, PractitionerSchema)
+@blp.response(200, PractitionerWithCalendarSchema)
 def get_one(practitioner_id, user):
-    return get_practitioner(user, practitioner_id)
+    return calendar_feed.practitioner_card(user, get_practitioner(user, practitioner_id))
+
+
+@blp.route("/<int:practitioner_id>/calendar-token", methods=["POST"])
+@require_roles("coordinator", "gp")
+@blp.response(200, PractitionerWithCalendarSchema)
+def rotate_calendar_token(practitioner_id, user):
+    return calendar_feed.rotate_token(user, get_practitioner(user, practitioner_id, manage=True))

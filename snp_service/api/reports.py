@@ -1,5 +1,47 @@
-"""/api/v1/reports: fill-rate reports for any period and grouping."""
+"""/api/v1/reports: fill-rate reports for any period and grouping (coordinator of the CPTS)."""
+from flask import Response
 from flask_smorest import Blueprint
 
+from .. import exports, reporting
+from ..policy import check_cpts, require_roles
+from .schemas.reports import FillRateQuerySchema, ReportSchema
+
 URL_PREFIX = "/reports"
-blp = Blueprint("reports", __name__, description="Reports")
+blp = Blueprint("reports", __name__, description="Fill-rate reports")
+
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_DESCRIPTION = "format=csv (UTF-8 with BOM; sep and decimal options). " + exports.__doc__.split("\n\n")[1]
+
+
+@blp.route("/fill-rate", methods=["GET"])
+@require_roles("admin", "coordinator")
+@blp.arguments(FillRateQuerySchema, location="query")
+@blp.response(200, ReportSchema)
+@blp.alt_response(200, content_type=CSV_TYPE, description=CSV_DESCRIPTION, success=True)
+@blp.alt_response(200, content_type=XLSX_TYPE, description="format=xlsx: summary, one sheet per grouping", success=True)
+def fill_rate(args, user):
+    """Offered, filled and fill rate of a CPTS over the Paris days ``from``..``to``, grouped by ``group_by``."""
+    check_cpts(user, args["cpts_id"], manage=True)
+    start, end = args["start"], args["end"]
+    name = f"taux-remplissage-{start}-{end}"
+    if args["format"] == "xlsx":
+        title = f"Taux de remplissage du {start:%d/%m/%Y} au {end:%d/%m/%Y}"
+        return xlsx_response(reporting.full_report([args["cpts_id"]], start, end), name, title)
+    report = reporting.report([args["cpts_id"]], start, end, args["group_by"])
+    if args["format"] == "csv":
+        return csv_response(report["breakdown"], args, f"{name}-{args['group_by']}")
+    return report
+
+
+def csv_response(rows: list[dict], args: dict, name: str) -> Response:
+    body = exports.breakdown_csv(rows, sep=args["sep"], decimal=args["decimal"])
+    return _download(body, CSV_TYPE, f"{name}.csv")
+
+
+def xlsx_response(report: dict, name: str, title: str) -> Response:
+    return _download(exports.report_xlsx(report, title), XLSX_TYPE, f"{name}.xlsx")
+
+
+def _download(body: bytes, content_type: str, filename: str) -> Response:
+    return Response(body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

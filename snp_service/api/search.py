@@ -1,5 +1,18 @@
 """/api/v1/slots/search: the regulator's search for free slots."""
 from flask_smorest import Blueprint
 
+from .. import search
+from ..policy import require_roles, visible_cpts_ids
+from .schemas.bookings import SearchAnswerSchema, SearchQuerySchema
+
 URL_PREFIX = "/slots"
 blp = Blueprint("search", __name__, description="Slot search")
+
+
+@blp.route("/search", methods=["GET"])
+@require_roles("regulator", "coordinator", "admin")
+@blp.arguments(SearchQuerySchema, location="query")
+@blp.response(200, SearchAnswerSchema)
+def search_slots(query, user):
+    """Free slots: the treating doctor's first, then by start, then by distance."""
+    return {"results": search.search_free_slots(visible_cpts_ids(user), query)}

@@ -1,5 +1,85 @@
-"""/api/v1/seasons: seasons of a CPTS and their fill-rate report."""
+"""/api/v1/seasons: seasons of a CPTS, their fill-rate report and the comparison of two seasons."""
+from flask import Response, render_template
 from flask_smorest import Blueprint
 
+from .. import exports, seasons
+from ..models import Season, User
+from ..policy import check_cpts, require_roles
+from .reports import CSV_DESCRIPTION, CSV_TYPE, XLSX_TYPE, csv_response, xlsx_response
+from .schemas.reports import (
+    CompareQuerySchema, ComparisonSchema, SeasonListQuerySchema, SeasonReportQuerySchema, SeasonReportSchema,
+    SeasonSchema, SeasonUpdateSchema,
+)
+
 URL_PREFIX = "/seasons"
-blp = Blueprint("seasons", __name__, description="Seasons")
+blp = Blueprint("seasons", __name__, description="Seasons and their fill-rate reports")
+
+
+def managed_season(user: User, season_id: int) -> Season:
+    season = seasons.get_season(season_id)
+    check_cpts(user, season.cpts_id, manage=True)
+    return season
+
+
+@blp.route("", methods=["POST"])
+@require_roles("admin", "coordinator")
+@blp.arguments(SeasonSchema)
+@blp.response(201, SeasonSchema)
+def create_season(data, user):
+    check_cpts(user, data["cpts_id"], manage=True)
+    return seasons.create_season(user, data)
+
+
+@blp.route("", methods=["GET"])
+@require_roles("admin", "coordinator")
+@blp.arguments(SeasonListQuerySchema, location="query")
+@blp.response(200, SeasonSchema(many=True))
+def list_seasons(args, user):
+    check_cpts(user, args["cpts_id"], manage=True)
+    return seasons.list_seasons(args["cpts_id"])
+
+
+@blp.route("/<int:season_id>", methods=["GET"])
+@require_roles("admin", "coordinator")
+@blp.response(200, SeasonSchema)
+def get_season(season_id, user):
+    return managed_season(user, season_id)
+
+
+@blp.route("/<int:season_id>", methods=["PATCH"])
+@require_roles("admin", "coordinator")
+@blp.arguments(SeasonUpdateSchema)
+@blp.response(200, SeasonSchema)
+def update_season(data, season_id, user):
+    managed_season(user, season_id)
+    return seasons.update_season(user, season_id, data)
+
+
+@blp.route("/<int:season_id>/report", methods=["GET"])
+@require_roles("admin", "coordinator")
+@blp.arguments(SeasonReportQuerySchema, location="query")
+@blp.response(200, SeasonReportSchema)
+@blp.alt_response(200, content_type=CSV_TYPE, description=CSV_DESCRIPTION, success=True)
+@blp.alt_response(200, content_type=XLSX_TYPE, description="format=xlsx: summary, one sheet per grouping", success=True)
+@blp.alt_response(200, content_type="text/html", description="format=html: printable A4 report with charts", success=True)
+def season_report(args, season_id, user):
+    """The season's report: JSON, CSV of one grouping, XLSX workbook or printable HTML page."""
+    report = seasons.season_report(managed_season(user, season_id))
+    season = report["season"]
+    name = f"saison-{season.start_date}-{season.end_date}"
+    if args["format"] == "csv":
+        return csv_response(report["breakdowns"][args["group_by"]], args, f"{name}-{args['group_by']}")
+    if args["format"] == "xlsx":
+        return xlsx_response(report, name, f"{season.cpts.name} · {season.name}")
+    if args["format"] == "html":
+        return Response(render_template("reports/season.html", **exports.season_page(report)), mimetype="text/html")
+    return report | {"group_by": args["group_by"], "breakdown": report["breakdowns"][args["group_by"]]}
+
+
+@blp.route("/compare", methods=["GET"])
+@require_roles("admin", "coordinator")
+@blp.arguments(CompareQuerySchema, location="query")
+@blp.response(200, ComparisonSchema)
+def compare(args, user):
+    """Two seasons side by side: each figure, the difference (b - a), weekly fill rates overlaid."""
+    return seasons.compare(managed_season(user, args["a"]), managed_season(user, args["b"]))

@@ -6,3 +6,8 @@ from .agenda import (  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .people import PROFESSIONS, ROLES, ApiToken, Practitioner, User  # noqa: F401
 from .territory import Commune, Cpts, Season, practitioner_cpts, size_class_for, user_cpts  # noqa: F401
+from .fill_rates import FillRateSnapshot  # noqa: F401
+from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F401
+from .job_runs import JobRun  # noqa: F401
+from .supplements import LEDGER_KINDS, SUPPLEMENT_EXCLUSIONS, SupplementAct, SupplementLine  # noqa: F401
+from .outbox import MESSAGE_KINDS, MESSAGE_STATUSES, RESENDABLE_STATUSES, OutboxMessage  # noqa: F401

@@ -1,69 +1,110 @@
 """Background jobs and the scheduler that runs them.
 
-A job is a few lines calling a domain service. ``JOBS`` is the registry used by
-the scheduler, by ``flask snp run-job NAME`` and by the tests.
+A job is a few lines calling a domain service (``jobs.py``). ``JOBS`` is the
+registry used by the scheduler, by ``flask snp run-job NAME`` and by the tests.
+Whatever starts a scheduler, ``flask snp scheduler`` or the development
+in-process one, goes through the same leader lock (``runner.py``), so the jobs
+run once per tick however many instances or gunicorn workers there are.
 """
 from __future__ import annotations
 
+import json
 import logging
+import signal
+import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import Flask
+from sqlalchemy import delete, func, select
+
+from ..database import write_transaction
+from ..extensions import db
+from ..models import JobRun
+from ..timeutil import utcnow
+from . import jobs
 
 log = logging.getLogger(__name__)
+
+JOB_RUN_RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: Callable[[], object]
+    run: Callable[[], dict]
     trigger: dict
+    # A new leader runs the job at once when its last success is older than this.
+    catch_up: timedelta | None = None
 
 
-def _expire_slots():
-    from ..housekeeping import expire_free_slots
-
-    return {"expired": expire_free_slots()}
-
-
+_NIGHTLY = timedelta(hours=26)
 JOBS: dict[str, Job] = {
     job.name: job for job in (
-        Job("expire_slots", _expire_slots, {"trigger": "interval", "minutes": 1}),
+        Job("expire_slots", jobs.expire_slots, {"trigger": "interval", "minutes": 1}),
+        Job("send_outbox", jobs.send_outbox, {"trigger": "interval", "seconds": 30}),
+        Job("send_reminders", jobs.send_reminders, {"trigger": "interval", "minutes": 5}),
+        Job("snapshot_fill_rates", jobs.snapshot_fill_rates, {"trigger": "cron", "minute": 7}, timedelta(hours=2)),
+        Job("accrue_supplements", jobs.accrue_supplements, {"trigger": "cron", "hour": 2, "minute": 30}, _NIGHTLY),
+        # After the supplements: the indicators include the supplement total.
+        Job("compute_indicators", jobs.compute_indicators, {"trigger": "cron", "hour": 3, "minute": 0}, _NIGHTLY),
+        Job("purge_patient_data", jobs.purge_patient_data, {"trigger": "cron", "hour": 3, "minute": 30}, _NIGHTLY),
     )
 }
 
 
-def run_job(app: Flask, name: str) -> object:
-    """Run one job now inside an app context; logs duration and counts."""
+def run_job(app: Flask, name: str, instance: str = "cli") -> dict:
+    """Run one job now inside an app context; logs and records its duration and counts."""
     job = JOBS[name]
-    started = time.perf_counter()
+    started_at, started = utcnow(), time.perf_counter()
     with app.app_context():
-        result = job.run()
-    log.info("job %s done in %.0f ms: %s", name, (time.perf_counter() - started) * 1000, result)
+        try:
+            result = job.run()
+        except Exception:
+            duration_ms = round((time.perf_counter() - started) * 1000)
+            log.exception("job %s failed after %d ms", name, duration_ms)
+            _record_run(name, instance, started_at, duration_ms, succeeded=False, result=None)
+            raise
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        log.info("job %s done in %d ms: %s", name, duration_ms, result)
+        _record_run(name, instance, started_at, duration_ms, succeeded=True, result=result)
     return result
 
 
-def build_scheduler(app: Flask, scheduler_cls):
-    scheduler = scheduler_cls(timezone="Europe/Paris", job_defaults={"coalesce": True, "max_instances": 1})
-    for job in JOBS.values():
-        scheduler.add_job(run_job, args=(app, job.name), id=job.name, **job.trigger)
-    return scheduler
+def _record_run(name: str, instance: str, started_at: datetime, duration_ms: int, *, succeeded: bool, result) -> None:
+    try:
+        with write_transaction():
+            db.session.add(JobRun(job=name, instance=instance, started_at=started_at, duration_ms=duration_ms,
+                                  succeeded=succeeded, result=json.loads(json.dumps(result, default=str))))
+            db.session.execute(delete(JobRun).where(JobRun.job == name, JobRun.started_at < started_at - JOB_RUN_RETENTION))
+    except Exception:
+        # The job's own outcome is already logged; a missing history row must not turn it into a failure.
+        log.exception("job %s: could not record the run", name)
+
+
+def last_successes() -> dict[str, datetime]:
+    rows = db.session.execute(select(JobRun.job, func.max(JobRun.started_at)).where(JobRun.succeeded)
+                              .group_by(JobRun.job))
+    return dict(rows.all())
 
 
 def start_in_process(app: Flask):
-    """Development default: the jobs run in a thread of the web process (one process only)."""
-    from apscheduler.schedulers.background import BackgroundScheduler
+    """Development default: the leader loop in a thread of the web process (``SCHEDULER_IN_PROCESS``)."""
+    from .runner import LeaderRunner
 
-    scheduler = build_scheduler(app, BackgroundScheduler)
-    scheduler.start()
-    app.extensions["snp_scheduler"] = scheduler
-    return scheduler
+    runner = LeaderRunner(app)
+    threading.Thread(target=runner.run, name="snp-scheduler", daemon=True).start()
+    app.extensions["snp_scheduler"] = runner
+    return runner
 
 
 def run_forever(app: Flask) -> None:
-    """``flask snp scheduler``: the jobs in their own process."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    """``flask snp scheduler``: the leader loop in this process until SIGTERM or Ctrl-C."""
+    from .runner import LeaderRunner
 
-    build_scheduler(app, BlockingScheduler).start()
+    runner = LeaderRunner(app)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: runner.stop())
+    runner.run()

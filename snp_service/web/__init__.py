@@ -22,10 +22,10 @@ class LoginForm(FlaskForm):
 
 
 def register_pages(app: Flask) -> None:
-    from . import coordination, gp, regulation
+    from . import coordination, cpts_record, gp, messages, regulation
 
     app.register_blueprint(pages)
-    for module in (gp, regulation, coordination):
+    for module in (gp, regulation, coordination, messages, cpts_record):
         app.register_blueprint(module.bp)
 
 

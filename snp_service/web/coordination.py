@@ -1,14 +1,134 @@
-"""The coordinator's pages: dashboard, members, seasons, exports."""
-from flask import Blueprint, render_template
+"""The coordinator's pages: dashboard, members and their access, seasons, season report and comparison."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
 
-from .. import directory
-from ..policy import require_roles, visible_cpts_ids
+from .. import accounts, exports, seasons
+from ..errors import DomainError
+from ..policy import check_cpts, require_roles
 
 bp = Blueprint("coordination", __name__, url_prefix="/coordination")
+
+
+class SeasonForm(FlaskForm):
+    name = StringField("Nom", validators=[DataRequired(), Length(max=100)])
+    start_date = DateField("Premier jour", validators=[DataRequired()])
+    end_date = DateField("Dernier jour", validators=[DataRequired()])
+
+
+class AccountForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(min=10, max=200)])
+    role = SelectField("Rôle", choices=[("regulator", "Régulateur"), ("gp", "Médecin (praticien)")])
+    practitioner_id = SelectField("Praticien (compte médecin)", coerce=int)
+
+
+def _cpts_id(user) -> int:
+    """The CPTS of the page: ``?cpts_id=`` among those the user coordinates, else the first."""
+    choices = seasons.coordinated_cpts(user)
+    if not choices:
+        abort(404)
+    cpts_id = request.values.get("cpts_id", type=int) or choices[0].id
+    check_cpts(user, cpts_id, manage=True)
+    return cpts_id
+
+
+def _account_form(board) -> AccountForm:
+    form = AccountForm()
+    form.practitioner_id.choices = [(0, "—")] + [(p.id, f"{p.display_name} ({p.rpps})") for p in board.practitioners]
+    return form
 
 
 @bp.get("")
 @require_roles("coordinator", "admin")
 def home(user):
-    practitioners = directory.list_practitioners(visible_cpts_ids(user))
-    return render_template("coordination/home.html", practitioners=practitioners)
+    cpts_id = _cpts_id(user)
+    board = seasons.dashboard(cpts_id)
+    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=seasons.coordinated_cpts(user),
+                           season_form=SeasonForm(formdata=None), account_form=_account_form(board))
+
+
+@bp.post("/seasons")
+@require_roles("coordinator", "admin")
+def create_season(user):
+    cpts_id = _cpts_id(user)
+    form = SeasonForm()
+    if _valid(form):
+        _attempt(lambda: seasons.create_season(user, form.data | {"cpts_id": cpts_id}), "Saison créée.")
+    return redirect(url_for(".home", cpts_id=cpts_id))
+
+
+@bp.post("/seasons/<int:season_id>")
+@require_roles("coordinator", "admin")
+def update_season(season_id, user):
+    season = _season(user, season_id)
+    form = SeasonForm()
+    if _valid(form):
+        _attempt(lambda: seasons.update_season(user, season_id, form.data), "Saison modifiée.")
+    return redirect(url_for(".home", cpts_id=season.cpts_id))
+
+
+@bp.get("/seasons/<int:season_id>")
+@require_roles("coordinator", "admin")
+def season_report(season_id, user):
+    report = seasons.season_report(_season(user, season_id))
+    return render_template("coordination/season.html", **exports.season_page(report))
+
+
+@bp.get("/seasons/compare")
+@require_roles("coordinator", "admin")
+def compare(user):
+    first = _season(user, request.args.get("a", type=int) or 0)
+    second = _season(user, request.args.get("b", type=int) or 0)
+    comparison = seasons.compare(first, second)
+    return render_template("coordination/compare.html", comparison=comparison,
+                           **exports.comparison_page(comparison))
+
+
+@bp.post("/accounts")
+@require_roles("coordinator", "admin")
+def create_account(user):
+    cpts_id = _cpts_id(user)
+    form = _account_form(seasons.dashboard(cpts_id))
+    if _valid(form):
+        practitioner_id = form.practitioner_id.data or None
+        _attempt(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
+                                              role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
+                 "Compte créé.")
+    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+@bp.post("/accounts/<int:account_id>/active")
+@require_roles("coordinator", "admin")
+def set_account_active(account_id, user):
+    cpts_id = _cpts_id(user)
+    if account_id == user.id or account_id not in {a.id for a in seasons.cpts_accounts(cpts_id)}:
+        abort(404)
+    active = request.form.get("active") == "1"
+    _attempt(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
+    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+def _season(user, season_id: int):
+    season = seasons.get_season(season_id)
+    check_cpts(user, season.cpts_id, manage=True)
+    return season
+
+
+def _valid(form: FlaskForm) -> bool:
+    if form.validate_on_submit():
+        return True
+    for field, problems in form.errors.items():
+        label = getattr(form, field).label.text if hasattr(form, field) else field
+        flash(f"{label} : {', '.join(problems)}", "error")
+    return False
+
+
+def _attempt(action, success: str) -> None:
+    try:
+        action()
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(success, "success")

@@ -1,0 +1,284 @@
+"""Booking benchmarks (SPEC section 6), printed as figures, never asserted.
+
+1. Slot search p95 in the server (Flask test client, bearer token, JSON out) at region
+   scale, on SQLite and PostgreSQL, next to the raw SQL of the same query.
+2. Booking throughput on PostgreSQL: 32 concurrent HTTP clients against gunicorn,
+   as a ratio of the same SQL (claim, patient, booking, audit) run raw through psycopg.
+3. A race: 10,000 booking attempts on 100 slots through gunicorn; counts double bookings.
+
+    python benchmarks/bench_booking.py            # region scale (a few minutes on 2 cores)
+    python benchmarks/bench_booking.py --quick    # 200 practitioners, 100,000 slots
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from region_data import ROOT, build_region, start_postgres
+
+from snp_service import accounts, create_app
+from snp_service.extensions import db
+from snp_service.models import User
+from snp_service.timeutil import utcnow
+from tests.pg_cluster import _free_port
+
+CLIENTS = 32
+PATIENT = {"first_name": "Bench", "last_name": "Patient", "birth_date": "1970-05-05", "phone": "0612345678",
+           "has_treating_doctor": "no"}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def regulator_token(app, summary: dict) -> tuple[str, list[int]]:
+    area, cpts_ids = next(iter(summary["areas"].items()))
+    with app.app_context():
+        user = db.session.query(User).filter_by(email=summary["regulator_emails"][area]).one()
+        secret, _ = accounts.issue_token(user, timedelta(hours=2))
+    return secret, cpts_ids
+
+
+def search_params(rng: random.Random, communes: list[str]) -> dict:
+    params = {"commune": rng.choice(communes), "radius_km": rng.choice([10, 20, 30])}
+    if rng.random() < 0.3:
+        params["treating_rpps"] = f"{10_000_000_000 + rng.randint(1, 2000):011d}"
+    return params
+
+
+def bench_search(url: str, summary: dict, requests: int) -> dict:
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    token, cpts_ids = regulator_token(app, summary)
+    communes = [insee for insee, cpts_id in summary["commune_cpts"].items() if cpts_id in cpts_ids]
+    client, headers, rng = app.test_client(), {"Authorization": f"Bearer {token}"}, random.Random(7)
+    timings, sizes = [], []
+    for n in range(requests + 20):
+        started = time.perf_counter()
+        response = client.get("/api/v1/slots/search", query_string=search_params(rng, communes), headers=headers)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.get_data(as_text=True)
+        if n >= 20:  # warm-up: first queries, caches
+            timings.append(elapsed * 1000)
+            sizes.append(len(response.get_json()["results"]))
+    raw = bench_raw_search(app, communes, cpts_ids, requests)
+    with app.app_context():
+        db.engine.dispose()
+    return {"p50": statistics.median(timings), "p95": percentile(timings, 0.95), "results": statistics.mean(sizes),
+            "raw_p50": statistics.median(raw), "raw_p95": percentile(raw, 0.95)}
+
+
+RAW_SEARCH = """
+SELECT slot.id, slot.start_at, slot.end_at, slot.mode, practitioner.id, practitioner.rpps, practitioner.first_name,
+       practitioner.last_name, practitioner.address, practitioner.commune_insee, practitioner.phone,
+       practitioner.lat, practitioner.lon
+FROM slot JOIN practitioner ON practitioner.id = slot.practitioner_id
+WHERE slot.status = 'free' AND slot.start_at >= :start AND slot.start_at < :end
+  AND slot.practitioner_id IN (SELECT practitioner_id FROM practitioner_cpts WHERE cpts_id IN ({scope}))
+  AND practitioner.lat BETWEEN :lat_min AND :lat_max AND practitioner.lon BETWEEN :lon_min AND :lon_max
+ORDER BY slot.start_at, slot.id LIMIT 60
+"""
+
+
+def bench_raw_search(app, communes: list[str], cpts_ids: list[int], requests: int) -> list[float]:
+    """The search's main statement, bound and run through the engine with no ORM or HTTP around it."""
+    from sqlalchemy import text
+
+    from snp_service.directory import commune_by_insee
+
+    statement = text(RAW_SEARCH.format(scope=", ".join(str(i) for i in cpts_ids)))
+    timings = []
+    with app.app_context():
+        centres = {insee: commune_by_insee(insee) for insee in communes}
+        with db.engine.connect() as conn:
+            rng = random.Random(7)
+            for n in range(requests + 20):
+                commune, radius = centres[rng.choice(communes)], rng.choice([10, 20, 30])
+                dlat, dlon = radius / 111.2, radius / 76.0
+                now = utcnow()
+                started = time.perf_counter()
+                conn.execute(statement, {"start": now, "end": now + timedelta(hours=48),
+                                         "lat_min": commune.lat - dlat, "lat_max": commune.lat + dlat,
+                                         "lon_min": commune.lon - dlon, "lon_max": commune.lon + dlon}).fetchall()
+                if n >= 20:
+                    timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+class Gunicorn:
+    def __init__(self, url: str, workers: int, threads: int):
+        self.port = _free_port()
+        env = os.environ | {"SNP_CONFIG": "development", "SNP_DATABASE_URL": url, "SNP_SMS_BACKEND": "memory",
+                            "SNP_SECRET_KEY": "bench-secret-key-bench-secret-key-0123"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
+            cwd=ROOT, env=env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                conn.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def free_slot_ids(url: str, cpts_ids: list[int], count: int) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        rows = conn.execute(
+            "SELECT slot.id FROM slot JOIN practitioner_cpts pc ON pc.practitioner_id = slot.practitioner_id "
+            "WHERE slot.status = 'free' AND slot.start_at > now() + interval '1 hour' AND pc.cpts_id = ANY(%s) "
+            "ORDER BY slot.id LIMIT %s", (cpts_ids, count)).fetchall()
+    return [r[0] for r in rows]
+
+
+def http_bookings(port: int, token: str, slot_ids: list[int]) -> tuple[float, Counter]:
+    """Book ``slot_ids`` with CLIENTS keep-alive connections; bookings per second and status counts."""
+    chunks = [slot_ids[i::CLIENTS] for i in range(CLIENTS)]
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def client(chunk: list[int]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        local: Counter = Counter()
+        for slot_id in chunk:
+            body = {"slot_id": slot_id, "patient": PATIENT, "channel": "116117", "notify_patient": False}
+            conn.request("POST", "/api/v1/bookings", json.dumps(body), headers)
+            response = conn.getresponse()
+            response.read()
+            local[response.status] += 1
+        conn.close()
+        with lock:
+            statuses.update(local)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(client, chunks))
+    return sum(statuses[s] for s in (200, 201, 409)) / (time.perf_counter() - started), statuses
+
+
+RAW_BOOKING = (
+    ("UPDATE slot SET status = 'booked' WHERE id = %s AND status = 'free' AND start_at > now()", "slot"),
+    ("INSERT INTO patient (first_name, last_name, birth_date, phone, has_treating_doctor) "
+     "VALUES ('Bench', 'Patient', '1970-05-05', '+33612345678', 'no') RETURNING id", None),
+    ("INSERT INTO booking (slot_id, patient_id, booked_by_id, channel, status, has_treating_doctor, "
+     "by_treating_doctor, created_at) VALUES (%s, %s, 1, '116117', 'booked', 'no', false, now()) RETURNING id", "both"),
+    ("INSERT INTO audit_event (at, actor_id, actor_label, action, object_type, object_id, after) "
+     "VALUES (now(), 1, 'user:1', 'booking.create', 'booking', %s, '{}')", "booking"),
+)
+
+
+def raw_bookings(url: str, slot_ids: list[int]) -> float:
+    """The same writes, one transaction per booking, CLIENTS psycopg connections: bookings per second."""
+    import psycopg
+
+    chunks = [slot_ids[i::CLIENTS] for i in range(CLIENTS)]
+
+    def client(chunk: list[int]) -> None:
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+            for slot_id in chunk:
+                with conn.transaction():
+                    conn.execute(RAW_BOOKING[0][0], (slot_id,))
+                    patient_id = conn.execute(RAW_BOOKING[1][0]).fetchone()[0]
+                    booking_id = conn.execute(RAW_BOOKING[2][0], (slot_id, patient_id)).fetchone()[0]
+                    conn.execute(RAW_BOOKING[3][0], (booking_id,))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(client, chunks))
+    return len(slot_ids) / (time.perf_counter() - started)
+
+
+def race(port: int, token: str, slot_ids: list[int], attempts: int) -> Counter:
+    rng = random.Random(3)
+    return http_bookings(port, token, [rng.choice(slot_ids) for _ in range(attempts)])[1]
+
+
+def double_bookings(url: str, slot_ids: list[int]) -> tuple[int, int]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        doubles = conn.execute("SELECT count(*) FROM (SELECT slot_id FROM booking WHERE status = 'booked' "
+                               "AND slot_id = ANY(%s) GROUP BY slot_id HAVING count(*) > 1) d", (slot_ids,)).scalar()
+        booked = conn.execute("SELECT count(*) FROM booking WHERE status = 'booked' AND slot_id = ANY(%s)",
+                              (slot_ids,)).scalar()
+    return doubles, booked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller region, fewer requests")
+    args = parser.parse_args()
+    scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
+    searches, bookings, attempts = (200, 800, 2000) if args.quick else (1000, 3000, 10_000)
+    print(f"scale: {scale or 'region (2,000 practitioners, 1,000,000 slots, 400,000 bookings)'}; cpus: {os.cpu_count()}")
+
+    sqlite_path = Path("/tmp/snp-bench-booking.sqlite3")
+    sqlite_path.unlink(missing_ok=True)
+    sqlite_url = f"sqlite:///{sqlite_path}"
+    summary = build_region(sqlite_url, **scale)
+    print(f"SQLite region built in {summary['seconds']} s")
+    report_search("SQLite", bench_search(sqlite_url, summary, searches))
+    sqlite_path.unlink(missing_ok=True)
+
+    cluster, pg_url = start_postgres()
+    try:
+        summary = build_region(pg_url, **scale)
+        print(f"PostgreSQL region built in {summary['seconds']} s")
+        report_search("PostgreSQL", bench_search(pg_url, summary, searches))
+        bench_writes(pg_url, summary, bookings, attempts)
+    finally:
+        cluster.stop()
+
+
+def report_search(name: str, figures: dict) -> None:
+    print(f"search {name}: server p50 {figures['p50']:.2f} ms, p95 {figures['p95']:.2f} ms "
+          f"({figures['results']:.0f} results/answer); raw SQL p50 {figures['raw_p50']:.2f} ms, "
+          f"p95 {figures['raw_p95']:.2f} ms")
+
+
+def bench_writes(pg_url: str, summary: dict, bookings: int, attempts: int) -> None:
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": pg_url})
+    token, cpts_ids = regulator_token(app, summary)
+    with app.app_context():
+        db.engine.dispose()
+    slots = free_slot_ids(pg_url, cpts_ids, 2 * bookings + 100)
+    server = Gunicorn(pg_url, workers=2, threads=16)
+    try:
+        http_rate, statuses = http_bookings(server.port, token, slots[:bookings])
+        raw_rate = raw_bookings(pg_url, slots[bookings:2 * bookings])
+        print(f"booking throughput ({CLIENTS} clients): gunicorn {http_rate:.0f}/s {dict(statuses)}, "
+              f"raw psycopg {raw_rate:.0f}/s, ratio {100 * http_rate / raw_rate:.0f} %")
+        race_slots = slots[2 * bookings:2 * bookings + 100]
+        answers = race(server.port, token, race_slots, attempts)
+        doubles, booked = double_bookings(pg_url, race_slots)
+        print(f"race: {attempts} attempts on {len(race_slots)} slots -> {dict(answers)}; "
+              f"active bookings {booked}, slots booked twice {doubles}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Schemas of slots: publishing requests, listing, .ics import, and the practitioner with their feed link.
+
+Slot times are answered in Europe/Paris with their offset (``2027-03-30T17:00:00+02:00``):
+the same instant as UTC, but readable as the wall-clock time people booked.
+"""
+from datetime import date, datetime, time
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ...models import SLOT_MODES, SLOT_STATUSES
+from ...timeutil import PARIS, to_paris
+from .common import aware_datetime
+from .directory import PractitionerSchema
+
+_SHAPES = ("start", "slots", "block", "series")
+
+
+class ParisDateTime(fields.AwareDateTime):
+    """Dumps an instant as Europe/Paris time with its offset; loads any ISO 8601 time with an offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else to_paris(value).isoformat()
+
+
+class InstantOrDay(fields.Field):
+    """An ISO 8601 time with offset, or a day ``YYYY-MM-DD`` meaning its first moment in Europe/Paris."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return datetime.combine(date.fromisoformat(value), time(0), PARIS)
+            except ValueError:
+                raise ValidationError("Not a valid date (YYYY-MM-DD).")
+        return fields.AwareDateTime(format="iso")._deserialize(value, attr, data, **kwargs)
+
+
+class SlotSchema(Schema):
+    id = fields.Integer()
+    practitioner_id = fields.Integer()
+    start = ParisDateTime(attribute="start_at")
+    end = ParisDateTime(attribute="end_at")
+    mode = fields.String()
+    status = fields.String()
+
+
+class SlotTimesSchema(Schema):
+    start = aware_datetime(required=True)
+    end = aware_datetime(required=True)
+
+
+class BlockSchema(Schema):
+    start = aware_datetime(required=True)
+    end = aware_datetime(required=True)
+    slot_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
+
+
+class SeriesSchema(Schema):
+    first_start = fields.NaiveDateTime(required=True, metadata={"description": "Europe/Paris local time, no offset"})
+    block_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
+    slot_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
+    rrule = fields.String(required=True, validate=validate.Length(min=6, max=500),
+                          metadata={"description": "RFC 5545 RRULE with UNTIL or COUNT, e.g. FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270910"})
+
+
+class PublishSchema(Schema):
+    """One of: ``{start, end}``, ``{slots: [...]}``, ``{block: {...}}``, ``{series: {...}}``."""
+
+    practitioner_id = fields.Integer(metadata={"description": "required for a coordinator; a GP publishes their own"})
+    mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
+    start = aware_datetime()
+    end = aware_datetime()
+    slots = fields.List(fields.Nested(SlotTimesSchema))
+    block = fields.Nested(BlockSchema)
+    series = fields.Nested(SeriesSchema)
+
+    @validates_schema
+    def one_shape(self, data, **kwargs):
+        given = [shape for shape in _SHAPES if shape in data]
+        if len(given) != 1:
+            raise ValidationError("give exactly one of start/end, slots, block or series", "_schema")
+        if given == ["start"] and "end" not in data:
+            raise ValidationError("required with start", "end")
+
+
+class PublishedSchema(SlotSchema):
+    """``{count, slots}``; when one slot was published, its own fields too."""
+
+    count = fields.Integer()
+    slots = fields.List(fields.Nested(SlotSchema))
+
+
+class SlotQuerySchema(Schema):
+    practitioner_id = fields.Integer()
+    from_ = InstantOrDay(data_key="from")
+    to = InstantOrDay()
+    status = fields.String(validate=validate.OneOf(SLOT_STATUSES))
+
+
+class ImportQuerySchema(Schema):
+    practitioner_id = fields.Integer()
+    slot_minutes = fields.Integer(load_default=15, validate=validate.Range(min=1, max=24 * 60))
+    mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
+
+
+class SkippedSchema(Schema):
+    uid = fields.String(allow_none=True)
+    start = fields.String(allow_none=True)
+    reason = fields.String()
+    message = fields.String()
+
+
+class ImportResultSchema(Schema):
+    created = fields.Integer()
+    slots = fields.List(fields.Nested(SlotSchema))
+    skipped = fields.List(fields.Nested(SkippedSchema))
+
+
+class PractitionerWithCalendarSchema(PractitionerSchema):
+    """The practitioner as they themselves and their coordinator see it: with the feed's secret URL."""
+
+    calendar_url = fields.String(dump_only=True)

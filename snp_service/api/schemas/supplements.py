@@ -1,0 +1,46 @@
+"""Schemas of the supplement statement and of the ACI indicators."""
+from marshmallow import Schema, fields, validate
+
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="expected YYYY-MM")
+
+
+class StatementQuerySchema(Schema):
+    cpts_id = fields.Integer(required=True)
+    month = fields.String(required=True, validate=MONTH)
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    detail = fields.Boolean(load_default=False)
+
+
+class StatementLineSchema(Schema):
+    practitioner_id = fields.Integer()
+    rpps = fields.String()
+    last_name = fields.String()
+    first_name = fields.String()
+    acts = fields.Raw(metadata={"description": "acts earning the supplement; with detail=1, every act with its verdict"})
+    eligible_acts = fields.Integer()
+    amount_cents = fields.Integer()
+
+
+class StatementSchema(Schema):
+    month = fields.String()
+    lines = fields.List(fields.Nested(StatementLineSchema))
+    total_cents = fields.Integer()
+
+
+class IndicatorQuerySchema(Schema):
+    period = fields.String(required=True, validate=validate.Length(min=4, max=30),
+                           metadata={"description": "YYYY-MM, YYYY-Qn, YYYY or season:<id>"})
+
+
+class IndicatorSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    value = fields.Raw()
+    target = fields.Float(allow_none=True)
+    achievement = fields.Float(allow_none=True)
+
+
+class IndicatorsSchema(Schema):
+    period = fields.String()
+    computed_at = fields.AwareDateTime(format="iso")
+    indicators = fields.List(fields.Nested(IndicatorSchema))

@@ -1,0 +1,227 @@
+"""Booking a slot for a caller, and what follows: cancel, move, outcome.
+
+Two regulators may grab the same slot at the same moment. The slot goes
+``free → booked`` by a guarded ``UPDATE ... WHERE status = 'free'`` whose row
+count says who won; the partial unique index ``uq_booking_active_slot`` is the
+backstop. Nothing is checked first and written later.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload
+
+from . import audit, patients, search
+from .database import constraint_name, write_transaction
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .extensions import db
+from .models import Booking, Cpts, Patient, Practitioner, Slot, User
+from .notify import events
+from .policy import practitioner_in_scope, visible_cpts_ids
+from .timeutil import paris_day_bounds, paris_today, utcnow
+
+MAX_LISTED = 1000
+# The only integrity errors a booking can meet are the two races the indexes settle.
+_RACE_CONSTRAINTS = ("uq_booking_active_slot", "uq_booking_idempotency", "booking.slot_id", "booking.idempotency_key")
+# Who cancels the old booking of a move (moves are made by regulation or coordination).
+_CANCELLER_BY_ROLE = {"regulator": "regulator", "coordinator": "coordinator", "admin": "coordinator"}
+
+
+class _SlotLost(Exception):
+    """The guarded write changed no row: somebody else booked (or withdrew) the slot first."""
+
+
+def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[Booking, bool]:
+    """Book ``data['slot_id']`` for ``data['patient']``; return the booking and whether it is new.
+
+    With an ``idempotency_key``, a retried request returns the booking of the first one.
+    """
+    patient = patients.checked_patient(data["patient"])
+    earlier = _by_idempotency_key(actor, idempotency_key)
+    if earlier is not None:
+        return earlier, False
+    slot = _slot_in_scope(actor, data["slot_id"])
+    try:
+        with write_transaction():
+            _claim(slot)
+            booking = Booking(slot=slot, patient=patients.new_patient(patient), booked_by_id=actor.id,
+                              idempotency_key=idempotency_key, channel=data["channel"], reason=data.get("reason"),
+                              has_treating_doctor=patient["has_treating_doctor"],
+                              by_treating_doctor=patient["treating_rpps"] == slot.practitioner.rpps)
+            db.session.add(booking)
+            db.session.flush()
+            events.booking_created(booking, data.get("notify_patient", True))
+            audit.record(actor, "booking.create", booking, after=_summary(booking))
+    except (_SlotLost, IntegrityError) as error:
+        _reraise_unless_race(error)
+        earlier = _by_idempotency_key(actor, idempotency_key)
+        if earlier is not None:
+            return earlier, False
+        raise _unavailable(actor, slot)
+    return booking, True
+
+
+def _claim(slot: Slot) -> None:
+    """``free → booked``, only if still free and not started; the row count decides the race."""
+    claimed = db.session.execute(
+        update(Slot).where(Slot.id == slot.id, Slot.status == "free", Slot.start_at > utcnow())
+        .values(status="booked")
+    ).rowcount
+    if claimed != 1:
+        raise _SlotLost()
+
+
+def _reraise_unless_race(error: Exception) -> None:
+    if isinstance(error, IntegrityError) and not any(name in constraint_name(error) for name in _RACE_CONSTRAINTS):
+        raise error
+
+
+def _by_idempotency_key(actor: User, key: str | None) -> Booking | None:
+    if not key:
+        return None
+    return db.session.scalar(
+        select(Booking).options(*_booking_loads()).where(Booking.booked_by_id == actor.id,
+                                                         Booking.idempotency_key == key))
+
+
+def _unavailable(actor: User, slot: Slot) -> Conflict:
+    return Conflict("Ce créneau n'est plus disponible : choisissez-en un autre",
+                    code="slot_unavailable", fields={"slot_id": ["no longer free"]},
+                    extra={"alternatives": search.alternatives(visible_cpts_ids(actor), slot)})
+
+
+def _slot_in_scope(actor: User, slot_id: int) -> Slot:
+    slot = db.session.get(Slot, slot_id, options=[joinedload(Slot.practitioner)])
+    if slot is None or not practitioner_in_scope(actor, slot.practitioner_id):
+        raise NotFound("Créneau introuvable", fields={"slot_id": ["unknown or outside your area"]})
+    return slot
+
+
+def _summary(booking: Booking) -> dict:
+    # Ids and statuses only: audit summaries never carry patient data.
+    return {"slot_id": booking.slot_id, "status": booking.status, "channel": booking.channel}
+
+
+def cancel(actor: User, booking_id: int, by: str, reason: str | None = None) -> Booking:
+    """Cancel a booking; its slot is free again if it has not started, else it is ``expired``."""
+    with write_transaction():
+        booking = _booking_in_scope(actor, booking_id)
+        _cancel(actor, booking, by, reason)
+        events.booking_cancelled(booking)
+    return booking
+
+
+def _cancel(actor: User, booking: Booking, by: str, reason: str | None) -> None:
+    if booking.outcome is not None:
+        raise Conflict("Le résultat de ce rendez-vous est déjà enregistré", code="outcome_recorded")
+    now = utcnow()
+    cancelled = db.session.execute(
+        update(Booking).where(Booking.id == booking.id, Booking.status == "booked")
+        .values(status="cancelled", cancelled_at=now, cancelled_by=by, cancel_reason=reason)
+    ).rowcount
+    if cancelled != 1:
+        raise Conflict("Ce rendez-vous est déjà annulé", code="already_cancelled")
+    # A slot whose start has passed cannot be offered again: it expires like any unbooked one.
+    slot_status = "free" if booking.slot.start_at > now else "expired"
+    db.session.execute(update(Slot).where(Slot.id == booking.slot_id, Slot.status == "booked")
+                       .values(status=slot_status))
+    audit.record(actor, "booking.cancel", booking, before={"status": "booked", "slot_status": "booked"},
+                 after={"status": "cancelled", "by": by, "slot_id": booking.slot_id, "slot_status": slot_status})
+
+
+def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True) -> Booking:
+    """Cancel and rebook on ``slot_id`` in one transaction: the patient never ends with none or two."""
+    target = _slot_in_scope(actor, slot_id)
+    try:
+        with write_transaction():
+            old = _booking_in_scope(actor, booking_id)
+            if old.slot_id == target.id:
+                raise Invalid("Le rendez-vous est déjà sur ce créneau", fields={"slot_id": ["same slot"]})
+            _cancel(actor, old, _CANCELLER_BY_ROLE[actor.role], "move")
+            _claim(target)
+            new = _rebooked(actor, old, target)
+            events.booking_moved(old, new, notify_patient)
+            audit.record(actor, "booking.move", new, before={"booking_id": old.id, "slot_id": old.slot_id},
+                         after={"booking_id": new.id, "slot_id": target.id, "status": new.status})
+    except (_SlotLost, IntegrityError) as error:
+        _reraise_unless_race(error)
+        raise _unavailable(actor, target)
+    return new
+
+
+def _rebooked(actor: User, old: Booking, target: Slot) -> Booking:
+    patient: Patient | None = old.patient
+    new = Booking(slot=target, patient=patient, booked_by_id=actor.id, channel=old.channel, reason=old.reason,
+                  has_treating_doctor=old.has_treating_doctor,
+                  by_treating_doctor=bool(patient and patient.treating_rpps == target.practitioner.rpps))
+    db.session.add(new)
+    db.session.flush()
+    return new
+
+
+def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
+    """Seen or no-show: only once the slot has started, on an active booking."""
+    with write_transaction():
+        booking = _booking_in_scope(actor, booking_id)
+        if actor.role == "regulator":
+            raise Forbidden("Le résultat est saisi par le médecin ou la coordination", code="forbidden_role")
+        if booking.status != "booked":
+            raise Conflict("Ce rendez-vous a été annulé", code="booking_cancelled")
+        if booking.slot.start_at > utcnow():
+            raise Conflict("Le créneau n'a pas encore commencé", code="slot_not_started",
+                           fields={"outcome": ["the slot has not started yet"]})
+        before = {"outcome": booking.outcome}
+        booking.outcome, booking.outcome_at = outcome, utcnow()
+        audit.record(actor, "booking.outcome", booking, before=before, after={"outcome": outcome})
+    return booking
+
+
+def get_booking(actor: User, booking_id: int) -> Booking:
+    return _booking_in_scope(actor, booking_id)
+
+
+def _booking_in_scope(actor: User, booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id, options=_booking_loads(), populate_existing=True)
+    if booking is None or not practitioner_in_scope(actor, booking.slot.practitioner_id):
+        raise NotFound("Rendez-vous introuvable")
+    return booking
+
+
+def _booking_loads() -> list:
+    return [joinedload(Booking.slot).joinedload(Slot.practitioner), joinedload(Booking.patient)]
+
+
+def list_bookings(actor: User, start: datetime | None = None, end: datetime | None = None,
+                  practitioner_id: int | None = None, status: str | None = None) -> list[Booking]:
+    """Bookings whose slot starts in [start, end) (default: today in Paris), in the actor's scope."""
+    today_start, today_end = paris_day_bounds(paris_today())
+    start, end = start or today_start, end or (start + timedelta(days=1) if start else today_end)
+    if end <= start:
+        raise Invalid("La fin de la période doit suivre son début", fields={"to": ["must be after from"]})
+    statement = (
+        select(Booking).join(Booking.slot).join(Slot.practitioner)
+        .options(contains_eager(Booking.slot).contains_eager(Slot.practitioner), joinedload(Booking.patient))
+        .where(Slot.start_at >= start, Slot.start_at < end)
+        .order_by(Slot.start_at, Booking.id).limit(MAX_LISTED)
+    )
+    statement = _scoped(actor, statement, practitioner_id)
+    if status:
+        statement = statement.where(Booking.status == status)
+    return list(db.session.scalars(statement).unique())
+
+
+def _scoped(actor: User, statement, practitioner_id: int | None):
+    if actor.role == "gp":
+        if practitioner_id not in (None, actor.practitioner_id):
+            raise Forbidden("Vous ne voyez que vos propres rendez-vous", code="out_of_scope")
+        return statement.where(Slot.practitioner_id == actor.practitioner_id)
+    if practitioner_id is not None:
+        if not practitioner_in_scope(actor, practitioner_id):
+            raise NotFound("Praticien introuvable")
+        return statement.where(Slot.practitioner_id == practitioner_id)
+    scope = visible_cpts_ids(actor)
+    if scope is None:
+        return statement
+    return statement.where(Practitioner.cpts.any(Cpts.id.in_(scope)))

@@ -1,0 +1,239 @@
+""".ics import: the events of the agenda a GP already uses become SNP slots.
+
+Each VEVENT (its RRULE, RDATE and EXDATE expanded by recurring-ical-events
+within the publishing horizon) is split into slots of the chosen duration.
+An occurrence that cannot become a slot (all-day, past, overlapping, in a DST
+gap...) is skipped with its reason; a file that is not a calendar, or whose
+recurrences would cost too much to expand, is refused whole with a 422.
+Skipped entries name the event by UID and start only: a GP's agenda summary
+may hold a patient's name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import icalendar
+import recurring_ical_events
+
+from .database import write_transaction
+from .errors import Invalid
+from .models import Practitioner, Slot, User
+from .publishing import Interval, Rules, add_slots, clashes, existing_slots, problem_with, split
+from .timeutil import as_utc, paris_to_utc, to_paris, utcnow
+
+MAX_ICS_BYTES = 1_000_000
+MAX_EVENTS = 2_000
+# dateutil walks a recurrence from its DTSTART: this bounds the periods walked over the whole file
+# (about a second of CPU), so an old daily event is fine and a thousand of them is refused.
+MAX_EXPANSION_STEPS = 200_000
+_PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 28, "YEARLY": 365}
+_FINE_RRULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
+
+SKIP_MESSAGES = {
+    "all_day": "Événement sur la journée entière : ignoré",
+    "cancelled": "Événement annulé : ignoré",
+    "too_short": "Événement trop court pour un créneau",
+    "past": "Déjà passé",
+    "beyond_horizon": "Au-delà de l'horizon de publication",
+    "overlap": "Chevauche un créneau existant",
+    "nonexistent_local_time": "Heure inexistante à Paris (passage à l'heure d'été)",
+    "ambiguous_local_time": "Heure ambiguë à Paris (passage à l'heure d'hiver)",
+}
+
+
+@dataclass
+class ImportResult:
+    slots: list[Slot] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return len(self.slots)
+
+    def skip(self, uid: str | None, start: datetime | date | None, reason: str, message: str | None = None) -> None:
+        when = to_paris(start).isoformat() if isinstance(start, datetime) and start.tzinfo else (
+            start.isoformat() if start else None)
+        self.skipped.append({"uid": uid, "start": when, "reason": reason, "message": message or SKIP_MESSAGES[reason]})
+
+
+@dataclass(frozen=True)
+class Piece:
+    interval: Interval
+    uid: str | None
+
+
+def import_calendar(actor: User | str, practitioner: Practitioner, data: bytes, slot_minutes: int = 15,
+                    mode: str = "office", now: datetime | None = None) -> ImportResult:
+    """Create the slots of an .ics file in one transaction; report what was skipped and why."""
+    rules = Rules.from_config()
+    now = now or utcnow()
+    if not rules.min_minutes <= slot_minutes <= rules.max_minutes:
+        raise Invalid(f"Un créneau dure de {rules.min_minutes} à {rules.max_minutes} min",
+                      fields={"slot_minutes": [f"between {rules.min_minutes} and {rules.max_minutes}"]})
+    horizon = now + timedelta(days=rules.horizon_days)
+    calendar = parse(data)
+    result = ImportResult()
+    pieces = _pieces(calendar, slot_minutes, rules, now, horizon, result)
+    with write_transaction():
+        kept = _without_overlaps(practitioner, pieces, result)
+        if len(kept) > rules.max_slots:
+            raise Invalid(f"Au plus {rules.max_slots} créneaux par import ({len(kept)} demandés)",
+                          fields={"slots": [f"at most {rules.max_slots} slots per request"]}, code="too_many_slots")
+        if kept:
+            result.slots = add_slots(actor, practitioner, [p.interval for p in kept], mode, action="slot.import",
+                                     summary={"skipped": len(result.skipped)})
+    return result
+
+
+def parse(data: bytes) -> icalendar.Calendar:
+    """The calendar in ``data``, or a 422 for anything that is not a reasonable iCalendar file."""
+    if len(data) > MAX_ICS_BYTES:
+        raise Invalid(f"Fichier trop volumineux (au plus {MAX_ICS_BYTES // 1000} ko)",
+                      fields={"file": ["too large"]}, code="file_too_large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _unreadable("not UTF-8 text")
+    if "\x00" in text or "BEGIN:VCALENDAR" not in text[:2000].upper():
+        raise _unreadable("not an iCalendar file")
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise _unreadable("malformed iCalendar")
+    events = calendar.walk("VEVENT")
+    if not events:
+        raise Invalid("Le fichier ne contient aucun événement", fields={"file": ["no VEVENT"]}, code="invalid_ics")
+    if len(events) > MAX_EVENTS:
+        raise Invalid(f"Trop d'événements (au plus {MAX_EVENTS})", fields={"file": ["too many events"]},
+                      code="invalid_ics")
+    _check_events(events)
+    return calendar
+
+
+def _unreadable(reason: str) -> Invalid:
+    return Invalid("Ce fichier n'est pas un agenda .ics lisible", fields={"file": [reason]}, code="invalid_ics")
+
+
+def _check_events(events: list) -> None:
+    steps = 0
+    for event in events:
+        uid = str(event.get("UID", "?"))
+        try:
+            start = event.decoded("DTSTART")
+        except (KeyError, ValueError, TypeError):
+            raise Invalid("Un événement n'a pas de début (DTSTART) lisible", fields={"file": [f"event {uid}: no DTSTART"]},
+                          code="invalid_ics")
+        for rule in event.get("RRULE") and _as_list(event["RRULE"]) or ():
+            steps += _expansion_steps(rule, start, uid)
+    if steps > MAX_EXPANSION_STEPS:
+        raise Invalid("Récurrences trop nombreuses ou trop anciennes pour être importées",
+                      fields={"file": ["recurrences too costly to expand"]}, code="invalid_ics")
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _expansion_steps(rule, start: date | datetime, uid: str) -> int:
+    """An upper bound of the periods dateutil walks from DTSTART to today's horizon (about 5 µs each)."""
+    frequency = (rule.get("FREQ") or [""])[0]
+    if frequency not in _PERIOD_DAYS or any(part in rule for part in _FINE_RRULE_PARTS):
+        raise Invalid("Récurrence non prise en charge (plus fine qu'une journée)",
+                      fields={"file": [f"event {uid}: RRULE finer than daily"]}, code="invalid_ics")
+    begin = start.date() if isinstance(start, datetime) else start
+    years = max(0, (utcnow().date() - begin).days) / 365 + 1
+    by_values = sum(len(values) for key, values in rule.items() if key.startswith("BY"))
+    return int(years * 365 / _PERIOD_DAYS[frequency]) * (1 + by_values)
+
+
+def _pieces(calendar, slot_minutes: int, rules: Rules, now: datetime, horizon: datetime,
+            result: ImportResult) -> list[Piece]:
+    try:
+        occurrences = recurring_ical_events.of(calendar).between(now - timedelta(days=1), horizon)
+    except (ValueError, TypeError):  # recurring-ical-events errors are ValueErrors
+        raise _unreadable("recurrence cannot be expanded")
+    pieces: list[Piece] = []
+    seen_uids = set()
+    for occurrence in occurrences:
+        uid = str(occurrence.get("UID")) if occurrence.get("UID") else None
+        seen_uids.add(uid)
+        pieces.extend(_occurrence_pieces(occurrence, uid, slot_minutes, rules, now, result))
+    _report_unseen(calendar, seen_uids, now, result)
+    return pieces
+
+
+def _occurrence_pieces(occurrence, uid: str | None, slot_minutes: int, rules: Rules, now: datetime,
+                       result: ImportResult) -> list[Piece]:
+    start = occurrence.decoded("DTSTART")
+    if not isinstance(start, datetime):
+        result.skip(uid, start, "all_day")
+        return []
+    if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+        result.skip(uid, _aware(start), "cancelled")
+        return []
+    try:
+        begin = _utc(start, "DTSTART")
+        end = _utc(occurrence.decoded("DTEND"), "DTEND") if "DTEND" in occurrence else begin
+    except Invalid as error:
+        result.skip(uid, None, error.code, f"{error.message}")
+        return []
+    if (end - begin) < timedelta(minutes=slot_minutes):
+        intervals = [Interval(begin, end)]
+    else:
+        intervals = split(begin, end, slot_minutes)
+    kept = []
+    for interval in intervals:
+        problem = problem_with(interval, rules, now)
+        if problem is None:
+            kept.append(Piece(interval, uid))
+        elif problem.code == "invalid_duration" and len(intervals) == 1:
+            result.skip(uid, begin, "too_short")
+        else:
+            result.skip(uid, interval.start, problem.code if problem.code in SKIP_MESSAGES else "too_short")
+    return kept
+
+
+def _utc(moment: datetime, field_name: str) -> datetime:
+    # Floating times (no TZID, no Z) are read as Europe/Paris: the agendas of our GPs are French.
+    return paris_to_utc(moment, field_name) if moment.tzinfo is None else as_utc(moment)
+
+
+def _aware(moment: datetime) -> datetime | None:
+    return moment if moment.tzinfo else None
+
+
+def _report_unseen(calendar, seen_uids: set, now: datetime, result: ImportResult) -> None:
+    """Events with no occurrence in the window: entirely past, or entirely beyond the horizon."""
+    reported = set()
+    for event in calendar.walk("VEVENT"):
+        uid = str(event.get("UID")) if event.get("UID") else None
+        if uid in seen_uids or uid in reported or "RECURRENCE-ID" in event:
+            continue
+        reported.add(uid)
+        start = event.decoded("DTSTART")
+        if not isinstance(start, datetime):
+            result.skip(uid, start, "all_day")
+            continue
+        try:
+            begin = _utc(start, "DTSTART")
+        except Invalid as error:
+            result.skip(uid, None, error.code, error.message)
+            continue
+        result.skip(uid, begin, "past" if begin < now else "beyond_horizon")
+
+
+def _without_overlaps(practitioner: Practitioner, pieces: list[Piece], result: ImportResult) -> list[Piece]:
+    """Drop pieces overlapping an existing slot or an earlier piece of the file; call inside the transaction."""
+    if not pieces:
+        return []
+    ordered = sorted(pieces, key=lambda p: p.interval)
+    existing = existing_slots(practitioner.id, ordered[0].interval.start, max(p.interval.end for p in ordered))
+    clashing = clashes([p.interval for p in ordered], existing)
+    kept: list[Piece] = []
+    for piece in ordered:
+        if piece.interval in clashing or (kept and piece.interval.start < kept[-1].interval.end):
+            result.skip(piece.uid, piece.interval.start, "overlap")
+        else:
+            kept.append(piece)
+    return kept

@@ -1,0 +1,105 @@
+"""Every SMS text, in one place: French, short, GSM-7, no medical content.
+
+One SMS segment is 160 GSM-7 characters; a single character outside GSM-7
+(``ê``, ``ç``, a typographic apostrophe) turns the whole text into UCS-2 and
+cuts a segment to 70 characters, so names and addresses are folded to GSM-7.
+Nothing here mentions the reason for the visit or the patient's name.
+"""
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+
+import phonenumbers
+
+from ..timeutil import to_paris
+
+TEMPLATES = {
+    "patient_confirmation": "RDV confirmé le {when} avec {doctor}{place}. Pour annuler, rappelez le 116 117.",
+    "patient_reminder": "Rappel : RDV le {when} avec {doctor}{place}. Pas disponible ? Rappelez le 116 117.",
+    "patient_cancellation": "Votre RDV du {when} avec {doctor} est annulé. Besoin d'un médecin ? Rappelez le 116 117.",
+    "patient_move": "Votre RDV est déplacé au {when} avec {doctor}{place}. Pour annuler, rappelez le 116 117.",
+    "gp_new_booking": "SNP : votre créneau du {when} est réservé ({channel}). Détails : {link}",
+    "gp_cancellation": "SNP : la réservation de votre créneau du {when} est annulée. Détails : {link}",
+    "gp_move": "SNP : une réservation passe du {old_when} au {when}. Détails : {link}",
+}
+# How the place reads after the doctor's name, by slot mode.
+PLACES = {"office": ", {address}", "teleconsultation": ", en téléconsultation", "home_visit": ", visite à domicile"}
+CHANNEL_LABELS = {"116117": "116 117", "sas": "SAS", "15": "centre 15", "other": "régulation"}
+WEEKDAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+
+SEGMENT_LENGTH = 160
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€")  # each counts as two characters
+_FOLDS = {"’": "'", "‘": "'", "«": '"', "»": '"', "–": "-", "—": "-", "œ": "oe", "Œ": "OE", "\u00a0": " ", "ç": "c"}
+
+
+def render(kind: str, **values) -> str:
+    """The text of a message of ``kind``, folded to GSM-7."""
+    return to_gsm7(TEMPLATES[kind].format(**values))
+
+
+def when(start: datetime) -> str:
+    """``mer. 15/07 à 14h30`` in Europe/Paris."""
+    local = to_paris(start)
+    return f"{WEEKDAYS[local.weekday()]} {local:%d/%m} à {local:%H}h{local:%M}"
+
+
+def place(mode: str, address: str | None) -> str:
+    if mode == "office" and not address:
+        return ""
+    return PLACES.get(mode, "").format(address=address)
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, CHANNEL_LABELS["other"])
+
+
+def to_gsm7(text: str) -> str:
+    """Replace every character outside GSM-7 by its closest GSM-7 spelling (ê -> e)."""
+    folded = []
+    for char in text:
+        if char in GSM7_BASIC or char in GSM7_EXTENDED:
+            folded.append(char)
+        elif char in _FOLDS:
+            folded.append(_FOLDS[char])
+        else:
+            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            folded.append(base if all(c in GSM7_BASIC for c in base) else "?")
+    return "".join(folded)
+
+
+def gsm7_length(text: str) -> int:
+    return sum(2 if char in GSM7_EXTENDED else 1 for char in text)
+
+
+def is_mobile(phone: str | None) -> bool:
+    """True for a number that can receive an SMS (a French 06/07, or any mobile abroad)."""
+    if not phone:
+        return False
+    try:
+        number = phonenumbers.parse(phone, "FR")
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return phonenumbers.is_valid_number(number) and kind in (
+        phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def e164(phone: str) -> str:
+    return phonenumbers.format_number(phonenumbers.parse(phone, "FR"), phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(phone: str | None) -> str:
+    """``+33 6 •• •• •• 78``: enough for a coordinator to tell numbers apart, not to call them."""
+    if not phone:
+        return "—"
+    try:
+        number = phonenumbers.parse(phone, "FR")
+    except phonenumbers.NumberParseException:
+        return "••"
+    national = phonenumbers.national_significant_number(number)
+    return f"+{number.country_code} {national[:1]} •• •• •• {national[-2:]}"

@@ -1,0 +1,123 @@
+"""The outbox service: queue messages with the change that causes them, show them, send failed ones again.
+
+Queued rows are only *marked* on the session here; the ``after_commit`` hook
+below wakes the sender once the transaction is committed (Indico's habit:
+nothing leaves for a rolled-back booking, and the request never waits for the
+provider).
+"""
+from __future__ import annotations
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, exists, select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..database import write_transaction
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, practitioner_cpts
+from ..timeutil import utcnow
+
+STATUS_CALLBACK_PATH = "/notify/twilio/status"
+_QUEUED_FLAG = "snp_outbox_queued"
+
+# Twilio's message statuses folded into ours, and how far along each is:
+# a late "sent" callback must not undo "delivered".
+PROVIDER_STATUSES = {
+    "accepted": "queued", "scheduled": "queued", "queued": "queued", "sending": "queued",
+    "sent": "sent", "delivered": "delivered", "read": "delivered",
+    "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
+}
+_PROGRESS = {"pending": 0, "sending": 0, "queued": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
+
+
+def enqueue(kind: str, recipient: str, booking: Booking, to_phone: str, body: str) -> OutboxMessage:
+    """Add a message to the current transaction; it is sent after the commit."""
+    message = OutboxMessage(kind=kind, recipient=recipient, booking=booking, to_phone=to_phone, body=body,
+                            practitioner_id=booking.slot.practitioner_id, next_attempt_at=utcnow())
+    db.session.add(message)
+    db.session.info[_QUEUED_FLAG] = True
+    return message
+
+
+def patient_was_notified(booking: Booking) -> bool:
+    """Whether the patient got an SMS about this booking (so a later change deserves one too)."""
+    return db.session.scalar(select(exists().where(
+        OutboxMessage.booking_id == booking.id, OutboxMessage.recipient == "patient"))) or False
+
+
+def status_callback_url(message_id: int) -> str:
+    """Where Twilio reports on a message; the outbox id lets a callback find a row whose SID is not recorded yet."""
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{STATUS_CALLBACK_PATH}?outbox_id={message_id}"
+
+
+def recent_messages(cpts_ids: set[int] | None, limit: int = 100) -> list[OutboxMessage]:
+    """The last messages about practitioners of ``cpts_ids`` (``None``: all), newest first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    return list(db.session.scalars(_within(query, cpts_ids)))
+
+
+def resend(actor, message_id: int, cpts_ids: set[int] | None) -> OutboxMessage:
+    """A coordinator sends a failed message again: back to pending with its attempts reset."""
+    with write_transaction():
+        query = select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+        message = db.session.scalar(_within(query, cpts_ids))
+        if message is None:
+            raise NotFound("Message introuvable")
+        if message.status not in RESENDABLE_STATUSES:
+            raise Conflict("Seul un message en échec peut être renvoyé", code="message_not_failed",
+                           fields={"status": [f"is {message.status}"]})
+        if not message.to_phone or not message.body:
+            raise Conflict("Le numéro de ce message a été effacé", code="message_erased")
+        before = {"status": message.status, "attempts": message.attempts}
+        now = utcnow()
+        message.status, message.attempts, message.provider_sid, message.last_error = "pending", 0, None, None
+        message.next_attempt_at = message.status_changed_at = now
+        db.session.info[_QUEUED_FLAG] = True
+        audit.record(actor, "outbox.resend", message, before=before, after={"status": "pending"})
+    return message
+
+
+def _within(query, cpts_ids: set[int] | None):
+    if cpts_ids is None:
+        return query
+    members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+    return query.where(OutboxMessage.practitioner_id.in_(members))
+
+
+def record_provider_status(provider_sid: str, provider_status: str, outbox_id: int | None = None,
+                           error_code: str | None = None) -> OutboxMessage | None:
+    """A delivery report from the provider: move the message forward, never back."""
+    status = PROVIDER_STATUSES.get(provider_status)
+    if status is None:
+        return None
+    with write_transaction():
+        message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.provider_sid == provider_sid)
+                                    .with_for_update())
+        if message is None and outbox_id is not None:
+            # The report may beat the sender's own record of the SID.
+            message = db.session.get(OutboxMessage, outbox_id, with_for_update=True)
+            if message is None or message.provider_sid not in (None, provider_sid):
+                return None
+        if message is None or _PROGRESS.get(status, 0) < _PROGRESS.get(message.status, 0):
+            return message
+        message.provider_sid = provider_sid
+        if message.status != status:
+            message.status, message.status_changed_at = status, utcnow()
+            if status in ("undelivered", "failed"):
+                message.last_error = f"twilio_{error_code}" if error_code else status
+                audit.record("twilio", "outbox.undelivered", message, after={"status": status, "error": message.last_error})
+    return message
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_sender_after_commit(session) -> None:
+    if session.info.pop(_QUEUED_FLAG, False) and has_app_context() and current_app.config["SMS_SEND_AFTER_COMMIT"]:
+        from .sender import wake_background_sender
+
+        wake_background_sender(current_app._get_current_object())
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_messages(session) -> None:
+    session.info.pop(_QUEUED_FLAG, None)

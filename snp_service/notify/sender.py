@@ -1,0 +1,245 @@
+"""Drain the outbox: claim a due message, send it, record the outcome, each step committed on its own.
+
+Idempotency: a row is claimed (``sending``, attempt counted, lease set) in a
+committed transaction *before* the provider is called, and the provider's SID
+is recorded after. A crash in between leaves the row ``sending``; once its
+lease expires it is *checked* with the provider (``backend.find``; for Twilio
+the status callback, which carries the outbox id, may also have recorded the
+SID meanwhile) and only sent again if the provider has no trace of it.
+
+Retries: transient errors (network, 5xx, 429) come back after
+``SMS_RETRY_BASE_SECONDS * 2**(attempt-1)`` capped at ``SMS_RETRY_MAX_SECONDS``,
+up to ``SMS_MAX_ATTEMPTS``, then ``failed``; a permanent error (invalid number)
+is ``failed`` at once. After a transient error the run stops: the rest of the
+backlog waits for the provider rather than burning its attempts against it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from .. import audit
+from ..database import write_transaction
+from ..extensions import db
+from ..models import Booking, OutboxMessage
+from ..timeutil import utcnow
+from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
+from .outbox import status_callback_url
+
+log = logging.getLogger(__name__)
+ACTOR = "job:send_outbox"
+
+
+def send_pending(now: datetime | None = None, limit: int = 200) -> dict:
+    """Send due messages (at most ``limit``); returns counts: sent, failed, retried, skipped, recovered."""
+    backend = get_backend()
+    counts = Counter(sent=0, failed=0, retried=0, skipped=0, recovered=0)
+    _check_expired_leases(backend, now or utcnow(), counts)
+    for _ in range(limit):
+        message = _claim_next(now or utcnow(), counts)
+        if message is None:
+            break
+        outcome = _deliver(backend, message, now or utcnow())
+        counts[outcome] += 1
+        if outcome == "retried":
+            break
+    return dict(counts)
+
+
+def _claim_next(now: datetime, counts: Counter) -> OutboxMessage | None:
+    """Mark the next due message ``sending`` and commit, so no other sender takes it."""
+    config = current_app.config
+    with write_transaction():
+        while True:
+            message = db.session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(1).with_for_update(skip_locked=True))
+            if message is None:
+                return None
+            if _reminder_is_moot(message, now):
+                _set_status(message, "skipped", now)
+                counts["skipped"] += 1
+                continue
+            message.status, message.attempts = "sending", message.attempts + 1
+            message.last_attempt_at, message.status_changed_at = now, now
+            message.lease_expires_at = now + timedelta(seconds=config["SMS_LEASE_SECONDS"])
+            return message
+
+
+def _reminder_is_moot(message: OutboxMessage, now: datetime) -> bool:
+    """A reminder for a booking cancelled or a slot started since it was queued helps nobody."""
+    if message.kind != "patient_reminder":
+        return False
+    booking: Booking | None = message.booking
+    return booking is None or booking.status != "booked" or booking.slot.start_at <= now
+
+
+def _deliver(backend, message: OutboxMessage, now: datetime) -> str:
+    sms = OutgoingSms(message.id, message.to_phone, message.body, status_callback_url(message.id))
+    try:
+        sid = backend.send(sms)
+    except PermanentSmsError as error:
+        return _finish(message.id, message.attempts, now, failed=error.code)
+    except TransientSmsError as error:
+        return _retry_later(message.id, message.attempts, now, error.code)
+    except UncertainSmsError as error:
+        return _check_later(message.id, message.attempts, now, error.code)
+    return _finish(message.id, message.attempts, now, sid=sid)
+
+
+def _locked_claim(message_id: int, attempts: int) -> OutboxMessage | None:
+    """The row, locked, if it is still our claim (a status callback or a lease check may have moved it)."""
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id)
+                                .with_for_update().execution_options(populate_existing=True))
+    claimed = message is not None and message.status == "sending" and message.attempts == attempts
+    return message if claimed else None
+
+
+def _finish(message_id: int, attempts: int, now: datetime, *, sid: str | None = None, failed: str | None = None) -> str:
+    with write_transaction():
+        message = _locked_claim(message_id, attempts)
+        if message is None:
+            return "sent" if sid else "failed"
+        if sid:
+            message.provider_sid = sid
+            _set_status(message, "queued", now)
+            return "sent"
+        _fail(message, failed, now)
+        return "failed"
+
+
+def _retry_later(message_id: int, attempts: int, now: datetime, code: str) -> str:
+    config = current_app.config
+    with write_transaction():
+        message = _locked_claim(message_id, attempts)
+        if message is None:
+            return "retried"
+        if attempts >= config["SMS_MAX_ATTEMPTS"]:
+            _fail(message, code, now)
+            return "failed"
+        message.last_error = code
+        message.next_attempt_at = now + backoff(attempts)
+        _set_status(message, "pending", now)
+    log.warning("SMS #%s: %s, attempt %s, retry at %s", message_id, code, attempts, message.next_attempt_at)
+    return "retried"
+
+
+def _check_later(message_id: int, attempts: int, now: datetime, code: str) -> str:
+    """The provider may hold the message: keep it claimed, let the lease check look for it before any resend."""
+    with write_transaction():
+        message = _locked_claim(message_id, attempts)
+        if message is not None:
+            message.last_error = code
+            message.lease_expires_at = now + backoff(attempts)
+    return "retried"
+
+
+def backoff(attempts: int) -> timedelta:
+    config = current_app.config
+    seconds = config["SMS_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, config["SMS_RETRY_MAX_SECONDS"]))
+
+
+def _check_expired_leases(backend, now: datetime, counts: Counter) -> None:
+    """Rows left ``sending`` (crash, timeout): ask the provider, then record the SID or requeue."""
+    stale = db.session.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.status == "sending", OutboxMessage.lease_expires_at <= now).limit(50)).all()
+    db.session.commit()
+    for message_id in stale:
+        message = _reclaim(message_id, now)
+        if message is None:
+            continue
+        sms = OutgoingSms(message.id, message.to_phone, message.body, status_callback_url(message.id))
+        try:
+            sid = backend.find(sms, since=message.last_attempt_at or message.created_at)
+        except SmsError:
+            counts["retried"] += 1  # the provider cannot tell yet: the renewed lease brings it back later
+            continue
+        if sid:
+            _finish(message.id, message.attempts, now, sid=sid)
+            counts["recovered"] += 1
+        else:
+            _requeue(message.id, message.attempts, now)
+
+
+def _reclaim(message_id: int, now: datetime) -> OutboxMessage | None:
+    with write_transaction():
+        message = db.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.id == message_id, OutboxMessage.status == "sending", OutboxMessage.lease_expires_at <= now,
+        ).with_for_update(skip_locked=True).execution_options(populate_existing=True))
+        if message is not None:
+            message.lease_expires_at = now + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"])
+        return message
+
+
+def _requeue(message_id: int, attempts: int, now: datetime) -> None:
+    """The provider never got it: send it again (the attempt it cost still counts)."""
+    with write_transaction():
+        message = _locked_claim(message_id, attempts)
+        if message is None:
+            return
+        if attempts >= current_app.config["SMS_MAX_ATTEMPTS"]:
+            _fail(message, message.last_error or "lost", now)
+        else:
+            message.next_attempt_at = now
+            _set_status(message, "pending", now)
+
+
+def _fail(message: OutboxMessage, code: str, now: datetime) -> None:
+    message.last_error = code
+    _set_status(message, "failed", now)
+    audit.record(ACTOR, "outbox.failed", message, after={"status": "failed", "error": code, "attempts": message.attempts})
+    log.warning("SMS #%s failed for good after %s attempt(s): %s", message.id, message.attempts, code)
+
+
+def _set_status(message: OutboxMessage, status: str, now: datetime) -> None:
+    message.status, message.status_changed_at = status, now
+    if status != "sending":
+        message.lease_expires_at = None
+
+
+class BackgroundSender:
+    """One thread per process that drains the outbox whenever a commit queued messages."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.pid = os.getpid()
+        self.wakeup = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="snp-sms-sender", daemon=True)
+        self.thread.start()
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wakeup.wait()
+            self.wakeup.clear()
+            try:
+                with self.app.app_context():
+                    counts = send_pending()
+            except Exception:
+                log.exception("SMS sender run failed; the send_outbox job will pick the messages up")
+                continue
+            if sum(counts.values()) >= 200 and not counts["retried"]:
+                self.wakeup.set()  # a full batch: more may be waiting
+
+
+_start_lock = threading.Lock()
+
+
+def wake_background_sender(app: Flask) -> None:
+    with _start_lock:
+        sender = app.extensions.get("snp_sms_sender")
+        # A forked worker inherits the object but not its thread.
+        if sender is None or sender.pid != os.getpid():
+            sender = app.extensions["snp_sms_sender"] = BackgroundSender(app)
+    sender.wake()

@@ -1,0 +1,203 @@
+"""Fill-rate reports (SPEC section 3), computed by SQL aggregation.
+
+Definitions, for the slots of the CPTS's member practitioners whose start falls
+in the period (Europe/Paris days, both ends included):
+- offered: not withdrawn (an expired slot was offered all the same);
+- filled: offered and holding an active booking. The database allows one active
+  booking per slot, so a slot cancelled and booked again counts once;
+- fill_rate: filled / offered, a fraction rounded to 4 places, ``None`` when
+  nothing was offered (0 would read as "nobody booked");
+- the booking figures (by channel, without treating doctor, no-show, regulated
+  acts) count the active bookings of the offered slots.
+
+Paris days and hours: SQL groups the slots by UTC hour (a cheap prefix of the
+stored instant on both databases, SQLite having no time zones); Europe/Paris is
+always a whole number of hours from UTC, so each UTC hour is exactly one Paris
+hour, 23- and 25-hour days included. Python then folds these rows (24 a day at
+most, never one per slot) into Paris days, hours, ISO weeks and weekdays.
+Communes are folded the same way from the per-practitioner rows.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, func, select, text
+
+from . import supplements
+from .extensions import db
+from .models import CHANNELS, REGULATED_CHANNELS, Booking, Commune, Practitioner, Slot, practitioner_cpts
+from .timeutil import PARIS, UTC, paris_day_bounds
+
+GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune")
+SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
+                "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents")
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def period_days(start: date, end: date) -> int:
+    return (end - start).days + 1
+
+
+def summary(cpts_ids: list[int], start: date, end: date) -> dict:
+    """The SPEC's summary figures of the CPTS ``cpts_ids`` for the Paris days ``start``..``end``."""
+    return _summary(_practitioner_counts(cpts_ids, start, end), cpts_ids, start, end)
+
+
+def _summary(practitioner_counts, cpts_ids: list[int], start: date, end: date) -> dict:
+    """Slot figures added up from the per-practitioner counts; booking figures from their mix."""
+    offered = sum(row[1] for row in practitioner_counts)
+    filled = sum(row[2] for row in practitioner_counts)
+    by_channel = dict.fromkeys(CHANNELS, 0)
+    without_treating_doctor = honored = no_show = regulated = 0
+    for channel, outcome, treating, count in _booking_mix(cpts_ids, start, end):
+        by_channel[channel] += count
+        without_treating_doctor += count if treating == "no" else 0
+        honored += count if outcome == "honored" else 0
+        no_show += count if outcome == "no_show" else 0
+        regulated += count if outcome == "honored" and channel in REGULATED_CHANNELS else 0
+    return {
+        "offered": offered,
+        "filled": filled,
+        "fill_rate": ratio(filled, offered),
+        "avg_offered_per_day": round(offered / period_days(start, end), 2),
+        "practitioners": len(practitioner_counts),
+        "bookings_by_channel": by_channel,
+        "share_without_treating_doctor": ratio(without_treating_doctor, filled),
+        "no_show_rate": ratio(no_show, honored + no_show),
+        "regulated_acts": regulated,
+        "supplement_cents": supplements.total_cents(cpts_ids, start, end),
+    }
+
+
+def breakdown(cpts_ids: list[int], start: date, end: date, group_by: str) -> list[dict]:
+    """Rows ``{key, offered, filled, fill_rate}`` (plus ``label`` for practitioners and communes).
+
+    Days and weeks list every day or week of the period, even with nothing offered,
+    so that charts show the gaps; the other groupings list the keys that were offered.
+    """
+    if group_by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {group_by!r}")
+    if group_by in ("practitioner", "commune"):
+        practitioners = _by_practitioner(cpts_ids, start, end)
+        return practitioners if group_by == "practitioner" else _communes(practitioners, cpts_ids)
+    return _fold(_by_paris_hour(cpts_ids, start, end), start, end, group_by)
+
+
+def report(cpts_ids: list[int], start: date, end: date, group_by: str) -> dict:
+    """The SPEC's report payload: ``{group_by, summary, breakdown}``."""
+    return {"group_by": group_by, "summary": summary(cpts_ids, start, end),
+            "breakdown": breakdown(cpts_ids, start, end, group_by)}
+
+
+def full_report(cpts_ids: list[int], start: date, end: date) -> dict:
+    """The summary and every breakdown, as shown in the season report and the XLSX workbook."""
+    hours = _by_paris_hour(cpts_ids, start, end)
+    counts = _practitioner_counts(cpts_ids, start, end)
+    practitioners = _named(counts)
+    breakdowns = {group_by: _fold(hours, start, end, group_by) for group_by in ("day", "week", "weekday", "hour")}
+    breakdowns |= {"practitioner": practitioners, "commune": _communes(practitioners, cpts_ids)}
+    return {"summary": _summary(counts, cpts_ids, start, end), "breakdowns": breakdowns}
+
+
+def offered_by_commune(cpts_id: int, day: date) -> list[dict]:
+    """Every commune of the CPTS with the slots offered there on ``day`` (zero included: a thin offer shows)."""
+    rows = _communes(_by_practitioner([cpts_id], day, day), [cpts_id])
+    counts = {row["key"]: row["offered"] for row in rows}
+    communes = db.session.execute(select(Commune.insee, Commune.name).where(Commune.cpts_id == cpts_id)
+                                  .order_by(Commune.name)).all()
+    return [{"insee": insee, "name": name, "offered": counts.get(insee, 0)} for insee, name in communes]
+
+
+# --- SQL -------------------------------------------------------------------------------------------------------
+
+
+def _offered_slots(columns, cpts_ids: list[int], start: date, end: date):
+    lower, _ = paris_day_bounds(start)
+    _, upper = paris_day_bounds(end)
+    members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+    return (
+        select(*columns)
+        .select_from(Slot)
+        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
+        .where(Slot.practitioner_id.in_(members), Slot.status != "withdrawn",
+               Slot.start_at >= lower, Slot.start_at < upper)
+    )
+
+
+def _grouped(key, cpts_ids: list[int], start: date, end: date):
+    columns = [key.label("key"), func.count(Slot.id).label("offered"), func.count(Booking.id).label("filled")]
+    query = _offered_slots(columns, cpts_ids, start, end)
+    # By position: PostgreSQL would not see two renderings of a bound expression as the same group.
+    return db.session.execute(query.group_by(text("1")).order_by(text("1"))).all()
+
+
+def _by_paris_hour(cpts_ids, start, end) -> list[tuple[datetime, int, int]]:
+    """(Paris wall-clock hour, offered, filled) for each UTC hour with offered slots."""
+    if db.engine.dialect.name == "postgresql":
+        utc_hour = func.to_char(func.timezone("UTC", Slot.start_at), "YYYY-MM-DD HH24")
+    else:  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
+        utc_hour = func.substr(Slot.start_at, 1, 13)
+    return [(datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(PARIS), offered, filled)
+            for hour, offered, filled in _grouped(utc_hour, cpts_ids, start, end)]
+
+
+def _practitioner_counts(cpts_ids, start, end) -> list[tuple[int, int, int]]:
+    """(practitioner id, offered, filled) of each practitioner with offered slots."""
+    return _grouped(Slot.practitioner_id, cpts_ids, start, end)
+
+
+def _booking_mix(cpts_ids, start, end) -> list[tuple[str, str | None, str | None, int]]:
+    """Active bookings of the offered slots counted by (channel, outcome, treating-doctor answer): a few rows."""
+    columns = [Booking.channel, Booking.outcome, Booking.has_treating_doctor, func.count(Booking.id)]
+    query = _offered_slots(columns, cpts_ids, start, end).where(Booking.id.isnot(None))
+    return db.session.execute(query.group_by(Booking.channel, Booking.outcome, Booking.has_treating_doctor)).all()
+
+
+def _by_practitioner(cpts_ids, start, end) -> list[dict]:
+    return _named(_practitioner_counts(cpts_ids, start, end))
+
+
+def _named(rows) -> list[dict]:
+    names = {p.id: p for p in db.session.scalars(select(Practitioner).where(Practitioner.id.in_([r[0] for r in rows])))}
+    return [_row(pid, offered, filled) | {"label": names[pid].display_name, "rpps": names[pid].rpps,
+                                          "commune_insee": names[pid].commune_insee}
+            for pid, offered, filled in rows]
+
+
+def _communes(practitioners: list[dict], cpts_ids: list[int]) -> list[dict]:
+    """Per-practitioner rows added up by the practitioner's commune."""
+    totals: dict[str, tuple[int, int]] = {}
+    for row in practitioners:
+        offered, filled = totals.get(row["commune_insee"] or "", (0, 0))
+        totals[row["commune_insee"] or ""] = (offered + row["offered"], filled + row["filled"])
+    names = dict(db.session.execute(select(Commune.insee, Commune.name).where(Commune.cpts_id.in_(cpts_ids))).all())
+    return [_row(insee, offered, filled) | {"label": names.get(insee, insee)}
+            for insee, (offered, filled) in sorted(totals.items())]
+
+
+# --- Folding day rows ------------------------------------------------------------------------------------------
+
+
+def _row(key, offered: int, filled: int) -> dict:
+    return {"key": key, "offered": offered, "filled": filled, "fill_rate": ratio(filled, offered)}
+
+
+def iso_week(day: date) -> str:
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _fold(hours: list[tuple[datetime, int, int]], start: date, end: date, group_by: str) -> list[dict]:
+    key_of = {"day": lambda t: t.date().isoformat(), "week": lambda t: iso_week(t.date()),
+              "weekday": lambda t: t.isoweekday(), "hour": lambda t: t.hour}[group_by]
+    totals: dict = {}
+    if group_by in ("day", "week"):  # calendar series: every day of the period, even empty
+        for offset in range(period_days(start, end)):
+            totals[key_of(datetime.combine(start + timedelta(days=offset), time(12)))] = (0, 0)
+    for local_hour, offered, filled in hours:
+        previous = totals.get(key_of(local_hour), (0, 0))
+        totals[key_of(local_hour)] = (previous[0] + offered, previous[1] + filled)
+    return [_row(key, offered, filled) for key, (offered, filled) in sorted(totals.items())]

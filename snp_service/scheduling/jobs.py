@@ -1,0 +1,44 @@
+"""The background jobs: each a few lines calling a domain service, returning its counts."""
+from __future__ import annotations
+
+
+def expire_slots() -> dict:
+    from ..housekeeping import expire_free_slots
+
+    return {"expired": expire_free_slots()}
+
+
+def send_outbox() -> dict:
+    from ..notify.sender import send_pending
+
+    return send_pending()
+
+
+def send_reminders() -> dict:
+    from ..notify.reminders import enqueue_due_reminders
+
+    return {"enqueued": enqueue_due_reminders()}
+
+
+def snapshot_fill_rates() -> dict:
+    from ..fill_rates import snapshot_recent_days
+
+    return snapshot_recent_days()
+
+
+def accrue_supplements() -> dict:
+    from ..supplements import accrue
+
+    return accrue()
+
+
+def compute_indicators() -> dict:
+    from ..indicators import compute_due
+
+    return compute_due()
+
+
+def purge_patient_data() -> dict:
+    from ..retention import purge_patient_data as purge
+
+    return purge()

@@ -1,0 +1,265 @@
+"""Finding free slots for a caller: the regulator's search and the shared agenda of an area.
+
+Ordering (SPEC): the patient's own treating doctor first (the seeds' rule: send
+the patient back to their doctor when possible), then the earliest start, then
+the distance. SQL walks ``ix_slot_status_start`` in start order with a
+bounding-box prefilter (portable: SQLite has no trigonometry); the exact
+haversine distance is computed in Python on the few rows read.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from .directory import commune_by_insee
+from .errors import Invalid
+from .extensions import db
+from .models import Booking, Commune, Practitioner, Slot, practitioner_cpts
+from .timeutil import paris_day_bounds, utcnow
+
+DEFAULT_WINDOW = timedelta(hours=48)
+DEFAULT_RADIUS_KM = 30.0
+DEFAULT_LIMIT = 20
+EARTH_RADIUS_KM = 6371.0
+KM_PER_DEGREE = 111.2
+# Alternatives offered with a lost race: a few of the same doctor, a few nearby.
+SAME_PRACTITIONER_ALTERNATIVES = 3
+NEARBY_ALTERNATIVES = 5
+NEARBY_ALTERNATIVES_RADIUS_KM = 20.0
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    scope: set[int] | None  # CPTS ids whose slots may be returned; None: every CPTS
+    start: datetime
+    end: datetime
+    centre: tuple[float, float] | None = None
+    radius_km: float = DEFAULT_RADIUS_KM
+    treating_rpps: str | None = None
+    mode: str | None = None
+    limit: int = DEFAULT_LIMIT
+    exclude_practitioner_id: int | None = None
+
+
+def search_free_slots(scope: set[int] | None, params: dict) -> list[dict]:
+    """Free slots for ``params`` (the API's query fields), best first."""
+    return find(slot_query(scope, params))
+
+
+def slot_query(scope: set[int] | None, params: dict) -> SlotQuery:
+    now = utcnow()
+    start = max(params.get("from") or now, now)
+    end = params.get("to") or start + DEFAULT_WINDOW
+    if end <= start:
+        raise Invalid("La fin de la période doit suivre son début", fields={"to": ["must be after from and now"]})
+    return SlotQuery(scope=scope, start=start, end=end, centre=_centre(scope, params),
+                     radius_km=params.get("radius_km") or DEFAULT_RADIUS_KM, treating_rpps=params.get("treating_rpps"),
+                     mode=params.get("mode"), limit=params.get("limit") or DEFAULT_LIMIT)
+
+
+def _centre(scope: set[int] | None, params: dict) -> tuple[float, float] | None:
+    if params.get("lat") is not None:
+        return params["lat"], params["lon"]
+    if not params.get("commune"):
+        return None
+    commune = commune_by_insee(params["commune"], scope) or commune_by_insee(params["commune"])
+    if commune is None:
+        raise Invalid("Commune inconnue", fields={"commune": ["unknown INSEE code"]})
+    return commune.lat, commune.lon
+
+
+def find(query: SlotQuery) -> list[dict]:
+    # The treating doctor's slots come first whatever the distance: the patient knows the way.
+    treating = _treating_doctor_slots(query) if query.treating_rpps else []
+    others = _nearest_earliest(query, room=query.limit - len(treating))
+    return (treating + others)[:query.limit]
+
+
+_SLOT_COLUMNS = (Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status)
+_PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
+                         Practitioner.address, Practitioner.commune_insee, Practitioner.phone)
+# Plain columns, not ORM entities: the search runs on every keystroke of a call, and
+# building identity-mapped objects for rows thrown away by the radius costs more than the SQL.
+_COLUMNS = (*_SLOT_COLUMNS, *_PRACTITIONER_COLUMNS, Practitioner.lat, Practitioner.lon)
+_SLOT_KEYS = ("id", "practitioner_id", "start_at", "end_at", "mode", "status")
+_PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone")
+
+
+def _base(query: SlotQuery):
+    """Free slots of the window that have not started, with their practitioner, in the caller's scope."""
+    statement = (
+        select(*_COLUMNS).join(Practitioner, Practitioner.id == Slot.practitioner_id)
+        .where(Slot.status == "free", Slot.start_at >= max(query.start, utcnow()), Slot.start_at < query.end)
+    )
+    if query.scope is not None:
+        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(query.scope))
+        statement = statement.where(Slot.practitioner_id.in_(members))
+    if query.mode:
+        statement = statement.where(Slot.mode == query.mode)
+    if query.exclude_practitioner_id is not None:
+        statement = statement.where(Slot.practitioner_id != query.exclude_practitioner_id)
+    return statement
+
+
+def _treating_doctor_slots(query: SlotQuery) -> list[dict]:
+    statement = (_base(query).where(Practitioner.rpps == query.treating_rpps)
+                 .order_by(Slot.start_at, Slot.id).limit(query.limit))
+    return [_result(row, query, treating=True) for row in db.session.execute(statement)]
+
+
+def _nearest_earliest(query: SlotQuery, room: int) -> list[dict]:
+    """Up to ``room`` slots by start then distance, reading start-ordered batches until the ties are in."""
+    if room <= 0:
+        return []
+    statement = _base(query)
+    if query.treating_rpps:
+        statement = statement.where(Practitioner.rpps != query.treating_rpps)
+    if query.centre is not None:
+        statement = statement.where(*_bounding_box(query.centre, query.radius_km))
+    batch = room + 20
+    found: list[dict] = []
+    after: tuple[datetime, int] | None = None
+    while True:
+        page = statement
+        if after is not None:
+            page = page.where(or_(Slot.start_at > after[0], and_(Slot.start_at == after[0], Slot.id > after[1])))
+        rows = db.session.execute(page.order_by(Slot.start_at, Slot.id).limit(batch)).all()
+        found += [r for r in (_result(row, query, treating=False) for row in rows) if _within(r, query)]
+        if len(rows) < batch or _complete(found, room, rows[-1].start_at):
+            break
+        after = (rows[-1].start_at, rows[-1][0])
+    found.sort(key=lambda r: (r["slot"]["start_at"], r["distance_km"] or 0.0, r["slot"]["id"]))
+    return found[:room]
+
+
+def _complete(found: list[dict], room: int, last_read: datetime) -> bool:
+    # Slots starting at the same time as the last kept one may still be nearer: read past them.
+    return len(found) >= room and found[room - 1]["slot"]["start_at"] < last_read
+
+
+def _bounding_box(centre: tuple[float, float], radius_km: float) -> list:
+    lat, lon = centre
+    dlat = radius_km / KM_PER_DEGREE
+    dlon = radius_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+    return [Practitioner.lat.between(lat - dlat, lat + dlat), Practitioner.lon.between(lon - dlon, lon + dlon)]
+
+
+def _result(row, query: SlotQuery, treating: bool) -> dict:
+    """One answer: ``slot`` and ``practitioner`` as dicts keyed like the API schemas' attributes."""
+    slot = dict(zip(_SLOT_KEYS, row[:6]))
+    practitioner = dict(zip(_PRACTITIONER_KEYS, row[6:13]))
+    lat, lon = row[13], row[14]
+    distance = None
+    if query.centre is not None and lat is not None:
+        distance = round(haversine_km(query.centre, (lat, lon)), 2)
+    return {"slot": slot, "practitioner": practitioner, "distance_km": distance, "is_treating_doctor": treating}
+
+
+def _within(result: dict, query: SlotQuery) -> bool:
+    return query.centre is None or (result["distance_km"] is not None and result["distance_km"] <= query.radius_km)
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def alternatives(scope: set[int] | None, slot: Slot) -> list[dict]:
+    """What to offer when ``slot`` was just taken: the same doctor's next slots, then the nearest ones."""
+    now = utcnow()
+    practitioner = slot.practitioner
+    window = SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW)
+    statement = (_base(window).where(Slot.practitioner_id == practitioner.id)
+                 .order_by(Slot.start_at, Slot.id).limit(SAME_PRACTITIONER_ALTERNATIVES))
+    same = [_result(row, window, treating=False) for row in db.session.execute(statement)]
+    centre = (practitioner.lat, practitioner.lon) if practitioner.lat is not None else None
+    nearby = find(SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW, centre=centre,
+                            radius_km=NEARBY_ALTERNATIVES_RADIUS_KM, limit=NEARBY_ALTERNATIVES,
+                            exclude_practitioner_id=practitioner.id))
+    return [as_json(r) for r in same + nearby]
+
+
+def as_json(result: dict) -> dict:
+    """A search result as plain JSON (for error bodies and pages, which bypass the API schemas)."""
+    slot = result["slot"]
+    return {
+        "slot": {"id": slot["id"], "practitioner_id": slot["practitioner_id"], "start": slot["start_at"].isoformat(),
+                 "end": slot["end_at"].isoformat(), "mode": slot["mode"], "status": slot["status"]},
+        "practitioner": result["practitioner"],
+        "distance_km": result["distance_km"],
+        "is_treating_doctor": result["is_treating_doctor"],
+    }
+
+
+def chosen_slot(scope: set[int] | None, slot_id: int) -> dict | None:
+    """A free slot picked on the shared agenda, as a search result, if it is still free and in scope."""
+    now = utcnow()
+    query = SlotQuery(scope=scope, start=now, end=now + timedelta(days=366))
+    row = db.session.execute(_base(query).where(Slot.id == slot_id)).first()
+    return as_json(_result(row, query, treating=False)) if row is not None else None
+
+
+def area_communes(scope: set[int] | None) -> list[Commune]:
+    """The communes of the caller's CPTS, for the patient's commune field (one per INSEE code)."""
+    statement = select(Commune).order_by(Commune.name)
+    if scope is not None:
+        statement = statement.where(Commune.cpts_id.in_(scope))
+    return list({c.insee: c for c in db.session.scalars(statement)}.values())
+
+
+def shared_agenda(scope: set[int] | None, first_day: date, days: int) -> dict:
+    """The area's slots over ``days`` Paris days: one column per practitioner, grouped by commune.
+
+    Booked slots carry the patient's initials only: enough for two regulators to
+    recognise a booking, too little to identify anybody on a shared screen.
+    """
+    start, _ = paris_day_bounds(first_day)
+    _, end = paris_day_bounds(first_day + timedelta(days=days - 1))
+    statement = (
+        select(Slot, Booking).join(Slot.practitioner)
+        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
+        .options(contains_eager(Slot.practitioner), joinedload(Booking.patient))
+        .where(Slot.start_at >= start, Slot.start_at < end)
+        .order_by(Practitioner.commune_insee, Practitioner.last_name, Practitioner.id, Slot.start_at)
+    )
+    if scope is not None:
+        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
+        statement = statement.where(Slot.practitioner_id.in_(members))
+    columns: OrderedDict[int, dict] = OrderedDict()
+    for slot, booking in db.session.execute(statement):
+        column = columns.setdefault(slot.practitioner_id, _column(slot.practitioner))
+        column["slots"].append(_agenda_slot(slot, booking))
+    names = {commune.insee: commune.name for commune in area_communes(scope)}
+    return {"from": start.isoformat(), "to": end.isoformat(), "communes": _by_commune(columns.values(), names)}
+
+
+def _column(practitioner: Practitioner) -> dict:
+    return {"practitioner": {"id": practitioner.id, "name": practitioner.display_name,
+                             "address": practitioner.address, "commune_insee": practitioner.commune_insee},
+            "slots": []}
+
+
+def _agenda_slot(slot: Slot, booking: Booking | None) -> dict:
+    return {"id": slot.id, "start": slot.start_at.isoformat(), "end": slot.end_at.isoformat(), "mode": slot.mode,
+            "status": slot.status, "initials": _initials(booking)}
+
+
+def _initials(booking: Booking | None) -> str | None:
+    patient = booking.patient if booking is not None else None
+    if patient is None or not patient.first_name or not patient.last_name:
+        return None
+    return f"{patient.first_name[0]}{patient.last_name[0]}".upper()
+
+
+def _by_commune(columns, names: dict[str, str]) -> list[dict]:
+    communes: OrderedDict[str | None, list[dict]] = OrderedDict()
+    for column in columns:
+        communes.setdefault(column["practitioner"]["commune_insee"], []).append(column)
+    return [{"insee": insee, "name": names.get(insee, insee or "Commune non renseignée"), "practitioners": cols}
+            for insee, cols in communes.items()]

@@ -1,0 +1,181 @@
+"""Seasons of a CPTS, their reports, their comparison, and the coordinator's dashboard.
+
+A season is a named range of Europe/Paris days, both included ("Été 2026",
+13/07-10/09). Callers check that the actor coordinates the season's CPTS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import audit, directory, reporting
+from .database import write_transaction
+from .errors import Conflict, Invalid, NotFound
+from .extensions import db
+from .models import Cpts, Practitioner, Season, User, user_cpts
+from .timeutil import paris_today
+
+# (code, French label) of the summary figures shown side by side in a comparison.
+COMPARED_FIGURES = (
+    ("offered", "Créneaux offerts"),
+    ("filled", "Créneaux pourvus"),
+    ("fill_rate", "Taux de remplissage"),
+    ("avg_offered_per_day", "Créneaux offerts par jour"),
+    ("practitioners", "Praticiens participants"),
+    ("share_without_treating_doctor", "Part sans médecin traitant"),
+    ("no_show_rate", "Taux de rendez-vous non honorés"),
+    ("regulated_acts", "Actes régulés"),
+    ("supplement_cents", "Majorations (centimes)"),
+)
+
+
+def get_season(season_id: int) -> Season:
+    season = db.session.get(Season, season_id)
+    if season is None:
+        raise NotFound("Saison introuvable")
+    return season
+
+
+def list_seasons(cpts_id: int) -> list[Season]:
+    return list(db.session.scalars(select(Season).where(Season.cpts_id == cpts_id).order_by(Season.start_date)))
+
+
+def create_season(actor: User, data: dict) -> Season:
+    directory.get_cpts(data["cpts_id"])
+    _check_dates(data["start_date"], data["end_date"])
+    with write_transaction():
+        season = Season(cpts_id=data["cpts_id"], name=data["name"].strip(),
+                        start_date=data["start_date"], end_date=data["end_date"])
+        db.session.add(season)
+        _flush_unique_name()
+        audit.record(actor, "season.create", season, after=_summary(season))
+    return season
+
+
+def update_season(actor: User, season_id: int, data: dict) -> Season:
+    with write_transaction():
+        season = get_season(season_id)
+        before = _summary(season)
+        for key in ("name", "start_date", "end_date"):
+            if data.get(key) is not None:
+                setattr(season, key, data[key].strip() if key == "name" else data[key])
+        _check_dates(season.start_date, season.end_date)
+        _flush_unique_name()
+        audit.record(actor, "season.update", season, before=before, after=_summary(season))
+    return season
+
+
+def _check_dates(start: date, end: date) -> None:
+    if end < start:
+        raise Invalid("La saison se termine avant de commencer", fields={"end_date": ["before start_date"]})
+    if reporting.period_days(start, end) > 366:
+        raise Invalid("Une saison dure au plus un an", fields={"end_date": ["at most 366 days after start_date"]})
+
+
+def _flush_unique_name() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict("Une saison de cette CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
+
+
+def _summary(season: Season) -> dict:
+    return {"cpts_id": season.cpts_id, "name": season.name, "start_date": season.start_date.isoformat(),
+            "end_date": season.end_date.isoformat()}
+
+
+def season_report(season: Season) -> dict:
+    """The season's full report: summary and every breakdown."""
+    return {"season": season} | reporting.full_report([season.cpts_id], season.start_date, season.end_date)
+
+
+def compare(first: Season, second: Season) -> dict:
+    """Two seasons side by side: each figure and its difference, and the weekly fill rates overlaid.
+
+    Seasons of different years fall on different ISO weeks, so curves are aligned
+    on the season's own weeks: week 1 is its first seven days.
+    """
+    reports = [season_report(first), season_report(second)]
+    figures = [{"code": code, "label": label, "a": reports[0]["summary"][code], "b": reports[1]["summary"][code],
+                "difference": _difference(reports[0]["summary"][code], reports[1]["summary"][code])}
+               for code, label in COMPARED_FIGURES]
+    curves = [season_weeks(report["breakdowns"]["day"]) for report in reports]
+    weeks = [{"week": n + 1, "a": _at(curves[0], n), "b": _at(curves[1], n)}
+             for n in range(max(len(curves[0]), len(curves[1])))]
+    return {"a": reports[0], "b": reports[1], "figures": figures, "weekly": weeks}
+
+
+def season_weeks(days: list[dict]) -> list[dict]:
+    """Daily rows folded into the season's own weeks (days 1-7, 8-14, ...)."""
+    weeks = []
+    for n in range(0, len(days), 7):
+        chunk = days[n:n + 7]
+        offered, filled = sum(d["offered"] for d in chunk), sum(d["filled"] for d in chunk)
+        weeks.append({"key": n // 7 + 1, "offered": offered, "filled": filled,
+                      "fill_rate": reporting.ratio(filled, offered)})
+    return weeks
+
+
+def _at(curve: list[dict], index: int) -> float | None:
+    return curve[index]["fill_rate"] if index < len(curve) else None
+
+
+def _difference(a, b):
+    """b - a for numbers; None when either side has no value (a rate of an empty season)."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return round(b - a, 4)
+    return None
+
+
+# --- The coordinator's dashboard -------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    week: dict
+    week_start: date
+    tomorrow: date
+    tomorrow_by_commune: list[dict]
+    season: Season | None
+    season_so_far: dict | None
+    seasons: list[Season]
+    practitioners: list[Practitioner]
+    accounts: list[User]
+
+
+def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
+    """This week live, tomorrow's offer per commune, the current season so far, members and seasons."""
+    today = today or paris_today()
+    monday = today - timedelta(days=today.weekday())
+    seasons = list_seasons(cpts_id)
+    current = next((s for s in reversed(seasons) if s.start_date <= today), None)
+    so_far = None
+    if current is not None:
+        so_far = reporting.summary([cpts_id], current.start_date, min(today, current.end_date))
+    return Dashboard(
+        week=reporting.summary([cpts_id], monday, monday + timedelta(days=6)),
+        week_start=monday,
+        tomorrow=today + timedelta(days=1),
+        tomorrow_by_commune=reporting.offered_by_commune(cpts_id, today + timedelta(days=1)),
+        season=current,
+        season_so_far=so_far,
+        seasons=seasons,
+        practitioners=directory.list_practitioners({cpts_id}),
+        accounts=cpts_accounts(cpts_id),
+    )
+
+
+def cpts_accounts(cpts_id: int) -> list[User]:
+    """The accounts attached to the CPTS (regulators, GPs, coordinators)."""
+    members = select(user_cpts.c.user_id).where(user_cpts.c.cpts_id == cpts_id)
+    return list(db.session.scalars(select(User).where(User.id.in_(members)).order_by(User.role, User.email)))
+
+
+def coordinated_cpts(user: User) -> list[Cpts]:
+    """The CPTS whose dashboard the user may open: all for an admin, their own for a coordinator."""
+    if user.role == "admin":
+        return list(db.session.scalars(select(Cpts).order_by(Cpts.name)))
+    return list(user.cpts)

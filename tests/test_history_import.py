@@ -1,0 +1,124 @@
+"""History import: the SPEC's CSV, all or nothing, bad lines listed by number."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from snp_service import reporting
+from snp_service.extensions import db
+from snp_service.models import Booking, Slot
+
+HEADER = "rpps,start,end,mode,withdrawn,booked,booked_at,channel,outcome,patient_has_treating_doctor"
+
+
+@pytest.fixture
+def lv(world):
+    cpts = world.cpts("CPTS LV")
+    return {"cpts": cpts, "coordinator": world.user("coordinator", cpts),
+            "gp": world.practitioner(cpts, rpps="10100000001"),
+            "outsider": world.practitioner(world.cpts("CPTS voisine"), rpps="10100000099")}
+
+
+def post(client, world, user, cpts_id, lines, content_type="text/csv"):
+    body = "\n".join([HEADER, *lines]) + "\n"
+    return client.post(f"/api/v1/imports/history?cpts_id={cpts_id}", data=body.encode("utf-8"),
+                       content_type=content_type, headers=world.headers(user))
+
+
+GOOD = [
+    "10100000001,2025-07-15T10:00:00+02:00,2025-07-15T10:15:00+02:00,office,0,1,2025-07-15T08:30:00+02:00,116117,honored,no",
+    "10100000001,2025-07-15T10:15:00+02:00,2025-07-15T10:30:00+02:00,office,0,0,,,,",
+    "10100000001,2025-07-15T10:30:00+02:00,2025-07-15T10:45:00+02:00,teleconsultation,1,0,,,,",
+    "10100000001,2025-07-16T23:50:00+02:00,2025-07-17T00:10:00+02:00,office,0,1,2025-07-16T20:00:00+02:00,sas,no_show,yes",
+]
+
+
+def test_a_good_file_is_imported_and_counts_in_reports(client, world, lv):
+    answer = post(client, world, lv["coordinator"], lv["cpts"].id, GOOD)
+
+    assert answer.status_code == 201
+    assert answer.get_json() == {"slots": 4, "bookings": 2, "withdrawn": 1}
+    assert sorted(s.status for s in db.session.query(Slot)) == ["booked", "booked", "expired", "withdrawn"]
+    booking = db.session.query(Booking).join(Slot).filter(Slot.mode == "office", Booking.outcome == "honored").one()
+    assert (booking.patient_id, booking.channel, booking.has_treating_doctor) == (None, "116117", "no")
+    assert booking.created_at.isoformat() == "2025-07-15T06:30:00+00:00"
+
+    summary = reporting.summary([lv["cpts"].id], date(2025, 7, 15), date(2025, 7, 16))
+    # Offered: 3 (the withdrawn one is not); filled: 2; one honoured 116117 act within 48 h on a Tuesday morning.
+    assert (summary["offered"], summary["filled"], summary["regulated_acts"], summary["no_show_rate"]) == (3, 2, 1, 0.5)
+    assert summary["supplement_cents"] == 1500
+
+
+def test_bad_lines_are_listed_by_number_and_nothing_is_stored(client, world, lv):
+    lines = [
+        GOOD[0],                                                                                   # line 2: fine
+        "10100000099,2025-07-15T11:00:00+02:00,2025-07-15T11:15:00+02:00,office,0,0,,,,",           # 3: other CPTS
+        "10100000001,2025-07-15T12:00:00,2025-07-15T12:15:00+02:00,office,0,0,,,,",                 # 4: no offset
+        "10100000001,2025-07-15T13:00:00+02:00,2025-07-15T13:15:00+02:00,office,0,1,,,,",           # 5: no channel
+        "10100000001,2025-07-15T14:00:00+02:00,2025-07-15T14:15:00+02:00,cabinet,2,0,,,,",          # 6: mode, flag
+        "10100000001,2025-07-15T15:00:00+02:00,2025-07-15T15:15:00+02:00,office,0,0,,sas,,",        # 7: not booked
+        "10100000001,2025-07-15T16:00:00+02:00",                                                    # 8: columns
+        "10100000001,2099-07-14T16:00:00+02:00,2099-07-14T16:15:00+02:00,office,0,0,,,,",           # 9: future
+    ]
+
+    answer = post(client, world, lv["coordinator"], lv["cpts"].id, lines)
+
+    assert answer.status_code == 422
+    error = answer.get_json()["error"]
+    assert error["code"] == "validation_error" and "7 ligne(s)" in error["message"]
+    assert {item["line"]: item["errors"] for item in error["lines"]} == {
+        3: ["rpps: not a practitioner of this CPTS"],
+        4: ["start: the UTC offset is required (e.g. +02:00)"],
+        5: ["booked_at: required", "channel: required"],
+        6: ["mode: one of office, teleconsultation, home_visit", "withdrawn: 0 or 1"],
+        7: ["channel: only for a booked slot"],
+        8: ["10 columns expected, 2 found"],
+        9: ["start: must be in the past"],
+    }
+    assert error["fields"]["line 3"] == ["rpps: not a practitioner of this CPTS"]
+    assert db.session.query(Slot).count() == 0 and db.session.query(Booking).count() == 0
+
+
+def test_overlaps_in_the_file_and_with_stored_slots_reject_the_file(client, world, lv):
+    assert post(client, world, lv["coordinator"], lv["cpts"].id, GOOD[:1]).status_code == 201
+    lines = [
+        "10100000001,2025-07-20T10:00:00+02:00,2025-07-20T10:30:00+02:00,office,0,0,,,,",           # 2
+        "10100000001,2025-07-20T10:15:00+02:00,2025-07-20T10:45:00+02:00,office,0,0,,,,",           # 3: overlaps 2
+        "10100000001,2025-07-15T10:05:00+02:00,2025-07-15T10:20:00+02:00,office,0,0,,,,",           # 4: stored one
+    ]
+
+    answer = post(client, world, lv["coordinator"], lv["cpts"].id, lines)
+
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["lines"] == [
+        {"line": 3, "errors": ["overlaps the slot of line 2"]},
+        {"line": 4, "errors": ["overlaps a slot already stored for this practitioner"]}]
+    assert db.session.query(Slot).count() == 1
+
+
+def test_file_level_errors(client, world, lv):
+    coordinator, cpts_id = lv["coordinator"], lv["cpts"].id
+    headers = world.headers(coordinator)
+    url = f"/api/v1/imports/history?cpts_id={cpts_id}"
+
+    wrong_header = client.post(url, data=b"rpps;start\n1;2\n", content_type="text/csv", headers=headers)
+    assert wrong_header.status_code == 422 and wrong_header.get_json()["error"]["lines"][0]["line"] == 1
+    assert client.post(url, data=(HEADER + "\n").encode(), content_type="text/csv", headers=headers).status_code == 422
+    latin1 = client.post(url, data=(HEADER + "\n" + GOOD[1] + ",é").encode("latin-1"), content_type="text/csv",
+                         headers=headers)
+    assert latin1.status_code == 422 and latin1.get_json()["error"]["fields"] == {"body": ["not UTF-8"]}
+    assert post(client, world, coordinator, cpts_id, GOOD, content_type="application/json").status_code == 415
+    with_bom = client.post(url, data=("\ufeff" + HEADER + "\n" + GOOD[1]).encode(), content_type="text/csv",
+                           headers=headers)
+    assert with_bom.status_code == 201
+    assert db.session.query(Slot).count() == 1
+
+
+def test_only_the_cpts_coordinator_imports(client, world, lv):
+    other = world.user("coordinator", world.cpts("CPTS tierce"))
+    regulator = world.user("regulator", lv["cpts"])
+
+    assert post(client, world, other, lv["cpts"].id, GOOD).status_code == 403
+    assert post(client, world, regulator, lv["cpts"].id, GOOD).status_code == 403
+    assert db.session.query(Slot).count() == 0

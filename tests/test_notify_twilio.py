@@ -1,0 +1,232 @@
+"""The twilio backend against a fake Twilio on 127.0.0.1: retries, outages, crashes, status callbacks."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from snp_service.database import write_transaction
+from snp_service.extensions import db
+from snp_service.models import Booking, OutboxMessage, Patient
+from snp_service.notify import events, sender
+from snp_service.notify.sender import send_pending
+
+from .fake_twilio import FakeTwilio
+
+START = datetime(2030, 7, 15, 12, 30, tzinfo=timezone.utc)
+PUBLIC_URL = "https://snp.cpts.example"
+
+
+@pytest.fixture
+def twilio(app):
+    fake = FakeTwilio().start()
+    app.config.update(fake.config(), PUBLIC_URL=PUBLIC_URL, SMS_RETRY_BASE_SECONDS=30)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def gp(world):
+    # No mobile for the GP here: each booking then makes exactly one SMS, the patient's.
+    practitioner = world.practitioner(world.cpts(), last_name="Martin")
+    practitioner.phone = None
+    db.session.commit()
+    return practitioner
+
+
+def book(slot, phone="+33612345678") -> Booking:
+    with write_transaction():
+        booking = Booking(slot=slot, patient=Patient(first_name="Jeanne", last_name="Durand", phone=phone),
+                          channel="116117")
+        slot.status = "booked"
+        db.session.add(booking)
+        db.session.flush()
+        events.booking_created(booking, True)
+    return booking
+
+
+def message_of(booking) -> OutboxMessage:
+    return db.session.scalar(select(OutboxMessage).where(OutboxMessage.booking_id == booking.id)
+                             .execution_options(populate_existing=True))
+
+
+def outbox_ids(fake) -> list[int]:
+    return sorted(int(parse_qs(urlsplit(m["status_callback"]).query)["outbox_id"][0]) for m in fake.messages)
+
+
+def test_booking_sends_one_confirmation_through_twilio(world, gp, twilio):
+    booking = book(world.slot(gp, start=START))
+
+    assert send_pending() == {"sent": 1, "failed": 0, "retried": 0, "skipped": 0, "recovered": 0}
+
+    [sms] = twilio.messages
+    assert (sms["to"], sms["from"]) == ("+33612345678", "+33700000000")
+    assert sms["body"] == ("RDV confirmé le lun. 15/07 à 14h30 avec Dr Alex Martin, "
+                           f"{gp.address}. Pour annuler, rappelez le 116 117.")
+    assert sms["status_callback"] == f"{PUBLIC_URL}/notify/twilio/status?outbox_id={message_of(booking).id}"
+    message = message_of(booking)
+    assert (message.status, message.provider_sid, message.attempts) == ("queued", sms["sid"], 1)
+
+
+def test_messaging_service_sid_instead_of_a_from_number(world, gp, twilio, app):
+    app.config.update(TWILIO_FROM=None, TWILIO_MESSAGING_SERVICE_SID="MG" + "1" * 32)
+    book(world.slot(gp, start=START))
+
+    assert send_pending()["sent"] == 1
+    assert twilio.messages[0]["messaging_service_sid"] == "MG" + "1" * 32
+
+
+def test_500_then_201_is_retried_with_backoff_and_delivered_once(world, gp, twilio):
+    booking = book(world.slot(gp, start=START))
+    twilio.fail_next(1, status=500)
+    now = datetime.now(timezone.utc)
+
+    assert send_pending(now=now)["retried"] == 1
+    message = message_of(booking)
+    assert (message.status, message.attempts, message.last_error) == ("pending", 1, "http_500")
+    assert message.next_attempt_at == now + timedelta(seconds=30)
+    assert send_pending(now=now + timedelta(seconds=29))["sent"] == 0  # not before the backoff
+
+    assert send_pending(now=now + timedelta(seconds=30))["sent"] == 1
+    assert len(twilio.messages) == 1 and twilio.requests == 2
+    assert message_of(booking).status == "queued"
+
+
+def test_backoff_doubles_then_gives_up_after_max_attempts(world, gp, twilio, app):
+    app.config["SMS_MAX_ATTEMPTS"] = 3
+    booking = book(world.slot(gp, start=START))
+    twilio.fail_next(3, status=429)
+    now = datetime.now(timezone.utc)
+
+    send_pending(now=now)
+    assert message_of(booking).next_attempt_at == now + timedelta(seconds=30)
+    send_pending(now=now + timedelta(seconds=30))
+    assert message_of(booking).next_attempt_at == now + timedelta(seconds=90)
+    assert send_pending(now=now + timedelta(seconds=90))["failed"] == 1
+
+    message = message_of(booking)
+    assert (message.status, message.attempts, message.last_error) == ("failed", 3, "http_429")
+    assert send_pending(now=now + timedelta(days=1))["sent"] == 0 and twilio.messages == []
+
+
+def test_invalid_number_fails_at_once_without_retry(world, gp, twilio):
+    booking = book(world.slot(gp, start=START))
+    twilio.fail_next(1, status=400)
+
+    assert send_pending()["failed"] == 1
+    message = message_of(booking)
+    assert (message.status, message.attempts, message.last_error) == ("failed", 1, "twilio_21211")
+    assert send_pending(now=datetime.now(timezone.utc) + timedelta(hours=2))["sent"] == 0
+    assert twilio.requests == 1
+
+
+def test_twilio_down_during_100_bookings_then_back_sends_each_once(world, gp, twilio):
+    twilio.down = True
+    base = START
+    bookings = [book(world.slot(gp, start=base + timedelta(minutes=15 * i)), phone=f"+336{10000000 + i}")
+                for i in range(100)]
+    now = datetime.now(timezone.utc)
+    for minute in range(5):  # the job keeps running during the outage: one probe per run
+        assert send_pending(now=now + timedelta(minutes=minute))["sent"] == 0
+    assert twilio.messages == []
+
+    twilio.down = False
+    counts = send_pending(now=now + timedelta(hours=2))
+    counts_again = send_pending(now=now + timedelta(hours=3))
+
+    assert counts["sent"] == 100 and counts_again["sent"] == 0
+    assert outbox_ids(twilio) == sorted(message_of(b).id for b in bookings)  # none twice, none lost
+    assert len({m["to"] for m in twilio.messages}) == 100
+    assert {message_of(b).status for b in bookings} == {"queued"}
+
+
+def test_crash_after_twilio_accepted_is_recorded_not_resent(world, gp, twilio, app, monkeypatch):
+    booking = book(world.slot(gp, start=START))
+    monkeypatch.setattr(sender, "_finish", _crash)
+    now = datetime.now(timezone.utc)
+    with pytest.raises(SystemExit):
+        send_pending(now=now)
+    monkeypatch.undo()
+    assert message_of(booking).status == "sending" and len(twilio.messages) == 1
+
+    assert send_pending(now=now + timedelta(seconds=60))["sent"] == 0  # lease still running
+    counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
+
+    assert counts["recovered"] == 1 and len(twilio.messages) == 1 and twilio.requests == 1
+    assert (message_of(booking).status, message_of(booking).provider_sid) == ("queued", twilio.messages[0]["sid"])
+
+
+def test_crash_before_twilio_got_it_is_sent_after_the_lease(world, gp, twilio, app, monkeypatch):
+    booking = book(world.slot(gp, start=START))
+    monkeypatch.setattr(sender, "_deliver", _crash)
+    now = datetime.now(timezone.utc)
+    with pytest.raises(SystemExit):
+        send_pending(now=now)
+    monkeypatch.undo()
+
+    counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
+
+    assert counts["sent"] == 1 and len(twilio.messages) == 1
+    assert (message_of(booking).status, message_of(booking).attempts) == ("queued", 2)
+
+
+def _crash(*args, **kwargs):
+    raise SystemExit("worker killed")
+
+
+def sign(url: str, form: dict, token: str) -> dict:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form)}
+
+
+def test_forged_or_unsigned_status_callback_is_refused(world, gp, twilio, client):
+    booking = book(world.slot(gp, start=START))
+    send_pending()
+    sid = message_of(booking).provider_sid
+    path = f"/notify/twilio/status?outbox_id={message_of(booking).id}"
+    form = {"MessageSid": sid, "MessageStatus": "delivered"}
+
+    assert client.post(path, data=form).status_code == 403
+    assert client.post(path, data=form, headers=sign(PUBLIC_URL + path, form, "wrong-token")).status_code == 403
+    # Signed for the internal URL rather than the public one a proxy forwards from.
+    assert client.post(path, data=form, headers=sign("http://localhost" + path, form, twilio.auth_token)).status_code == 403
+    assert message_of(booking).status == "queued"
+
+
+def test_signed_status_callbacks_move_the_message_forward_never_back(world, gp, twilio, client):
+    booking = book(world.slot(gp, start=START))
+    send_pending()
+    sid = message_of(booking).provider_sid
+    path = f"/notify/twilio/status?outbox_id={message_of(booking).id}"
+
+    for status in ("sent", "delivered", "sent"):
+        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": twilio.account_sid}
+        assert client.post(path, data=form, headers=sign(PUBLIC_URL + path, form, twilio.auth_token)).status_code == 204
+
+    assert message_of(booking).status == "delivered"
+
+
+def test_undelivered_callback_marks_the_message_for_the_coordinator(world, gp, twilio, client):
+    booking = book(world.slot(gp, start=START))
+    send_pending()
+    path = f"/notify/twilio/status?outbox_id={message_of(booking).id}"
+    form = {"MessageSid": message_of(booking).provider_sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+
+    client.post(path, data=form, headers=sign(PUBLIC_URL + path, form, twilio.auth_token))
+
+    assert (message_of(booking).status, message_of(booking).last_error) == ("undelivered", "twilio_30003")
+
+
+def test_after_commit_sender_delivers_without_the_caller_sending(world, gp, twilio, app):
+    app.config["SMS_SEND_AFTER_COMMIT"] = True
+    booking = book(world.slot(gp, start=START))
+
+    deadline = time.monotonic() + 10
+    while not twilio.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert len(twilio.messages) == 1
+    assert outbox_ids(twilio) == [message_of(booking).id]

@@ -1,0 +1,137 @@
+"""The regulator's slot search: who sees what, and in which order."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from snp_service.timeutil import utcnow
+
+# Three communes on the Vendée coast: Saint-Gilles (centre), Saint-Hilaire (~5 km), Challans (~20 km).
+COMMUNES = (("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),
+            ("85226", "Saint-Hilaire-de-Riez", 46.7206, -1.9461),
+            ("85047", "Challans", 46.8467, -1.8781))
+
+
+def _search(client, headers, **params):
+    response = client.get("/api/v1/slots/search", query_string=params, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["results"]
+
+
+def _area(world):
+    cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
+    regulator = world.user("regulator", cpts)
+    return cpts, world.headers(regulator)
+
+
+def test_treating_doctor_first_then_start_then_distance(client, world):
+    cpts, headers = _area(world)
+    base = (utcnow() + timedelta(hours=3)).replace(second=0, microsecond=0)
+    near = world.practitioner(cpts, commune_insee="85226", lat=46.7206, lon=-1.9461)
+    far = world.practitioner(cpts, commune_insee="85047", lat=46.8467, lon=-1.8781)
+    treating = world.practitioner(cpts, rpps="12345678901", commune_insee="85047", lat=46.8467, lon=-1.8781)
+    at_far_same_time = world.slot(far, base)
+    at_near_same_time = world.slot(near, base)
+    earliest_far = world.slot(far, base - timedelta(hours=1))
+    treating_latest = world.slot(treating, base + timedelta(hours=20))
+
+    results = _search(client, headers, commune="85222", radius_km=50, treating_rpps="12345678901")
+
+    assert [r["slot"]["id"] for r in results] == [treating_latest.id, earliest_far.id, at_near_same_time.id,
+                                                   at_far_same_time.id]
+    assert [r["is_treating_doctor"] for r in results] == [True, False, False, False]
+    first = results[0]
+    assert first["practitioner"]["rpps"] == "12345678901"
+    assert set(first["practitioner"]) == {"id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone"}
+    assert 16 < first["distance_km"] < 19  # Saint-Gilles → Challans, as the crow flies
+    assert results[2]["distance_km"] < results[3]["distance_km"]
+
+
+def test_radius_excludes_distant_slots_and_window_excludes_started_or_late_ones(client, world):
+    cpts, headers = _area(world)
+    near = world.practitioner(cpts, commune_insee="85226", lat=46.7206, lon=-1.9461)
+    far = world.practitioner(cpts, commune_insee="85047", lat=46.8467, lon=-1.8781)
+    kept = world.slot(near, utcnow() + timedelta(hours=1))
+    world.slot(far, utcnow() + timedelta(hours=1))
+    world.slot(near, utcnow() - timedelta(minutes=5))  # started: too late to send a patient
+    world.slot(near, utcnow() + timedelta(hours=60))  # beyond the default 48 h
+    world.slot(near, utcnow() + timedelta(hours=2), status="withdrawn")
+    booked = world.slot(near, utcnow() + timedelta(hours=3))
+    world.booking(booked)
+
+    results = _search(client, headers, commune="85222", radius_km=10)
+
+    assert [r["slot"]["id"] for r in results] == [kept.id]
+
+
+def test_window_limit_mode_and_coordinates(client, world):
+    cpts, headers = _area(world)
+    doctor = world.practitioner(cpts)
+    start = utcnow() + timedelta(hours=50)
+    slots = [world.slot(doctor, start + timedelta(minutes=20 * i), mode="teleconsultation" if i % 2 else "office")
+             for i in range(5)]
+    results = _search(client, headers, **{"from": start.isoformat(), "to": (start + timedelta(hours=2)).isoformat(),
+                                          "lat": 46.7, "lon": -1.94, "mode": "teleconsultation", "limit": 1})
+    assert [r["slot"]["id"] for r in results] == [slots[1].id]
+    assert results[0]["slot"]["mode"] == "teleconsultation"
+
+
+def test_regulator_searches_across_the_regulation_area_only(client, world):
+    mine = world.cpts(regulation_area="Vendée")
+    partner = world.cpts(regulation_area="Vendée")
+    elsewhere = world.cpts(regulation_area="Loire")
+    slots = {cpts.id: world.slot(world.practitioner(cpts)) for cpts in (mine, partner, elsewhere)}
+    regulator = world.headers(world.user("regulator", mine))
+    coordinator = world.headers(world.user("coordinator", mine))
+
+    assert {r["slot"]["id"] for r in _search(client, regulator)} == {slots[mine.id].id, slots[partner.id].id}
+    assert {r["slot"]["id"] for r in _search(client, coordinator)} == {slots[mine.id].id}
+
+
+def test_gp_and_anonymous_cannot_search(client, world):
+    cpts = world.cpts()
+    assert client.get("/api/v1/slots/search").status_code == 401
+    response = client.get("/api/v1/slots/search", headers=world.headers(world.gp(cpts)))
+    assert response.status_code == 403
+
+
+def test_bad_parameters_are_422_naming_the_field(client, world):
+    _cpts, headers = _area(world)
+    cases = [({"commune": "99999"}, "commune"), ({"commune": "abc"}, "commune"), ({"lat": 46.7}, "lon"),
+             ({"radius_km": -3}, "radius_km"), ({"treating_rpps": "123"}, "treating_rpps"),
+             ({"mode": "drone"}, "mode"), ({"limit": 0}, "limit"), ({"from": "2026-01-01T10:00:00"}, "from"),
+             ({"to": (utcnow() - timedelta(hours=1)).isoformat()}, "to")]
+    for params, field in cases:
+        response = client.get("/api/v1/slots/search", query_string=params, headers=headers)
+        assert response.status_code == 422, params
+        assert field in response.get_json()["error"]["fields"], params
+
+
+def test_shared_agenda_shows_the_area_by_commune_with_initials_only(client, world):
+    from datetime import datetime, time
+
+    from snp_service.timeutil import PARIS, paris_today
+
+    cpts, _headers = _area(world)
+    doctor = world.practitioner(cpts, commune_insee="85226", lat=46.7206, lon=-1.9461)
+    today_noon = datetime.combine(paris_today(), time(12), PARIS)
+    free = world.slot(doctor, today_noon)
+    booked = world.slot(doctor, today_noon + timedelta(minutes=30))
+    world.booking(booked, first_name="jeanne", last_name="durand")
+    withdrawn = world.slot(doctor, today_noon + timedelta(hours=1), status="withdrawn")
+    world.slot(world.practitioner(world.cpts(regulation_area="Loire")), today_noon)
+    regulator = world.user("regulator", cpts)
+    with client.session_transaction() as session:  # signed in as for the pages (Flask-Login's session key)
+        session["_user_id"] = str(regulator.id)
+
+    response = client.get("/regulation/agenda.json", query_string={"day": paris_today().isoformat()},
+                          headers={"Accept": "application/json"})
+
+    assert response.status_code == 200
+    communes = response.get_json()["communes"]
+    assert [c["name"] for c in communes] == ["Saint-Hilaire-de-Riez"]
+    slots = communes[0]["practitioners"][0]["slots"]
+    assert [(s["id"], s["status"], s["initials"]) for s in slots] == [
+        (free.id, "free", None), (booked.id, "booked", "JD"), (withdrawn.id, "withdrawn", None)]
+    assert "durand" not in response.get_data(as_text=True).lower()
+    bad = client.get("/regulation/agenda.json", query_string={"days": 7}, headers={"Accept": "application/json"})
+    assert bad.status_code == 422 and "days" in bad.get_json()["error"]["fields"]

@@ -1,0 +1,220 @@
+"""The majoration SNP: each rule on its own, the weekly cap, PDSA hours, the ledger and the statement."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from snp_service import supplements
+from snp_service.extensions import db
+from snp_service.models import SupplementAct, SupplementLine
+
+from .supplement_helpers import act
+
+JULY_31 = date(2020, 7, 31)
+
+
+def verdicts(cpts, month="2020-07"):
+    statement = supplements.statement(cpts.id, month, detail=True)
+    return {a["booking_id"]: a["excluded_by"] for line in statement["lines"] for a in line["acts"]}
+
+
+def ledger():
+    return [(line.booking_id, line.kind, line.amount_cents, line.month)
+            for line in db.session.scalars(select(SupplementLine).order_by(SupplementLine.id))]
+
+
+def test_each_rule_excludes_the_act_with_its_code(world):
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    # Week of Monday 6 July 2020: no public holiday.
+    eligible = [
+        act(world, gp, "2020-07-06T10:00"),
+        act(world, gp, "2020-07-07T10:30", booked_before=timedelta(hours=48)),  # exactly 48 h: still within
+        act(world, gp, "2020-07-08T19:45"),
+        act(world, gp, "2020-07-09T08:00"),
+        act(world, gp, "2020-07-11T11:45"),  # Saturday morning
+    ]
+    excluded = {
+        act(world, gp, "2020-07-06T11:00", by_treating_doctor=True).id: "treating_doctor",
+        act(world, gp, "2020-07-07T10:00", booked_before=timedelta(hours=48, minutes=1)).id: "delay_over_48h",
+        act(world, gp, "2020-07-08T20:00").id: "pdsa_hours",
+        act(world, gp, "2020-07-09T07:45").id: "pdsa_hours",
+        act(world, gp, "2020-07-11T12:00").id: "pdsa_hours",  # Saturday from noon
+        act(world, gp, "2020-07-12T10:00").id: "pdsa_hours",  # Sunday
+    }
+    # Not acts at all: not regulated, not honored.
+    act(world, gp, "2020-07-10T10:00", channel="other")
+    act(world, gp, "2020-07-10T11:00", outcome="no_show")
+    act(world, gp, "2020-07-10T12:00", outcome=None)
+
+    counts = supplements.accrue(today=JULY_31)
+
+    assert counts == {"acts": 11, "eligible": 5, "accruals": 5, "reversals": 0, "net_cents": 5 * 1500}
+    assert verdicts(cpts) == {b.id: None for b in eligible} | excluded
+    line, = supplements.statement(cpts.id, "2020-07")["lines"]
+    assert (line["practitioner_id"], line["acts"], line["amount_cents"]) == (gp.id, 5, 7500)
+    assert supplements.total_cents([cpts.id], date(2020, 7, 6), date(2020, 7, 12)) == 7500
+
+
+def test_french_public_holiday_is_pdsa_all_day(world):
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    monday = act(world, gp, "2020-07-13T10:00")
+    bastille_day = act(world, gp, "2020-07-14T10:00")  # Tuesday 14 July: fête nationale
+    morning_after = act(world, gp, "2020-07-15T07:30")
+    wednesday = act(world, gp, "2020-07-15T10:00")
+    assumption = act(world, gp, "2020-08-15T10:00")  # a Saturday morning, but 15 August
+
+    supplements.accrue(today=date(2020, 8, 20))
+
+    assert verdicts(cpts) == {monday.id: None, bastille_day.id: "pdsa_hours", morning_after.id: "pdsa_hours",
+                              wednesday.id: None}
+    assert verdicts(cpts, "2020-08") == {assumption.id: "pdsa_hours"}
+    assert supplements.statement(cpts.id, "2020-07")["total_cents"] == 3000
+
+
+def test_weekly_cap_keeps_the_earliest_acts_of_the_iso_week(world):
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    # Booked latest-first, so the booking ids run against the slot order: the cap must follow the slots.
+    week = [f"2020-07-{day}T{clock}" for day in (24, 23, 22, 21, 20) for clock in ("11:00", "10:30", "10:00", "09:30", "09:00")]
+    bookings = {start: act(world, gp, start) for start in week}
+    pdsa = act(world, gp, "2020-07-22T21:00")  # excluded by another rule: does not use up the cap
+    next_monday = act(world, gp, "2020-07-27T09:00")
+
+    supplements.accrue(today=JULY_31)
+
+    found = verdicts(cpts)
+    capped = {bookings[start].id for start in week if start.startswith("2020-07-24")}
+    assert {b for b, reason in found.items() if reason == "weekly_cap"} == capped
+    assert found[pdsa.id] == "pdsa_hours" and found[next_monday.id] is None
+    line, = supplements.statement(cpts.id, "2020-07")["lines"]
+    assert (line["acts"], line["amount_cents"]) == (21, 21 * 1500)
+
+
+def test_late_cancellation_and_outcome_change_add_reversal_lines(world):
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    kept = act(world, gp, "2020-07-20T10:00")
+    cancelled = act(world, gp, "2020-07-21T10:00")
+    corrected = act(world, gp, "2020-07-22T10:00")
+    supplements.accrue(today=JULY_31)
+    first_lines = ledger()
+
+    cancelled.status, cancelled.slot.status = "cancelled", "free"
+    corrected.outcome = "no_show"
+    db.session.commit()
+    counts = supplements.accrue(today=JULY_31)
+
+    assert counts["reversals"] == 2 and counts["net_cents"] == -3000
+    assert ledger() == first_lines + [(cancelled.id, "reversal", -1500, "2020-07"),
+                                      (corrected.id, "reversal", -1500, "2020-07")]
+    assert first_lines == [(b.id, "accrual", 1500, "2020-07") for b in (kept, cancelled, corrected)]
+    line, = supplements.statement(cpts.id, "2020-07")["lines"]
+    assert (line["acts"], line["amount_cents"]) == (1, 1500)
+
+    corrected.outcome = "honored"  # the GP fixes a mistaken no-show: accrued again, as a new line
+    db.session.commit()
+    supplements.accrue(today=JULY_31)
+    assert ledger()[-1] == (corrected.id, "accrual", 1500, "2020-07")
+    assert supplements.statement(cpts.id, "2020-07")["total_cents"] == 3000
+
+
+def test_accrual_is_idempotent(world):
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    act(world, gp, "2020-07-20T10:00")
+    act(world, gp, "2020-07-20T21:00")
+    supplements.accrue(today=JULY_31)
+    lines, acts = ledger(), db.session.scalars(select(SupplementAct.booking_id)).all()
+
+    again = supplements.accrue(today=JULY_31)
+
+    assert again == {"acts": 2, "eligible": 1, "accruals": 0, "reversals": 0, "net_cents": 0}
+    assert ledger() == lines and sorted(db.session.scalars(select(SupplementAct.booking_id)).all()) == sorted(acts)
+
+
+def test_amount_and_cap_come_from_configuration(world, app):
+    app.config["SUPPLEMENT_RULES"] = app.config["SUPPLEMENT_RULES"] | {"amount_cents": 1650, "weekly_cap": 1}
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    act(world, gp, "2020-07-20T10:00")
+    act(world, gp, "2020-07-21T10:00")
+    supplements.accrue(today=JULY_31)
+    assert supplements.statement(cpts.id, "2020-07")["total_cents"] == 1650
+    assert supplements.total_cents([cpts.id], date(2020, 7, 1), date(2020, 7, 31)) == 1650
+
+
+def test_weekly_cap_counts_a_practitioners_acts_in_every_cpts(world, app):
+    app.config["SUPPLEMENT_RULES"] = app.config["SUPPLEMENT_RULES"] | {"weekly_cap": 1}
+    first, second = world.cpts(), world.cpts()
+    gp = world.practitioner(first)
+    gp.cpts.append(second)
+    db.session.commit()
+    act(world, gp, "2020-07-20T10:00")
+    act(world, gp, "2020-07-21T10:00")
+    assert supplements.total_cents([second.id], date(2020, 7, 21), date(2020, 7, 21)) == 0
+    assert supplements.total_cents([second.id], date(2020, 7, 20), date(2020, 7, 20)) == 1500
+
+
+def test_statement_api_json_and_scopes(client, world):
+    cpts, other = world.cpts(), world.cpts()
+    gp_user = world.gp(cpts, last_name="Bernard")
+    colleague = world.practitioner(cpts, last_name="Arnaud")
+    kept = act(world, gp_user.practitioner, "2020-07-20T10:00")
+    act(world, gp_user.practitioner, "2020-07-21T10:00")
+    night = act(world, colleague, "2020-07-20T22:00")
+    supplements.accrue(today=JULY_31)
+    coordinator = world.headers(world.user("coordinator", cpts))
+
+    body = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07", headers=coordinator).get_json()
+    assert body == {"month": "2020-07", "total_cents": 3000, "lines": [
+        {"practitioner_id": colleague.id, "rpps": colleague.rpps, "last_name": "Arnaud", "first_name": "Alex",
+         "acts": 0, "eligible_acts": 0, "amount_cents": 0},
+        {"practitioner_id": gp_user.practitioner_id, "rpps": gp_user.practitioner.rpps, "last_name": "Bernard",
+         "first_name": "Alex", "acts": 2, "eligible_acts": 2, "amount_cents": 3000},
+    ]}
+
+    detail = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&detail=1", headers=coordinator).get_json()
+    assert detail["lines"][0]["acts"] == [{"booking_id": night.id, "start": "2020-07-20T22:00:00+02:00",
+                                           "channel": "116117", "eligible": False, "excluded_by": "pdsa_hours"}]
+    assert detail["lines"][1]["acts"][0]["booking_id"] == kept.id
+
+    own = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07", headers=world.headers(gp_user)).get_json()
+    assert [line["practitioner_id"] for line in own["lines"]] == [gp_user.practitioner_id]
+    assert own["total_cents"] == 3000
+
+    assert client.get(f"/api/v1/supplements?cpts_id={other.id}&month=2020-07", headers=coordinator).status_code == 403
+    regulator = world.headers(world.user("regulator", cpts))
+    assert client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07", headers=regulator).status_code == 403
+
+
+@pytest.mark.parametrize("query", ["cpts_id={id}&month=2020-13", "cpts_id={id}&month=juillet",
+                                   "cpts_id={id}&month=2020-07&format=pdf", "cpts_id=x&month=2020-07", "cpts_id={id}"])
+def test_statement_api_rejects_bad_queries_with_422(client, world, query):
+    cpts = world.cpts()
+    headers = world.headers(world.user("coordinator", cpts))
+    response = client.get(f"/api/v1/supplements?{query.format(id=cpts.id)}", headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]
+
+
+def test_statement_csv_opens_in_french_excel(client, world):
+    cpts = world.cpts()
+    gp = world.practitioner(cpts, last_name="=Durand")
+    act(world, gp, "2020-07-20T10:00")
+    act(world, gp, "2020-07-20T10:30", by_treating_doctor=True)
+    supplements.accrue(today=JULY_31)
+    headers = world.headers(world.user("coordinator", cpts))
+
+    response = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv", headers=headers)
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffRPPS;Nom;Prénom;Actes;Montant (€)\r\n")
+    assert text.splitlines()[1:] == [f"{gp.rpps};'=Durand;Alex;1;15,00", "Total;;;;15,00"]
+
+    detail = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv&detail=1", headers=headers)
+    assert detail.get_data(as_text=True).splitlines()[2].endswith(
+        ";20/07/2020;10:30;116117;non;Médecin traitant du patient")
