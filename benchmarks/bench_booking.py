@@ -81,14 +81,16 @@ def bench_search(url: str, summary: dict, requests: int) -> dict:
 
 
 RAW_SEARCH = """
-SELECT slot.id, slot.start_at, slot.end_at, slot.mode, practitioner.id, practitioner.rpps, practitioner.first_name,
-       practitioner.last_name, practitioner.address, practitioner.commune_insee, practitioner.phone,
-       practitioner.lat, practitioner.lon
+SELECT slot.id, slot.practitioner_id, slot.start_at, slot.end_at, slot.mode, slot.status, practitioner.id,
+       practitioner.rpps, practitioner.first_name, practitioner.last_name, practitioner.address,
+       practitioner.commune_insee, practitioner.phone, practitioner.lat, practitioner.lon
 FROM slot JOIN practitioner ON practitioner.id = slot.practitioner_id
 WHERE slot.status = 'free' AND slot.start_at >= :start AND slot.start_at < :end
-  AND slot.practitioner_id IN (SELECT practitioner_id FROM practitioner_cpts WHERE cpts_id IN ({scope}))
-  AND practitioner.lat BETWEEN :lat_min AND :lat_max AND practitioner.lon BETWEEN :lon_min AND :lon_max
-ORDER BY slot.start_at, slot.id LIMIT 60
+  AND slot.practitioner_id IN (
+    SELECT practitioner.id FROM practitioner
+    WHERE practitioner.id IN (SELECT practitioner_id FROM practitioner_cpts WHERE cpts_id IN ({scope}))
+      AND practitioner.lat BETWEEN :lat_min AND :lat_max AND practitioner.lon BETWEEN :lon_min AND :lon_max)
+ORDER BY slot.start_at, slot.id LIMIT 40
 """
 
 

@@ -8,11 +8,11 @@
 
 The schema comes from the models (``db.create_all``); rows go in through the
 driver: ``COPY`` on PostgreSQL, one ``executemany`` transaction on SQLite. The
-slot overlap guards (exclusion constraint, SQLite triggers) are dropped during
-the load and rebuilt after it: checking each row against its practitioner's
-earlier slots makes the load quadratic, while the generator already places
-slots on distinct quarter-hours. Everything is seeded, so two runs give the
-same region.
+slot overlap guards (exclusion constraint, SQLite triggers) and the secondary
+indexes of ``slot`` and ``booking`` are dropped during the load and rebuilt
+after it: checking each row against its practitioner's earlier slots makes the
+load quadratic, while the generator already places slots on distinct
+quarter-hours. Everything is seeded, so two runs give the same region.
 
 Run it alone to time the generation: ``python benchmarks/region_data.py --quick``.
 """
@@ -58,9 +58,9 @@ def build_region(database_url: str, *, practitioners: int = 2000, slots: int = 1
     """Create the schema at ``database_url`` and fill it with a seeded region; return ids and counts.
 
     Returned keys: ``now`` (the instant the slots are centred on), ``cpts_ids``, ``areas``
-    (area name → CPTS ids), ``communes`` (INSEE codes), ``commune_cpts`` (INSEE → CPTS id), ``regulator_emails`` (one per area, keyed
-    by area), ``coordinator_emails`` (keyed by CPTS id), ``gp_emails`` (a few, keyed by practitioner
-    id), ``password``, ``practitioners``, ``slots``, ``bookings``, ``seconds``.
+    (area name → CPTS ids), ``communes`` (INSEE codes), ``commune_cpts`` (INSEE → CPTS id),
+    ``regulator_emails`` (one per area, keyed by area), ``coordinator_emails`` (keyed by CPTS id),
+    ``gp_emails`` (a few, keyed by practitioner id), ``password``, ``practitioners``, ``slots``, ``bookings``, ``seconds``.
     """
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -223,6 +223,9 @@ class _SqliteLoader:
             cursor = raw.cursor()
             for trigger in ("tr_slot_no_overlap_insert", "tr_slot_no_overlap_update"):
                 cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            indexes = cursor.execute(_SQLITE_BULK_INDEXES).fetchall()
+            for name, _sql in indexes:
+                cursor.execute(f"DROP INDEX {name}")
             cursor.execute("BEGIN")
             for table, rows in _table_rows(region):
                 columns = _COLUMNS[table]
@@ -230,11 +233,20 @@ class _SqliteLoader:
                 cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
                                    (tuple(_sqlite_value(v) for v in row) for row in rows))
             cursor.execute("COMMIT")
+            for _name, sql in indexes:
+                cursor.execute(sql)
             for trigger in SQLITE_OVERLAP_TRIGGERS:
                 cursor.execute(trigger)
             cursor.execute("ANALYZE")
         finally:
             raw.close()
+
+
+# Secondary indexes of the big tables are built once after the load, not row by row.
+_SQLITE_BULK_INDEXES = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                        "AND tbl_name IN ('slot', 'booking')")
+_POSTGRES_BULK_INDEXES = ("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('slot', 'booking') "
+                          "AND indexname NOT IN (SELECT conname FROM pg_constraint)")
 
 
 def _sqlite_value(value):
@@ -251,12 +263,17 @@ class _PostgresLoader:
         with db.engine.begin() as conn:
             overlap = _exclusion_constraint(conn)
             conn.execute(text("ALTER TABLE slot DROP CONSTRAINT ex_slot_no_overlap"))
+            indexes = conn.execute(text(_POSTGRES_BULK_INDEXES)).all()
+            for name, _definition in indexes:
+                conn.execute(text(f"DROP INDEX {name}"))
             copy_connection = conn.connection.driver_connection
             with copy_connection.cursor() as cursor:
                 for table, rows in _table_rows(region):
                     with cursor.copy(f"COPY {table} ({_COLUMNS[table]}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
+            for _name, definition in indexes:
+                conn.execute(DDL(definition))
             conn.execute(DDL(f"ALTER TABLE slot ADD CONSTRAINT ex_slot_no_overlap {overlap}"))
             for table in ("cpts", "commune", "practitioner", "user_account", "slot", "booking"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -90,25 +90,36 @@ _SLOT_KEYS = ("id", "practitioner_id", "start_at", "end_at", "mode", "status")
 _PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone")
 
 
-def _base(query: SlotQuery):
-    """Free slots of the window that have not started, with their practitioner, in the caller's scope."""
+def _base(query: SlotQuery, practitioners):
+    """Free slots of the window that have not started, of the ``practitioners`` subquery's ids.
+
+    The practitioner conditions (scope, bounding box, treating doctor) sit in a subquery
+    computed once: walking the start index then only probes a small set of ids, instead
+    of joining every candidate row to its practitioner and its CPTS first.
+    """
     statement = (
         select(*_COLUMNS).join(Practitioner, Practitioner.id == Slot.practitioner_id)
-        .where(Slot.status == "free", Slot.start_at >= max(query.start, utcnow()), Slot.start_at < query.end)
+        .where(Slot.status == "free", Slot.start_at >= max(query.start, utcnow()), Slot.start_at < query.end,
+               Slot.practitioner_id.in_(practitioners))
     )
-    if query.scope is not None:
-        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(query.scope))
-        statement = statement.where(Slot.practitioner_id.in_(members))
     if query.mode:
         statement = statement.where(Slot.mode == query.mode)
+    return statement
+
+
+def _practitioners(query: SlotQuery):
+    statement = select(Practitioner.id)
+    if query.scope is not None:
+        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(query.scope))
+        statement = statement.where(Practitioner.id.in_(members))
     if query.exclude_practitioner_id is not None:
-        statement = statement.where(Slot.practitioner_id != query.exclude_practitioner_id)
+        statement = statement.where(Practitioner.id != query.exclude_practitioner_id)
     return statement
 
 
 def _treating_doctor_slots(query: SlotQuery) -> list[dict]:
-    statement = (_base(query).where(Practitioner.rpps == query.treating_rpps)
-                 .order_by(Slot.start_at, Slot.id).limit(query.limit))
+    practitioners = _practitioners(query).where(Practitioner.rpps == query.treating_rpps)
+    statement = _base(query, practitioners).order_by(Slot.start_at, Slot.id).limit(query.limit)
     return [_result(row, query, treating=True) for row in db.session.execute(statement)]
 
 
@@ -116,11 +127,12 @@ def _nearest_earliest(query: SlotQuery, room: int) -> list[dict]:
     """Up to ``room`` slots by start then distance, reading start-ordered batches until the ties are in."""
     if room <= 0:
         return []
-    statement = _base(query)
+    practitioners = _practitioners(query)
     if query.treating_rpps:
-        statement = statement.where(Practitioner.rpps != query.treating_rpps)
+        practitioners = practitioners.where(Practitioner.rpps != query.treating_rpps)
     if query.centre is not None:
-        statement = statement.where(*_bounding_box(query.centre, query.radius_km))
+        practitioners = practitioners.where(*_bounding_box(query.centre, query.radius_km))
+    statement = _base(query, practitioners)
     batch = room + 20
     found: list[dict] = []
     after: tuple[datetime, int] | None = None
@@ -175,7 +187,7 @@ def alternatives(scope: set[int] | None, slot: Slot) -> list[dict]:
     now = utcnow()
     practitioner = slot.practitioner
     window = SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW)
-    statement = (_base(window).where(Slot.practitioner_id == practitioner.id)
+    statement = (_base(window, _practitioners(window).where(Practitioner.id == practitioner.id))
                  .order_by(Slot.start_at, Slot.id).limit(SAME_PRACTITIONER_ALTERNATIVES))
     same = [_result(row, window, treating=False) for row in db.session.execute(statement)]
     centre = (practitioner.lat, practitioner.lon) if practitioner.lat is not None else None
@@ -201,7 +213,7 @@ def chosen_slot(scope: set[int] | None, slot_id: int) -> dict | None:
     """A free slot picked on the shared agenda, as a search result, if it is still free and in scope."""
     now = utcnow()
     query = SlotQuery(scope=scope, start=now, end=now + timedelta(days=366))
-    row = db.session.execute(_base(query).where(Slot.id == slot_id)).first()
+    row = db.session.execute(_base(query, _practitioners(query)).where(Slot.id == slot_id)).first()
     return as_json(_result(row, query, treating=False)) if row is not None else None
 
 
