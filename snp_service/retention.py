@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from . import audit
 from .database import write_transaction
 from .extensions import db
-from .models import Booking, Patient, Slot
+from .models import Booking, OutboxMessage, Patient, Slot
 from .timeutil import utcnow
 
 
@@ -39,7 +39,14 @@ def purge_patient_data(actor: str = "job:purge_patient_data", now: datetime | No
             .where(Booking.id.in_(old_bookings), (Booking.reason.isnot(None)) | (Booking.cancel_reason.isnot(None)))
             .values(reason=None, cancel_reason=None)
         ).rowcount
-        if patients or reasons:
+        # The SMS texts and numbers of those bookings carry the same identity.
+        messages = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.booking_id.in_(old_bookings), OutboxMessage.to_phone.isnot(None))
+            .values(to_phone=None, body=None)
+        ).rowcount
+        if patients or reasons or messages:
             audit.record(actor, "patient.erase", Patient.__tablename__,
-                         after={"patients": patients, "booking_reasons": reasons, "slots_before": cutoff.isoformat()})
-    return {"patients": patients, "booking_reasons": reasons}
+                         after={"patients": patients, "booking_reasons": reasons, "sms": messages,
+                                "slots_before": cutoff.isoformat()})
+    return {"patients": patients, "booking_reasons": reasons, "sms": messages}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .directory import commune_by_insee
@@ -43,7 +44,8 @@ class SlotQuery:
     treating_rpps: str | None = None
     mode: str | None = None
     limit: int = DEFAULT_LIMIT
-    exclude_practitioner_id: int | None = None
+    # Only this practitioner's slots (alternatives) or, in the nearby part, everybody else's.
+    practitioner_id: int | None = None
 
 
 def search_free_slots(scope: set[int] | None, params: dict) -> list[dict]:
@@ -83,64 +85,81 @@ def find(query: SlotQuery) -> list[dict]:
 _SLOT_COLUMNS = (Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status)
 _PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
                          Practitioner.address, Practitioner.commune_insee, Practitioner.phone)
-# Plain columns, not ORM entities: the search runs on every keystroke of a call, and
-# building identity-mapped objects for rows thrown away by the radius costs more than the SQL.
-_COLUMNS = (*_SLOT_COLUMNS, *_PRACTITIONER_COLUMNS, Practitioner.lat, Practitioner.lon)
 _SLOT_KEYS = ("id", "practitioner_id", "start_at", "end_at", "mode", "status")
 _PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone")
 
 
-def _base(query: SlotQuery, practitioners):
-    """Free slots of the window that have not started, of the ``practitioners`` subquery's ids.
+@lru_cache(maxsize=128)
+def _statement(*, scoped: bool, near: bool, rpps: str | None, practitioner: str | None, by_mode: bool,
+               paged: bool):
+    """The search statement of one shape, built once with bind parameters.
 
-    The practitioner conditions (scope, bounding box, treating doctor) sit in a subquery
-    computed once: walking the start index then only probes a small set of ids, instead
-    of joining every candidate row to its practitioner and its CPTS first.
+    The search runs on every change of the console's criteria: plain columns (no ORM
+    entities) and a prebuilt statement keep the Python around the SQL small. The
+    practitioner conditions (scope, bounding box, treating doctor) sit in a subquery
+    evaluated once, so walking ``ix_slot_status_start`` in start order only probes a
+    small set of ids. ``rpps`` and ``practitioner`` are ``"only"``, ``"other"`` or None.
     """
+    practitioners = select(Practitioner.id)
+    if scoped:
+        members = select(practitioner_cpts.c.practitioner_id).where(
+            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
+        practitioners = practitioners.where(Practitioner.id.in_(members))
+    if near:
+        practitioners = practitioners.where(Practitioner.lat.between(bindparam("lat_min"), bindparam("lat_max")),
+                                            Practitioner.lon.between(bindparam("lon_min"), bindparam("lon_max")))
+    if rpps:
+        practitioners = practitioners.where(_only_or_other(Practitioner.rpps, bindparam("rpps"), rpps))
+    if practitioner:
+        practitioners = practitioners.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
     statement = (
-        select(*_COLUMNS).join(Practitioner, Practitioner.id == Slot.practitioner_id)
-        .where(Slot.status == "free", Slot.start_at >= max(query.start, utcnow()), Slot.start_at < query.end,
+        select(*_SLOT_COLUMNS, *_PRACTITIONER_COLUMNS, Practitioner.lat, Practitioner.lon)
+        .join(Practitioner, Practitioner.id == Slot.practitioner_id)
+        .where(Slot.status == "free", Slot.start_at >= bindparam("start"), Slot.start_at < bindparam("end"),
                Slot.practitioner_id.in_(practitioners))
     )
-    if query.mode:
-        statement = statement.where(Slot.mode == query.mode)
-    return statement
+    if by_mode:
+        statement = statement.where(Slot.mode == bindparam("mode"))
+    if paged:
+        after = bindparam("after_start")
+        statement = statement.where(or_(Slot.start_at > after, and_(Slot.start_at == after,
+                                                                     Slot.id > bindparam("after_id"))))
+    return statement.order_by(Slot.start_at, Slot.id).limit(bindparam("limit"))
 
 
-def _practitioners(query: SlotQuery):
-    statement = select(Practitioner.id)
-    if query.scope is not None:
-        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(query.scope))
-        statement = statement.where(Practitioner.id.in_(members))
-    if query.exclude_practitioner_id is not None:
-        statement = statement.where(Practitioner.id != query.exclude_practitioner_id)
-    return statement
+def _only_or_other(column, value, which: str):
+    return column == value if which == "only" else column != value
+
+
+def _rows(query: SlotQuery, limit: int, *, near: bool = False, rpps: str | None = None,
+          practitioner: str | None = None, after: tuple[datetime, int] | None = None) -> list:
+    """Free slots of the window that have not started, in the caller's scope, by start."""
+    params = {"start": max(query.start, utcnow()), "end": query.end, "limit": limit, "scope": sorted(query.scope or ()),
+              "rpps": query.treating_rpps, "practitioner_id": query.practitioner_id, "mode": query.mode}
+    if near:
+        params |= _bounding_box(query.centre, query.radius_km)
+    if after is not None:
+        params |= {"after_start": after[0], "after_id": after[1]}
+    statement = _statement(scoped=query.scope is not None, near=near, rpps=rpps, practitioner=practitioner,
+                           by_mode=bool(query.mode), paged=after is not None)
+    return db.session.execute(statement, params).all()
 
 
 def _treating_doctor_slots(query: SlotQuery) -> list[dict]:
-    practitioners = _practitioners(query).where(Practitioner.rpps == query.treating_rpps)
-    statement = _base(query, practitioners).order_by(Slot.start_at, Slot.id).limit(query.limit)
-    return [_result(row, query, treating=True) for row in db.session.execute(statement)]
+    return [_result(row, query, treating=True) for row in _rows(query, query.limit, rpps="only")]
 
 
 def _nearest_earliest(query: SlotQuery, room: int) -> list[dict]:
     """Up to ``room`` slots by start then distance, reading start-ordered batches until the ties are in."""
     if room <= 0:
         return []
-    practitioners = _practitioners(query)
-    if query.treating_rpps:
-        practitioners = practitioners.where(Practitioner.rpps != query.treating_rpps)
-    if query.centre is not None:
-        practitioners = practitioners.where(*_bounding_box(query.centre, query.radius_km))
-    statement = _base(query, practitioners)
+    filters = {"near": query.centre is not None, "rpps": "other" if query.treating_rpps else None,
+               "practitioner": "other" if query.practitioner_id else None}
     batch = room + 20
     found: list[dict] = []
     after: tuple[datetime, int] | None = None
     while True:
-        page = statement
-        if after is not None:
-            page = page.where(or_(Slot.start_at > after[0], and_(Slot.start_at == after[0], Slot.id > after[1])))
-        rows = db.session.execute(page.order_by(Slot.start_at, Slot.id).limit(batch)).all()
+        rows = _rows(query, batch, after=after, **filters)
         found += [r for r in (_result(row, query, treating=False) for row in rows) if _within(r, query)]
         if len(rows) < batch or _complete(found, room, rows[-1].start_at):
             break
@@ -154,11 +173,11 @@ def _complete(found: list[dict], room: int, last_read: datetime) -> bool:
     return len(found) >= room and found[room - 1]["slot"]["start_at"] < last_read
 
 
-def _bounding_box(centre: tuple[float, float], radius_km: float) -> list:
+def _bounding_box(centre: tuple[float, float], radius_km: float) -> dict:
     lat, lon = centre
     dlat = radius_km / KM_PER_DEGREE
     dlon = radius_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
-    return [Practitioner.lat.between(lat - dlat, lat + dlat), Practitioner.lon.between(lon - dlon, lon + dlon)]
+    return {"lat_min": lat - dlat, "lat_max": lat + dlat, "lon_min": lon - dlon, "lon_max": lon + dlon}
 
 
 def _result(row, query: SlotQuery, treating: bool) -> dict:
@@ -186,14 +205,13 @@ def alternatives(scope: set[int] | None, slot: Slot) -> list[dict]:
     """What to offer when ``slot`` was just taken: the same doctor's next slots, then the nearest ones."""
     now = utcnow()
     practitioner = slot.practitioner
-    window = SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW)
-    statement = (_base(window, _practitioners(window).where(Practitioner.id == practitioner.id))
-                 .order_by(Slot.start_at, Slot.id).limit(SAME_PRACTITIONER_ALTERNATIVES))
-    same = [_result(row, window, treating=False) for row in db.session.execute(statement)]
+    window = SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW, practitioner_id=practitioner.id)
+    rows = _rows(window, SAME_PRACTITIONER_ALTERNATIVES, practitioner="only")
+    same = [_result(row, window, treating=False) for row in rows]
     centre = (practitioner.lat, practitioner.lon) if practitioner.lat is not None else None
     nearby = find(SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW, centre=centre,
                             radius_km=NEARBY_ALTERNATIVES_RADIUS_KM, limit=NEARBY_ALTERNATIVES,
-                            exclude_practitioner_id=practitioner.id))
+                            practitioner_id=practitioner.id))
     return [as_json(r) for r in same + nearby]
 
 
@@ -211,10 +229,12 @@ def as_json(result: dict) -> dict:
 
 def chosen_slot(scope: set[int] | None, slot_id: int) -> dict | None:
     """A free slot picked on the shared agenda, as a search result, if it is still free and in scope."""
-    now = utcnow()
-    query = SlotQuery(scope=scope, start=now, end=now + timedelta(days=366))
-    row = db.session.execute(_base(query, _practitioners(query)).where(Slot.id == slot_id)).first()
-    return as_json(_result(row, query, treating=False)) if row is not None else None
+    slot = db.session.get(Slot, slot_id)
+    if slot is None:
+        return None
+    query = SlotQuery(scope=scope, start=slot.start_at, end=slot.end_at, practitioner_id=slot.practitioner_id)
+    rows = [row for row in _rows(query, 1, practitioner="only") if row[0] == slot_id]
+    return as_json(_result(rows[0], query, treating=False)) if rows else None
 
 
 def area_communes(scope: set[int] | None) -> list[Commune]:

@@ -283,3 +283,13 @@ def test_listing_and_reading_per_role(client, world, area):
     body = client.get(f"/api/v1/bookings/{mine.id}", headers=gp).get_json()
     assert body["patient"]["first_name"] == "Jeanne" and body["slot"]["id"] == mine.slot_id
     assert client.get("/api/v1/bookings").status_code == 401
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("06 12 34 56 78", "+33612345678"), ("+33 6 12 34 56 78", "+33612345678"), ("0033612345678", "+33612345678"),
+    ("02.51.00.00.00", "+33251000000"), ("+44 20 7946 0958", "+442079460958"),
+])
+def test_phone_numbers_are_stored_in_e164(typed, stored):
+    from snp_service.patients import normalise_phone
+
+    assert normalise_phone(typed) == stored

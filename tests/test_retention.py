@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from snp_service import reporting, retention
 from snp_service.extensions import db
-from snp_service.models import Booking, Patient
+from snp_service.models import Booking, OutboxMessage, Patient
 
 from .supplement_helpers import act, paris
 
@@ -23,10 +23,15 @@ def test_purge_erases_old_identities_and_keeps_reports(world):
     returning = act(world, gp, "2020-07-22T10:00")
     returning_again = act(world, gp, "2021-08-31T10:00")
     returning_again.patient = returning.patient
+    sms_old = OutboxMessage(kind="patient_confirmation", recipient="patient", booking=old, to_phone="+33612345678",
+                            body="RDV confirme")
+    sms_recent = OutboxMessage(kind="patient_confirmation", recipient="patient", booking=recent,
+                               to_phone="+33612345678", body="RDV confirme")
+    db.session.add_all([sms_old, sms_recent])
     db.session.commit()
     before = reporting.summary([cpts.id], date(2020, 7, 1), date(2021, 8, 31))
 
-    assert retention.purge_patient_data(now=NOW) == {"patients": 2, "booking_reasons": 1}
+    assert retention.purge_patient_data(now=NOW) == {"patients": 2, "booking_reasons": 1, "sms": 1}
 
     db.session.expire_all()
     for booking in (old, no_show):
@@ -38,6 +43,9 @@ def test_purge_erases_old_identities_and_keeps_reports(world):
     assert db.session.get(Booking, old.id).has_treating_doctor == "yes"
     for booking in (recent, returning):
         assert booking.patient.last_name == "Durand" and booking.patient.erased_at is None
+    assert (db.session.get(OutboxMessage, sms_old.id).to_phone, db.session.get(OutboxMessage, sms_old.id).body) == (
+        None, None)
+    assert db.session.get(OutboxMessage, sms_recent.id).to_phone == "+33612345678"
     assert reporting.summary([cpts.id], date(2020, 7, 1), date(2021, 8, 31)) == before
 
 
@@ -46,7 +54,7 @@ def test_purge_twice_erases_nothing_more(world, app):
     gp = world.practitioner(cpts)
     act(world, gp, "2020-07-20T10:00")
     assert retention.purge_patient_data(now=NOW)["patients"] == 1
-    assert retention.purge_patient_data(now=NOW + timedelta(hours=1)) == {"patients": 0, "booking_reasons": 0}
+    assert retention.purge_patient_data(now=NOW + timedelta(hours=1)) == {"patients": 0, "booking_reasons": 0, "sms": 0}
     assert db.session.query(Patient).one().erased_at == NOW
 
 

@@ -1,4 +1,5 @@
 """/api/v1/slots/search: the regulator's search for free slots."""
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from .. import search
@@ -15,4 +16,7 @@ blp = Blueprint("search", __name__, description="Slot search")
 @blp.response(200, SearchAnswerSchema)
 def search_slots(query, user):
     """Free slots: the treating doctor's first, then by start, then by distance."""
-    return {"results": search.search_free_slots(visible_cpts_ids(user), query)}
+    results = search.search_free_slots(visible_cpts_ids(user), query)
+    # Already plain JSON (search.as_json matches SearchAnswerSchema): a marshmallow pass
+    # over every result would cost more than the query on a regulator's every keystroke.
+    return jsonify(results=[search.as_json(result) for result in results])
