@@ -54,7 +54,7 @@ def test_nightly_jobs_run_on_an_empty_database(app):
     assert run_job(app, "snapshot_fill_rates")["rows"] == 0
     assert run_job(app, "accrue_supplements")["acts"] == 0
     assert run_job(app, "compute_indicators") == {"cpts": 0, "values": 0}
-    assert run_job(app, "purge_patient_data") == {"patients": 0, "booking_reasons": 0}
+    assert run_job(app, "purge_patient_data") == {"patients": 0, "booking_reasons": 0, "sms": 0}
     assert run_job(app, "send_reminders") == {"enqueued": 0}
     assert not any(run_job(app, "send_outbox").values())  # nothing queued: every count is zero
 
