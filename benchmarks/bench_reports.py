@@ -2,7 +2,10 @@
 
 Each report is timed against the bare aggregate SQL (offered and filled counted
 straight through the driver, no Python), so the ratio shows what the service adds:
-the breakdowns, the summary's other figures and the supplement total. Medians of
+the breakdowns, the summary's other figures and the supplement total. The full
+report is 3 statements: two aggregate scans (per UTC hour; per practitioner with the
+booking mix) and the supplement's act query, whose rules run in Python over bare
+driver rows (PDSA test and ISO week once per distinct slot start). Medians of
 ``--runs`` runs after one warm-up; figures are printed, never asserted.
 
     python benchmarks/bench_reports.py                 # SQLite
@@ -63,7 +66,7 @@ def bench(label: str, url: str, scale: dict, runs: int) -> None:
     print(f"  bare aggregate SQL       {bare:8.1f} ms")
     print(f"  summary                  {summary:8.1f} ms  ({summary / bare:.1f} x bare)")
     print(f"  full report (6 groupings) {full:7.1f} ms  ({full / bare:.1f} x bare)")
-    print(f"    of which supplement total {supplement:6.1f} ms  (supplements.total_cents, evaluated in Python)")
+    print(f"    of which supplement total {supplement:6.1f} ms  (supplements.total_cents: act query + rules in Python)")
     print(f"    the rest (SQL aggregation) {full - supplement:5.1f} ms  ({(full - supplement) / bare:.1f} x bare)")
 
 

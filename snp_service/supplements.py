@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 import holidays
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, type_coerce
+from sqlalchemy.types import NullType
 
 from . import audit
 from .database import write_transaction
@@ -70,14 +71,18 @@ class Act:
         return to_paris(self.start_at).strftime("%Y-%m")
 
 
-@lru_cache(maxsize=16)
-def _french_public_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.France(years=year)
+@lru_cache(maxsize=64)
+def _french_public_holidays(year: int) -> frozenset[date]:
+    """The dates of the year's French public holidays (a frozenset: ``HolidayBase.__contains__`` is slow)."""
+    return frozenset(holidays.France(years=year))
 
 
 def is_pdsa(start_at: datetime, rules: Rules) -> bool:
     """Whether a slot starts during PDSA hours (out-of-hours duty), which the SNP supplement never pays."""
-    local = to_paris(start_at)
+    return _is_pdsa_local(to_paris(start_at), rules)
+
+
+def _is_pdsa_local(local: datetime, rules: Rules) -> bool:
     if local.weekday() == 6 or local.date() in _french_public_holidays(local.year):
         return True
     clock = local.time()
@@ -139,11 +144,56 @@ def _load_acts(start: datetime, end: datetime, rules: Rules, cpts_ids: list[int]
 
 
 def total_cents(cpts_ids: list[int], start: date, end: date) -> int:
-    """Supplement earned by acts whose slot starts in the Paris days ``start``..``end``, from current data."""
+    """Supplement earned by acts whose slot starts in the Paris days ``start``..``end``, from current data.
+
+    The same verdicts as ``evaluate`` over ``_load_acts``, counted without building the acts: the
+    treating-doctor rule is applied by the query, which returns the other acts in slot order as
+    bare driver values; the PDSA test and the Paris ISO week are computed once per distinct slot
+    start (a few thousand a season), and the weekly cap counts the acts that passed the rules.
+    """
     lo, hi = paris_day_bounds(start)[0], paris_day_bounds(end)[1]
     rules = current_rules()
-    acts = evaluate(_load_acts(*_whole_weeks(lo, hi), rules, cpts_ids), rules)
-    return sum(rules.amount_cents for act in acts if act.eligible and lo <= act.start_at < hi)
+    week_lo, week_hi = _whole_weeks(lo, hi)
+    query = (
+        select(Slot.practitioner_id, _raw(Slot.start_at), _raw(Booking.created_at))
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.status == "booked", Booking.outcome == "honored", Booking.channel.in_(rules.channels),
+               Booking.by_treating_doctor.isnot(True), Slot.start_at >= week_lo, Slot.start_at < week_hi)
+        .order_by(Slot.start_at, Booking.id)
+    )
+    if cpts_ids is not None:
+        # The cap counts all of a practitioner's acts, whichever CPTS asks.
+        query = query.where(Slot.practitioner_id.in_(_members(cpts_ids)))
+    # SQLite gives UTCDateTime's naive UTC text: parsed as naive, both sides of the delay alike.
+    parse = datetime.fromisoformat if db.engine.dialect.name == "sqlite" else _same
+    starts: dict = {}  # driver value of a slot start -> (start, PDSA?, ISO week, in the period?)
+    counted: dict[tuple, int] = defaultdict(int)
+    cap, max_delay, eligible = rules.weekly_cap, rules.max_delay, 0
+    for practitioner_id, start_value, created_value in db.session.connection().execute(query).all():
+        known = starts.get(start_value)
+        if known is None:
+            start_at = parse(start_value)
+            utc = start_at if start_at.tzinfo is not None else start_at.replace(tzinfo=timezone.utc)
+            local = to_paris(utc)
+            known = starts[start_value] = (start_at, _is_pdsa_local(local, rules), local.isocalendar()[:2],
+                                           lo <= utc < hi)
+        start_at, pdsa, week, in_period = known
+        if pdsa or start_at - parse(created_value) > max_delay:
+            continue
+        key = (practitioner_id, week)
+        counted[key] += 1
+        if in_period and counted[key] <= cap:
+            eligible += 1
+    return eligible * rules.amount_cents
+
+
+def _raw(column):
+    """The column as the driver returns it, without ``UTCDateTime``'s per-row conversion."""
+    return type_coerce(column, NullType())
+
+
+def _same(value):
+    return value
 
 
 def accrue(actor: str = "job:accrue_supplements", today: date | None = None) -> dict:
