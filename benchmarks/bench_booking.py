@@ -223,28 +223,23 @@ def double_bookings(url: str, slot_ids: list[int]) -> tuple[int, int]:
 
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
         doubles = conn.execute("SELECT count(*) FROM (SELECT slot_id FROM booking WHERE status = 'booked' "
-                               "AND slot_id = ANY(%s) GROUP BY slot_id HAVING count(*) > 1) d", (slot_ids,)).scalar()
+                               "AND slot_id = ANY(%s) GROUP BY slot_id HAVING count(*) > 1) d", (slot_ids,)).fetchone()[0]
         booked = conn.execute("SELECT count(*) FROM booking WHERE status = 'booked' AND slot_id = ANY(%s)",
-                              (slot_ids,)).scalar()
+                              (slot_ids,)).fetchone()[0]
     return doubles, booked
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller region, fewer requests")
+    parser.add_argument("--postgresql-only", action="store_true", help="skip the SQLite search run")
     args = parser.parse_args()
     scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
     searches, bookings, attempts = (200, 800, 2000) if args.quick else (1000, 3000, 10_000)
     print(f"scale: {scale or 'region (2,000 practitioners, 1,000,000 slots, 400,000 bookings)'}; cpus: {os.cpu_count()}")
 
-    sqlite_path = Path("/tmp/snp-bench-booking.sqlite3")
-    sqlite_path.unlink(missing_ok=True)
-    sqlite_url = f"sqlite:///{sqlite_path}"
-    summary = build_region(sqlite_url, **scale)
-    print(f"SQLite region built in {summary['seconds']} s")
-    report_search("SQLite", bench_search(sqlite_url, summary, searches))
-    sqlite_path.unlink(missing_ok=True)
-
+    if not args.postgresql_only:
+        bench_sqlite(scale, searches)
     cluster, pg_url = start_postgres()
     try:
         summary = build_region(pg_url, **scale)
@@ -253,6 +248,16 @@ def main() -> None:
         bench_writes(pg_url, summary, bookings, attempts)
     finally:
         cluster.stop()
+
+
+def bench_sqlite(scale: dict, searches: int) -> None:
+    path = Path("/tmp/snp-bench-booking.sqlite3")
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    summary = build_region(url, **scale)
+    print(f"SQLite region built in {summary['seconds']} s")
+    report_search("SQLite", bench_search(url, summary, searches))
+    path.unlink(missing_ok=True)
 
 
 def report_search(name: str, figures: dict) -> None:

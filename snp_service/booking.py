@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, patients, search
 from .database import constraint_name, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
-from .models import Booking, Cpts, Patient, Practitioner, Slot, User
+from .models import Booking, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts
 from .notify import events
 from .policy import practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, utcnow
@@ -67,10 +68,12 @@ def _claim(slot: Slot) -> None:
     """``free → booked``, only if still free and not started; the row count decides the race."""
     claimed = db.session.execute(
         update(Slot).where(Slot.id == slot.id, Slot.status == "free", Slot.start_at > utcnow())
-        .values(status="booked")
+        .values(status="booked").execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
         raise _SlotLost()
+    # The row is written; only the loaded object needs to know (no second UPDATE at flush).
+    set_committed_value(slot, "status", "booked")
 
 
 def _reraise_unless_race(error: Exception) -> None:
@@ -93,8 +96,14 @@ def _unavailable(actor: User, slot: Slot) -> Conflict:
 
 
 def _slot_in_scope(actor: User, slot_id: int) -> Slot:
-    slot = db.session.get(Slot, slot_id, options=[joinedload(Slot.practitioner)])
-    if slot is None or not practitioner_in_scope(actor, slot.practitioner_id):
+    """The slot with its practitioner, if the actor may book it (one query, scope included)."""
+    statement = select(Slot).options(joinedload(Slot.practitioner)).where(Slot.id == slot_id)
+    scope = visible_cpts_ids(actor)
+    if scope is not None:
+        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
+        statement = statement.where(Slot.practitioner_id.in_(members))
+    slot = db.session.scalar(statement)
+    if slot is None:
         raise NotFound("Créneau introuvable", fields={"slot_id": ["unknown or outside your area"]})
     return slot
 

@@ -2,17 +2,18 @@
 
 Ordering (SPEC): the patient's own treating doctor first (the seeds' rule: send
 the patient back to their doctor when possible), then the earliest start, then
-the distance. SQL walks ``ix_slot_status_start`` in start order with a
-bounding-box prefilter (portable: SQLite has no trigonometry); the exact
-haversine distance is computed in Python on the few rows read.
+the distance. SQL reads free slots in start order (``ix_slot_status_start`` or
+``ix_slot_practitioner_start``, the planner's choice) for the practitioners in a
+bounding box (portable: SQLite has no trigonometry); the exact haversine
+distance is computed in Python on the few rows read.
 """
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
@@ -97,8 +98,8 @@ def _statement(*, scoped: bool, near: bool, rpps: str | None, practitioner: str 
     The search runs on every change of the console's criteria: plain columns (no ORM
     entities) and a prebuilt statement keep the Python around the SQL small. The
     practitioner conditions (scope, bounding box, treating doctor) sit in a subquery
-    evaluated once, so walking ``ix_slot_status_start`` in start order only probes a
-    small set of ids. ``rpps`` and ``practitioner`` are ``"only"``, ``"other"`` or None.
+    evaluated once, so the slot indexes are only read for (or probed against) a small
+    set of ids. ``rpps`` and ``practitioner`` are ``"only"``, ``"other"`` or None.
     """
     practitioners = select(Practitioner.id)
     if scoped:
