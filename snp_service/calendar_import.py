@@ -20,7 +20,7 @@ from .database import write_transaction
 from .errors import Invalid
 from .models import Practitioner, Slot, User
 from .publishing import Interval, Rules, add_slots, clashes, existing_slots, problem_with, split
-from .timeutil import as_utc, paris_to_utc, to_paris, utcnow
+from .timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
 
 MAX_ICS_BYTES = 1_000_000
 MAX_EVENTS = 2_000
@@ -196,7 +196,9 @@ def _occurrence_pieces(occurrence, uid: str | None, slot_minutes: int, rules: Ru
 
 def _utc(moment: datetime, field_name: str) -> datetime:
     # Floating times (no TZID, no Z) are read as Europe/Paris: the agendas of our GPs are French.
-    return paris_to_utc(moment, field_name) if moment.tzinfo is None else as_utc(moment)
+    if moment.tzinfo is None:
+        return paris_to_utc(moment, field_name)
+    return zoned_to_utc(moment, field=field_name)
 
 
 def _aware(moment: datetime) -> datetime | None:

@@ -7,7 +7,7 @@ silently shifting the slot.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from .errors import Invalid
@@ -29,19 +29,28 @@ def as_utc(value: datetime) -> datetime:
 
 def paris_to_utc(local: datetime, field: str = "start") -> datetime:
     """Convert a Europe/Paris wall-clock time to UTC, rejecting DST gaps and folds."""
-    local = local.replace(tzinfo=None)
-    first = local.replace(tzinfo=PARIS, fold=0)
-    second = local.replace(tzinfo=PARIS, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        round_trip = first.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None)
-        if round_trip != local:
-            raise Invalid(
-                f"{local:%d/%m/%Y %H:%M} n'existe pas à Paris (passage à l'heure d'été)",
-                fields={field: ["nonexistent local time (daylight-saving gap)"]},
-                code="nonexistent_local_time",
-            )
+    return zoned_to_utc(local.replace(tzinfo=None), PARIS, field)
+
+
+def zoned_to_utc(local: datetime, zone: tzinfo | None = None, field: str = "start") -> datetime:
+    """Convert a wall-clock time of ``zone`` (default: its own tzinfo) to UTC, rejecting DST gaps and folds.
+
+    Calendar files carry times such as ``TZID=Europe/Paris:20270328T023000``: an
+    aware datetime that Python would silently shift by an hour.
+    """
+    zone = zone or local.tzinfo
+    wall = local.replace(tzinfo=None)
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    # A time in the spring gap does not survive the round trip through UTC (whatever the tzinfo class).
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
         raise Invalid(
-            f"{local:%d/%m/%Y %H:%M} est ambigu à Paris (passage à l'heure d'hiver) : précisez le décalage",
+            f"{wall:%d/%m/%Y %H:%M} n'existe pas (passage à l'heure d'été)",
+            fields={field: ["nonexistent local time (daylight-saving gap)"]},
+            code="nonexistent_local_time",
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise Invalid(
+            f"{wall:%d/%m/%Y %H:%M} est ambigu (passage à l'heure d'hiver) : précisez le décalage",
             fields={field: ["ambiguous local time (daylight-saving fold)"]},
             code="ambiguous_local_time",
         )

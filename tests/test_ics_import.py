@@ -125,3 +125,18 @@ def test_file_size_limit(gp):
 def test_slot_duration_outside_the_limits_is_422(gp):
     with pytest.raises(Invalid):
         run(gp, "google.ics", slot_minutes=200)
+
+
+@pytest.mark.parametrize("wall, reason", [("20270328T023000", "nonexistent_local_time"),
+                                           ("20271031T023000", "ambiguous_local_time")])
+@pytest.mark.parametrize("tzid", ["Europe/Paris", None])
+def test_dst_gap_or_fold_in_an_import_is_reported_never_shifted(gp, app, wall, reason, tzid):
+    app.config["PUBLISH_HORIZON_DAYS"] = 400
+    start = f"DTSTART;TZID={tzid}:{wall}" if tzid else f"DTSTART:{wall}"
+    ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:dst@test\r\n"
+           f"{start}\r\nDURATION:PT30M\r\nSUMMARY:SNP\r\nEND:VEVENT\r\n"
+           "BEGIN:VEVENT\r\nUID:ok@test\r\nDTSTART;TZID=Europe/Paris:20270330T140000\r\nDURATION:PT15M\r\n"
+           "SUMMARY:SNP\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+    result = run(gp, ics)
+    assert [local(s) for s in result.slots] == ["03-30 14:00"]
+    assert [(entry["uid"], entry["reason"]) for entry in result.skipped] == [("dst@test", reason)]
