@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, directory
+from . import audit, directory, supplements
 from .database import write_transaction
 from .errors import Conflict, Invalid
 from .extensions import db
 from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, practitioner_cpts
-from .timeutil import utcnow
+from .timeutil import to_paris, utcnow
 
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
            "patient_has_treating_doctor")
@@ -64,6 +64,9 @@ def import_history(actor, cpts_id: int, body: bytes) -> dict:
         _reject(errors)
     with write_transaction():
         counts = _write(actor, rows)
+        if rows:
+            days = [to_paris(row.start).date() for row in rows]
+            supplements.record_accruals(actor, min(days), max(days))
         audit.record(actor, "history.import", Slot.__tablename__, after={"cpts_id": cpts_id, **counts})
     return counts
 

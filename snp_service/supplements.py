@@ -203,27 +203,41 @@ def accrue(actor: str = "job:accrue_supplements", today: date | None = None) -> 
     """
     today = today or paris_today()
     first = today - timedelta(days=current_app.config["SUPPLEMENT_RECOMPUTE_DAYS"])
-    start, end = _whole_weeks(paris_day_bounds(first)[0], paris_day_bounds(today)[1])
+    return accrue_between(actor, first, today)
+
+
+def accrue_between(actor, first: date, last: date) -> dict:
+    """Evaluate the acts of the Paris days ``first``..``last`` (widened to whole weeks) and correct the ledger."""
+    with write_transaction():
+        return record_accruals(actor, first, last)
+
+
+def record_accruals(actor, first: date, last: date) -> dict:
+    """``accrue_between`` inside the caller's transaction.
+
+    A history import calls it with the rows it adds, so imported acts reach the
+    statement like live ones, all or nothing with the import.
+    """
+    start, end = _whole_weeks(paris_day_bounds(first)[0], paris_day_bounds(last)[1])
     rules = current_rules()
     now = utcnow()
-    with write_transaction():
-        acts = evaluate(_load_acts(start, end, rules), rules)
-        db.session.execute(delete(SupplementAct).where(SupplementAct.start_at >= start, SupplementAct.start_at < end))
-        # Core inserts (one executemany): the ORM's bulk insert splits batches wherever a value is None.
-        if acts:
-            db.session.execute(insert(SupplementAct.__table__), [_verdict_row(act, now) for act in acts])
-        lines = _ledger_corrections(acts, start, end, rules, now)
-        if lines:
-            db.session.execute(insert(SupplementLine.__table__), lines)
-        counts = {
-            "acts": len(acts),
-            "eligible": sum(act.eligible for act in acts),
-            "accruals": sum(line["kind"] == "accrual" for line in lines),
-            "reversals": sum(line["kind"] == "reversal" for line in lines),
-            "net_cents": sum(line["amount_cents"] for line in lines),
-        }
-        audit.record(actor, "supplement.accrue", SupplementLine.__tablename__,
-                     after={"from": to_paris(start).date().isoformat(), **counts})
+    acts = evaluate(_load_acts(start, end, rules), rules)
+    db.session.execute(delete(SupplementAct).where(SupplementAct.start_at >= start, SupplementAct.start_at < end))
+    # Core inserts (one executemany): the ORM's bulk insert splits batches wherever a value is None.
+    if acts:
+        db.session.execute(insert(SupplementAct.__table__), [_verdict_row(act, now) for act in acts])
+    lines = _ledger_corrections(acts, start, end, rules, now)
+    if lines:
+        db.session.execute(insert(SupplementLine.__table__), lines)
+    counts = {
+        "acts": len(acts),
+        "eligible": sum(act.eligible for act in acts),
+        "accruals": sum(line["kind"] == "accrual" for line in lines),
+        "reversals": sum(line["kind"] == "reversal" for line in lines),
+        "net_cents": sum(line["amount_cents"] for line in lines),
+    }
+    audit.record(actor, "supplement.accrue", SupplementLine.__tablename__,
+                 after={"from": to_paris(start).date().isoformat(), **counts})
     return counts
 
 

@@ -122,3 +122,24 @@ def test_only_the_cpts_coordinator_imports(client, world, lv):
     assert post(client, world, other, lv["cpts"].id, GOOD).status_code == 403
     assert post(client, world, regulator, lv["cpts"].id, GOOD).status_code == 403
     assert db.session.query(Slot).count() == 0
+
+
+def test_imported_acts_reach_the_supplement_statement(client, world):
+    """SPEC: imported bookings count in the supplement statement exactly like live ones."""
+    cpts = world.cpts()
+    gp = world.practitioner(cpts, rpps="10000000777")
+    headers = world.headers(world.user("coordinator", cpts))
+    header = "rpps,start,end,mode,withdrawn,booked,booked_at,channel,outcome,patient_has_treating_doctor\n"
+    rows = [
+        # Tuesday 14 July 2020 is a public holiday (PDSA): no supplement.
+        "10000000777,2020-07-14T10:00:00+02:00,2020-07-14T10:15:00+02:00,office,0,1,2020-07-14T08:00:00+02:00,116117,honored,no",
+        "10000000777,2020-07-15T10:00:00+02:00,2020-07-15T10:15:00+02:00,office,0,1,2020-07-15T08:00:00+02:00,116117,honored,no",
+        "10000000777,2020-07-16T10:00:00+02:00,2020-07-16T10:15:00+02:00,office,0,1,2020-07-16T08:00:00+02:00,sas,honored,no",
+        "10000000777,2020-07-17T10:00:00+02:00,2020-07-17T10:15:00+02:00,office,0,1,2020-07-17T08:00:00+02:00,other,honored,no",
+    ]
+    response = client.post(f"/api/v1/imports/history?cpts_id={cpts.id}", data=header + "\n".join(rows) + "\n",
+                           content_type="text/csv", headers=headers)
+    assert response.status_code in (200, 201), response.get_json()
+    statement = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07", headers=headers).get_json()
+    assert statement["total_cents"] == 3000
+    assert [line["amount_cents"] for line in statement["lines"] if line["practitioner_id"] == gp.id] == [3000]
