@@ -272,22 +272,40 @@ def _ledger_corrections(acts: list[Act], start: datetime, end: datetime, rules: 
     return lines
 
 
-def statement(cpts_id: int, month: str, *, practitioner_id: int | None = None, detail: bool = False) -> dict:
-    """The month's statement of a CPTS from the ledger and the verdicts, one line per practitioner.
+def month_days(month: str) -> tuple[date, date]:
+    """First and last day of a ``YYYY-MM`` month."""
+    first = date.fromisoformat(f"{month}-01")
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, following - timedelta(days=1)
 
-    ``acts`` counts the acts that earn the supplement; with ``detail`` it lists every
-    act with its verdict instead, and ``eligible_acts`` keeps the count.
+
+def statement(cpts_id: int, month: str, *, practitioner_id: int | None = None, detail: bool = False) -> dict:
+    """The month's statement (``YYYY-MM``) of a CPTS."""
+    first, last = month_days(month)
+    return {"month": month, **period_statement(cpts_id, first, last, practitioner_id=practitioner_id, detail=detail)}
+
+
+def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: int | None = None,
+                     detail: bool = False) -> dict:
+    """The statement of a CPTS for the Paris days ``first``..``last`` (a month or a season), per practitioner.
+
+    Built from the ledger and the verdicts. ``acts`` counts the acts that earn the
+    supplement; with ``detail`` it lists every act with its verdict instead, and
+    ``eligible_acts`` keeps the count.
     """
+    lo, hi = paris_day_bounds(first)[0], paris_day_bounds(last)[1]
     members = _members([cpts_id])
     if practitioner_id is not None:
         members = members.where(practitioner_cpts.c.practitioner_id == practitioner_id)
     verdicts = db.session.scalars(
-        select(SupplementAct).where(SupplementAct.practitioner_id.in_(members), SupplementAct.month == month)
+        select(SupplementAct).where(SupplementAct.practitioner_id.in_(members),
+                                    SupplementAct.start_at >= lo, SupplementAct.start_at < hi)
         .order_by(SupplementAct.start_at, SupplementAct.booking_id)
     ).all()
     amounts = dict(db.session.execute(
         select(SupplementLine.practitioner_id, func.sum(SupplementLine.amount_cents))
-        .where(SupplementLine.practitioner_id.in_(members), SupplementLine.month == month)
+        .join(Booking, Booking.id == SupplementLine.booking_id).join(Slot, Slot.id == Booking.slot_id)
+        .where(SupplementLine.practitioner_id.in_(members), Slot.start_at >= lo, Slot.start_at < hi)
         .group_by(SupplementLine.practitioner_id)
     ).all())
     acts_of = defaultdict(list)
@@ -298,7 +316,7 @@ def statement(cpts_id: int, month: str, *, practitioner_id: int | None = None, d
         .order_by(Practitioner.last_name, Practitioner.first_name, Practitioner.id)
     ).all()
     lines = [_statement_line(p, acts_of[p.id], int(amounts.get(p.id, 0)), detail) for p in practitioners]
-    return {"month": month, "lines": lines, "total_cents": sum(line["amount_cents"] for line in lines)}
+    return {"from": first, "to": last, "lines": lines, "total_cents": sum(line["amount_cents"] for line in lines)}
 
 
 def _statement_line(practitioner: Practitioner, verdicts: list[SupplementAct], amount_cents: int, detail: bool) -> dict:

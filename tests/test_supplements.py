@@ -170,7 +170,7 @@ def test_statement_api_json_and_scopes(client, world):
     coordinator = world.headers(world.user("coordinator", cpts))
 
     body = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07", headers=coordinator).get_json()
-    assert body == {"month": "2020-07", "total_cents": 3000, "lines": [
+    assert body == {"month": "2020-07", "from": "2020-07-01", "to": "2020-07-31", "total_cents": 3000, "lines": [
         {"practitioner_id": colleague.id, "rpps": colleague.rpps, "last_name": "Arnaud", "first_name": "Alex",
          "acts": 0, "eligible_acts": 0, "amount_cents": 0},
         {"practitioner_id": gp_user.practitioner_id, "rpps": gp_user.practitioner.rpps, "last_name": "Bernard",
@@ -218,3 +218,30 @@ def test_statement_csv_opens_in_french_excel(client, world):
     detail = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv&detail=1", headers=headers)
     assert detail.get_data(as_text=True).splitlines()[2].endswith(
         ";20/07/2020;10:30;116117;non;Médecin traitant du patient")
+
+
+def test_season_statement_spans_months_and_stops_at_the_season_bounds(client, world):
+    from snp_service.models import Season
+
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    act(world, gp, "2020-07-12T10:00")  # Sunday before the season (and PDSA anyway)
+    act(world, gp, "2020-07-13T10:00")  # first day of the season
+    act(world, gp, "2020-08-20T10:00")
+    act(world, gp, "2020-09-10T10:00")  # last day
+    act(world, gp, "2020-09-11T10:00")  # the day after
+    season = Season(cpts_id=cpts.id, name="Été 2020", start_date=date(2020, 7, 13), end_date=date(2020, 9, 10))
+    db.session.add(season)
+    db.session.commit()
+    supplements.accrue_between("test", date(2020, 7, 1), date(2020, 9, 30))
+    headers = world.headers(world.user("coordinator", cpts))
+
+    body = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&season_id={season.id}&detail=1", headers=headers).get_json()
+    assert (body["season"], body["from"], body["to"], body["total_cents"]) == ("Été 2020", "2020-07-13", "2020-09-10", 4500)
+    assert [a["start"][:10] for a in body["lines"][0]["acts"]] == ["2020-07-13", "2020-08-20", "2020-09-10"]
+    both = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&season_id={season.id}&month=2020-07", headers=headers)
+    assert both.status_code == 422
+    other = world.cpts()
+    elsewhere = client.get(f"/api/v1/supplements?cpts_id={other.id}&season_id={season.id}",
+                           headers=world.headers(world.user("coordinator", other)))
+    assert elsewhere.status_code == 404

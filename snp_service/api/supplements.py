@@ -6,7 +6,8 @@ from datetime import datetime
 from flask import Response
 from flask_smorest import Blueprint
 
-from .. import supplements
+from .. import seasons, supplements
+from ..errors import NotFound
 from ..policy import check_cpts, require_roles
 from .schemas.supplements import StatementQuerySchema, StatementSchema
 
@@ -29,7 +30,15 @@ def get_statement(query, user):
     check_cpts(user, query["cpts_id"])
     # A GP sees their own line only.
     own = user.practitioner_id if user.role == "gp" else None
-    statement = supplements.statement(query["cpts_id"], query["month"], practitioner_id=own, detail=query["detail"])
+    if "season_id" in query:
+        season = seasons.get_season(query["season_id"])
+        if season.cpts_id != query["cpts_id"]:
+            raise NotFound("Saison introuvable dans cette CPTS")
+        statement = {"season": season.name, **supplements.period_statement(
+            query["cpts_id"], season.start_date, season.end_date, practitioner_id=own, detail=query["detail"])}
+    else:
+        statement = supplements.statement(query["cpts_id"], query["month"], practitioner_id=own,
+                                          detail=query["detail"])
     if query["format"] == "csv":
         return _csv_response(statement, query)
     return statement
@@ -51,7 +60,7 @@ def _csv_response(statement: dict, query: dict) -> Response:
         for line in statement["lines"]:
             writer.writerow([*_who(line), line["acts"], _euros(line["amount_cents"])])
         writer.writerow(["Total", "", "", "", _euros(statement["total_cents"])])
-    filename = f"majorations-snp-{query['cpts_id']}-{query['month']}.csv"
+    filename = f"majorations-snp-{query['cpts_id']}-{query.get('month') or 'saison-' + str(query['season_id'])}.csv"
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -1,14 +1,20 @@
 """Schemas of the supplement statement and of the ACI indicators."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="expected YYYY-MM")
 
 
 class StatementQuerySchema(Schema):
     cpts_id = fields.Integer(required=True)
-    month = fields.String(required=True, validate=MONTH)
+    month = fields.String(validate=MONTH, metadata={"description": "YYYY-MM (or give season_id)"})
+    season_id = fields.Integer(metadata={"description": "a season of the CPTS (or give month)"})
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
     detail = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def one_period(self, data, **kwargs):
+        if ("month" in data) == ("season_id" in data):
+            raise ValidationError("give either month or season_id", field_name="month")
 
 
 class StatementLineSchema(Schema):
@@ -23,6 +29,9 @@ class StatementLineSchema(Schema):
 
 class StatementSchema(Schema):
     month = fields.String()
+    season = fields.String()
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
     lines = fields.List(fields.Nested(StatementLineSchema))
     total_cents = fields.Integer()
 
