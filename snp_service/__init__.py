@@ -5,6 +5,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from config import load_config
 
@@ -29,6 +30,8 @@ def configure_app(app: Flask, config: str | dict | None) -> None:
     else:
         settings = load_config(config)
     app.config.update(settings)
+    # Before any route: ``<int:...>`` ids beyond the INTEGER columns are a 404, not a database error.
+    app.url_map.converters["int"] = IdConverter
     # SQL parameters would carry patient data into exception messages and logs.
     engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     engine_options.setdefault("hide_parameters", True)
@@ -38,6 +41,16 @@ def configure_app(app: Flask, config: str | dict | None) -> None:
     else:
         engine_options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
+
+
+class IdConverter(IntegerConverter):
+    """``<int:id>`` bounded by the database's INTEGER range (an explicit ``max=`` still wins)."""
+
+    def __init__(self, map, *args, **kwargs):
+        from .database import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _ensure_sqlite_dir(uri: str) -> None:

@@ -8,15 +8,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased, contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .extensions import db
-from .models import ROLES, ApiToken, Cpts, Practitioner, User
+from .models import ROLES, ApiToken, Cpts, Practitioner, User, practitioner_cpts, user_cpts
 from .timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -56,11 +58,34 @@ def issue_token(user: User, ttl: timedelta) -> tuple[str, ApiToken]:
 
 
 def user_for_token(secret: str) -> User | None:
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
-        return None
-    user = db.session.get(User, token.user_id)
-    return user if user is not None and user.active else None
+    """The active user of a live (known, unrevoked, unexpired) token, or None.
+
+    One query on every API request: the user comes with what the scope checks read
+    (their CPTS, their practitioner and its CPTS), so ``policy`` needs no further load.
+    """
+    return db.session.scalars(_user_for_token_statement(),
+                              {"token_hash": _token_hash(secret), "now": utcnow()}).unique().first()
+
+
+@cache
+def _user_for_token_statement():
+    # Built once with bind parameters: composing the statement costs more than running it. Flat outer
+    # joins (not joinedload's nested "LEFT JOIN (user_cpts JOIN cpts)", which SQLite materialises whole).
+    user_cpts_row, own_cpts = aliased(user_cpts), aliased(Cpts)
+    member_row, practitioner_cpts_ = aliased(practitioner_cpts), aliased(Cpts)
+    return (
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(user_cpts_row, user_cpts_row.c.user_id == User.id)
+        .outerjoin(own_cpts, own_cpts.id == user_cpts_row.c.cpts_id)
+        .outerjoin(Practitioner, Practitioner.id == User.practitioner_id)
+        .outerjoin(member_row, member_row.c.practitioner_id == Practitioner.id)
+        .outerjoin(practitioner_cpts_, practitioner_cpts_.id == member_row.c.cpts_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+               ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), User.active.is_(True))
+        .options(contains_eager(User.cpts.of_type(own_cpts)),
+                 contains_eager(User.practitioner).contains_eager(Practitioner.cpts.of_type(practitioner_cpts_)))
+        .order_by(own_cpts.id, practitioner_cpts_.id)  # the relationships' order
+    )
 
 
 def revoke_token(secret: str, actor: User) -> None:

@@ -20,7 +20,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .models import Booking, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts
 from .notify import events
-from .policy import practitioner_in_scope, visible_cpts_ids
+from .policy import practitioner_in_scope, visible_cpts_clause, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, utcnow
 
 MAX_LISTED = 1000
@@ -98,7 +98,7 @@ def _unavailable(actor: User, slot: Slot) -> Conflict:
 def _slot_in_scope(actor: User, slot_id: int) -> Slot:
     """The slot with its practitioner, if the actor may book it (one query, scope included)."""
     statement = select(Slot).options(joinedload(Slot.practitioner)).where(Slot.id == slot_id)
-    scope = visible_cpts_ids(actor)
+    scope = visible_cpts_clause(actor)
     if scope is not None:
         members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
         statement = statement.where(Slot.practitioner_id.in_(members))

@@ -20,6 +20,9 @@ from sqlalchemy.types import TypeDecorator
 from .extensions import db
 
 _BEGIN_OPTION = "snp_sqlite_begin"
+# Primary keys are INTEGER columns: 32 bits on PostgreSQL. A larger id names nothing, and sent
+# to the database it would fail (PostgreSQL "out of range", SQLite OverflowError past 2**63).
+MAX_ID = 2 ** 31 - 1
 
 
 class UTCDateTime(TypeDecorator):

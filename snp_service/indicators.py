@@ -48,20 +48,28 @@ def parse_period(cpts_id: int, text: str) -> Period:
     """The Paris days of a period of this CPTS; 422 on a malformed period, 404 on another CPTS's season."""
     text = (text or "").strip()
     if match := re.fullmatch(r"(\d{4})-(\d{2})", text):
-        year, month = int(match[1]), int(match[2])
+        year, month = _year(match[1]), int(match[2])
         if 1 <= month <= 12:
             return Period(text, date(year, month, 1), _month_end(year, month))
     elif match := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        year, quarter = int(match[1]), int(match[2])
+        year, quarter = _year(match[1]), int(match[2])
         return Period(text, date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter))
     elif re.fullmatch(r"\d{4}", text):
-        return Period(text, date(int(text), 1, 1), date(int(text), 12, 31))
-    elif match := re.fullmatch(r"season:(\d+)", text):
+        return Period(text, date(_year(text), 1, 1), date(_year(text), 12, 31))
+    elif match := re.fullmatch(r"season:(\d{1,9})", text):
         season = db.session.get(Season, int(match[1]))
         if season is None or season.cpts_id != cpts_id:
             raise NotFound("Saison introuvable")
         return Period(text, season.start_date, season.end_date)
     raise Invalid("Période invalide", fields={"period": [PERIOD_HELP]}, code="invalid_period")
+
+
+def _year(text: str) -> int:
+    """A year of a period: years 0 and 9999 would overflow the date arithmetic (a 500, not a 422)."""
+    year = int(text)
+    if not 1900 <= year <= 2199:
+        raise Invalid("Période hors limites", fields={"period": ["year between 1900 and 2199"]}, code="invalid_period")
+    return year
 
 
 def _month_end(year: int, month: int) -> date:

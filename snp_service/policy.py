@@ -6,11 +6,11 @@ a regulator may *book* across every CPTS of their regulation area.
 """
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
 
-from flask import g
+from flask import g, has_request_context, request
 from flask_login import current_user as session_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 
 from .errors import Forbidden, NotFound, Unauthorized
 from .extensions import db
@@ -42,11 +42,34 @@ def require_roles(*roles: str):
     return decorator
 
 
-def member_cpts_ids(user: User) -> set[int]:
-    ids = set(user.cpts_ids)
+def _per_request(kind: str, user: User, compute):
+    """``compute()``, remembered for the rest of the current request (scope checks run several times a request).
+
+    Outside a request (jobs, CLI, services called directly) nothing is remembered.
+    """
+    if not has_request_context():
+        return compute()
+    current = request._get_current_object()
+    cache = g.get("_snp_scope_cache")
+    if cache is None or cache[0] is not current:  # g may outlive one request (an app context held around several)
+        cache = (current, {})
+        g._snp_scope_cache = cache
+    key = (kind, user.id)
+    if key not in cache[1]:
+        cache[1][key] = compute()
+    value = cache[1][key]
+    return None if value is None else set(value)  # a copy: callers may change theirs
+
+
+def _member_cpts(user: User) -> list[Cpts]:
+    cpts = list(user.cpts)
     if user.practitioner is not None:
-        ids |= set(user.practitioner.cpts_ids)
-    return ids
+        cpts += user.practitioner.cpts
+    return cpts
+
+
+def member_cpts_ids(user: User) -> set[int]:
+    return _per_request("member", user, lambda: {c.id for c in _member_cpts(user)})
 
 
 def visible_cpts_ids(user: User) -> set[int] | None:
@@ -58,13 +81,40 @@ def visible_cpts_ids(user: User) -> set[int] | None:
     return member_cpts_ids(user)
 
 
-def regulation_area_cpts_ids(user: User) -> set[int]:
-    own = member_cpts_ids(user)
-    areas = {c.regulation_area for c in db.session.scalars(select(Cpts).where(Cpts.id.in_(own))) if c.regulation_area}
+def visible_cpts_clause(user: User):
+    """``visible_cpts_ids`` for use inside one statement: the ids if this request already knows them,
+    else a subquery (saves a round trip); ``None`` means all (admin)."""
+    if user.role != "regulator":
+        return visible_cpts_ids(user)
+    cache = g.get("_snp_scope_cache") if has_request_context() else None
+    if cache is not None and cache[0] is request._get_current_object() and ("area", user.id) in cache[1]:
+        return regulation_area_cpts_ids(user)
+    own_cpts = _member_cpts(user)
+    own = {c.id for c in own_cpts}
+    areas = {c.regulation_area for c in own_cpts if c.regulation_area}
     if not areas:
         return own
-    shared = db.session.scalars(select(Cpts.id).where(Cpts.regulation_area.in_(areas)))
+    return select(Cpts.id).where(or_(Cpts.id.in_(own), Cpts.regulation_area.in_(areas))).scalar_subquery()
+
+
+def regulation_area_cpts_ids(user: User) -> set[int]:
+    return _per_request("area", user, lambda: _regulation_area_cpts_ids(user))
+
+
+def _regulation_area_cpts_ids(user: User) -> set[int]:
+    # The user's CPTS objects are loaded with the user (accounts.user_for_token): their areas cost no query.
+    own_cpts = _member_cpts(user)
+    own = {c.id for c in own_cpts}
+    areas = {c.regulation_area for c in own_cpts if c.regulation_area}
+    if not areas:
+        return own
+    shared = db.session.scalars(_area_cpts_statement(), {"areas": sorted(areas)})
     return own | set(shared)
+
+
+@cache
+def _area_cpts_statement():
+    return select(Cpts.id).where(Cpts.regulation_area.in_(bindparam("areas", expanding=True)))
 
 
 def check_cpts(user: User, cpts_id: int, *, manage: bool = False) -> None:

@@ -66,7 +66,10 @@ class Problem:
 
 def instant(value: datetime, field: str = "start") -> datetime:
     """An aware datetime in UTC; a naive one is a Europe/Paris wall-clock time (DST gap/fold refused)."""
-    return paris_to_utc(value, field) if value.tzinfo is None else as_utc(value)
+    try:
+        return paris_to_utc(value, field) if value.tzinfo is None else as_utc(value)
+    except OverflowError:  # year 1 or 9999: the conversion leaves Python's calendar
+        raise Invalid("Date hors limites", fields={field: ["out of range"]}, code="out_of_range") from None
 
 
 def single(start: datetime, end: datetime) -> list[Interval]:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from .directory import commune_by_insee
 from .errors import Invalid
 from .extensions import db
 from .models import Booking, Commune, Practitioner, Slot, practitioner_cpts
@@ -70,10 +69,21 @@ def _centre(scope: set[int] | None, params: dict) -> tuple[float, float] | None:
         return params["lat"], params["lon"]
     if not params.get("commune"):
         return None
-    commune = commune_by_insee(params["commune"], scope) or commune_by_insee(params["commune"])
+    # One statement: a commune of that code in the caller's scope if there is one, else any (codes are national).
+    params = {"insee": params["commune"]} | ({} if scope is None else {"scope": sorted(scope)})
+    commune = db.session.execute(_centre_statement(scoped=scope is not None), params).first()
     if commune is None:
         raise Invalid("Commune inconnue", fields={"commune": ["unknown INSEE code"]})
     return commune.lat, commune.lon
+
+
+@lru_cache(maxsize=2)
+def _centre_statement(*, scoped: bool):
+    statement = select(Commune.lat, Commune.lon).where(Commune.insee == bindparam("insee"))
+    if scoped:
+        in_scope = Commune.cpts_id.in_(bindparam("scope", expanding=True))
+        statement = statement.order_by(case((in_scope, 0), else_=1))
+    return statement.limit(1)
 
 
 def find(query: SlotQuery) -> list[dict]:

@@ -25,7 +25,8 @@ practitioner_cpts = Table(
     "practitioner_cpts",
     db.metadata,
     Column("practitioner_id", ForeignKey("practitioner.id", ondelete="CASCADE"), primary_key=True),
-    Column("cpts_id", ForeignKey("cpts.id", ondelete="CASCADE"), primary_key=True),
+    # The primary key (practitioner_id, cpts_id) does not serve "the practitioners of these CPTS".
+    Column("cpts_id", ForeignKey("cpts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 user_cpts = Table(

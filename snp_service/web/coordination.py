@@ -5,6 +5,7 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.validators import DataRequired, Length
 
 from .. import accounts, exports, seasons
+from ..database import MAX_ID
 from ..errors import DomainError
 from ..policy import check_cpts, require_roles
 
@@ -111,6 +112,8 @@ def set_account_active(account_id, user):
 
 
 def _season(user, season_id: int):
+    if not 0 < season_id <= MAX_ID:  # ?a= and ?b= are not bounded by the URL converter
+        abort(404)
     season = seasons.get_season(season_id)
     check_cpts(user, season.cpts_id, manage=True)
     return season

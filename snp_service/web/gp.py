@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import DataRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import calendar_feed, calendar_import, gp_agenda, publishing
@@ -30,8 +30,14 @@ WEEKDAYS = [SelectChoice(value, label) for value, label in (
     ("MO", "Lun"), ("TU", "Mar"), ("WE", "Mer"), ("TH", "Jeu"), ("FR", "Ven"), ("SA", "Sam"), ("SU", "Dim"))]
 
 
+def plausible_day(form, field) -> None:
+    """A day a GP could publish on: far-off years would overflow the time arithmetic (a 500)."""
+    if field.data and not 2000 <= field.data.year <= 2199:
+        raise ValidationError("Date hors limites")
+
+
 class BlockForm(FlaskForm):
-    day = DateField("Jour", validators=[DataRequired()])
+    day = DateField("Jour", validators=[DataRequired(), plausible_day])
     start = TimeField("De", validators=[DataRequired()])
     end = TimeField("À", validators=[DataRequired()])
     slot_minutes = SelectField("Durée d'un créneau", choices=DURATIONS, coerce=int, default=15)
@@ -39,7 +45,7 @@ class BlockForm(FlaskForm):
 
 
 class SlotForm(FlaskForm):
-    day = DateField("Jour", validators=[DataRequired()])
+    day = DateField("Jour", validators=[DataRequired(), plausible_day])
     start = TimeField("Heure", validators=[DataRequired()])
     minutes = SelectField("Durée", choices=DURATIONS, coerce=int, default=15)
     mode = SelectField("Lieu", choices=MODES, default="office")
@@ -51,8 +57,8 @@ class SeriesForm(FlaskForm):
     start = TimeField("Heure de début", validators=[DataRequired()])
     block_minutes = IntegerField("Durée de la plage (min)", validators=[DataRequired(), NumberRange(5, 720)], default=60)
     slot_minutes = SelectField("Durée d'un créneau", choices=DURATIONS, coerce=int, default=15)
-    first_day = DateField("Du", validators=[DataRequired()])
-    last_day = DateField("Au", validators=[DataRequired()])
+    first_day = DateField("Du", validators=[DataRequired(), plausible_day])
+    last_day = DateField("Au", validators=[DataRequired(), plausible_day])
     mode = SelectField("Lieu", choices=MODES, default="office")
 
 

@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS
-from .common import Insee, Rpps, aware_datetime
+from .common import Id, Insee, Rpps, aware_datetime
 
 NAME = validate.Length(min=1, max=100)
 
@@ -65,7 +65,7 @@ class PatientSchema(Schema):
 
 
 class BookingRequestSchema(Schema):
-    slot_id = fields.Integer(required=True, strict=True)
+    slot_id = Id(required=True, strict=True)
     patient = fields.Nested(PatientSchema, required=True)
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
@@ -78,7 +78,7 @@ class CancelRequestSchema(Schema):
 
 
 class MoveRequestSchema(Schema):
-    slot_id = fields.Integer(required=True, strict=True)
+    slot_id = Id(required=True, strict=True)
     notify_patient = fields.Boolean(load_default=True)
 
 
@@ -89,7 +89,7 @@ class OutcomeRequestSchema(Schema):
 class BookingQuerySchema(Schema):
     from_ = aware_datetime(data_key="from", attribute="from")
     to = aware_datetime()
-    practitioner_id = fields.Integer()
+    practitioner_id = Id()
     status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
 
 

@@ -1,13 +1,42 @@
 """Fields and schemas shared by several areas of the API."""
+from datetime import datetime, timezone
+
 from marshmallow import Schema, ValidationError, fields, validate
+
+from ...database import MAX_ID
 
 Rpps = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{11}$", error="11 digits"), **kw)  # noqa: E731
 Insee = lambda **kw: fields.String(validate=validate.Regexp(r"^(\d{5}|2[AB]\d{3})$", error="5-character INSEE code"), **kw)  # noqa: E731
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def Id(*, strict: bool = False, **kwargs) -> fields.Integer:  # noqa: N802 (a field factory, like Rpps)
+    """A row id: positive and within the INTEGER column (a larger one would be a database error, a 500).
+
+    ``strict=True`` for JSON bodies, where ``1.5`` must not silently become ``1``."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class BoundedAwareDateTime(fields.AwareDateTime):
+    """An aware datetime between 1900 and 2200: the far ends of Python's calendar overflow when converted."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_range = EARLIEST <= moment.astimezone(timezone.utc) < LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise ValidationError("Out of range (1900-2199).")
+        return moment
+
+
 def aware_datetime(**kwargs) -> fields.AwareDateTime:
     """ISO 8601 with an offset; a naive time is refused rather than guessed."""
-    return fields.AwareDateTime(format="iso", **kwargs)
+    return BoundedAwareDateTime(format="iso", **kwargs)
 
 
 class ErrorBodySchema(Schema):
@@ -20,4 +49,4 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema)
 
 
-__all__ = ["Rpps", "Insee", "aware_datetime", "ErrorSchema", "ValidationError"]
+__all__ = ["Rpps", "Insee", "Id", "aware_datetime", "BoundedAwareDateTime", "ErrorSchema", "ValidationError"]

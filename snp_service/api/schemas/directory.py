@@ -1,8 +1,10 @@
 """Schemas of the directory: CPTS records, practitioners, user accounts."""
+from datetime import date
+
 from marshmallow import Schema, fields, validate
 
 from ...models import PROFESSIONS, ROLES
-from .common import Insee, Rpps
+from .common import Id, Insee, Rpps
 
 
 class CommuneSchema(Schema):
@@ -22,11 +24,11 @@ class SeasonSummarySchema(Schema):
 class CptsSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    population = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))
+    population = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     size_class = fields.Integer(dump_only=True)
     communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
     regulation_area = fields.String(allow_none=True, validate=validate.Length(max=100))
-    aci_signed_on = fields.Date(allow_none=True)
+    aci_signed_on = fields.Date(allow_none=True, validate=validate.Range(date(1900, 1, 1), date(2199, 12, 31)))
     aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
     indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     seasons = fields.List(fields.Nested(SeasonSummarySchema), dump_only=True)
@@ -38,7 +40,7 @@ class CptsUpdateSchema(CptsSchema):
 
 class PractitionerSchema(Schema):
     id = fields.Integer(dump_only=True)
-    cpts_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1))
+    cpts_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=50))
     rpps = Rpps(required=True)
     first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -51,7 +53,7 @@ class PractitionerSchema(Schema):
 
 
 class PractitionerQuerySchema(Schema):
-    cpts_id = fields.Integer()
+    cpts_id = Id()
 
 
 class UserSchema(Schema):
@@ -59,6 +61,6 @@ class UserSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    cpts_ids = fields.List(fields.Integer(), load_default=list)
-    practitioner_id = fields.Integer(allow_none=True, load_default=None)
+    cpts_ids = fields.List(Id(strict=True), load_default=list, validate=validate.Length(max=50))
+    practitioner_id = Id(strict=True, allow_none=True, load_default=None)
     active = fields.Boolean(dump_only=True)

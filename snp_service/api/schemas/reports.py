@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...reporting import GROUPINGS
+from .common import Id
 
 MAX_REPORT_DAYS = 731
 FORMATS = ("json", "csv", "xlsx")
@@ -9,7 +10,7 @@ FORMATS = ("json", "csv", "xlsx")
 
 class SeasonSchema(Schema):
     id = fields.Integer(dump_only=True)
-    cpts_id = fields.Integer(required=True)
+    cpts_id = Id(strict=True, required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
@@ -22,7 +23,7 @@ class SeasonUpdateSchema(Schema):
 
 
 class SeasonListQuerySchema(Schema):
-    cpts_id = fields.Integer(required=True)
+    cpts_id = Id(required=True)
 
 
 class FileOptionsSchema(Schema):
@@ -37,7 +38,7 @@ class SeasonReportQuerySchema(FileOptionsSchema):
 
 
 class FillRateQuerySchema(FileOptionsSchema):
-    cpts_id = fields.Integer(required=True)
+    cpts_id = Id(required=True)
     start = fields.Date(required=True, data_key="from")
     end = fields.Date(required=True, data_key="to")
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
@@ -51,12 +52,12 @@ class FillRateQuerySchema(FileOptionsSchema):
 
 
 class CompareQuerySchema(Schema):
-    a = fields.Integer(required=True)
-    b = fields.Integer(required=True)
+    a = Id(required=True)
+    b = Id(required=True)
 
 
 class HistoryImportQuerySchema(Schema):
-    cpts_id = fields.Integer(required=True)
+    cpts_id = Id(required=True)
 
 
 class BreakdownRowSchema(Schema):

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ...models import SLOT_MODES, SLOT_STATUSES
 from ...timeutil import PARIS, to_paris
-from .common import aware_datetime
+from .common import BoundedAwareDateTime, Id, aware_datetime
 from .directory import PractitionerSchema
 
 _SHAPES = ("start", "slots", "block", "series")
@@ -31,7 +31,7 @@ class InstantOrDay(fields.Field):
                 return datetime.combine(date.fromisoformat(value), time(0), PARIS)
             except ValueError:
                 raise ValidationError("Not a valid date (YYYY-MM-DD).")
-        return fields.AwareDateTime(format="iso")._deserialize(value, attr, data, **kwargs)
+        return BoundedAwareDateTime(format="iso")._deserialize(value, attr, data, **kwargs)
 
 
 class SlotSchema(Schema):
@@ -51,13 +51,14 @@ class SlotTimesSchema(Schema):
 class BlockSchema(Schema):
     start = aware_datetime(required=True)
     end = aware_datetime(required=True)
-    slot_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
+    slot_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
 
 
 class SeriesSchema(Schema):
-    first_start = fields.NaiveDateTime(required=True, metadata={"description": "Europe/Paris local time, no offset"})
-    block_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
-    slot_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=24 * 60))
+    first_start = fields.NaiveDateTime(required=True, validate=validate.Range(datetime(1900, 1, 1), datetime(2200, 1, 1)),
+                                       metadata={"description": "Europe/Paris local time, no offset"})
+    block_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
+    slot_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
     rrule = fields.String(required=True, validate=validate.Length(min=6, max=500),
                           metadata={"description": "RFC 5545 RRULE with UNTIL or COUNT, e.g. FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270910"})
 
@@ -65,7 +66,7 @@ class SeriesSchema(Schema):
 class PublishSchema(Schema):
     """One of: ``{start, end}``, ``{slots: [...]}``, ``{block: {...}}``, ``{series: {...}}``."""
 
-    practitioner_id = fields.Integer(metadata={"description": "required for a coordinator; a GP publishes their own"})
+    practitioner_id = Id(strict=True, metadata={"description": "required for a coordinator; a GP publishes their own"})
     mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
     start = aware_datetime()
     end = aware_datetime()
@@ -90,14 +91,14 @@ class PublishedSchema(SlotSchema):
 
 
 class SlotQuerySchema(Schema):
-    practitioner_id = fields.Integer()
+    practitioner_id = Id()
     from_ = InstantOrDay(data_key="from")
     to = InstantOrDay()
     status = fields.String(validate=validate.OneOf(SLOT_STATUSES))
 
 
 class ImportQuerySchema(Schema):
-    practitioner_id = fields.Integer()
+    practitioner_id = Id()
     slot_minutes = fields.Integer(load_default=15, validate=validate.Range(min=1, max=24 * 60))
     mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
 

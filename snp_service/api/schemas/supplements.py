@@ -1,13 +1,15 @@
 """Schemas of the supplement statement and of the ACI indicators."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="expected YYYY-MM")
+from .common import Id
+
+MONTH = validate.Regexp(r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$", error="expected YYYY-MM (1900-2199)")
 
 
 class StatementQuerySchema(Schema):
-    cpts_id = fields.Integer(required=True)
+    cpts_id = Id(required=True)
     month = fields.String(validate=MONTH, metadata={"description": "YYYY-MM (or give season_id)"})
-    season_id = fields.Integer(metadata={"description": "a season of the CPTS (or give month)"})
+    season_id = Id(metadata={"description": "a season of the CPTS (or give month)"})
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
     detail = fields.Boolean(load_default=False)
 
