@@ -15,9 +15,8 @@ import argparse
 import resource
 import time
 import tracemalloc
-from pathlib import Path
 
-from region_data import build_region, start_postgres
+from region_data import build_region, throwaway_database
 
 from snp_service import create_app
 from snp_service.scheduling import run_job
@@ -56,19 +55,8 @@ def main() -> None:
     parser.add_argument("--postgresql", action="store_true", help="a throwaway PostgreSQL instead of SQLite")
     args = parser.parse_args()
     scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
-    if args.postgresql:
-        cluster, url = start_postgres("snp_bench_jobs")
-        try:
-            bench(url, scale)
-        finally:
-            cluster.stop()
-    else:
-        path = Path("/tmp/snp-bench-jobs.sqlite3")
-        path.unlink(missing_ok=True)
-        try:
-            bench(f"sqlite:///{path}", scale)
-        finally:
-            path.unlink(missing_ok=True)
+    with throwaway_database("snp-bench-jobs", args.postgresql) as url:
+        bench(url, scale)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ import random
 import statistics
 import time
 from datetime import datetime, time as clock, timedelta
-from pathlib import Path
 
-from region_data import start_postgres
+from region_data import throwaway_database
 
 from snp_service import accounts, calendar_feed, create_app, publishing
 from snp_service.extensions import db
@@ -123,19 +122,8 @@ def main() -> None:
     parser.add_argument("--postgresql", action="store_true", help="a throwaway PostgreSQL instead of SQLite")
     args = parser.parse_args()
     runs = 5 if args.quick else 21
-    if args.postgresql:
-        cluster, url = start_postgres("snp_bench_publish")
-        try:
-            bench(url, runs)
-        finally:
-            cluster.stop()
-    else:
-        path = Path("/tmp/snp-bench-publish.sqlite3")
-        path.unlink(missing_ok=True)
-        try:
-            bench(f"sqlite:///{path}", runs)
-        finally:
-            path.unlink(missing_ok=True)
+    with throwaway_database("snp-bench-publish", args.postgresql) as url:
+        bench(url, runs)
 
 
 if __name__ == "__main__":

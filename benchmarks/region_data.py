@@ -22,8 +22,10 @@ import argparse
 import random
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -280,6 +282,24 @@ class _PostgresLoader:
                                   f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+
+
+@contextmanager
+def throwaway_database(name: str, postgresql: bool) -> Iterator[str]:
+    """The URL of an empty database that disappears afterwards: a PostgreSQL cluster or a SQLite file."""
+    if postgresql:
+        cluster, url = start_postgres(name)
+        try:
+            yield url
+        finally:
+            cluster.stop()
+        return
+    path = Path(f"/tmp/{name}.sqlite3")
+    path.unlink(missing_ok=True)
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _exclusion_constraint(conn) -> str:

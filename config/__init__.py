@@ -129,7 +129,7 @@ _TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "T
 
 
 class ConfigurationError(RuntimeError):
-    pass
+    """A setting is missing or unsafe for the chosen configuration."""
 
 
 def load_config(name: str | None = None, overrides: dict | None = None) -> dict:

@@ -73,14 +73,16 @@ def _sqlite_on_begin(conn):
 def write_transaction():
     """Run a service's writes as one transaction: commit on success, roll back on error.
 
-    Whatever the request read before (its user, say) is finished first, so the
-    write transaction starts fresh and, on SQLite, holds the write lock from its
-    first statement.
+    On SQLite whatever the request read before (its user, say) is finished first, so
+    the write transaction holds the write lock from its first statement. On
+    PostgreSQL (READ COMMITTED) the request's read transaction simply goes on: each
+    statement sees the latest commits, and the constraints settle the races.
     """
     session = db.session()
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+    if session.get_bind().dialect.name == "sqlite":
+        if session.in_transaction():
+            session.commit()
+        session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
     try:
         yield session
         session.commit()

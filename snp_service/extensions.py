@@ -29,7 +29,7 @@ class SnpApi(Api):
     """flask-smorest Api whose error handlers are ours (one JSON format, HTML for pages)."""
 
     def _register_error_handlers(self):
-        pass
+        """Ours are registered app-wide by ``api.errors.register_error_handlers``."""
 
 
 class JsonBodyParser(FlaskParser):

@@ -83,8 +83,8 @@ class FakeTwilio:
 
 def _handler_for(fake: FakeTwilio):
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # keep test output quiet
-            pass
+        def log_message(self, *args):
+            """Keep test output quiet."""
 
         def _reply(self, status: int, body: dict) -> None:
             payload = json.dumps(body).encode()

@@ -15,7 +15,7 @@ import time
 
 
 class PostgresUnavailable(RuntimeError):
-    pass
+    """The binaries are missing or the throwaway server would not start."""
 
 
 def _free_port() -> int:

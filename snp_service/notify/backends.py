@@ -39,15 +39,15 @@ class SmsError(Exception):
 
 
 class TransientSmsError(SmsError):
-    pass
+    """Network, 5xx or 429: the provider may accept the same message later."""
 
 
 class PermanentSmsError(SmsError):
-    pass
+    """The provider refused the message itself (invalid number...): never retried."""
 
 
 class UncertainSmsError(SmsError):
-    pass
+    """No answer after sending (read timeout): the provider may or may not have the message."""
 
 
 class ConsoleBackend:

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+from contextlib import suppress
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,10 +36,9 @@ def build_scheduler(app: Flask, instance: str) -> BackgroundScheduler:
 
 
 def _run_logged(app: Flask, name: str, instance: str) -> None:
-    try:
+    # A failure is already logged and recorded by run_job; the next tick tries again.
+    with suppress(Exception):
         run_job(app, name, instance=instance)
-    except Exception:
-        pass  # already logged and recorded by run_job; the next tick tries again
 
 
 class LeaderRunner:

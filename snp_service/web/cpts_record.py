@@ -21,7 +21,7 @@ TARGETABLE = tuple(code for code, _label in INDICATORS if code != "bookings_by_c
 
 
 class TargetsForm(FlaskForm):
-    pass
+    """One decimal field per targetable indicator, added below from the indicator list."""
 
 
 for _code, _label in INDICATORS:
