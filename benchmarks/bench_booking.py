@@ -143,6 +143,19 @@ class Gunicorn:
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 
+    def peak_rss_mib(self) -> dict[int, float]:
+        """Peak resident memory (VmHWM) of the gunicorn master and each worker, in MiB."""
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(pid) for pid in children.read_text().split()]
+        peaks = {}
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = int(line.split()[1]) / 1024
+        return peaks
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
@@ -416,6 +429,9 @@ def bench_writes(pg_url: str, summary: dict, bookings: int, attempts: int, worke
         doubles, booked = double_bookings(pg_url, race_slots)
         print(f"race: {attempts} attempts on {len(race_slots)} slots -> {dict(answers)}; "
               f"active bookings {booked}, slots booked twice {doubles}")
+        peaks = server.peak_rss_mib()
+        print(f"server peak RSS after the load (SPEC <= 200 MB per process): "
+              + ", ".join(f"pid {pid}: {mib:.0f} MiB" for pid, mib in peaks.items()))
     finally:
         server.stop()
 
