@@ -21,7 +21,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from .errors import Invalid
 from .extensions import db
 from .models import Booking, Commune, Practitioner, Slot, practitioner_cpts
-from .timeutil import paris_day_bounds, utcnow
+from .timeutil import paris_day_bounds, to_paris, utcnow
 
 DEFAULT_WINDOW = timedelta(hours=48)
 DEFAULT_RADIUS_KM = 30.0
@@ -230,8 +230,9 @@ def as_json(result: dict) -> dict:
     """A search result as plain JSON (for error bodies and pages, which bypass the API schemas)."""
     slot = result["slot"]
     return {
-        "slot": {"id": slot["id"], "practitioner_id": slot["practitioner_id"], "start": slot["start_at"].isoformat(),
-                 "end": slot["end_at"].isoformat(), "mode": slot["mode"], "status": slot["status"]},
+        "slot": {"id": slot["id"], "practitioner_id": slot["practitioner_id"],
+                 "start": to_paris(slot["start_at"]).isoformat(),
+                 "end": to_paris(slot["end_at"]).isoformat(), "mode": slot["mode"], "status": slot["status"]},
         "practitioner": result["practitioner"],
         "distance_km": result["distance_km"],
         "is_treating_doctor": result["is_treating_doctor"],
@@ -289,7 +290,7 @@ def _column(practitioner: Practitioner) -> dict:
 
 
 def _agenda_slot(slot: Slot, booking: Booking | None) -> dict:
-    return {"id": slot.id, "start": slot.start_at.isoformat(), "end": slot.end_at.isoformat(), "mode": slot.mode,
+    return {"id": slot.id, "start": to_paris(slot.start_at).isoformat(), "end": to_paris(slot.end_at).isoformat(), "mode": slot.mode,
             "status": slot.status, "initials": _initials(booking)}
 
 

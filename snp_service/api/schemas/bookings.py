@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS
-from .common import Id, Insee, Rpps, aware_datetime
+from .common import Id, Insee, ParisDateTime, Rpps, aware_datetime
 
 NAME = validate.Length(min=1, max=100)
 
@@ -10,8 +10,8 @@ NAME = validate.Length(min=1, max=100)
 class SlotSummarySchema(Schema):
     id = fields.Integer()
     practitioner_id = fields.Integer()
-    start = fields.DateTime(format="iso", attribute="start_at")
-    end = fields.DateTime(format="iso", attribute="end_at")
+    start = ParisDateTime(attribute="start_at")
+    end = ParisDateTime(attribute="end_at")
     mode = fields.String()
     status = fields.String()
 
@@ -100,10 +100,10 @@ class BookingSchema(Schema):
     outcome = fields.String(allow_none=True)
     channel = fields.String()
     reason = fields.String(allow_none=True)
-    created_at = fields.DateTime(format="iso")
+    created_at = ParisDateTime()
     has_treating_doctor = fields.String(allow_none=True)
     by_treating_doctor = fields.Boolean()
-    cancelled_at = fields.DateTime(format="iso", allow_none=True)
+    cancelled_at = ParisDateTime(allow_none=True)
     cancelled_by = fields.String(allow_none=True)
     patient = fields.Nested(PatientSchema, allow_none=True)
     slot = fields.Nested(SlotSummarySchema)

@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ...database import MAX_ID
+from ...timeutil import to_paris
 
 Rpps = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{11}$", error="11 digits"), **kw)  # noqa: E731
 Insee = lambda **kw: fields.String(validate=validate.Regexp(r"^(\d{5}|2[AB]\d{3})$", error="5-character INSEE code"), **kw)  # noqa: E731
@@ -50,3 +51,10 @@ class ErrorSchema(Schema):
 
 
 __all__ = ["Rpps", "Insee", "Id", "aware_datetime", "BoundedAwareDateTime", "ErrorSchema", "ValidationError"]
+
+
+class ParisDateTime(fields.AwareDateTime):
+    """Dumps an instant as Europe/Paris time with its offset; loads any ISO 8601 time with an offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else to_paris(value).isoformat()

@@ -8,18 +8,11 @@ from datetime import date, datetime, time
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...models import SLOT_MODES, SLOT_STATUSES
-from ...timeutil import PARIS, to_paris
-from .common import BoundedAwareDateTime, Id, aware_datetime
+from ...timeutil import PARIS
+from .common import BoundedAwareDateTime, Id, ParisDateTime, aware_datetime
 from .directory import PractitionerSchema
 
 _SHAPES = ("start", "slots", "block", "series")
-
-
-class ParisDateTime(fields.AwareDateTime):
-    """Dumps an instant as Europe/Paris time with its offset; loads any ISO 8601 time with an offset."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else to_paris(value).isoformat()
 
 
 class InstantOrDay(fields.Field):
