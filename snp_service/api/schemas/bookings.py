@@ -3,17 +3,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS
 from .common import Id, Insee, ParisDateTime, Rpps, aware_datetime
+from .slots import SlotSchema
 
 NAME = validate.Length(min=1, max=100)
-
-
-class SlotSummarySchema(Schema):
-    id = fields.Integer()
-    practitioner_id = fields.Integer()
-    start = ParisDateTime(attribute="start_at")
-    end = ParisDateTime(attribute="end_at")
-    mode = fields.String()
-    status = fields.String()
 
 
 class PractitionerSummarySchema(Schema):
@@ -44,7 +36,7 @@ class SearchQuerySchema(Schema):
 
 
 class SearchResultSchema(Schema):
-    slot = fields.Nested(SlotSummarySchema)
+    slot = fields.Nested(SlotSchema)
     practitioner = fields.Nested(PractitionerSummarySchema)
     distance_km = fields.Float(allow_none=True)
     is_treating_doctor = fields.Boolean()
@@ -106,5 +98,5 @@ class BookingSchema(Schema):
     cancelled_at = ParisDateTime(allow_none=True)
     cancelled_by = fields.String(allow_none=True)
     patient = fields.Nested(PatientSchema, allow_none=True)
-    slot = fields.Nested(SlotSummarySchema)
+    slot = fields.Nested(SlotSchema)
     practitioner = fields.Nested(PractitionerSummarySchema, attribute="slot.practitioner")
