@@ -10,7 +10,6 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 import pytest
-from werkzeug.serving import make_server
 
 from snp_service.extensions import db
 from snp_service.models import Booking, Slot
@@ -18,16 +17,6 @@ from snp_service.timeutil import utcnow
 
 THREADS = 50
 SLOTS = 10
-
-
-@pytest.fixture
-def server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def _post(base_url: str, path: str, body: dict, headers: dict) -> tuple[int, dict]:
@@ -47,7 +36,7 @@ def _booking(slot_id: int, n: int) -> dict:
                         "phone": "0612345678", "has_treating_doctor": "unknown"}}
 
 
-def test_fifty_threads_on_ten_slots_make_exactly_ten_bookings(server, world):
+def test_fifty_threads_on_ten_slots_make_exactly_ten_bookings(live_server, world):
     cpts = world.cpts(regulation_area="Vendée")
     doctor = world.practitioner(cpts)
     slot_ids = [world.slot(doctor, utcnow() + timedelta(hours=2, minutes=20 * i)).id for i in range(SLOTS)]
@@ -56,7 +45,7 @@ def test_fifty_threads_on_ten_slots_make_exactly_ten_bookings(server, world):
 
     def attempt(n: int) -> tuple[int, dict]:
         barrier.wait()
-        return _post(server, "/api/v1/bookings", _booking(slot_ids[n % SLOTS], n), regulators[n % len(regulators)])
+        return _post(live_server, "/api/v1/bookings", _booking(slot_ids[n % SLOTS], n), regulators[n % len(regulators)])
 
     with ThreadPoolExecutor(THREADS) as pool:
         answers = list(pool.map(attempt, range(THREADS)))
@@ -71,7 +60,7 @@ def test_fifty_threads_on_ten_slots_make_exactly_ten_bookings(server, world):
     assert {s.status for s in db.session.query(Slot)} == {"booked"}
 
 
-def test_concurrent_retries_with_one_idempotency_key_make_one_booking(server, world):
+def test_concurrent_retries_with_one_idempotency_key_make_one_booking(live_server, world):
     cpts = world.cpts()
     slot = world.slot(world.practitioner(cpts))
     headers = world.headers(world.user("regulator", cpts)) | {"Idempotency-Key": "retry-after-timeout"}
@@ -79,7 +68,7 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_booking(server, wo
 
     def attempt(n: int) -> tuple[int, dict]:
         barrier.wait()
-        return _post(server, "/api/v1/bookings", _booking(slot.id, 0), headers)
+        return _post(live_server, "/api/v1/bookings", _booking(slot.id, 0), headers)
 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(attempt, range(8)))
