@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlparse
 
-
 from snp_service.extensions import db
 from snp_service.models import Booking, Slot
 from snp_service.timeutil import utcnow
