@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import json
 import os
@@ -64,6 +65,7 @@ def search_params(rng: random.Random, communes: list[str]) -> dict:
 
 def bench_search(url: str, summary: dict, requests: int) -> dict:
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    gc.freeze()  # as wsgi.py does in the server after start-up
     token, cpts_ids = regulator_token(app, summary)
     communes = [insee for insee, cpts_id in summary["commune_cpts"].items() if cpts_id in cpts_ids]
     client, headers, rng = app.test_client(), {"Authorization": f"Bearer {token}"}, random.Random(7)
@@ -123,15 +125,19 @@ def bench_raw_search(app, communes: list[str], cpts_ids: list[int], requests: in
 
 
 class Gunicorn:
-    def __init__(self, url: str, workers: int, threads: int):
-        # gthread with threads <= 15: SQLAlchemy's default pool (5 + 10 overflow) serves every thread.
+    def __init__(self, url: str, workers: int | None, threads: int):
+        # The production settings (config/gunicorn_conf.py: sync workers); threads > 1 switches to gthread
+        # (threads <= 15: SQLAlchemy's default pool, 5 + 10 overflow, serves every thread).
         self.port = _free_port()
         env = os.environ | {"SNP_CONFIG": "development", "SNP_DATABASE_URL": url, "SNP_SMS_BACKEND": "memory",
                             "SNP_SECRET_KEY": "bench-secret-key-bench-secret-key-0123"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=env)
+        command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn_conf.py", "-b", f"127.0.0.1:{self.port}",
+                   "--log-level", "warning"]
+        if workers:
+            command += ["-w", str(workers)]
+        if threads > 1:
+            command += ["-k", "gthread", "--threads", str(threads)]
+        self.process = subprocess.Popen([*command, "wsgi:app"], cwd=ROOT, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -370,8 +376,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller region, fewer requests")
     parser.add_argument("--postgresql-only", action="store_true", help="skip the SQLite search run")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn gthread threads per worker (default 8)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: config/gunicorn_conf.py, cores + 1)")
+    parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker (default 1: sync workers)")
     args = parser.parse_args()
     scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
     searches, bookings, attempts = (200, 800, 2000) if args.quick else (1000, 3000, 10_000)
@@ -405,7 +411,7 @@ def report_search(name: str, figures: dict) -> None:
           f"p95 {figures['raw_p95']:.2f} ms")
 
 
-def bench_writes(pg_url: str, summary: dict, bookings: int, attempts: int, workers: int, threads: int) -> None:
+def bench_writes(pg_url: str, summary: dict, bookings: int, attempts: int, workers: int | None, threads: int) -> None:
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": pg_url})
     token, cpts_ids = regulator_token(app, summary)
     with app.app_context():
@@ -421,7 +427,8 @@ def bench_writes(pg_url: str, summary: dict, bookings: int, attempts: int, worke
         http_rate, statuses = http_bookings(server.port, token, http_slots)
         raw_rate = replayed_bookings(pg_url, steps, raw_slots)
         minimal_rate = minimal_raw_bookings(pg_url, minimal_slots)
-        print(f"booking throughput ({CLIENTS} clients, gunicorn {workers} workers x {threads} threads): "
+        kind = f"{threads} gthread threads" if threads > 1 else "sync"
+        print(f"booking throughput ({CLIENTS} clients, gunicorn {workers or os.cpu_count() + 1} workers, {kind}): "
               f"gunicorn {http_rate:.0f}/s {dict(statuses)}; the same SQL replayed raw through psycopg "
               f"{raw_rate:.0f}/s, ratio {100 * http_rate / raw_rate:.0f} % (SPEC); "
               f"minimal 4-statement writes {minimal_rate:.0f}/s, ratio {100 * http_rate / minimal_rate:.0f} %")

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased, contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit
+from . import audit, policy
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .extensions import db
@@ -61,10 +61,16 @@ def user_for_token(secret: str) -> User | None:
     """The active user of a live (known, unrevoked, unexpired) token, or None.
 
     One query on every API request: the user comes with what the scope checks read
-    (their CPTS, their practitioner and its CPTS), so ``policy`` needs no further load.
+    (their CPTS, their practitioner and its CPTS, and the CPTS sharing a regulation
+    area with those), so ``policy`` needs no further load.
     """
-    return db.session.scalars(_user_for_token_statement(),
-                              {"token_hash": _token_hash(secret), "now": utcnow()}).unique().first()
+    rows = db.session.execute(_user_for_token_statement(),
+                              {"token_hash": _token_hash(secret), "now": utcnow()}).unique().all()
+    if not rows:
+        return None
+    user = rows[0][0]
+    policy.remember_area_cpts_ids(user, {area_cpts_id for _, area_cpts_id in rows if area_cpts_id is not None})
+    return user
 
 
 @cache
@@ -73,13 +79,16 @@ def _user_for_token_statement():
     # joins (not joinedload's nested "LEFT JOIN (user_cpts JOIN cpts)", which SQLite materialises whole).
     user_cpts_row, own_cpts = aliased(user_cpts), aliased(Cpts)
     member_row, practitioner_cpts_ = aliased(practitioner_cpts), aliased(Cpts)
+    area_cpts = aliased(Cpts)
     return (
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        select(User, area_cpts.id).join(ApiToken, ApiToken.user_id == User.id)
         .outerjoin(user_cpts_row, user_cpts_row.c.user_id == User.id)
         .outerjoin(own_cpts, own_cpts.id == user_cpts_row.c.cpts_id)
         .outerjoin(Practitioner, Practitioner.id == User.practitioner_id)
         .outerjoin(member_row, member_row.c.practitioner_id == Practitioner.id)
         .outerjoin(practitioner_cpts_, practitioner_cpts_.id == member_row.c.cpts_id)
+        .outerjoin(area_cpts, area_cpts.regulation_area.in_([own_cpts.regulation_area,
+                                                               practitioner_cpts_.regulation_area]))
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
                ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), User.active.is_(True))
         .options(contains_eager(User.cpts.of_type(own_cpts)),

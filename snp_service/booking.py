@@ -8,19 +8,20 @@ backstop. Nothing is checked first and written later.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache, lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, patients, search
-from .database import constraint_name, write_transaction
+from .database import constraint_name, insert_row, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .models import Booking, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts
 from .notify import events
-from .policy import practitioner_in_scope, visible_cpts_clause, visible_cpts_ids
+from .policy import practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, utcnow
 
 MAX_LISTED = 1000
@@ -47,12 +48,7 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
     try:
         with write_transaction():
             _claim(slot)
-            booking = Booking(slot=slot, patient=patients.new_patient(patient), booked_by_id=actor.id,
-                              idempotency_key=idempotency_key, channel=data["channel"], reason=data.get("reason"),
-                              has_treating_doctor=patient["has_treating_doctor"],
-                              by_treating_doctor=patient["treating_rpps"] == slot.practitioner.rpps)
-            db.session.add(booking)
-            db.session.flush()
+            booking = _new_booking(actor, slot, patient, data, idempotency_key)
             events.booking_created(booking, data.get("notify_patient", True))
             audit.record(actor, "booking.create", booking, after=_summary(booking))
     except (_SlotLost, IntegrityError) as error:
@@ -64,16 +60,34 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
     return booking, True
 
 
+def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency_key: str | None) -> Booking:
+    new_patient = insert_row(Patient, patient)
+    booking = insert_row(Booking, {
+        "slot_id": slot.id, "patient_id": new_patient.id, "booked_by_id": actor.id,
+        "idempotency_key": idempotency_key, "channel": data["channel"], "reason": data.get("reason"),
+        "has_treating_doctor": patient["has_treating_doctor"],
+        "by_treating_doctor": patient["treating_rpps"] == slot.practitioner.rpps})
+    set_committed_value(booking, "slot", slot)
+    set_committed_value(booking, "patient", new_patient)
+    return booking
+
+
 def _claim(slot: Slot) -> None:
     """``free → booked``, only if still free and not started; the row count decides the race."""
-    claimed = db.session.execute(
-        update(Slot).where(Slot.id == slot.id, Slot.status == "free", Slot.start_at > utcnow())
-        .values(status="booked").execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = db.session.execute(_claim_statement(), {"slot_id": slot.id, "now": utcnow()}).rowcount
     if claimed != 1:
         raise _SlotLost()
     # The row is written; only the loaded object needs to know (no second UPDATE at flush).
     set_committed_value(slot, "status", "booked")
+
+
+@cache
+def _claim_statement():
+    # On the table, not the mapped class: a plain UPDATE skips the ORM's bulk-update bookkeeping.
+    slot = Slot.__table__
+    return (update(slot).where(slot.c.id == bindparam("slot_id"), slot.c.status == "free",
+                               slot.c.start_at > bindparam("now", type_=slot.c.start_at.type))
+            .values(status="booked"))
 
 
 def _reraise_unless_race(error: Exception) -> None:
@@ -97,15 +111,23 @@ def _unavailable(actor: User, slot: Slot) -> Conflict:
 
 def _slot_in_scope(actor: User, slot_id: int) -> Slot:
     """The slot with its practitioner, if the actor may book it (one query, scope included)."""
-    statement = select(Slot).options(joinedload(Slot.practitioner)).where(Slot.id == slot_id)
-    scope = visible_cpts_clause(actor)
-    if scope is not None:
-        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
-        statement = statement.where(Slot.practitioner_id.in_(members))
-    slot = db.session.scalar(statement)
+    scope = visible_cpts_ids(actor)
+    statement = _slot_statement(scoped=scope is not None)
+    slot = db.session.scalar(statement, {"slot_id": slot_id, "scope": sorted(scope or ())})
     if slot is None:
         raise NotFound("Créneau introuvable", fields={"slot_id": ["unknown or outside your area"]})
     return slot
+
+
+@lru_cache(maxsize=2)
+def _slot_statement(*, scoped: bool):
+    # Built once with bind parameters: the booking request runs it every time.
+    statement = select(Slot).options(joinedload(Slot.practitioner)).where(Slot.id == bindparam("slot_id"))
+    if scoped:
+        members = select(practitioner_cpts.c.practitioner_id).where(
+            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
+        statement = statement.where(Slot.practitioner_id.in_(members))
+    return statement
 
 
 def _summary(booking: Booking) -> dict:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import DateTime, event
+from flask import request
+from sqlalchemy import DateTime, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -23,6 +26,7 @@ _BEGIN_OPTION = "snp_sqlite_begin"
 # Primary keys are INTEGER columns: 32 bits on PostgreSQL. A larger id names nothing, and sent
 # to the database it would fail (PostgreSQL "out of range", SQLite OverflowError past 2**63).
 MAX_ID = 2 ** 31 - 1
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class UTCDateTime(TypeDecorator):
@@ -89,6 +93,58 @@ def write_transaction():
     except BaseException:
         session.rollback()
         raise
+
+
+def end_read_transaction(error: BaseException | None) -> None:
+    """End a read-only request's transaction with COMMIT instead of the pool's ROLLBACK.
+
+    psycopg forgets every prepared statement on ROLLBACK (it cannot tell what the
+    transaction undid), so requests ending that way had PostgreSQL plan each of their
+    queries again on the next request. Safe methods never write (writes go through
+    ``write_transaction``, which ends its own transaction), so the COMMIT keeps nothing
+    that a ROLLBACK would have undone.
+    """
+    if error is not None or request.method not in _SAFE_METHODS:
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    try:
+        session.commit()
+    except DBAPIError:
+        session.rollback()  # the connection is gone or broken; the pool replaces it
+
+
+def insert_row(model: type, values: dict):
+    """Write one new row with a plain ``INSERT ... RETURNING id``; give it back as a persistent object.
+
+    For the hot write paths (a booking during a call): the unit of work would emit the same
+    INSERT with several times the bookkeeping. Columns left out take their defaults, and the
+    object holds every column, so reading it later never goes back to the database.
+    """
+    table = model.__table__
+    values = {**_column_defaults(table, values), **values}
+    values["id"] = db.session.execute(_insert_returning_id(table), values).scalar_one()
+    row = model(**values)
+    make_transient_to_detached(row)  # as if loaded: no pending INSERT, no history
+    db.session.add(row)
+    return row
+
+
+def _column_defaults(table, given: dict) -> dict:
+    defaults = {}
+    for column in table.columns:
+        if column.primary_key or column.key in given:
+            continue
+        default = column.default
+        defaults[column.key] = None if default is None else (
+            default.arg(None) if default.is_callable else default.arg)
+    return defaults
+
+
+@lru_cache(maxsize=None)
+def _insert_returning_id(table):
+    return insert(table).returning(table.c.id)
 
 
 def constraint_name(error: IntegrityError) -> str:

@@ -10,7 +10,6 @@ from datetime import date
 import phonenumbers
 
 from .errors import Invalid
-from .models import Patient
 from .timeutil import paris_today
 
 MAX_AGE_YEARS = 120
@@ -66,7 +65,3 @@ def _birth_date_problems(birth_date: date | None, today: date) -> dict[str, list
 
 def _age(birth_date: date, today: date) -> int:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
-
-
-def new_patient(cleaned: dict) -> Patient:
-    return Patient(**cleaned)

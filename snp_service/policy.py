@@ -81,28 +81,16 @@ def visible_cpts_ids(user: User) -> set[int] | None:
     return member_cpts_ids(user)
 
 
-def visible_cpts_clause(user: User):
-    """``visible_cpts_ids`` for use inside one statement: the ids if this request already knows them,
-    else a subquery (saves a round trip); ``None`` means all (admin)."""
-    if user.role != "regulator":
-        return visible_cpts_ids(user)
-    cache = g.get("_snp_scope_cache") if has_request_context() else None
-    if cache is not None and cache[0] is request._get_current_object() and ("area", user.id) in cache[1]:
-        return regulation_area_cpts_ids(user)
-    own_cpts = _member_cpts(user)
-    own = {c.id for c in own_cpts}
-    areas = {c.regulation_area for c in own_cpts if c.regulation_area}
-    if not areas:
-        return own
-    return select(Cpts.id).where(or_(Cpts.id.in_(own), Cpts.regulation_area.in_(areas))).scalar_subquery()
-
-
 def regulation_area_cpts_ids(user: User) -> set[int]:
     return _per_request("area", user, lambda: _regulation_area_cpts_ids(user))
 
 
+def remember_area_cpts_ids(user: User, sharing_an_area: set[int]) -> None:
+    """Keep for this request the CPTS sharing a regulation area with the user's, loaded with the user."""
+    _per_request("area", user, lambda: {c.id for c in _member_cpts(user)} | sharing_an_area)
+
+
 def _regulation_area_cpts_ids(user: User) -> set[int]:
-    # The user's CPTS objects are loaded with the user (accounts.user_for_token): their areas cost no query.
     own_cpts = _member_cpts(user)
     own = {c.id for c in own_cpts}
     areas = {c.regulation_area for c in own_cpts if c.regulation_area}

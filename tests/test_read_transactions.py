@@ -1,0 +1,72 @@
+"""How a request ends its database transaction: reads commit, so PostgreSQL keeps their prepared plans."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, text
+
+from snp_service.database import end_read_transaction
+from snp_service.extensions import db
+from snp_service.models import Practitioner
+from snp_service.timeutil import utcnow
+
+from .conftest import TEST_DB
+
+
+@pytest.fixture
+def transaction_ends(app):
+    ends: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listeners = [(engine, "commit", lambda conn: ends.append("commit")),
+                 (engine, "rollback", lambda conn: ends.append("rollback"))]
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
+    yield ends
+    for target, name, fn in listeners:
+        event.remove(target, name, fn)
+
+
+def _regulator_with_a_slot(world):
+    cpts = world.cpts(regulation_area="Vendée")
+    practitioner = world.practitioner(cpts)
+    slot = world.slot(practitioner, utcnow() + timedelta(hours=2))
+    return world.headers(world.user("regulator", cpts)), slot
+
+
+def test_a_search_commits_its_read_and_a_lost_booking_rolls_back(client, world, transaction_ends):
+    headers, slot = _regulator_with_a_slot(world)
+    world.booking(slot)
+    transaction_ends.clear()
+
+    found = client.get("/api/v1/slots/search", headers=headers)
+    assert found.status_code == 200
+    assert transaction_ends == ["commit"]
+
+    transaction_ends.clear()
+    lost = client.post("/api/v1/bookings", headers=headers, json={
+        "slot_id": slot.id, "channel": "116117",
+        "patient": {"first_name": "Jeanne", "last_name": "Martin", "birth_date": "1950-02-03", "phone": "0612345678"}})
+    assert lost.status_code == 409
+    assert "rollback" in transaction_ends
+
+
+def test_a_read_request_never_commits_a_pending_change(app, world):
+    cpts = world.cpts()
+    practitioner_id = world.practitioner(cpts, last_name="Durand").id
+    with app.test_request_context("/api/v1/practitioners", method="GET"):
+        db.session.get(Practitioner, practitioner_id).last_name = "Changed during a GET"
+        end_read_transaction(None)
+        db.session.rollback()
+        assert db.session.get(Practitioner, practitioner_id).last_name == "Durand"
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_repeated_searches_run_a_prepared_statement(client, world):
+    headers, _slot = _regulator_with_a_slot(world)
+    for _ in range(6):  # psycopg prepares a statement on its 5th run on a connection
+        assert client.get("/api/v1/slots/search", headers=headers).status_code == 200
+    with client.application.app_context():
+        prepared = db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any("FROM slot" in statement for statement in prepared)
