@@ -60,28 +60,31 @@ def issue_token(user: User, ttl: timedelta) -> tuple[str, ApiToken]:
 def user_for_token(secret: str) -> User | None:
     """The active user of a live (known, unrevoked, unexpired) token, or None.
 
-    One query on every API request: the user comes with what the scope checks read
-    (their CPTS, their practitioner and its CPTS, and the CPTS sharing a regulation
-    area with those), so ``policy`` needs no further load.
+    One query on every API request: the user comes with the ids the scope checks read
+    (their CPTS, their practitioner's CPTS, the CPTS sharing a regulation area with
+    those), kept by ``policy`` for the rest of the request.
     """
     rows = db.session.execute(_user_for_token_statement(),
-                              {"token_hash": _token_hash(secret), "now": utcnow()}).unique().all()
+                              {"token_hash": _token_hash(secret), "now": utcnow()}).all()
     if not rows:
         return None
     user = rows[0][0]
-    policy.remember_area_cpts_ids(user, {area_cpts_id for _, area_cpts_id in rows if area_cpts_id is not None})
+    member = {cpts_id for row in rows for cpts_id in (row.own_cpts_id, row.practitioner_cpts_id) if cpts_id}
+    policy.remember_scope(user, member, {row.area_cpts_id for row in rows if row.area_cpts_id})
     return user
 
 
 @cache
 def _user_for_token_statement():
-    # Built once with bind parameters: composing the statement costs more than running it. Flat outer
-    # joins (not joinedload's nested "LEFT JOIN (user_cpts JOIN cpts)", which SQLite materialises whole).
+    # Built once with bind parameters: composing the statement costs more than running it. The
+    # CPTS come as plain ids (one row per combination): loading them as objects cost more than the query.
     user_cpts_row, own_cpts = aliased(user_cpts), aliased(Cpts)
     member_row, practitioner_cpts_ = aliased(practitioner_cpts), aliased(Cpts)
     area_cpts = aliased(Cpts)
     return (
-        select(User, area_cpts.id).join(ApiToken, ApiToken.user_id == User.id)
+        select(User, own_cpts.id.label("own_cpts_id"), practitioner_cpts_.id.label("practitioner_cpts_id"),
+               area_cpts.id.label("area_cpts_id"))
+        .join(ApiToken, ApiToken.user_id == User.id)
         .outerjoin(user_cpts_row, user_cpts_row.c.user_id == User.id)
         .outerjoin(own_cpts, own_cpts.id == user_cpts_row.c.cpts_id)
         .outerjoin(Practitioner, Practitioner.id == User.practitioner_id)
@@ -91,9 +94,7 @@ def _user_for_token_statement():
                                                                practitioner_cpts_.regulation_area]))
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
                ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), User.active.is_(True))
-        .options(contains_eager(User.cpts.of_type(own_cpts)),
-                 contains_eager(User.practitioner).contains_eager(Practitioner.cpts.of_type(practitioner_cpts_)))
-        .order_by(own_cpts.id, practitioner_cpts_.id)  # the relationships' order
+        .options(contains_eager(User.practitioner))
     )
 
 

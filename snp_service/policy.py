@@ -85,9 +85,10 @@ def regulation_area_cpts_ids(user: User) -> set[int]:
     return _per_request("area", user, lambda: _regulation_area_cpts_ids(user))
 
 
-def remember_area_cpts_ids(user: User, sharing_an_area: set[int]) -> None:
-    """Keep for this request the CPTS sharing a regulation area with the user's, loaded with the user."""
-    _per_request("area", user, lambda: {c.id for c in _member_cpts(user)} | sharing_an_area)
+def remember_scope(user: User, member: set[int], sharing_an_area: set[int]) -> None:
+    """Keep for this request the user's CPTS ids and those sharing a regulation area, loaded with the user."""
+    _per_request("member", user, lambda: member)
+    _per_request("area", user, lambda: member | sharing_an_area)
 
 
 def _regulation_area_cpts_ids(user: User) -> set[int]:

@@ -13,7 +13,7 @@ blp = Blueprint("auth", __name__, description="Bearer tokens")
 
 @blp.route("/token", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
-@blp.arguments(TokenRequestSchema)
+@blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenResponseSchema)
 def issue_token(credentials):
     user = accounts.authenticate(credentials["email"], credentials["password"])

@@ -15,7 +15,7 @@ MAX_IDEMPOTENCY_KEY = 100
 
 @blp.route("", methods=["POST"])
 @require_roles("regulator", "coordinator", "admin")
-@blp.arguments(BookingRequestSchema)
+@blp.arguments(BookingRequestSchema())
 @blp.response(201, BookingSchema)
 @blp.alt_response(200, schema=BookingSchema, description="Replay of an earlier request with the same Idempotency-Key")
 def create_booking(data, user):
@@ -32,7 +32,7 @@ def _idempotency_key() -> str | None:
 
 @blp.route("", methods=["GET"])
 @require_roles("regulator", "coordinator", "admin", "gp")
-@blp.arguments(BookingQuerySchema, location="query")
+@blp.arguments(BookingQuerySchema(), location="query")
 @blp.response(200, BookingSchema(many=True))
 def list_bookings(query, user):
     return booking.list_bookings(user, query.get("from"), query.get("to"), query.get("practitioner_id"),
@@ -48,7 +48,7 @@ def get_booking(booking_id, user):
 
 @blp.route("/<int:booking_id>/cancel", methods=["POST"])
 @require_roles("regulator", "coordinator", "admin", "gp")
-@blp.arguments(CancelRequestSchema)
+@blp.arguments(CancelRequestSchema())
 @blp.response(200, BookingSchema)
 def cancel_booking(data, booking_id, user):
     return booking.cancel(user, booking_id, data["by"], data["reason"])
@@ -56,7 +56,7 @@ def cancel_booking(data, booking_id, user):
 
 @blp.route("/<int:booking_id>/move", methods=["POST"])
 @require_roles("regulator", "coordinator", "admin")
-@blp.arguments(MoveRequestSchema)
+@blp.arguments(MoveRequestSchema())
 @blp.response(201, BookingSchema)
 def move_booking(data, booking_id, user):
     return booking.move(user, booking_id, data["slot_id"], data["notify_patient"])
@@ -64,7 +64,7 @@ def move_booking(data, booking_id, user):
 
 @blp.route("/<int:booking_id>/outcome", methods=["POST"])
 @require_roles("coordinator", "admin", "gp")
-@blp.arguments(OutcomeRequestSchema)
+@blp.arguments(OutcomeRequestSchema())
 @blp.response(200, BookingSchema)
 def record_outcome(data, booking_id, user):
     return booking.record_outcome(user, booking_id, data["outcome"])

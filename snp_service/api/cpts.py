@@ -12,7 +12,7 @@ blp = Blueprint("cpts", __name__, description="CPTS records")
 
 @blp.route("", methods=["POST"])
 @require_roles("admin")
-@blp.arguments(CptsSchema)
+@blp.arguments(CptsSchema())
 @blp.response(201, CptsSchema)
 def create_cpts(data, user):
     return directory.create_cpts(user, data)
@@ -37,7 +37,7 @@ def update_cpts(data, cpts_id, user):
 
 @blp.route("/<int:cpts_id>/indicators", methods=["GET"])
 @require_roles("admin", "coordinator")
-@blp.arguments(IndicatorQuerySchema, location="query")
+@blp.arguments(IndicatorQuerySchema(), location="query")
 @blp.response(200, IndicatorsSchema)
 def get_indicators(query, cpts_id, user):
     check_cpts(user, cpts_id, manage=True)

@@ -13,7 +13,7 @@ blp = Blueprint("imports", __name__, description="History import")
 
 @blp.route("/history", methods=["POST"])
 @require_roles("admin", "coordinator")
-@blp.arguments(HistoryImportQuerySchema, location="query")
+@blp.arguments(HistoryImportQuerySchema(), location="query")
 @blp.response(201, HistoryImportResultSchema)
 def import_history(args, user):
     """A text/csv body, header ``rpps,start,end,mode,withdrawn,booked,booked_at,channel,outcome,

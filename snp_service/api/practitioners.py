@@ -13,7 +13,7 @@ blp = Blueprint("practitioners", __name__, description="Practitioners")
 
 @blp.route("", methods=["POST"])
 @require_roles("admin", "coordinator")
-@blp.arguments(PractitionerSchema)
+@blp.arguments(PractitionerSchema())
 @blp.response(201, PractitionerSchema)
 def create_practitioner(data, user):
     for cpts_id in data["cpts_ids"]:
@@ -23,7 +23,7 @@ def create_practitioner(data, user):
 
 @blp.route("", methods=["GET"])
 @require_roles("admin", "coordinator", "regulator")
-@blp.arguments(PractitionerQuerySchema, location="query")
+@blp.arguments(PractitionerQuerySchema(), location="query")
 @blp.response(200, PractitionerSchema(many=True))
 def list_practitioners(query, user):
     scope = visible_cpts_ids(user)

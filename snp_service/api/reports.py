@@ -16,7 +16,7 @@ CSV_DESCRIPTION = "format=csv (UTF-8 with BOM; sep and decimal options). " + exp
 
 @blp.route("/fill-rate", methods=["GET"])
 @require_roles("admin", "coordinator")
-@blp.arguments(FillRateQuerySchema, location="query")
+@blp.arguments(FillRateQuerySchema(), location="query")
 @blp.response(200, ReportSchema)
 @blp.alt_response(200, content_type=CSV_TYPE, description=CSV_DESCRIPTION, success=True)
 @blp.alt_response(200, content_type=XLSX_TYPE, description="format=xlsx: summary, one sheet per grouping", success=True)

@@ -12,7 +12,7 @@ blp = Blueprint("search", __name__, description="Slot search")
 
 @blp.route("/search", methods=["GET"])
 @require_roles("regulator", "coordinator", "admin")
-@blp.arguments(SearchQuerySchema, location="query")
+@blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchAnswerSchema)
 def search_slots(query, user):
     """Free slots: the treating doctor's first, then by start, then by distance."""

@@ -23,7 +23,7 @@ def managed_season(user: User, season_id: int) -> Season:
 
 @blp.route("", methods=["POST"])
 @require_roles("admin", "coordinator")
-@blp.arguments(SeasonSchema)
+@blp.arguments(SeasonSchema())
 @blp.response(201, SeasonSchema)
 def create_season(data, user):
     check_cpts(user, data["cpts_id"], manage=True)
@@ -32,7 +32,7 @@ def create_season(data, user):
 
 @blp.route("", methods=["GET"])
 @require_roles("admin", "coordinator")
-@blp.arguments(SeasonListQuerySchema, location="query")
+@blp.arguments(SeasonListQuerySchema(), location="query")
 @blp.response(200, SeasonSchema(many=True))
 def list_seasons(args, user):
     check_cpts(user, args["cpts_id"], manage=True)
@@ -48,7 +48,7 @@ def get_season(season_id, user):
 
 @blp.route("/<int:season_id>", methods=["PATCH"])
 @require_roles("admin", "coordinator")
-@blp.arguments(SeasonUpdateSchema)
+@blp.arguments(SeasonUpdateSchema())
 @blp.response(200, SeasonSchema)
 def update_season(data, season_id, user):
     managed_season(user, season_id)
@@ -57,7 +57,7 @@ def update_season(data, season_id, user):
 
 @blp.route("/<int:season_id>/report", methods=["GET"])
 @require_roles("admin", "coordinator")
-@blp.arguments(SeasonReportQuerySchema, location="query")
+@blp.arguments(SeasonReportQuerySchema(), location="query")
 @blp.response(200, SeasonReportSchema)
 @blp.alt_response(200, content_type=CSV_TYPE, description=CSV_DESCRIPTION, success=True)
 @blp.alt_response(200, content_type=XLSX_TYPE, description="format=xlsx: summary, one sheet per grouping", success=True)
@@ -78,7 +78,7 @@ def season_report(args, season_id, user):
 
 @blp.route("/compare", methods=["GET"])
 @require_roles("admin", "coordinator")
-@blp.arguments(CompareQuerySchema, location="query")
+@blp.arguments(CompareQuerySchema(), location="query")
 @blp.response(200, ComparisonSchema)
 def compare(args, user):
     """Two seasons side by side: each figure, the difference (b - a), weekly fill rates overlaid."""

@@ -22,7 +22,7 @@ MAX_LIST_DAYS = 400
 
 @blp.route("", methods=["POST"])
 @require_roles("gp", "coordinator")
-@blp.arguments(PublishSchema)
+@blp.arguments(PublishSchema())
 @blp.response(201, PublishedSchema)
 def publish_slots(data, user):
     practitioner = _practitioner_for(user, data.get("practitioner_id"))
@@ -31,7 +31,7 @@ def publish_slots(data, user):
 
 @blp.route("", methods=["GET"])
 @require_roles("gp", "coordinator")
-@blp.arguments(SlotQuerySchema, location="query")
+@blp.arguments(SlotQuerySchema(), location="query")
 @blp.response(200, SlotSchema(many=True))
 def list_slots(query, user):
     practitioner = _practitioner_for(user, query.get("practitioner_id"))
@@ -52,7 +52,7 @@ def withdraw_slot(slot_id, user):
 
 @blp.route("/import", methods=["POST"])
 @require_roles("gp", "coordinator")
-@blp.arguments(ImportQuerySchema, location="query")
+@blp.arguments(ImportQuerySchema(), location="query")
 @blp.response(201, ImportResultSchema)
 def import_calendar(query, user):
     if request.mimetype not in ICS_CONTENT_TYPES:

@@ -24,7 +24,7 @@ EXCLUSION_LABELS = {
 
 @blp.route("", methods=["GET"])
 @require_roles("coordinator", "gp", "admin")
-@blp.arguments(StatementQuerySchema, location="query")
+@blp.arguments(StatementQuerySchema(), location="query")
 @blp.response(200, StatementSchema)
 def get_statement(query, user):
     check_cpts(user, query["cpts_id"])

@@ -12,7 +12,7 @@ blp = Blueprint("users", __name__, description="User accounts")
 
 @blp.route("", methods=["POST"])
 @require_roles("admin", "coordinator")
-@blp.arguments(UserSchema)
+@blp.arguments(UserSchema())
 @blp.response(201, UserSchema)
 def create_user(data, user):
     if user.role == "coordinator":
