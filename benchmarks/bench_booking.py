@@ -89,7 +89,7 @@ def bench_search(url: str, summary: dict, requests: int) -> dict:
 
 
 RAW_SEARCH = """
-SELECT slot.id, slot.practitioner_id, slot.start_at, slot.end_at, slot.mode, slot.status, practitioner.id,
+SELECT slot.id, slot.practitioner_id, slot.start_at, slot.end_at, slot.mode, 'free', practitioner.id,
        practitioner.rpps, practitioner.first_name, practitioner.last_name, practitioner.address,
        practitioner.commune_insee, practitioner.phone, practitioner.lat, practitioner.lon
 FROM slot JOIN practitioner ON practitioner.id = slot.practitioner_id

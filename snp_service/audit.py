@@ -24,6 +24,8 @@ def record(actor: Actor, action: str, obj: Any, before: dict | None = None, afte
     ``obj`` is a model instance, or a table name for an event about many rows. One plain
     INSERT: every state change writes one, and the unit of work's bookkeeping would cost more.
     """
+    if not isinstance(obj, str) and obj.id is None:
+        db.session.flush()  # a new object gets its id, so the event names it
     db.session.execute(_INSERT, {
         "at": utcnow(),
         "actor_id": actor.id if isinstance(actor, User) else None,

@@ -2,10 +2,10 @@
 
 Ordering (SPEC): the patient's own treating doctor first (the seeds' rule: send
 the patient back to their doctor when possible), then the earliest start, then
-the distance. SQL reads free slots in start order (``ix_slot_status_start`` or
-``ix_slot_practitioner_start``, the planner's choice) for the practitioners in a
-bounding box (portable: SQLite has no trigonometry); the exact haversine
-distance is computed in Python on the few rows read.
+the distance. SQL reads free slots in start order for the practitioners in a
+bounding box (portable: SQLite has no trigonometry), probing each one's free
+slots through ``ix_slot_free_practitioner_start``; the exact haversine distance
+is computed in Python on the few rows read.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, or_, select
+from sqlalchemy import and_, bindparam, case, literal_column, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .errors import Invalid
@@ -93,7 +93,11 @@ def find(query: SlotQuery) -> list[dict]:
     return (treating + others)[:query.limit]
 
 
-_SLOT_COLUMNS = (Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status)
+# 'free' is written literally (a bound value would not tell the planner that the partial index
+# ix_slot_free_practitioner_start applies), and read as a constant: every row read is free, and
+# the covering index then answers without reading the table.
+_FREE = literal_column("'free'")
+_SLOT_COLUMNS = (Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, _FREE.label("status"))
 _PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
                          Practitioner.address, Practitioner.commune_insee, Practitioner.phone)
 _SLOT_KEYS = ("id", "practitioner_id", "start_at", "end_at", "mode", "status")
@@ -126,7 +130,7 @@ def _statement(*, scoped: bool, near: bool, rpps: str | None, practitioner: str 
     statement = (
         select(*_SLOT_COLUMNS, *_PRACTITIONER_COLUMNS, Practitioner.lat, Practitioner.lon)
         .join(Practitioner, Practitioner.id == Slot.practitioner_id)
-        .where(Slot.status == "free", Slot.start_at >= bindparam("start"), Slot.start_at < bindparam("end"),
+        .where(Slot.status == _FREE, Slot.start_at >= bindparam("start"), Slot.start_at < bindparam("end"),
                Slot.practitioner_id.in_(practitioners))
     )
     if by_mode:

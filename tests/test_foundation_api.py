@@ -1,6 +1,11 @@
 """Authentication, error format, OpenAPI, health: what every API caller meets first."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from snp_service.extensions import db
+from snp_service.models import ApiToken, AuditEvent
+
 from .factories import PASSWORD
 
 
@@ -14,6 +19,18 @@ def test_token_login_returns_user_and_expiring_token(client, world):
     assert body["expires_at"].endswith("+00:00")
     me = client.get(f"/api/v1/cpts/{cpts.id}", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200 and me.get_json()["name"] == cpts.name
+
+
+def test_token_issue_and_revocation_are_audited_with_the_token_id(client, world):
+    user = world.user("regulator", world.cpts())
+    response = client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+    assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.revoked_at.isnot(None)))
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.object_id, AuditEvent.actor_label)
+                                .where(AuditEvent.object_type == "api_token").order_by(AuditEvent.id)).all()
+    assert [tuple(e) for e in events] == [("token.issue", token_id, f"user:{user.id}"),
+                                         ("token.revoke", token_id, f"user:{user.id}")]
 
 
 def test_wrong_password_is_401_with_error_format(client, world):
