@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, policy
@@ -87,14 +87,12 @@ def _user_for_token_statement():
         .join(ApiToken, ApiToken.user_id == User.id)
         .outerjoin(user_cpts_row, user_cpts_row.c.user_id == User.id)
         .outerjoin(own_cpts, own_cpts.id == user_cpts_row.c.cpts_id)
-        .outerjoin(Practitioner, Practitioner.id == User.practitioner_id)
-        .outerjoin(member_row, member_row.c.practitioner_id == Practitioner.id)
+        .outerjoin(member_row, member_row.c.practitioner_id == User.practitioner_id)
         .outerjoin(practitioner_cpts_, practitioner_cpts_.id == member_row.c.cpts_id)
         .outerjoin(area_cpts, area_cpts.regulation_area.in_([own_cpts.regulation_area,
                                                                practitioner_cpts_.regulation_area]))
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
                ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), User.active.is_(True))
-        .options(contains_eager(User.practitioner))
     )
 
 
