@@ -71,7 +71,7 @@ def configure_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (register every table before Alembic/create_all look)
 
     db.init_app(app)
-    app.teardown_request(end_read_transaction)
+    app.after_request(end_read_transaction)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

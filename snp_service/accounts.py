@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -89,8 +89,10 @@ def _user_for_token_statement():
         .outerjoin(own_cpts, own_cpts.id == user_cpts_row.c.cpts_id)
         .outerjoin(member_row, member_row.c.practitioner_id == User.practitioner_id)
         .outerjoin(practitioner_cpts_, practitioner_cpts_.id == member_row.c.cpts_id)
-        .outerjoin(area_cpts, area_cpts.regulation_area.in_([own_cpts.regulation_area,
-                                                               practitioner_cpts_.regulation_area]))
+        # An empty area name is no area (as in policy): '' = '' must not join unrelated CPTS.
+        .outerjoin(area_cpts, and_(area_cpts.regulation_area != "",
+                                   area_cpts.regulation_area.in_([own_cpts.regulation_area,
+                                                                  practitioner_cpts_.regulation_area])))
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
                ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), User.active.is_(True))
     )

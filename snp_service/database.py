@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from flask import request
+from flask import Response, request
 from sqlalchemy import DateTime, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.types import TypeDecorator
 
@@ -95,24 +95,26 @@ def write_transaction():
         raise
 
 
-def end_read_transaction(error: BaseException | None) -> None:
-    """End a read-only request's transaction with COMMIT instead of the pool's ROLLBACK.
+def end_read_transaction(response: Response) -> Response:
+    """End a successful read-only request's transaction with COMMIT instead of the pool's ROLLBACK.
 
     psycopg forgets every prepared statement on ROLLBACK (it cannot tell what the
     transaction undid), so requests ending that way had PostgreSQL plan each of their
     queries again on the next request. Safe methods never write (writes go through
     ``write_transaction``, which ends its own transaction), so the COMMIT keeps nothing
-    that a ROLLBACK would have undone.
+    that a ROLLBACK would have undone; a failed request, or one with pending changes,
+    is left to the ROLLBACK all the same.
     """
-    if error is not None or request.method not in _SAFE_METHODS:
-        return
+    if request.method not in _SAFE_METHODS or response.status_code >= 400:
+        return response
     session = db.session()
     if not session.in_transaction() or session.new or session.dirty or session.deleted:
-        return
+        return response
     try:
         session.commit()
     except DBAPIError:
         session.rollback()  # the connection is gone or broken; the pool replaces it
+    return response
 
 
 def insert_row(model: type, values: dict):
@@ -128,7 +130,25 @@ def insert_row(model: type, values: dict):
     row = model(**values)
     make_transient_to_detached(row)  # as if loaded: no pending INSERT, no history
     db.session.add(row)
+    db.session.info.setdefault(_INSERTED_ROWS, []).append(row)
     return row
+
+
+# Objects made by insert_row in the current transaction. A rollback takes their rows away, but the
+# session took them for loaded rows and would keep them (SQLite even reuses their ids): they go too.
+_INSERTED_ROWS = "snp_inserted_rows"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_inserted_rows(session) -> None:
+    session.info.pop(_INSERTED_ROWS, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_inserted_rows(session) -> None:
+    for row in session.info.pop(_INSERTED_ROWS, ()):
+        if row in session:
+            session.expunge(row)
 
 
 def _column_defaults(table, given: dict) -> dict:

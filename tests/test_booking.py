@@ -227,6 +227,32 @@ def test_move_failing_after_the_rebooking_changes_nothing(client, world, area, m
     assert db.session.query(Booking).count() == 1
 
 
+def test_a_booking_failing_after_its_inserts_leaves_nothing_behind(ctx, world, area, monkeypatch):
+    from snp_service import booking
+    from snp_service.notify import events
+
+    first, second = world.slot(area["doctor"]), world.slot(area["doctor"], utcnow() + timedelta(hours=6))
+    request = {"patient": {**PATIENT, "birth_date": date(1950, 4, 2)}, "channel": "116117", "reason": None}
+
+    failed = []
+
+    def broken(new_booking, notify_patient):
+        failed.append(new_booking)  # held, as a caller's variable would hold it
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(events, "booking_created", broken)
+    with pytest.raises(RuntimeError):
+        booking.book(area["regulator"], {**request, "slot_id": first.id})
+    monkeypatch.undo()
+    assert failed[0] not in db.session and failed[0].patient not in db.session
+    # Same session, as a CLI command or a job would use it: the next booking must not meet the ghost of the first.
+    booked, is_new = booking.book(area["regulator"], {**request, "slot_id": second.id})
+    assert is_new and booked.patient.last_name == "Durand"
+    db.session.expire_all()
+    assert _status(first.id) == "free" and _status(second.id) == "booked"
+    assert db.session.query(Patient).count() == 1 and db.session.query(Booking).count() == 1
+
+
 def test_outcome_only_once_the_slot_has_started(client, world, area):
     gp = world.user("gp", area["cpts"], area["doctor"])
     future = world.booking(world.slot(area["doctor"]))

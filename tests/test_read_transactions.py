@@ -52,12 +52,16 @@ def test_a_search_commits_its_read_and_a_lost_booking_rolls_back(client, world, 
     assert "rollback" in transaction_ends
 
 
-def test_a_read_request_never_commits_a_pending_change(app, world):
+@pytest.mark.parametrize("status, pending", [(200, True), (500, False)])
+def test_a_read_request_commits_only_a_clean_success(app, world, status, pending):
     cpts = world.cpts()
     practitioner_id = world.practitioner(cpts, last_name="Durand").id
     with app.test_request_context("/api/v1/practitioners", method="GET"):
-        db.session.get(Practitioner, practitioner_id).last_name = "Changed during a GET"
-        end_read_transaction(None)
+        practitioner = db.session.get(Practitioner, practitioner_id)
+        practitioner.last_name = "Changed during a GET"
+        if not pending:  # written without the ORM's knowledge, then the request failed
+            db.session.flush()
+        end_read_transaction(app.response_class(status=status))
         db.session.rollback()
         assert db.session.get(Practitioner, practitioner_id).last_name == "Durand"
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from snp_service.timeutil import utcnow
 
 # Three communes on the Vendée coast: Saint-Gilles (centre), Saint-Hilaire (~5 km), Challans (~20 km).
@@ -85,6 +87,19 @@ def test_regulator_searches_across_the_regulation_area_only(client, world):
 
     assert {r["slot"]["id"] for r in _search(client, regulator)} == {slots[mine.id].id, slots[partner.id].id}
     assert {r["slot"]["id"] for r in _search(client, coordinator)} == {slots[mine.id].id}
+
+
+@pytest.mark.parametrize("no_area", [None, ""])
+def test_a_cpts_without_regulation_area_shares_its_slots_with_nobody(client, world, no_area):
+    mine, other = world.cpts(regulation_area=no_area), world.cpts(regulation_area=no_area)
+    my_slot, other_slot = world.slot(world.practitioner(mine)), world.slot(world.practitioner(other))
+    regulator = world.headers(world.user("regulator", mine))
+
+    assert {r["slot"]["id"] for r in _search(client, regulator)} == {my_slot.id}
+    booking = client.post("/api/v1/bookings", headers=regulator, json={
+        "slot_id": other_slot.id, "channel": "116117",
+        "patient": {"first_name": "Jeanne", "last_name": "Martin", "birth_date": "1950-02-03", "phone": "0612345678"}})
+    assert booking.status_code == 404
 
 
 def test_gp_and_anonymous_cannot_search(client, world):
