@@ -467,7 +467,7 @@ def bench_writes(pg_url: str, summary: dict, bookings: int, attempts: int, worke
         print(f"race: {attempts} attempts on {len(race_slots)} slots -> {dict(answers)}; "
               f"active bookings {booked}, slots booked twice {doubles}")
         peaks = server.peak_rss_mib()
-        print(f"server peak RSS after the load (SPEC <= 200 MB per process): "
+        print("server peak RSS after the load (SPEC <= 200 MB per process): "
               + ", ".join(f"pid {pid}: {mib:.0f} MiB" for pid, mib in peaks.items()))
     finally:
         server.stop()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from . import accounts, history_import, seasons
 from .database import write_transaction
 from .extensions import db
-from .models import Commune, Cpts, Practitioner, Slot, User
+from .models import Commune, Cpts, Practitioner, Slot
 from .timeutil import PARIS, paris_today
 
 DEMO_PASSWORD = "snp-demo-2026"

@@ -10,7 +10,7 @@ from functools import cache, wraps
 
 from flask import g, has_request_context, request
 from flask_login import current_user as session_user
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select
 
 from .errors import Forbidden, NotFound, Unauthorized
 from .extensions import db

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from click.testing import CliRunner
 from sqlalchemy import inspect
 
 from snp_service import create_app
