@@ -281,6 +281,10 @@ class _PostgresLoader:
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # The throwaway cluster commits asynchronously: until a checkpoint writes the load's commit
+            # out, VACUUM cannot mark its pages all-visible, and every index-only scan would still read
+            # the table (a live database reaches that state through autovacuum).
+            conn.execute(text("CHECKPOINT"))
             conn.execute(text("VACUUM ANALYZE"))
 
 

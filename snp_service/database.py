@@ -6,9 +6,12 @@
   opens the transaction with ``BEGIN IMMEDIATE`` so that check-then-write
   rules (slot overlap) cannot interleave with another writer; PostgreSQL
   relies on its constraints instead.
+- Read-only requests on PostgreSQL run their statements in autocommit
+  (``begin_read_request``): no BEGIN and COMMIT round trips around a search.
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -63,7 +66,18 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        _ensure_sqlite_math(dbapi_connection, cursor)
         cursor.close()
+
+
+def _ensure_sqlite_math(dbapi_connection, cursor) -> None:
+    # The search computes its bounding box in SQL; SQLite has cos/radians only when built with
+    # its math functions (most are): supply them otherwise.
+    try:
+        cursor.execute("SELECT cos(radians(0))")
+    except dbapi_connection.OperationalError:
+        dbapi_connection.create_function("cos", 1, math.cos, deterministic=True)
+        dbapi_connection.create_function("radians", 1, math.radians, deterministic=True)
 
 
 @event.listens_for(Engine, "begin")
@@ -87,12 +101,36 @@ def write_transaction():
         if session.in_transaction():
             session.commit()
         session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+    elif _in_autocommit(session):
+        session.commit()  # hand back the read request's autocommit connection; the writes get a transaction
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+def begin_read_request() -> None:
+    """Run a safe-method request's statements in autocommit on PostgreSQL.
+
+    Under READ COMMITTED each statement sees the latest commits whether or not a
+    transaction wraps it, so for reads a transaction only adds the BEGIN and COMMIT
+    round trips: two of the five a search would pay. A write inside such a request
+    still gets its own transaction (``write_transaction``).
+    """
+    if request.method not in _SAFE_METHODS or request.endpoint == "static":
+        return
+    session = db.session()
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def _in_autocommit(session: Session) -> bool:
+    if not session.in_transaction():
+        return False
+    return session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
 def end_read_transaction(response: Response) -> Response:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, literal_column, or_, select
+from sqlalchemy import Float, and_, bindparam, case, func, literal_column, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .errors import Invalid
@@ -40,6 +40,7 @@ class SlotQuery:
     start: datetime
     end: datetime
     centre: tuple[float, float] | None = None
+    commune: str | None = None  # INSEE code: its centre is read by the search statement itself
     radius_km: float = DEFAULT_RADIUS_KM
     treating_rpps: str | None = None
     mode: str | None = None
@@ -59,26 +60,22 @@ def slot_query(scope: set[int] | None, params: dict) -> SlotQuery:
     end = params.get("to") or start + DEFAULT_WINDOW
     if end <= start:
         raise Invalid("La fin de la période doit suivre son début", fields={"to": ["must be after from and now"]})
-    return SlotQuery(scope=scope, start=start, end=end, centre=_centre(scope, params),
+    centre = (params["lat"], params["lon"]) if params.get("lat") is not None else None
+    return SlotQuery(scope=scope, start=start, end=end, centre=centre, commune=None if centre else params.get("commune"),
                      radius_km=params.get("radius_km") or DEFAULT_RADIUS_KM, treating_rpps=params.get("treating_rpps"),
                      mode=params.get("mode"), limit=params.get("limit") or DEFAULT_LIMIT)
 
 
-def _centre(scope: set[int] | None, params: dict) -> tuple[float, float] | None:
-    if params.get("lat") is not None:
-        return params["lat"], params["lon"]
-    if not params.get("commune"):
-        return None
-    # One statement: a commune of that code in the caller's scope if there is one, else any (codes are national).
-    params = {"insee": params["commune"]} | ({} if scope is None else {"scope": sorted(scope)})
-    commune = db.session.execute(_centre_statement(scoped=scope is not None), params).first()
-    if commune is None:
+def _check_commune(query: SlotQuery) -> None:
+    """Refuse an unknown INSEE code (the search statement cannot tell it from a commune with no slots)."""
+    params = {"insee": query.commune} | ({} if query.scope is None else {"scope": sorted(query.scope)})
+    if db.session.connection().execute(_centre_statement(scoped=query.scope is not None), params).first() is None:
         raise Invalid("Commune inconnue", fields={"commune": ["unknown INSEE code"]})
-    return commune.lat, commune.lon
 
 
 @lru_cache(maxsize=2)
 def _centre_statement(*, scoped: bool):
+    # A commune of that code in the caller's scope if there is one, else any (codes are national).
     statement = select(Commune.lat, Commune.lon).where(Commune.insee == bindparam("insee"))
     if scoped:
         in_scope = Commune.cpts_id.in_(bindparam("scope", expanding=True))
@@ -87,17 +84,50 @@ def _centre_statement(*, scoped: bool):
 
 
 def find(query: SlotQuery) -> list[dict]:
-    # The treating doctor's slots come first whatever the distance: the patient knows the way.
-    treating = _treating_doctor_slots(query) if query.treating_rpps else []
-    others = _nearest_earliest(query, room=query.limit - len(treating))
-    return (treating + others)[:query.limit]
+    """Up to ``query.limit`` results: the treating doctor's slots, then the others by start then distance.
+
+    The first statement reads both (the treating doctor's slots first, whatever the distance:
+    the patient knows the way); start-ordered pages of the others follow only while slots
+    starting at the same time as the last one kept may still be nearer.
+    """
+    filters = {"practitioner": "other" if query.practitioner_id else None}
+    batch = query.limit + 20
+    rows = _rows(query, batch, rpps="first" if query.treating_rpps else None, **filters)
+    query = _located(query, rows)
+    treating = [_result(row, query, treating=True) for row in rows if _is_treating(row, query)]
+    room = query.limit - len(treating)
+    others = rows[len(treating):]
+    found = _nearby(others, query)
+    while room > 0 and len(rows) == batch and not _complete(found, room, rows[-1].start_at):
+        rows = others = _rows(query, batch, rpps="other" if query.treating_rpps else None,
+                              after=(rows[-1].start_at, rows[-1][0]), **filters)
+        found += _nearby(others, query)
+    found.sort(key=lambda r: (r["slot"]["start_at"], r["distance_km"] or 0.0, r["slot"]["id"]))
+    return (treating + found[:max(room, 0)])[:query.limit]
+
+
+def _located(query: SlotQuery, rows) -> SlotQuery:
+    """The query with the centre of its commune, as the first statement read it."""
+    if query.commune is None:
+        return query
+    if not rows:
+        _check_commune(query)
+        return query
+    return replace(query, centre=(rows[0].centre_lat, rows[0].centre_lon), commune=None)
+
+
+def _is_treating(row, query: SlotQuery) -> bool:
+    return query.treating_rpps is not None and row.rpps == query.treating_rpps
+
+
+def _nearby(rows, query: SlotQuery) -> list[dict]:
+    return [r for r in (_result(row, query, treating=False) for row in rows) if _within(r, query)]
 
 
 # 'free' is written literally (a bound value would not tell the planner that the partial index
 # ix_slot_free_practitioner_start applies), and read as a constant: every row read is free, and
 # the covering index then answers without reading the table.
 _FREE = literal_column("'free'")
-_SLOT_COLUMNS = (Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, _FREE.label("status"))
 _PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
                          Practitioner.address, Practitioner.commune_insee, Practitioner.phone)
 _SLOT_KEYS = ("id", "practitioner_id", "start_at", "end_at", "mode", "status")
@@ -105,82 +135,103 @@ _PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commu
 
 
 @lru_cache(maxsize=128)
-def _statement(*, scoped: bool, near: bool, rpps: str | None, practitioner: str | None, by_mode: bool,
+def _statement(*, scoped: bool, near: str | None, rpps: str | None, practitioner: str | None, by_mode: bool,
                paged: bool):
     """The search statement of one shape, built once with bind parameters.
 
     The search runs on every change of the console's criteria: plain columns (no ORM
     entities) and a prebuilt statement keep the Python around the SQL small. The
     practitioner conditions (scope, bounding box, treating doctor) sit in a subquery
-    evaluated once, so the slot indexes are only read for (or probed against) a small
-    set of ids. ``rpps`` and ``practitioner`` are ``"only"``, ``"other"`` or None.
+    evaluated once, so the slot index is only probed for a small set of ids; the
+    earliest slots are chosen from the index alone, and only those few are joined to
+    their practitioner. ``near`` is ``"point"`` (a bounding box given), ``"commune"`` (the box
+    around the commune's centre, read here: one round trip fewer) or None; ``rpps`` is
+    ``"first"`` (the treating doctor's slots first, near or not), ``"other"`` or None;
+    ``practitioner`` is ``"only"``, ``"other"`` or None.
     """
     practitioners = select(Practitioner.id)
     if scoped:
         members = select(practitioner_cpts.c.practitioner_id).where(
             practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
         practitioners = practitioners.where(Practitioner.id.in_(members))
+    treating = Practitioner.rpps == bindparam("rpps")
+    centre = _commune_centre(scoped) if near == "commune" else None
     if near:
-        practitioners = practitioners.where(Practitioner.lat.between(bindparam("lat_min"), bindparam("lat_max")),
-                                            Practitioner.lon.between(bindparam("lon_min"), bindparam("lon_max")))
-    if rpps:
-        practitioners = practitioners.where(_only_or_other(Practitioner.rpps, bindparam("rpps"), rpps))
+        in_box = _in_box(centre)
+        if centre is not None:
+            practitioners = practitioners.join(centre, true())
+        # The treating doctor is in whatever the distance.
+        practitioners = practitioners.where(or_(in_box, treating) if rpps == "first" else in_box)
+    if rpps == "other":
+        practitioners = practitioners.where(Practitioner.rpps != bindparam("rpps"))
     if practitioner:
         practitioners = practitioners.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
-    statement = (
-        select(*_SLOT_COLUMNS, *_PRACTITIONER_COLUMNS, Practitioner.lat, Practitioner.lon)
-        .join(Practitioner, Practitioner.id == Slot.practitioner_id)
+    earliest = (
+        select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode)
         .where(Slot.status == _FREE, Slot.start_at >= bindparam("start"), Slot.start_at < bindparam("end"),
                Slot.practitioner_id.in_(practitioners))
     )
     if by_mode:
-        statement = statement.where(Slot.mode == bindparam("mode"))
+        earliest = earliest.where(Slot.mode == bindparam("mode"))
     if paged:
         after = bindparam("after_start")
-        statement = statement.where(or_(Slot.start_at > after, and_(Slot.start_at == after,
-                                                                     Slot.id > bindparam("after_id"))))
-    return statement.order_by(Slot.start_at, Slot.id).limit(bindparam("limit"))
+        earliest = earliest.where(or_(Slot.start_at > after, and_(Slot.start_at == after,
+                                                                   Slot.id > bindparam("after_id"))))
+    order = (Slot.start_at, Slot.id)
+    if rpps == "first":
+        treating_first = case((Slot.practitioner_id.in_(select(Practitioner.id).where(treating)), 0), else_=1)
+        earliest = earliest.add_columns(treating_first.label("rank"))
+        order = (treating_first, *order)
+    earliest = earliest.order_by(*order).limit(bindparam("limit")).subquery("earliest")
+    statement = (
+        select(*earliest.c[:5], _FREE.label("status"), *_PRACTITIONER_COLUMNS, Practitioner.lat, Practitioner.lon)
+        .join(Practitioner, Practitioner.id == earliest.c.practitioner_id)
+        .order_by(*earliest.c[5:], earliest.c.start_at, earliest.c.id)
+    )
+    if centre is not None:
+        statement = statement.add_columns(centre.c.lat.label("centre_lat"), centre.c.lon.label("centre_lon"))
+        statement = statement.join(centre, true())
+    return statement
+
+
+def _commune_centre(scoped: bool):
+    """The commune's centre and the box around it, computed once (not per practitioner row)."""
+    commune = _centre_statement(scoped=scoped).subquery()
+    dlat = bindparam("dlat", type_=Float())
+    dlon = dlat / func.cos(func.radians(commune.c.lat), type_=Float())  # a degree of longitude shrinks with latitude
+    return select(commune.c.lat, commune.c.lon, (commune.c.lat - dlat).label("lat_min"),
+                  (commune.c.lat + dlat).label("lat_max"), (commune.c.lon - dlon).label("lon_min"),
+                  (commune.c.lon + dlon).label("lon_max")).cte("centre")
+
+
+def _in_box(centre):
+    """Practitioners in the box around the centre: a bounding box given, or the commune's read in SQL."""
+    if centre is None:
+        return and_(Practitioner.lat.between(bindparam("lat_min"), bindparam("lat_max")),
+                    Practitioner.lon.between(bindparam("lon_min"), bindparam("lon_max")))
+    return and_(Practitioner.lat.between(centre.c.lat_min, centre.c.lat_max),
+                Practitioner.lon.between(centre.c.lon_min, centre.c.lon_max))
 
 
 def _only_or_other(column, value, which: str):
     return column == value if which == "only" else column != value
 
 
-def _rows(query: SlotQuery, limit: int, *, near: bool = False, rpps: str | None = None,
-          practitioner: str | None = None, after: tuple[datetime, int] | None = None) -> list:
+def _rows(query: SlotQuery, limit: int, *, rpps: str | None = None, practitioner: str | None = None,
+          after: tuple[datetime, int] | None = None) -> list:
     """Free slots of the window that have not started, in the caller's scope, by start."""
     params = {"start": max(query.start, utcnow()), "end": query.end, "limit": limit, "scope": sorted(query.scope or ()),
               "rpps": query.treating_rpps, "practitioner_id": query.practitioner_id, "mode": query.mode}
-    if near:
+    near = "point" if query.centre is not None else "commune" if query.commune else None
+    if near == "point":
         params |= _bounding_box(query.centre, query.radius_km)
+    elif near == "commune":
+        params |= {"insee": query.commune, "dlat": query.radius_km / KM_PER_DEGREE}
     if after is not None:
         params |= {"after_start": after[0], "after_id": after[1]}
     statement = _statement(scoped=query.scope is not None, near=near, rpps=rpps, practitioner=practitioner,
                            by_mode=bool(query.mode), paged=after is not None)
-    return db.session.execute(statement, params).all()
-
-
-def _treating_doctor_slots(query: SlotQuery) -> list[dict]:
-    return [_result(row, query, treating=True) for row in _rows(query, query.limit, rpps="only")]
-
-
-def _nearest_earliest(query: SlotQuery, room: int) -> list[dict]:
-    """Up to ``room`` slots by start then distance, reading start-ordered batches until the ties are in."""
-    if room <= 0:
-        return []
-    filters = {"near": query.centre is not None, "rpps": "other" if query.treating_rpps else None,
-               "practitioner": "other" if query.practitioner_id else None}
-    batch = room + 20
-    found: list[dict] = []
-    after: tuple[datetime, int] | None = None
-    while True:
-        rows = _rows(query, batch, after=after, **filters)
-        found += [r for r in (_result(row, query, treating=False) for row in rows) if _within(r, query)]
-        if len(rows) < batch or _complete(found, room, rows[-1].start_at):
-            break
-        after = (rows[-1].start_at, rows[-1][0])
-    found.sort(key=lambda r: (r["slot"]["start_at"], r["distance_km"] or 0.0, r["slot"]["id"]))
-    return found[:room]
+    return db.session.connection().execute(statement, params).all()
 
 
 def _complete(found: list[dict], room: int, last_read: datetime) -> bool:

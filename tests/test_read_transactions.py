@@ -1,12 +1,16 @@
-"""How a request ends its database transaction: reads commit, so PostgreSQL keeps their prepared plans."""
+"""How requests use database transactions.
+
+Reads end with COMMIT (PostgreSQL keeps their prepared plans) and, on PostgreSQL, run in
+autocommit (no BEGIN/COMMIT round trips); writes always get a transaction of their own.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
-from snp_service.database import end_read_transaction
+from snp_service.database import begin_read_request, end_read_transaction, write_transaction
 from snp_service.extensions import db
 from snp_service.models import Practitioner
 from snp_service.timeutil import utcnow
@@ -74,3 +78,50 @@ def test_repeated_searches_run_a_prepared_statement(client, world):
     with client.application.app_context():
         prepared = db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
     assert any("FROM slot" in statement for statement in prepared)
+
+
+@pytest.fixture
+def transaction_states(app):
+    """The server-side transaction status after each statement (PostgreSQL: idle, or in a transaction)."""
+    states: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        states.append(cursor.connection.info.transaction_status.name)
+
+    event.listen(engine, "after_cursor_execute", record)
+    yield states
+    event.remove(engine, "after_cursor_execute", record)
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="autocommit reads are PostgreSQL's")
+def test_a_search_runs_without_a_transaction_and_a_booking_within_one(client, world, transaction_states):
+    headers, slot = _regulator_with_a_slot(world)
+    transaction_states.clear()
+
+    assert client.get("/api/v1/slots/search", headers=headers).status_code == 200
+    assert transaction_states and set(transaction_states) == {"IDLE"}
+
+    transaction_states.clear()
+    booked = client.post("/api/v1/bookings", headers=headers, json={
+        "slot_id": slot.id, "channel": "116117",
+        "patient": {"first_name": "Jeanne", "last_name": "Martin", "birth_date": "1950-02-03", "phone": "0612345678"}})
+    assert booked.status_code == 201
+    assert "INTRANS" in transaction_states and "IDLE" not in transaction_states
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="autocommit reads are PostgreSQL's")
+def test_a_write_in_a_read_request_is_still_all_or_nothing(app, world):
+    cpts = world.cpts()
+    first, second = world.practitioner(cpts, last_name="Durand"), world.practitioner(cpts, last_name="Morel")
+    with app.test_request_context("/api/v1/practitioners", method="GET"):
+        begin_read_request()
+        assert db.session.get(Practitioner, first.id).last_name == "Durand"  # read in autocommit
+        with pytest.raises(RuntimeError), write_transaction():
+            db.session.get(Practitioner, first.id).last_name = "Changed"
+            db.session.get(Practitioner, second.id).last_name = "Changed"
+            db.session.flush()
+            raise RuntimeError("the second half of the change fails")
+        db.session.expire_all()
+        assert {p.last_name for p in db.session.scalars(select(Practitioner))} == {"Durand", "Morel"}

@@ -65,6 +65,43 @@ def test_radius_excludes_distant_slots_and_window_excludes_started_or_late_ones(
     assert [r["slot"]["id"] for r in results] == [kept.id]
 
 
+def test_pages_past_the_corners_of_the_box_to_the_nearest_earliest(client, world):
+    # The statement reads a square box around the commune; its corners lie beyond the radius. A doctor
+    # in a corner with many earlier slots fills whole pages the search must read past.
+    cpts, headers = _area(world)
+    corner = world.practitioner(cpts, lat=46.6975 + 0.08, lon=-1.9428 + 0.12)  # ~12.8 km away
+    near = world.practitioner(cpts, commune_insee="85226", lat=46.7206, lon=-1.9461)
+    treating = world.practitioner(cpts, rpps="12345678901", commune_insee="85047", lat=46.8467, lon=-1.8781)
+    base = utcnow() + timedelta(hours=1)
+    for i in range(30):
+        world.slot(corner, base + timedelta(minutes=15 * i))
+    wanted = [world.slot(near, base + timedelta(hours=9, minutes=15 * i)) for i in range(2)]
+    treating_slot = world.slot(treating, base + timedelta(hours=20))
+
+    results = _search(client, headers, commune="85222", radius_km=10, limit=3, treating_rpps="12345678901")
+
+    assert [r["slot"]["id"] for r in results] == [treating_slot.id] + [slot.id for slot in wanted]
+    assert all(r["distance_km"] <= 10 for r in results[1:])
+
+
+def test_a_known_commune_without_slots_answers_no_results(client, world):
+    _cpts, headers = _area(world)
+    assert _search(client, headers, commune="85047", radius_km=5) == []
+
+
+def test_the_commune_centre_is_the_callers_cpts_one(client, world):
+    # INSEE codes are national, but two CPTS may place the same commune differently: the caller's wins.
+    elsewhere = world.cpts(regulation_area="Loire", communes=(("85222", "Saint-Gilles (ailleurs)", 47.5, -0.5),))
+    world.slot(world.practitioner(elsewhere, lat=47.5, lon=-0.5))
+    cpts, headers = _area(world)
+    mine = world.slot(world.practitioner(cpts, lat=46.6980, lon=-1.9430))
+
+    results = _search(client, headers, commune="85222", radius_km=5)
+
+    assert [r["slot"]["id"] for r in results] == [mine.id]
+    assert results[0]["distance_km"] < 0.1
+
+
 def test_window_limit_mode_and_coordinates(client, world):
     cpts, headers = _area(world)
     doctor = world.practitioner(cpts)
