@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from .database import execute_core
 from .extensions import db
 from .models import AuditEvent, User
 from .timeutil import utcnow
@@ -26,7 +27,7 @@ def record(actor: Actor, action: str, obj: Any, before: dict | None = None, afte
     """
     if not isinstance(obj, str) and obj.id is None:
         db.session.flush()  # a new object gets its id, so the event names it
-    db.session.execute(_INSERT, {
+    execute_core(_INSERT, {
         "at": utcnow(),
         "actor_id": actor.id if isinstance(actor, User) else None,
         "actor_label": actor_label(actor),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, patients, search
-from .database import constraint_name, insert_row, write_transaction
+from .database import constraint_name, execute_core, insert_row, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .models import Booking, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts
@@ -74,7 +74,7 @@ def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency
 
 def _claim(slot: Slot) -> None:
     """``free → booked``, only if still free and not started; the row count decides the race."""
-    claimed = db.session.execute(_claim_statement(), {"slot_id": slot.id, "now": utcnow()}).rowcount
+    claimed = execute_core(_claim_statement(), {"slot_id": slot.id, "now": utcnow()}).rowcount
     if claimed != 1:
         raise _SlotLost()
     # The row is written; only the loaded object needs to know (no second UPDATE at flush).

@@ -3,9 +3,9 @@
 Ordering (SPEC): the patient's own treating doctor first (the seeds' rule: send
 the patient back to their doctor when possible), then the earliest start, then
 the distance. SQL reads free slots in start order for the practitioners in a
-bounding box (portable: SQLite has no trigonometry), probing each one's free
-slots through ``ix_slot_free_practitioner_start``; the exact haversine distance
-is computed in Python on the few rows read.
+bounding box around the commune (its centre read in the same statement),
+probing each one's free slots through ``ix_slot_free_practitioner_start``; the
+exact haversine distance is computed in Python on the few rows read.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from functools import lru_cache
 from sqlalchemy import Float, and_, bindparam, case, func, literal_column, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
+from .database import execute_core
 from .errors import Invalid
 from .extensions import db
 from .models import Booking, Commune, Practitioner, Slot, practitioner_cpts
@@ -69,7 +70,7 @@ def slot_query(scope: set[int] | None, params: dict) -> SlotQuery:
 def _check_commune(query: SlotQuery) -> None:
     """Refuse an unknown INSEE code (the search statement cannot tell it from a commune with no slots)."""
     params = {"insee": query.commune} | ({} if query.scope is None else {"scope": sorted(query.scope)})
-    if db.session.connection().execute(_centre_statement(scoped=query.scope is not None), params).first() is None:
+    if execute_core(_centre_statement(scoped=query.scope is not None), params).first() is None:
         raise Invalid("Commune inconnue", fields={"commune": ["unknown INSEE code"]})
 
 
@@ -88,22 +89,23 @@ def find(query: SlotQuery) -> list[dict]:
 
     The first statement reads both (the treating doctor's slots first, whatever the distance:
     the patient knows the way); start-ordered pages of the others follow only while slots
-    starting at the same time as the last one kept may still be nearer.
+    starting at the same time as the last one kept may still be nearer. Only the rows
+    answered are turned into JSON.
     """
     filters = {"practitioner": "other" if query.practitioner_id else None}
     batch = query.limit + 20
     rows = _rows(query, batch, rpps="first" if query.treating_rpps else None, **filters)
     query = _located(query, rows)
-    treating = [_result(row, query, treating=True) for row in rows if _is_treating(row, query)]
+    treating = [row for row in rows if _is_treating(row, query)]
     room = query.limit - len(treating)
-    others = rows[len(treating):]
-    found = _nearby(others, query)
+    found = _nearby(rows[len(treating):], query)
     while room > 0 and len(rows) == batch and not _complete(found, room, rows[-1].start_at):
-        rows = others = _rows(query, batch, rpps="other" if query.treating_rpps else None,
-                              after=(rows[-1].start_at, rows[-1][0]), **filters)
-        found += _nearby(others, query)
-    found.sort(key=lambda r: (r["slot"]["start_at"], r["distance_km"] or 0.0, r["slot"]["id"]))
-    return (treating + found[:max(room, 0)])[:query.limit]
+        rows = _rows(query, batch, rpps="other" if query.treating_rpps else None,
+                     after=(rows[-1].start_at, rows[-1][0]), **filters)
+        found += _nearby(rows, query)
+    found.sort(key=lambda near: (near[0].start_at, near[1] or 0.0, near[0][0]))
+    return ([_result(row, _distance(row, query), treating=True) for row in treating[:query.limit]]
+            + [_result(row, distance, treating=False) for row, distance in found[:max(room, 0)]])
 
 
 def _located(query: SlotQuery, rows) -> SlotQuery:
@@ -120,8 +122,12 @@ def _is_treating(row, query: SlotQuery) -> bool:
     return query.treating_rpps is not None and row.rpps == query.treating_rpps
 
 
-def _nearby(rows, query: SlotQuery) -> list[dict]:
-    return [r for r in (_result(row, query, treating=False) for row in rows) if _within(r, query)]
+def _nearby(rows, query: SlotQuery) -> list[tuple]:
+    """(row, distance) of the rows within the radius (the box's corners are beyond it), in start order."""
+    near = ((row, _distance(row, query)) for row in rows)
+    if query.centre is None:
+        return list(near)
+    return [(row, distance) for row, distance in near if distance is not None and distance <= query.radius_km]
 
 
 # 'free' is written literally (a bound value would not tell the planner that the partial index
@@ -130,7 +136,6 @@ def _nearby(rows, query: SlotQuery) -> list[dict]:
 _FREE = literal_column("'free'")
 _PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
                          Practitioner.address, Practitioner.commune_insee, Practitioner.phone)
-_SLOT_KEYS = ("id", "practitioner_id", "start_at", "end_at", "mode", "status")
 _PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone")
 
 
@@ -231,12 +236,12 @@ def _rows(query: SlotQuery, limit: int, *, rpps: str | None = None, practitioner
         params |= {"after_start": after[0], "after_id": after[1]}
     statement = _statement(scoped=query.scope is not None, near=near, rpps=rpps, practitioner=practitioner,
                            by_mode=bool(query.mode), paged=after is not None)
-    return db.session.connection().execute(statement, params).all()
+    return execute_core(statement, params).all()
 
 
-def _complete(found: list[dict], room: int, last_read: datetime) -> bool:
+def _complete(found: list[tuple], room: int, last_read: datetime) -> bool:
     # Slots starting at the same time as the last kept one may still be nearer: read past them.
-    return len(found) >= room and found[room - 1]["slot"]["start_at"] < last_read
+    return len(found) >= room and found[room - 1][0].start_at < last_read
 
 
 def _bounding_box(centre: tuple[float, float], radius_km: float) -> dict:
@@ -246,19 +251,21 @@ def _bounding_box(centre: tuple[float, float], radius_km: float) -> dict:
     return {"lat_min": lat - dlat, "lat_max": lat + dlat, "lon_min": lon - dlon, "lon_max": lon + dlon}
 
 
-def _result(row, query: SlotQuery, treating: bool) -> dict:
-    """One answer: ``slot`` and ``practitioner`` as dicts keyed like the API schemas' attributes."""
-    slot = dict(zip(_SLOT_KEYS, row[:6]))
-    practitioner = dict(zip(_PRACTITIONER_KEYS, row[6:13]))
-    lat, lon = row[13], row[14]
-    distance = None
-    if query.centre is not None and lat is not None:
-        distance = round(haversine_km(query.centre, (lat, lon)), 2)
-    return {"slot": slot, "practitioner": practitioner, "distance_km": distance, "is_treating_doctor": treating}
+def _distance(row, query: SlotQuery) -> float | None:
+    if query.centre is None or row.lat is None:
+        return None
+    return round(haversine_km(query.centre, (row.lat, row.lon)), 2)
 
 
-def _within(result: dict, query: SlotQuery) -> bool:
-    return query.centre is None or (result["distance_km"] is not None and result["distance_km"] <= query.radius_km)
+def _result(row, distance: float | None, treating: bool) -> dict:
+    """One answer as plain JSON, as ``SearchAnswerSchema`` documents it (error bodies and pages use it too)."""
+    return {
+        "slot": {"id": row[0], "practitioner_id": row.practitioner_id, "start": to_paris(row.start_at).isoformat(),
+                 "end": to_paris(row.end_at).isoformat(), "mode": row.mode, "status": row.status},
+        "practitioner": dict(zip(_PRACTITIONER_KEYS, row[6:13])),
+        "distance_km": distance,
+        "is_treating_doctor": treating,
+    }
 
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -273,25 +280,12 @@ def alternatives(scope: set[int] | None, slot: Slot) -> list[dict]:
     practitioner = slot.practitioner
     window = SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW, practitioner_id=practitioner.id)
     rows = _rows(window, SAME_PRACTITIONER_ALTERNATIVES, practitioner="only")
-    same = [_result(row, window, treating=False) for row in rows]
+    same = [_result(row, None, treating=False) for row in rows]
     centre = (practitioner.lat, practitioner.lon) if practitioner.lat is not None else None
     nearby = find(SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW, centre=centre,
                             radius_km=NEARBY_ALTERNATIVES_RADIUS_KM, limit=NEARBY_ALTERNATIVES,
                             practitioner_id=practitioner.id))
-    return [as_json(r) for r in same + nearby]
-
-
-def as_json(result: dict) -> dict:
-    """A search result as plain JSON (for error bodies and pages, which bypass the API schemas)."""
-    slot = result["slot"]
-    return {
-        "slot": {"id": slot["id"], "practitioner_id": slot["practitioner_id"],
-                 "start": to_paris(slot["start_at"]).isoformat(),
-                 "end": to_paris(slot["end_at"]).isoformat(), "mode": slot["mode"], "status": slot["status"]},
-        "practitioner": result["practitioner"],
-        "distance_km": result["distance_km"],
-        "is_treating_doctor": result["is_treating_doctor"],
-    }
+    return same + nearby
 
 
 def chosen_slot(scope: set[int] | None, slot_id: int) -> dict | None:
@@ -301,7 +295,7 @@ def chosen_slot(scope: set[int] | None, slot_id: int) -> dict | None:
         return None
     query = SlotQuery(scope=scope, start=slot.start_at, end=slot.end_at, practitioner_id=slot.practitioner_id)
     rows = [row for row in _rows(query, 1, practitioner="only") if row[0] == slot_id]
-    return as_json(_result(rows[0], query, treating=False)) if rows else None
+    return _result(rows[0], None, treating=False) if rows else None
 
 
 def area_communes(scope: set[int] | None) -> list[Commune]:

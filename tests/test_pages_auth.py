@@ -38,6 +38,14 @@ def test_wrong_password_says_so_in_french(client, world):
     assert "E-mail ou mot de passe incorrect" in response.get_data(as_text=True)
 
 
+def test_page_login_is_rate_limited(client, world):
+    user = world.user("regulator", world.cpts())
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    codes = [client.post("/login", data={"email": user.email, "password": "pas-le-bon", "csrf_token": token}).status_code
+             for _ in range(25)]
+    assert codes[0] == 401 and codes[-1] == 429
+
+
 def test_login_without_csrf_token_is_refused(client, world):
     user = world.user("regulator", world.cpts())
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})

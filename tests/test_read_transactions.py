@@ -125,3 +125,34 @@ def test_a_write_in_a_read_request_is_still_all_or_nothing(app, world):
             raise RuntimeError("the second half of the change fails")
         db.session.expire_all()
         assert {p.last_name for p in db.session.scalars(select(Practitioner))} == {"Durand", "Morel"}
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="autocommit reads are PostgreSQL's")
+def test_orm_changes_left_outside_write_transaction_in_a_read_request_are_refused(app, world):
+    cpts = world.cpts()
+    practitioner_id = world.practitioner(cpts, last_name="Durand").id
+    with app.test_request_context("/api/v1/practitioners", method="GET"):
+        begin_read_request()
+        db.session.get(Practitioner, practitioner_id).last_name = "Changed before the write"
+        with pytest.raises(RuntimeError):
+            with write_transaction():
+                pass
+        db.session.rollback()
+        assert db.session.get(Practitioner, practitioner_id).last_name == "Durand"
+
+
+def test_liveness_and_unknown_urls_never_open_a_database_connection(app, client):
+    with app.app_context():
+        engine = db.engine
+    opened: list[object] = []
+
+    def record(connection):
+        opened.append(connection)
+
+    event.listen(engine, "engine_connect", record)
+    try:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/no-such-page").status_code == 404
+    finally:
+        event.remove(engine, "engine_connect", record)
+    assert opened == []

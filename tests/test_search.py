@@ -139,6 +139,17 @@ def test_a_cpts_without_regulation_area_shares_its_slots_with_nobody(client, wor
     assert booking.status_code == 404
 
 
+def test_a_treating_doctor_outside_the_area_is_not_shown(client, world):
+    cpts, headers = _area(world)
+    elsewhere = world.cpts(regulation_area="Loire")
+    world.slot(world.practitioner(elsewhere, rpps="12345678901"))
+    mine = world.slot(world.practitioner(cpts))
+
+    results = _search(client, headers, commune="85222", treating_rpps="12345678901")
+
+    assert [(r["slot"]["id"], r["is_treating_doctor"]) for r in results] == [(mine.id, False)]
+
+
 def test_gp_and_anonymous_cannot_search(client, world):
     cpts = world.cpts()
     assert client.get("/api/v1/slots/search").status_code == 401

@@ -3,7 +3,7 @@ from flask import current_app, g
 from flask_smorest import Blueprint
 
 from .. import accounts
-from ..extensions import limiter
+from ..extensions import sign_in_limit
 from ..policy import require_roles
 from .schemas.auth import TokenRequestSchema, TokenResponseSchema
 
@@ -12,7 +12,7 @@ blp = Blueprint("auth", __name__, description="Bearer tokens")
 
 
 @blp.route("/token", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@sign_in_limit()
 @blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenResponseSchema)
 def issue_token(credentials):

@@ -16,7 +16,6 @@ blp = Blueprint("search", __name__, description="Slot search")
 @blp.response(200, SearchAnswerSchema)
 def search_slots(query, user):
     """Free slots: the treating doctor's first, then by start, then by distance."""
-    results = search.search_free_slots(visible_cpts_ids(user), query)
-    # Already plain JSON (search.as_json matches SearchAnswerSchema): a marshmallow pass
+    # Already plain JSON (search results match SearchAnswerSchema): a marshmallow pass
     # over every result would cost more than the query on a regulator's every keystroke.
-    return jsonify(results=[search.as_json(result) for result in results])
+    return jsonify(results=search.search_free_slots(visible_cpts_ids(user), query))

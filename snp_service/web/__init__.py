@@ -1,7 +1,7 @@
 """Server-rendered pages, in French, phone first."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import accounts
 from ..errors import Unauthorized
-from ..extensions import limiter
+from ..extensions import sign_in_limit
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
 
@@ -41,7 +41,7 @@ def index():
 
 
 @pages.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@sign_in_limit(methods=["POST"])
 def login():
     form = LoginForm()
     error = None
