@@ -102,40 +102,23 @@ def time_in_server(app) -> list[float]:
     return timings
 
 
-RAW_SEARCH = """
-SELECT slot.id, slot.practitioner_id, slot.start_at, slot.end_at, slot.mode, 'free', practitioner.id,
-       practitioner.rpps, practitioner.first_name, practitioner.last_name, practitioner.address,
-       practitioner.commune_insee, practitioner.phone, practitioner.lat, practitioner.lon
-FROM slot JOIN practitioner ON practitioner.id = slot.practitioner_id
-WHERE slot.status = 'free' AND slot.start_at >= :start AND slot.start_at < :end
-  AND slot.practitioner_id IN (
-    SELECT practitioner.id FROM practitioner
-    WHERE practitioner.id IN (SELECT practitioner_id FROM practitioner_cpts WHERE cpts_id IN ({scope}))
-      AND practitioner.lat BETWEEN :lat_min AND :lat_max AND practitioner.lon BETWEEN :lon_min AND :lon_max)
-ORDER BY slot.start_at, slot.id LIMIT 40
-"""
-
-
 def bench_raw_search(app, communes: list[str], cpts_ids: list[int], requests: int) -> list[float]:
-    """The search's main statement, bound and run through the engine with no ORM or HTTP around it."""
-    from sqlalchemy import text
+    """The search's own statement, bound and run on a plain engine connection: no ORM, no HTTP, no Python after."""
+    from snp_service import search
 
-    from snp_service.directory import commune_by_insee
-
-    statement = text(RAW_SEARCH.format(scope=", ".join(str(i) for i in cpts_ids)))
+    statement = search._statement(scoped=True, near="commune", practitioner=None, by_mode=False)
     timings = []
     with app.app_context():
-        centres = {insee: commune_by_insee(insee) for insee in communes}
-        with db.engine.connect() as conn:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             rng = random.Random(7)
             for n in range(requests + 20):
-                commune, radius = centres[rng.choice(communes)], rng.choice([10, 20, 30])
-                dlat, dlon = radius / 111.2, radius / 76.0
+                params = search_params(rng, communes)
                 now = utcnow()
                 started = time.perf_counter()
-                conn.execute(statement, {"start": now, "end": now + timedelta(hours=48),
-                                         "lat_min": commune.lat - dlat, "lat_max": commune.lat + dlat,
-                                         "lon_min": commune.lon - dlon, "lon_max": commune.lon + dlon}).fetchall()
+                conn.execute(statement, {"start": now, "end": now + timedelta(hours=48), "limit": 20,
+                                         "scope": sorted(cpts_ids), "insee": params["commune"],
+                                         "radius_km": float(params["radius_km"]), "mode": None,
+                                         "rpps": params.get("treating_rpps"), "practitioner_id": None}).fetchall()
                 if n >= 20:
                     timings.append((time.perf_counter() - started) * 1000)
     return timings

@@ -71,13 +71,17 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 
 def _ensure_sqlite_math(dbapi_connection, cursor) -> None:
-    # The search computes its bounding box in SQL; SQLite has cos/radians only when built with
-    # its math functions (most are): supply them otherwise.
+    # The search measures distances in SQL; SQLite has these functions only when built with its
+    # math functions (most builds are): supply them otherwise.
     try:
-        cursor.execute("SELECT cos(radians(0))")
+        cursor.execute("SELECT asin(sqrt(power(sin(radians(0)), 2) + cos(0)))")
     except dbapi_connection.OperationalError:
-        dbapi_connection.create_function("cos", 1, math.cos, deterministic=True)
-        dbapi_connection.create_function("radians", 1, math.radians, deterministic=True)
+        for name, arity, function in _SQLITE_MATH:
+            dbapi_connection.create_function(name, arity, function, deterministic=True)
+
+
+_SQLITE_MATH = (("asin", 1, math.asin), ("cos", 1, math.cos), ("power", 2, math.pow), ("radians", 1, math.radians),
+                ("sin", 1, math.sin), ("sqrt", 1, math.sqrt))
 
 
 @event.listens_for(Engine, "begin")

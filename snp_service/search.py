@@ -2,20 +2,19 @@
 
 Ordering (SPEC): the patient's own treating doctor first (the seeds' rule: send
 the patient back to their doctor when possible), then the earliest start, then
-the distance. SQL reads free slots in start order for the practitioners in a
-bounding box around the commune (its centre read in the same statement),
-probing each one's free slots through ``ix_slot_free_practitioner_start``; the
-exact haversine distance is computed in Python on the few rows read.
+the distance. One statement answers: it reads the commune's centre, keeps the
+practitioners of the caller's scope within the radius (a bounding box, then the
+haversine distance), probes each one's free slots through
+``ix_slot_free_practitioner_start`` and returns the first ``limit`` in order.
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Float, and_, bindparam, case, func, literal_column, or_, select, true
+from sqlalchemy import Float, and_, bindparam, case, func, literal_column, null, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .database import execute_core
@@ -87,47 +86,13 @@ def _centre_statement(*, scoped: bool):
 def find(query: SlotQuery) -> list[dict]:
     """Up to ``query.limit`` results: the treating doctor's slots, then the others by start then distance.
 
-    The first statement reads both (the treating doctor's slots first, whatever the distance:
-    the patient knows the way); start-ordered pages of the others follow only while slots
-    starting at the same time as the last one kept may still be nearer. Only the rows
-    answered are turned into JSON.
+    One statement reads them in that order; the treating doctor's slots come whatever the
+    distance (the patient knows the way), the others only within the radius.
     """
-    filters = {"practitioner": "other" if query.practitioner_id else None}
-    batch = query.limit + 20
-    rows = _rows(query, batch, rpps="first" if query.treating_rpps else None, **filters)
-    query = _located(query, rows)
-    treating = [row for row in rows if _is_treating(row, query)]
-    room = query.limit - len(treating)
-    found = _nearby(rows[len(treating):], query)
-    while room > 0 and len(rows) == batch and not _complete(found, room, rows[-1].start_at):
-        rows = _rows(query, batch, rpps="other" if query.treating_rpps else None,
-                     after=(rows[-1].start_at, rows[-1][0]), **filters)
-        found += _nearby(rows, query)
-    found.sort(key=lambda near: (near[0].start_at, near[1] or 0.0, near[0][0]))
-    return ([_result(row, _distance(row, query), treating=True) for row in treating[:query.limit]]
-            + [_result(row, distance, treating=False) for row, distance in found[:max(room, 0)]])
-
-
-def _located(query: SlotQuery, rows) -> SlotQuery:
-    """The query with the centre of its commune, as the first statement read it."""
-    if query.commune is None:
-        return query
-    if not rows:
+    rows = _rows(query, query.limit, practitioner="other" if query.practitioner_id else None)
+    if not rows and query.commune is not None:
         _check_commune(query)
-        return query
-    return replace(query, centre=(rows[0].centre_lat, rows[0].centre_lon), commune=None)
-
-
-def _is_treating(row, query: SlotQuery) -> bool:
-    return query.treating_rpps is not None and row.rpps == query.treating_rpps
-
-
-def _nearby(rows, query: SlotQuery) -> list[tuple]:
-    """(row, distance) of the rows within the radius (the box's corners are beyond it), in start order."""
-    near = ((row, _distance(row, query)) for row in rows)
-    if query.centre is None:
-        return list(near)
-    return [(row, distance) for row, distance in near if distance is not None and distance <= query.radius_km]
+    return [_result(row) for row in rows]
 
 
 # 'free' is written literally (a bound value would not tell the planner that the partial index
@@ -139,139 +104,111 @@ _PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_
 _PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone")
 
 
-@lru_cache(maxsize=128)
-def _statement(*, scoped: bool, near: str | None, rpps: str | None, practitioner: str | None, by_mode: bool,
-               paged: bool):
+@lru_cache(maxsize=32)
+def _statement(*, scoped: bool, near: str | None, practitioner: str | None, by_mode: bool):
     """The search statement of one shape, built once with bind parameters.
 
     The search runs on every change of the console's criteria: plain columns (no ORM
     entities) and a prebuilt statement keep the Python around the SQL small. The
-    practitioner conditions (scope, bounding box, treating doctor) sit in a subquery
-    evaluated once, so the slot index is only probed for a small set of ids; the
-    earliest slots are chosen from the index alone, and only those few are joined to
-    their practitioner. ``near`` is ``"point"`` (a bounding box given), ``"commune"`` (the box
-    around the commune's centre, read here: one round trip fewer) or None; ``rpps`` is
-    ``"first"`` (the treating doctor's slots first, near or not), ``"other"`` or None;
-    ``practitioner`` is ``"only"``, ``"other"`` or None.
+    candidate practitioners (scope, distance, treating doctor) are a subquery evaluated
+    once, so the slot index is only probed for a few ids; the earliest slots are chosen
+    from the index alone, and only those few are joined to their practitioner. ``near``
+    is ``"point"`` (a centre given), ``"commune"`` (the commune's centre, read here) or
+    None; ``practitioner`` is ``"only"``, ``"other"`` or None.
     """
-    practitioners = select(Practitioner.id)
-    if scoped:
-        members = select(practitioner_cpts.c.practitioner_id).where(
-            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
-        practitioners = practitioners.where(Practitioner.id.in_(members))
-    treating = Practitioner.rpps == bindparam("rpps")
-    centre = _commune_centre(scoped) if near == "commune" else None
-    if near:
-        in_box = _in_box(centre)
-        if centre is not None:
-            practitioners = practitioners.join(centre, true())
-        # The treating doctor is in whatever the distance.
-        practitioners = practitioners.where(or_(in_box, treating) if rpps == "first" else in_box)
-    if rpps == "other":
-        practitioners = practitioners.where(Practitioner.rpps != bindparam("rpps"))
-    if practitioner:
-        practitioners = practitioners.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
+    candidates = _candidates(scoped=scoped, near=near, practitioner=practitioner)
     earliest = (
-        select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode)
-        .where(Slot.status == _FREE, Slot.start_at >= bindparam("start"), Slot.start_at < bindparam("end"),
-               Slot.practitioner_id.in_(practitioners))
+        select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, candidates.c.distance,
+               candidates.c.rank)
+        .join(candidates, candidates.c.id == Slot.practitioner_id)
+        .where(Slot.status == _FREE, Slot.start_at >= bindparam("start"), Slot.start_at < bindparam("end"))
     )
     if by_mode:
         earliest = earliest.where(Slot.mode == bindparam("mode"))
-    if paged:
-        after = bindparam("after_start")
-        earliest = earliest.where(or_(Slot.start_at > after, and_(Slot.start_at == after,
-                                                                   Slot.id > bindparam("after_id"))))
-    order = (Slot.start_at, Slot.id)
-    if rpps == "first":
-        treating_first = case((Slot.practitioner_id.in_(select(Practitioner.id).where(treating)), 0), else_=1)
-        earliest = earliest.add_columns(treating_first.label("rank"))
-        order = (treating_first, *order)
-    earliest = earliest.order_by(*order).limit(bindparam("limit")).subquery("earliest")
-    statement = (
-        select(*earliest.c[:5], _FREE.label("status"), *_PRACTITIONER_COLUMNS, Practitioner.lat, Practitioner.lon)
+    earliest = (earliest.order_by(candidates.c.rank, Slot.start_at, candidates.c.distance, Slot.id)
+                .limit(bindparam("limit")).subquery("earliest"))
+    return (
+        select(*earliest.c, _FREE.label("status"), *_PRACTITIONER_COLUMNS)
         .join(Practitioner, Practitioner.id == earliest.c.practitioner_id)
-        .order_by(*earliest.c[5:], earliest.c.start_at, earliest.c.id)
+        .order_by(earliest.c.rank, earliest.c.start_at, earliest.c.distance, earliest.c.id)
     )
-    if centre is not None:
-        statement = statement.add_columns(centre.c.lat.label("centre_lat"), centre.c.lon.label("centre_lon"))
-        statement = statement.join(centre, true())
-    return statement
 
 
-def _commune_centre(scoped: bool):
-    """The commune's centre and the box around it, computed once (not per practitioner row)."""
-    commune = _centre_statement(scoped=scoped).subquery()
-    dlat = bindparam("dlat", type_=Float())
-    dlon = dlat / func.cos(func.radians(commune.c.lat), type_=Float())  # a degree of longitude shrinks with latitude
-    return select(commune.c.lat, commune.c.lon, (commune.c.lat - dlat).label("lat_min"),
-                  (commune.c.lat + dlat).label("lat_max"), (commune.c.lon - dlon).label("lon_min"),
-                  (commune.c.lon + dlon).label("lon_max")).cte("centre")
+def _candidates(*, scoped: bool, near: str | None, practitioner: str | None):
+    """Practitioners whose slots may answer: id, distance to the centre (km) and rank (0: the treating doctor)."""
+    treating = Practitioner.rpps == bindparam("rpps")
+    rank = case((treating, 0), else_=1)
+    if near is None:
+        candidates = select(Practitioner.id, null().label("distance"), rank.label("rank"))
+    else:
+        centre = _centre(scoped=scoped, commune=near == "commune")
+        distance = _distance_km(Practitioner.lat, Practitioner.lon, centre.c.lat, centre.c.lon)
+        in_box = and_(Practitioner.lat.between(centre.c.lat_min, centre.c.lat_max),
+                      Practitioner.lon.between(centre.c.lon_min, centre.c.lon_max))
+        # The box first (cheap comparisons), then the exact distance; the treating doctor wherever they are.
+        candidates = (select(Practitioner.id, distance.label("distance"), rank.label("rank"))
+                      .join(centre, true())
+                      .where(or_(and_(in_box, distance <= bindparam("radius_km", type_=Float())), treating)))
+    if scoped:
+        members = select(practitioner_cpts.c.practitioner_id).where(
+            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
+        candidates = candidates.where(Practitioner.id.in_(members))
+    if practitioner:
+        candidates = candidates.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
+    # Materialized: computed once per practitioner, not again for each of their slots.
+    return candidates.cte("candidates").prefix_with("MATERIALIZED")
 
 
-def _in_box(centre):
-    """Practitioners in the box around the centre: a bounding box given, or the commune's read in SQL."""
-    if centre is None:
-        return and_(Practitioner.lat.between(bindparam("lat_min"), bindparam("lat_max")),
-                    Practitioner.lon.between(bindparam("lon_min"), bindparam("lon_max")))
-    return and_(Practitioner.lat.between(centre.c.lat_min, centre.c.lat_max),
-                Practitioner.lon.between(centre.c.lon_min, centre.c.lon_max))
+def _centre(*, scoped: bool, commune: bool):
+    """The centre (a commune's, or the one given) and the box around the radius, computed once, not per row."""
+    if commune:
+        point = _centre_statement(scoped=scoped).subquery()
+        lat, lon = point.c.lat, point.c.lon
+    else:
+        lat, lon = bindparam("lat", type_=Float()), bindparam("lon", type_=Float())
+    dlat = bindparam("radius_km", type_=Float()) / KM_PER_DEGREE
+    dlon = dlat / func.cos(func.radians(lat), type_=Float())  # a degree of longitude shrinks with latitude
+    return select(lat.label("lat"), lon.label("lon"), (lat - dlat).label("lat_min"), (lat + dlat).label("lat_max"),
+                  (lon - dlon).label("lon_min"), (lon + dlon).label("lon_max")).cte("centre")
+
+
+def _distance_km(lat1, lon1, lat2, lon2):
+    """Great-circle (haversine) distance in SQL: PostgreSQL and SQLite both have the functions."""
+    half_dlat = func.radians(lat2 - lat1) / 2
+    half_dlon = func.radians(lon2 - lon1) / 2
+    h = (func.power(func.sin(half_dlat), 2)
+         + func.cos(func.radians(lat1)) * func.cos(func.radians(lat2)) * func.power(func.sin(half_dlon), 2))
+    return (2 * EARTH_RADIUS_KM) * func.asin(func.sqrt(h), type_=Float())
 
 
 def _only_or_other(column, value, which: str):
     return column == value if which == "only" else column != value
 
 
-def _rows(query: SlotQuery, limit: int, *, rpps: str | None = None, practitioner: str | None = None,
-          after: tuple[datetime, int] | None = None) -> list:
-    """Free slots of the window that have not started, in the caller's scope, by start."""
+def _rows(query: SlotQuery, limit: int, *, practitioner: str | None = None) -> list:
+    """The answering free slots of the window that have not started, in the caller's scope, best first."""
     params = {"start": max(query.start, utcnow()), "end": query.end, "limit": limit, "scope": sorted(query.scope or ()),
-              "rpps": query.treating_rpps, "practitioner_id": query.practitioner_id, "mode": query.mode}
+              "rpps": query.treating_rpps, "practitioner_id": query.practitioner_id, "mode": query.mode,
+              "radius_km": query.radius_km}
     near = "point" if query.centre is not None else "commune" if query.commune else None
     if near == "point":
-        params |= _bounding_box(query.centre, query.radius_km)
+        params |= {"lat": query.centre[0], "lon": query.centre[1]}
     elif near == "commune":
-        params |= {"insee": query.commune, "dlat": query.radius_km / KM_PER_DEGREE}
-    if after is not None:
-        params |= {"after_start": after[0], "after_id": after[1]}
-    statement = _statement(scoped=query.scope is not None, near=near, rpps=rpps, practitioner=practitioner,
-                           by_mode=bool(query.mode), paged=after is not None)
+        params["insee"] = query.commune
+    statement = _statement(scoped=query.scope is not None, near=near, practitioner=practitioner,
+                           by_mode=bool(query.mode))
     return execute_core(statement, params).all()
 
 
-def _complete(found: list[tuple], room: int, last_read: datetime) -> bool:
-    # Slots starting at the same time as the last kept one may still be nearer: read past them.
-    return len(found) >= room and found[room - 1][0].start_at < last_read
-
-
-def _bounding_box(centre: tuple[float, float], radius_km: float) -> dict:
-    lat, lon = centre
-    dlat = radius_km / KM_PER_DEGREE
-    dlon = radius_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
-    return {"lat_min": lat - dlat, "lat_max": lat + dlat, "lon_min": lon - dlon, "lon_max": lon + dlon}
-
-
-def _distance(row, query: SlotQuery) -> float | None:
-    if query.centre is None or row.lat is None:
-        return None
-    return round(haversine_km(query.centre, (row.lat, row.lon)), 2)
-
-
-def _result(row, distance: float | None, treating: bool) -> dict:
+def _result(row) -> dict:
     """One answer as plain JSON, as ``SearchAnswerSchema`` documents it (error bodies and pages use it too)."""
     return {
         "slot": {"id": row[0], "practitioner_id": row.practitioner_id, "start": to_paris(row.start_at).isoformat(),
                  "end": to_paris(row.end_at).isoformat(), "mode": row.mode, "status": row.status},
-        "practitioner": dict(zip(_PRACTITIONER_KEYS, row[6:13])),
-        "distance_km": distance,
-        "is_treating_doctor": treating,
+        "practitioner": dict(zip(_PRACTITIONER_KEYS, row[8:15])),
+        "distance_km": None if row.distance is None else round(row.distance, 2),
+        "is_treating_doctor": row.rank == 0,
     }
-
-
-def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def alternatives(scope: set[int] | None, slot: Slot) -> list[dict]:
@@ -280,7 +217,7 @@ def alternatives(scope: set[int] | None, slot: Slot) -> list[dict]:
     practitioner = slot.practitioner
     window = SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW, practitioner_id=practitioner.id)
     rows = _rows(window, SAME_PRACTITIONER_ALTERNATIVES, practitioner="only")
-    same = [_result(row, None, treating=False) for row in rows]
+    same = [_result(row) for row in rows]
     centre = (practitioner.lat, practitioner.lon) if practitioner.lat is not None else None
     nearby = find(SlotQuery(scope=scope, start=now, end=now + DEFAULT_WINDOW, centre=centre,
                             radius_km=NEARBY_ALTERNATIVES_RADIUS_KM, limit=NEARBY_ALTERNATIVES,
@@ -295,7 +232,7 @@ def chosen_slot(scope: set[int] | None, slot_id: int) -> dict | None:
         return None
     query = SlotQuery(scope=scope, start=slot.start_at, end=slot.end_at, practitioner_id=slot.practitioner_id)
     rows = [row for row in _rows(query, 1, practitioner="only") if row[0] == slot_id]
-    return _result(rows[0], None, treating=False) if rows else None
+    return _result(rows[0]) if rows else None
 
 
 def area_communes(scope: set[int] | None) -> list[Commune]:

@@ -65,9 +65,8 @@ def test_radius_excludes_distant_slots_and_window_excludes_started_or_late_ones(
     assert [r["slot"]["id"] for r in results] == [kept.id]
 
 
-def test_pages_past_the_corners_of_the_box_to_the_nearest_earliest(client, world):
-    # The statement reads a square box around the commune; its corners lie beyond the radius. A doctor
-    # in a corner with many earlier slots fills whole pages the search must read past.
+def test_earlier_slots_beyond_the_radius_do_not_crowd_out_the_nearer_ones(client, world):
+    # A doctor in a corner of the square around the commune (beyond the radius) with many earlier slots.
     cpts, headers = _area(world)
     corner = world.practitioner(cpts, lat=46.6975 + 0.08, lon=-1.9428 + 0.12)  # ~12.8 km away
     near = world.practitioner(cpts, commune_insee="85226", lat=46.7206, lon=-1.9461)
