@@ -77,11 +77,23 @@ def _ensure_sqlite_math(dbapi_connection, cursor) -> None:
         cursor.execute("SELECT asin(sqrt(power(sin(radians(0)), 2) + cos(0)))")
     except dbapi_connection.OperationalError:
         for name, arity, function in _SQLITE_MATH:
-            dbapi_connection.create_function(name, arity, function, deterministic=True)
+            dbapi_connection.create_function(name, arity, _like_sqlite(function), deterministic=True)
 
 
 _SQLITE_MATH = (("asin", 1, math.asin), ("cos", 1, math.cos), ("power", 2, math.pow), ("radians", 1, math.radians),
                 ("sin", 1, math.sin), ("sqrt", 1, math.sqrt))
+
+
+def _like_sqlite(function):
+    # As SQLite's own math functions: NULL in, or a value out of the domain, gives NULL.
+    def sql_function(*args):
+        if None in args:
+            return None
+        try:
+            return function(*args)
+        except ValueError:
+            return None
+    return sql_function
 
 
 @event.listens_for(Engine, "begin")

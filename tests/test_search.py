@@ -138,6 +138,19 @@ def test_a_cpts_without_regulation_area_shares_its_slots_with_nobody(client, wor
     assert booking.status_code == 404
 
 
+def test_practitioners_without_coordinates(client, world):
+    # Nobody knows where they practise: never "near" anything, but still the patient's own doctor.
+    cpts, headers = _area(world)
+    treating = world.slot(world.practitioner(cpts, rpps="12345678901", lat=None, lon=None))
+    unplaced = world.slot(world.practitioner(cpts, lat=None, lon=None), utcnow() + timedelta(hours=3))
+
+    near = _search(client, headers, commune="85222", treating_rpps="12345678901")
+    anywhere = _search(client, headers)
+
+    assert [(r["slot"]["id"], r["is_treating_doctor"], r["distance_km"]) for r in near] == [(treating.id, True, None)]
+    assert [r["slot"]["id"] for r in anywhere] == [treating.id, unplaced.id]
+
+
 def test_a_treating_doctor_outside_the_area_is_not_shown(client, world):
     cpts, headers = _area(world)
     elsewhere = world.cpts(regulation_area="Loire")
