@@ -9,6 +9,7 @@ haversine distance), probes each one's free slots through
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,7 +28,7 @@ DEFAULT_WINDOW = timedelta(hours=48)
 DEFAULT_RADIUS_KM = 30.0
 DEFAULT_LIMIT = 20
 EARTH_RADIUS_KM = 6371.0
-KM_PER_DEGREE = 111.2
+KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180  # km in one degree of latitude
 # Alternatives offered with a lost race: a few of the same doctor, a few nearby.
 SAME_PRACTITIONER_ALTERNATIVES = 3
 NEARBY_ALTERNATIVES = 5
@@ -110,8 +111,8 @@ def _statement(*, scoped: bool, near: str | None, practitioner: str | None, by_m
 
     The search runs on every change of the console's criteria: plain columns (no ORM
     entities) and a prebuilt statement keep the Python around the SQL small. The
-    candidate practitioners (scope, distance, treating doctor) are a subquery evaluated
-    once, so the slot index is only probed for a few ids; the earliest slots are chosen
+    candidate practitioners (scope, distance, treating doctor) are a CTE computed once,
+    so the slot index is only probed for a few ids; the earliest slots are chosen
     from the index alone, and only those few are joined to their practitioner. ``near``
     is ``"point"`` (a centre given), ``"commune"`` (the commune's centre, read here) or
     None; ``practitioner`` is ``"only"``, ``"other"`` or None.
