@@ -110,7 +110,8 @@ def write_transaction():
     On SQLite whatever the request read before (its user, say) is finished first, so
     the write transaction holds the write lock from its first statement. On
     PostgreSQL (READ COMMITTED) the request's read transaction simply goes on: each
-    statement sees the latest commits, and the constraints settle the races.
+    statement sees the latest commits, and the constraints settle the races; a read
+    request's autocommit connection (``begin_read_request``) is handed back first.
     """
     session = db.session()
     if session.get_bind().dialect.name == "sqlite":
@@ -185,9 +186,8 @@ def end_read_transaction(response: Response) -> Response:
 def execute_core(statement, params: dict | None = None):
     """Run a Core statement (tables and columns, no mapped classes) on the session's connection.
 
-    ``Session.execute`` would first pass it through the ORM's statement handling, and
-    autoflush: pure overhead on the hot paths (about 0.1 ms a statement), whose Core
-    statements never depend on pending ORM changes.
+    ``Session.execute`` would first pass it through the ORM's statement handling: pure
+    overhead on the hot paths (about 0.1 ms a statement).
     """
     return db.session.connection().execute(statement, params)
 
