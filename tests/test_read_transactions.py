@@ -136,7 +136,7 @@ def test_orm_changes_left_outside_write_transaction_in_a_read_request_are_refuse
         db.session.get(Practitioner, practitioner_id).last_name = "Changed before the write"
         with pytest.raises(RuntimeError):
             with write_transaction():
-                pass
+                db.session.flush()  # not reached: write_transaction refuses to start
         db.session.rollback()
         assert db.session.get(Practitioner, practitioner_id).last_name == "Durand"
 
