@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, policy
-from .database import write_transaction
+from .database import as_loaded, execute_core, write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .extensions import db
 from .models import ROLES, ApiToken, Cpts, Practitioner, User, practitioner_cpts, user_cpts
@@ -64,37 +64,41 @@ def user_for_token(secret: str) -> User | None:
     (their CPTS, their practitioner's CPTS, the CPTS sharing a regulation area with
     those), kept by ``policy`` for the rest of the request.
     """
-    rows = db.session.execute(_user_for_token_statement(),
-                              {"token_hash": _token_hash(secret), "now": utcnow()}).all()
+    rows = execute_core(_user_for_token_statement(), {"token_hash": _token_hash(secret), "now": utcnow()}).all()
     if not rows:
         return None
-    user = rows[0][0]
+    user = as_loaded(User, dict(zip(_USER_KEYS, rows[0])))
     member = {cpts_id for row in rows for cpts_id in (row.own_cpts_id, row.practitioner_cpts_id) if cpts_id}
     policy.remember_scope(user, member, {row.area_cpts_id for row in rows if row.area_cpts_id})
     return user
 
 
+_USER_KEYS = tuple(column.key for column in User.__table__.columns)
+
+
 @cache
 def _user_for_token_statement():
-    # Built once with bind parameters: composing the statement costs more than running it. The
-    # CPTS come as plain ids (one row per combination): loading them as objects cost more than the query.
+    # Built once with bind parameters: composing the statement costs more than running it. Plain
+    # columns, not the mapped class: the ORM's loading cost more than the query (every API request runs
+    # it). The CPTS come as plain ids, one row per combination.
+    users = User.__table__
     user_cpts_row, own_cpts = aliased(user_cpts), aliased(Cpts)
     member_row, practitioner_cpts_ = aliased(practitioner_cpts), aliased(Cpts)
     area_cpts = aliased(Cpts)
     return (
-        select(User, own_cpts.id.label("own_cpts_id"), practitioner_cpts_.id.label("practitioner_cpts_id"),
-               area_cpts.id.label("area_cpts_id"))
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(user_cpts_row, user_cpts_row.c.user_id == User.id)
+        select(*users.columns, own_cpts.id.label("own_cpts_id"),
+               practitioner_cpts_.id.label("practitioner_cpts_id"), area_cpts.id.label("area_cpts_id"))
+        .join(ApiToken, ApiToken.user_id == users.c.id)
+        .outerjoin(user_cpts_row, user_cpts_row.c.user_id == users.c.id)
         .outerjoin(own_cpts, own_cpts.id == user_cpts_row.c.cpts_id)
-        .outerjoin(member_row, member_row.c.practitioner_id == User.practitioner_id)
+        .outerjoin(member_row, member_row.c.practitioner_id == users.c.practitioner_id)
         .outerjoin(practitioner_cpts_, practitioner_cpts_.id == member_row.c.cpts_id)
         # An empty area name is no area (as in policy): '' = '' must not join unrelated CPTS.
         .outerjoin(area_cpts, and_(area_cpts.regulation_area != "",
                                    area_cpts.regulation_area.in_([own_cpts.regulation_area,
                                                                   practitioner_cpts_.regulation_area])))
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), User.active.is_(True))
+               ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), users.c.active.is_(True))
     )
 
 

@@ -20,6 +20,7 @@ from flask import Response, request
 from sqlalchemy import DateTime, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.types import TypeDecorator
 
@@ -202,10 +203,26 @@ def insert_row(model: type, values: dict):
     table = model.__table__
     values = {**_column_defaults(table, values), **values}
     values["id"] = execute_core(_insert_returning_id(table), values).scalar_one()
+    row = _add_as_loaded(db.session(), model, values)
+    db.session.info.setdefault(_INSERTED_ROWS, []).append(row)
+    return row
+
+
+def as_loaded(model: type, values: dict):
+    """The session's object for a row read with Core, as a query would give it.
+
+    ``values`` holds every column. An object the session already has for that row wins, as
+    with a query; otherwise a new one joins the session with no pending change and no history.
+    """
+    session = db.session()
+    loaded = session.identity_map.get(identity_key(model, values["id"]))
+    return loaded if loaded is not None else _add_as_loaded(session, model, values)
+
+
+def _add_as_loaded(session: Session, model: type, values: dict):
     row = model(**values)
     make_transient_to_detached(row)  # as if loaded: no pending INSERT, no history
-    db.session.add(row)
-    db.session.info.setdefault(_INSERTED_ROWS, []).append(row)
+    session.add(row)
     return row
 
 
