@@ -13,6 +13,8 @@ import pytest
 from ..conftest import need
 
 CHROMIUM = os.environ.get("SNP_CHROMIUM", "/usr/bin/chromium")
+# axe-core from npm (package.json; `make test` runs `npm install`), injected into pages by axe_violations().
+AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
@@ -73,3 +75,20 @@ def login(page, base_url: str, email: str, password: str) -> None:
 def assert_no_horizontal_scroll(page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"page scrolls horizontally by {overflow}px"
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core in ``page`` and return its violations of the given impacts.
+
+    The script is evaluated through the DevTools protocol, which the page's Content-Security-Policy
+    does not govern (an injected <script> tag would be refused, as it should be).
+    """
+    if not AXE_JS.exists():
+        need("axe-core not installed (npm install, from package.json)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))""")
+    return [v for v in violations if v["impact"] in impacts]
