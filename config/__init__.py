@@ -1,13 +1,17 @@
 """Configuration classes, overridden by ``SNP_*`` environment variables.
 
 ``load_config(name)`` picks a class (development, testing, production) and then
-applies the environment, so a deployment never edits code to change a setting.
+applies the environment (``SNP_<SETTING>`` for every setting of the class), so a
+deployment never edits code to change a setting.
 """
 from __future__ import annotations
 
+import copy
+import json
 import os
-from datetime import timedelta
 from pathlib import Path
+
+from flask import Config as FlaskConfig
 
 INSTANCE_DIR = Path(os.environ.get("SNP_INSTANCE_DIR", Path.cwd() / "instance"))
 
@@ -20,7 +24,7 @@ class Config:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     PUBLIC_URL = "http://127.0.0.1:5000"
     TIMEZONE = "Europe/Paris"
-    TOKEN_TTL = timedelta(hours=12)
+    TOKEN_TTL_HOURS = 12
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
@@ -106,25 +110,8 @@ CONFIGS = {
     "production": ProductionConfig,
 }
 
-# Environment variables read on top of the chosen class: SNP_<NAME> -> <NAME>.
-_ENV_SETTINGS = {
-    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
-    "SECRET_KEY": ("SECRET_KEY", str),
-    "SMS_BACKEND": ("SMS_BACKEND", str),
-    "PUBLIC_URL": ("PUBLIC_URL", str),
-    "TWILIO_BASE_URL": ("TWILIO_BASE_URL", str),
-    "SMS_SEND_AFTER_COMMIT": ("SMS_SEND_AFTER_COMMIT", lambda v: v.lower() in {"1", "true", "yes"}),
-    "REMINDER_BEFORE_MINUTES": ("REMINDER_BEFORE_MINUTES", int),
-    "SCHEDULER_IN_PROCESS": ("SCHEDULER_IN_PROCESS", lambda v: v.lower() in {"1", "true", "yes"}),
-    "PUBLISH_HORIZON_DAYS": ("PUBLISH_HORIZON_DAYS", int),
-    "MAX_SLOTS_PER_REQUEST": ("MAX_SLOTS_PER_REQUEST", int),
-    "PATIENT_RETENTION_DAYS": ("PATIENT_RETENTION_DAYS", int),
-    "SCHEDULER_LEADER_RETRY_SECONDS": ("SCHEDULER_LEADER_RETRY_SECONDS", float),
-    "SCHEDULER_JOB_INTERVAL_SECONDS": ("SCHEDULER_JOB_INTERVAL_SECONDS", float),
-    "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
-    "TOKEN_TTL_HOURS": ("TOKEN_TTL", lambda v: timedelta(hours=float(v))),
-    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
-}
+# Settings whose environment name is not SNP_<setting>: SNP_DATABASE_URL -> SQLALCHEMY_DATABASE_URI.
+ENV_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 _TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID")
 
 
@@ -133,24 +120,50 @@ class ConfigurationError(RuntimeError):
 
 
 def load_config(name: str | None = None, overrides: dict | None = None) -> dict:
-    """Return the settings of config class ``name`` with the environment and ``overrides`` applied."""
+    """Return the settings of config class ``name`` with the environment and ``overrides`` applied.
+
+    Every setting ``X`` of the class may be set by ``SNP_X``, read with Flask's ``from_prefixed_env``:
+    values are JSON when they parse as JSON (``60``, ``true``, ``["sas", "116117"]``), else strings;
+    ``SNP_SUPPLEMENT_RULES__weekly_cap=15`` sets one key of a dict setting. A setting whose default is
+    a string keeps the raw text (a secret that happens to look like a number stays a string).
+    """
     name = name or os.environ.get("SNP_CONFIG", "development")
     try:
         cls = CONFIGS[name]
     except KeyError:
         raise ConfigurationError(f"unknown configuration {name!r}; choose one of {sorted(CONFIGS)}")
-    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
-    settings["CONFIG_NAME"] = name
-    for env_name, (key, parse) in _ENV_SETTINGS.items():
-        raw = os.environ.get(f"SNP_{env_name}")
-        if raw:
-            settings[key] = parse(raw)
+    settings = FlaskConfig(str(Path.cwd()))
+    # Copies: ``SNP_X__key`` edits a dict setting in place, which must not change the class.
+    settings.update(copy.deepcopy(vars_of(cls)))
+    for alias, key in ENV_ALIASES.items():
+        if os.environ.get(f"SNP_{alias}"):
+            settings[key] = os.environ[f"SNP_{alias}"]
+    settings.from_prefixed_env("SNP", loads=_loads)
+    for key, default in vars_of(cls).items():
+        raw = os.environ.get(f"SNP_{key}")
+        if raw and isinstance(default, str):
+            settings[key] = raw
+    for alias in ENV_ALIASES:
+        settings.pop(alias, None)
     for key in _TWILIO_SETTINGS:
         if os.environ.get(key):
             settings[key] = os.environ[key]
+    settings = {key: value for key, value in settings.items() if key.isupper()}
+    settings["CONFIG_NAME"] = name
     settings.update(overrides or {})
     _check(settings)
     return settings
+
+
+def vars_of(cls: type) -> dict:
+    return {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+
+
+def _loads(raw: str):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 def _check(settings: dict) -> None:

@@ -31,3 +31,25 @@ def test_environment_overrides_the_class(monkeypatch):
 def test_unknown_configuration_name():
     with pytest.raises(ConfigurationError):
         load_config("staging")
+
+
+def test_every_setting_comes_from_the_environment_with_its_type(monkeypatch):
+    monkeypatch.setenv("SNP_RATELIMIT_LOGIN", "5 per minute")
+    monkeypatch.setenv("SNP_SCHEDULER_IN_PROCESS", "true")
+    monkeypatch.setenv("SNP_TOKEN_TTL_HOURS", "1.5")
+    monkeypatch.setenv("SNP_SUPPLEMENT_RULES__weekly_cap", "15")
+    monkeypatch.setenv("SNP_SECRET_KEY", "12345")
+    settings = load_config("development")
+    assert settings["RATELIMIT_LOGIN"] == "5 per minute"
+    assert settings["SCHEDULER_IN_PROCESS"] is True
+    assert settings["TOKEN_TTL_HOURS"] == 1.5
+    assert settings["SUPPLEMENT_RULES"]["weekly_cap"] == 15 and settings["SUPPLEMENT_RULES"]["amount_cents"] == 1500
+    assert settings["SECRET_KEY"] == "12345"  # a string setting keeps the raw text
+    assert "DATABASE_URL" not in settings
+
+
+def test_a_nested_setting_does_not_change_the_class(monkeypatch):
+    monkeypatch.setenv("SNP_SUPPLEMENT_RULES__weekly_cap", "3")
+    assert load_config("development")["SUPPLEMENT_RULES"]["weekly_cap"] == 3
+    monkeypatch.delenv("SNP_SUPPLEMENT_RULES__weekly_cap")
+    assert load_config("development")["SUPPLEMENT_RULES"]["weekly_cap"] == 20

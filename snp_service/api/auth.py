@@ -1,4 +1,6 @@
 """POST /api/v1/auth/token: exchange email and password for an expiring bearer token."""
+from datetime import timedelta
+
 from flask import current_app, g
 from flask_smorest import Blueprint
 
@@ -17,7 +19,7 @@ blp = Blueprint("auth", __name__, description="Bearer tokens")
 @blp.response(200, TokenResponseSchema)
 def issue_token(credentials):
     user = accounts.authenticate(credentials["email"], credentials["password"])
-    secret, token = accounts.issue_token(user, current_app.config["TOKEN_TTL"])
+    secret, token = accounts.issue_token(user, timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
     return {"token": secret, "expires_at": token.expires_at, "user": user_summary(user)}
 
 
