@@ -6,7 +6,7 @@
 
 What is checked, from each profile's snapshot: cardinalities (slices included), JSON shape (array or
 not), unknown elements, primitive formats, fixed[x] and pattern[x], required bindings to the ValueSets
-the package ships (and to the small FHIR R4 code lists in tests/fhir/r4_required_codes.json), reference
+the package ships (and to the small lists of tests/fhir/codes_outside_package.json: R4, ANS slot types), reference
 target types and aggregation, the error-severity invariants (fhirpathpy), and reference consistency
 inside a Bundle. What is not checked is said by `report(...).notes`: ValueSets outside the package,
 slicings resolved by conformance, invariants fhirpathpy cannot evaluate (`NOT_EVALUATED`).

@@ -224,6 +224,9 @@ BROKEN = {
         lambda: _set(_slot(), ["id"], "x" * 65), "Slot.id: '" + "x" * 65 + "' is not a valid id"),
     "empty string": (
         lambda: _set(_slot(), ["comment"], ""), "Slot.comment: '' is not a valid string"),
+    "empty array": (
+        lambda: _set(_set(_psindiv(), ["entry"], []), ["total"], 0),
+        "Bundle.entry: is an empty JSON array (R4 JSON omits an element without values)"),
     "Slot.serviceType not an array": (
         lambda: _set(_slot(), ["serviceType"], _slot()["serviceType"][0]), "Slot.serviceType: must be a JSON array"),
     "unknown element": (
@@ -258,11 +261,15 @@ def test_a_resource_without_a_package_profile_is_refused_unless_one_is_named():
 
 
 def test_a_named_profile_is_checked_even_where_the_resource_declares_another():
-    # The individual Slot profile binds meta.security to an ANS list outside the package; the CPTS one
-    # to a ValueSet of the package: the same slot with code SOS passes the first and fails the second.
-    slot = _set(_slot(), ["meta", "security", 0, "code"], "SOS")
+    # meta.security is bound to PUBLIC/PRO/SNP on the individual Slot (the ANS list the guide enumerates)
+    # and to PUBLIC/PRO/SNP/CPTS on the CPTS Slot: a CPTS slot type is refused by the first only.
+    slot = _set(_slot(), ["meta", "security", 0, "code"], "CPTS")
+    assert validate(slot) == [
+        "Slot.meta.security[0]: https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau|CPTS "
+        "is not in the required ValueSet https://mos.esante.gouv.fr/NOS/JDV_J165-TypeCreneau-SAS/FHIR/"
+        "JDV-J165-TypeCreneau-SAS [FrSlotAgregateur]"]
+    slot["meta"]["profile"] = [CPTS_SLOT]
     assert validate(slot) == []
-    assert any("sas-cpts-valueset-typecreneau" in e for e in validate(slot, CPTS_SLOT))
 
 
 def test_open_slicing_lets_other_service_types_through():
@@ -274,7 +281,7 @@ def test_open_slicing_lets_other_service_types_through():
 
 def test_the_report_says_what_it_did_not_check():
     notes = report(_psindiv()).notes
-    assert any("JDV-J165-TypeCreneau-SAS is not in the package" in n for n in notes)
+    assert not any("JDV-J165-TypeCreneau-SAS" in n for n in notes)
     assert any("fr-practitioner-specialty is not in the package" in n for n in notes)
     assert any(n.startswith("invariant dom-3 not evaluated") for n in notes)
     assert set(NOT_EVALUATED) == {"dom-3"}
@@ -319,3 +326,12 @@ def test_the_native_ele_1_and_ext_1_agree_with_fhirpathpy():
                 assert NATIVE[expression](value) == (expected == [True]), (name, expression, value)
                 checked += 1
     assert checked > 1500
+
+
+def test_docs_sas_profiles_carries_the_table_the_snapshots_give():
+    from pathlib import Path
+
+    from .fhir.profile_table import markdown
+
+    doc = (Path(__file__).parent.parent / "docs" / "sas-profiles.md").read_text()
+    assert markdown() in doc, "regenerate the tables: python -m tests.fhir.profile_table"

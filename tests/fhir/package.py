@@ -2,9 +2,9 @@
 
 StructureDefinition snapshots become trees of `ElementDef` (children by name, slices under the sliced
 element), ValueSets become sets of (system, code). The package ships no CodeSystem and none of its
-dependencies (hl7.fhir.r4.core, hl7.fhir.fr.core, ans.fr.nos): `r4_required_codes.json` carries the few
-small, frozen FHIR R4 code lists that the snapshots bind with strength `required`; any other ValueSet
-is reported as not checked (see `ValueSet.missing`).
+dependencies (hl7.fhir.r4.core, hl7.fhir.fr.core, ans.fr.nos): `codes_outside_package.json` carries the
+few small, frozen code lists that the snapshots bind with strength `required` (FHIR R4's, and the ANS
+slot types the guide enumerates); any other ValueSet is reported as not checked.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 HERE = Path(__file__).parent
 PACKAGE_TGZ = HERE / "ans.fhir.fr.sas-1.1.0.tgz"
-R4_CODES = HERE / "r4_required_codes.json"
+CODES_OUTSIDE = HERE / "codes_outside_package.json"
 
 FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 
@@ -37,6 +37,7 @@ class Constraint:
     severity: str
     human: str
     expression: str
+    source: str = ""  # the profile that wrote it (R4 core ones name an R4 StructureDefinition)
 
 
 @dataclass(eq=False)
@@ -91,6 +92,7 @@ class Profile:
     kind: str
     root: ElementDef = field(default=None, repr=False)
     elements: dict[str, ElementDef] = field(default_factory=dict, repr=False)
+    differential: frozenset[str] = frozenset()  # ids of the elements the profile itself constrains
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class ValueSet:
     url: str
     codes: frozenset[tuple[str, str]]
     missing: tuple[str, ...]  # what could not be expanded (a CodeSystem or ValueSet not shipped)
-    source: str  # "package" or "r4-core"
+    source: str  # "package", "r4" or "guide" (see codes_outside_package.json)
 
     def contains(self, system: str | None, code: str | None) -> bool:
         return (system, code) in self.codes
@@ -146,7 +148,7 @@ def _element(raw: dict, profile: Profile) -> ElementDef:
         pattern=pattern,
         binding=binding,
         constraints=tuple(
-            Constraint(c["key"], c.get("severity", "error"), c.get("human", ""), c["expression"])
+            Constraint(c["key"], c.get("severity", "error"), c.get("human", ""), c["expression"], c.get("source", ""))
             for c in raw.get("constraint", ())
             if c.get("expression")
         ),
@@ -169,7 +171,8 @@ def _parent_and_slice(element_id: str) -> tuple[str | None, str, str | None]:
 
 
 def build_profile(sd: dict) -> Profile:
-    profile = Profile(sd["url"], sd["name"], sd.get("title", sd["name"]), sd["type"], sd["kind"])
+    profile = Profile(sd["url"], sd["name"], sd.get("title", sd["name"]), sd["type"], sd["kind"],
+                      differential=frozenset(e["id"] for e in sd.get("differential", {}).get("element", [])))
     for raw in sd["snapshot"]["element"]:
         element = _element(raw, profile)
         profile.elements[element.id] = element
@@ -241,9 +244,9 @@ def load() -> Package:
     for url, vs in vss.items():
         codes, missing = _expand(vs, vss)
         value_sets[url] = ValueSet(url, frozenset(codes), tuple(missing), "package")
-    for url, entry in json.loads(R4_CODES.read_text())["valueSets"].items():
+    for url, entry in json.loads(CODES_OUTSIDE.read_text())["valueSets"].items():
         codes = frozenset((entry["system"], code) for code in entry["codes"])
-        value_sets.setdefault(url, ValueSet(url, codes, (), "r4-core"))
+        value_sets.setdefault(url, ValueSet(url, codes, (), entry["source"]))
     profiles = {sd["url"]: build_profile(sd) for sd in sds}
     return Package(profiles, value_sets, examples, manifest.get("version", "?"))
 

@@ -133,6 +133,8 @@ def _collect(run: Run, child: ElementDef, obj: dict, path: str, used: set, ctx: 
         tref = child.types[0] if child.types else TypeRef("BackboneElement")
     used.update((key, "_" + key))
     raw, ext = obj.get(key), obj.get("_" + key)
+    if raw == [] or ext == []:
+        run.error(f"{path}.{key}", "is an empty JSON array (R4 JSON omits an element without values)", ctx)
     if raw is None and ext is None:
         return [], False
     is_array = isinstance(raw, list) or isinstance(ext, list)
@@ -328,6 +330,8 @@ def walk_model(run: Run, type_path: str, obj, path: str, ctx: Ctx) -> None:
             run.error(f"{path}.{key}", f"unknown element (not in the R4 {type_path})", ctx)
             continue
         items = raw if isinstance(raw, list) else [raw]
+        if raw == []:
+            run.error(f"{path}.{key}", "is an empty JSON array (R4 JSON omits an element without values)", ctx)
         for i, item in enumerate(items):
             where = f"{path}.{key}[{i}]" if isinstance(raw, list) else f"{path}.{key}"
             if item is None:
