@@ -233,6 +233,8 @@ BROKEN = {
         lambda: _set(_slot(), ["colour"], "red"), "Slot.colour: unknown element (not in the profile)"),
     "unknown element inside a Reference": (
         lambda: _set(_slot(), ["schedule", "ref"], "Schedule/x"), "Slot.schedule.ref: unknown element (not in the R4 Reference)"),
+    "unknown element in a primitive's extension part": (
+        lambda: _set(_slot(), ["_comment"], {"colour": "red"}), "Slot._comment.colour: unknown element (not in the R4 Element)"),
     "extension value of a type the slice does not allow": (
         lambda: _set(example("Appointment-1.json"), ["extension", 0], {
             "url": "http://interopsante.org/fhir/StructureDefinition/FrAppointmentOperator", "valueString": "x"}),

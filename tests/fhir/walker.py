@@ -154,7 +154,8 @@ def check_value(run: Run, element: ElementDef, value, ext, path: str, ctx: Ctx, 
             elif element.max_length and len(value) > element.max_length:
                 run.error(path, f"longer than {element.max_length} characters", ctx)
         if ext is not None:
-            walk_model(run, "Element", ext, path + "(extension)", ctx)
+            head, _, tail = path.rpartition(".")
+            walk_model(run, "Element", ext, f"{head}._{tail}", ctx)
         check_fixed_pattern(run, element, value, path, ctx)
         check_binding(run, element, value, code, path, ctx)
         check_constraints(run, element.constraints, value, code, path, ctx)
