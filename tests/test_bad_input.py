@@ -510,9 +510,9 @@ PAGE_FORMS = {
 PAGE_GETS = {
     "regulator": ["/regulation?slot=abc", f"/regulation?slot={2 ** 63}", "/regulation?slot=-1",
                   "/regulation/agenda.json?day=2027-02-30", "/regulation/agenda.json?day=9999-12-31&days=3",
-                  "/regulation/agenda.json?days=abc", "/regulation/agenda.json?practitioner=abc",
-                  f"/regulation/agenda.json?practitioner={2 ** 63}", "/regulation/agenda.json?commune=%00",
-                  "/regulation/agenda?practitioner=abc", f"/regulation/agenda?practitioner={2 ** 63}",
+                  "/regulation/agenda.json?days=abc", "/regulation/agenda.json?practitioner_id=abc",
+                  f"/regulation/agenda.json?practitioner_id={2 ** 63}", "/regulation/agenda.json?commune=%00",
+                  "/regulation/agenda?practitioner_id=abc", f"/regulation/agenda?practitioner_id={2 ** 63}",
                   "/regulation/agenda?day=0000-00-00", "/regulation/agenda?origin=%00&days=2"],
     "coordinator": ["/coordination?cpts_id=abc", f"/coordination?cpts_id={2 ** 63}",
                     "/coordination/seasons/compare?a=abc&b=-1", f"/coordination/seasons/compare?a={2 ** 63}&b=0",

@@ -99,12 +99,12 @@ def test_one_practitioner_or_one_commune_narrows_the_columns(client, world):
     world.practitioner(cpts)
     _signed_in(client, world.user("regulator", cpts))
 
-    by_practitioner = _grid(client, practitioner=one.id).get_json()
+    by_practitioner = _grid(client, practitioner_id=one.id).get_json()
     by_commune = _grid(client, commune="85226").get_json()
 
     assert [p["id"] for c in by_practitioner["communes"] for p in c["practitioners"]] == [one.id]
     assert [p["id"] for c in by_commune["communes"] for p in c["practitioners"]] == [one.id]
-    for params, field in (({"days": 7}, "days"), ({"practitioner": "x"}, "practitioner"), ({"commune": "zz"}, "commune"),
+    for params, field in (({"days": 7}, "days"), ({"practitioner_id": "x"}, "practitioner_id"), ({"commune": "zz"}, "commune"),
                           ({"day": "9999-12-31", "days": 3}, "day")):
         bad = _grid(client, **params)
         assert bad.status_code == 422 and field in bad.get_json()["error"]["fields"], params
@@ -115,5 +115,6 @@ def test_the_grid_page_of_a_practitioner_outside_the_area_is_not_found(client, w
     outside = world.practitioner(world.cpts(regulation_area="Loire"))
     _signed_in(client, world.user("regulator", cpts))
 
-    assert client.get(f"/regulation/agenda?practitioner={outside.id}").status_code == 404
-    assert client.get(f"/regulation/agenda?practitioner={world.practitioner(cpts).id}").status_code == 200
+    assert client.get(f"/regulation/agenda?practitioner_id={outside.id}").status_code == 404
+    assert _grid(client, practitioner_id=outside.id).status_code == 404
+    assert client.get(f"/regulation/agenda?practitioner_id={world.practitioner(cpts).id}").status_code == 200

@@ -44,8 +44,11 @@ def agenda(user):
 @require_roles("regulator", "coordinator", "admin")
 def agenda_json(user):
     first_day, days = _agenda_period()
+    practitioner_id = _practitioner_filter()
+    if practitioner_id is not None:
+        get_practitioner(user, practitioner_id)  # 404 outside the user's area
     grid = shared_agenda.planning_grid(visible_cpts_ids(user), first_day, days,
-                                       practitioner_id=_practitioner_filter(), commune=_commune_filter())
+                                       practitioner_id=practitioner_id, commune=_commune_filter())
     # Polled every few seconds by every open grid: an unchanged grid costs one query and a 304.
     response = jsonify(grid)
     response.add_etag()
@@ -67,11 +70,11 @@ def _agenda_period() -> tuple[date, int]:
 
 
 def _practitioner_filter() -> int | None:
-    raw = request.args.get("practitioner")
+    raw = request.args.get("practitioner_id")
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 9:
-        raise Invalid("Praticien invalide", fields={"practitioner": ["expected a practitioner id"]})
+        raise Invalid("Praticien invalide", fields={"practitioner_id": ["expected a practitioner id"]})
     return int(raw)
 
 

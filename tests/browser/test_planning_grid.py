@@ -202,3 +202,30 @@ def test_a_booking_refused_in_the_dialog_says_why_next_to_the_fields(app, cpts_o
         assert _focused_slot(page) == str(cpts_of_25["columns"][0][1][2].id)
     finally:
         context.close()
+
+
+def test_one_practitioners_agenda_from_the_sas_platform_books_with_channel_sas(app, cpts_of_25, live_server, chromium):
+    gp, slots = cpts_of_25["columns"][0]
+    context = _context(chromium, 1366, 768)
+    page = context.new_page()
+    try:
+        login(page, live_server, cpts_of_25["regulators"][0].email, PASSWORD)
+        page.goto(f"{live_server}/regulation/agenda?practitioner_id={gp.id}&origin=sas&day={cpts_of_25['day']}")
+        page.wait_for_selector("#planning td.slot")
+        assert page.locator("#planning thead tr.names th").count() == 1
+        assert gp.last_name in page.inner_text("h1")
+        assert _focused_slot(page) == str(slots[0].id)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#book-dialog[open]")
+        assert page.input_value("#channel") == "sas"
+        for text in ("Durand", "Jeanne", "02041950", "0612345678"):
+            page.keyboard.type(text)
+            page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f'td[data-slot="{slots[0].id}"].slot-booked')
+        assert axe_violations(page) == []
+        screenshot(page, "regulation-grid-one-practitioner-1366")
+        with app.app_context():
+            assert db.session.query(Booking).filter_by(slot_id=slots[0].id).one().channel == "sas"
+    finally:
+        context.close()

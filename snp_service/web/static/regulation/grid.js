@@ -29,8 +29,8 @@ const patientForm = new PatientForm(formElement);
 // ---------------------------------------------------------------- loading
 function params() {
   const query = new URLSearchParams({ day: dayInput.value || root.dataset.day, days: daysInput.value });
-  if (root.dataset.practitioner) query.set("practitioner", root.dataset.practitioner);
-  if (communeInput.value) query.set("commune", communeInput.value);
+  if (root.dataset.practitionerId) query.set("practitioner_id", root.dataset.practitionerId);
+  if (communeInput && communeInput.value) query.set("commune", communeInput.value);
   return query;
 }
 
@@ -378,7 +378,7 @@ function shiftDay(days) {
 document.getElementById("day-before").addEventListener("click", () => shiftDay(-1));
 document.getElementById("day-after").addEventListener("click", () => shiftDay(1));
 document.getElementById("today").addEventListener("click", () => { dayInput.value = parisClock().day; reload(); });
-for (const input of [dayInput, daysInput, communeInput]) input.addEventListener("change", reload);
+for (const input of [dayInput, daysInput, communeInput]) if (input) input.addEventListener("change", reload);
 document.getElementById("grid-filters").addEventListener("submit", (event) => event.preventDefault());
 
 load();
