@@ -306,5 +306,19 @@ def test_console_has_no_serious_accessibility_violation(app, area, live_server, 
         assert axe_violations(page) == []
         assert_no_horizontal_scroll(page)
         screenshot(page, f"regulation-console-{width}")
+        for selector, value in (("#first_name", "Jeanne"), ("#birth_date", "02/04/1950"), ("#phone", "0612345678")):
+            page.fill(selector, value)
+        page.press("#phone", "Enter")
+        page.wait_for_function("document.activeElement.id === 'results'")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#confirmation:not([hidden])")
+        page.wait_for_selector("#bookings tr button.danger")
+        assert axe_violations(page) == []
+        assert_no_horizontal_scroll(page)
+        screenshot(page, f"regulation-console-confirmed-{width}")
+        page.click("#bookings tr button.danger")
+        page.wait_for_selector("#cancel-dialog[open]")
+        assert axe_violations(page) == []
+        screenshot(page, f"regulation-cancel-dialog-{width}")
     finally:
         context.close()
