@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
@@ -115,9 +115,9 @@ def lookup_practitioners(cpts_ids: set[int] | None, query: str, limit: int) -> l
     """Practitioners of ``cpts_ids`` whose name (or RPPS) starts like ``query``, best first, at most ``limit``.
 
     The regulator types what the caller says ("lefevre claire"): case and accents are
-    ignored and each word typed must start a word of the name, in any order. The folding
-    is done here rather than in SQL (SQLite's ``lower`` knows only ASCII) over the plain
-    name columns of one scope, a regulation area: a few hundred rows, read without ORM objects.
+    ignored and each word typed must start a word of the name, in any order. SQLite's
+    ``lower`` knows only ASCII, so SQL keeps a loose superset (``_loose_pattern``) and the
+    exact rule is applied here to those few rows, read as plain columns.
     """
     words = _folded_words(query)
     if not words:
@@ -131,6 +131,10 @@ def lookup_practitioners(cpts_ids: set[int] | None, query: str, limit: int) -> l
         statement = statement.where(Practitioner.rpps.startswith(query.strip(), autoescape=True))
         matches = list(db.session.execute(statement.order_by(Practitioner.rpps).limit(limit)))
     else:
+        for word in words:
+            pattern = _loose_pattern(word)
+            statement = statement.where(or_(Practitioner.first_name.ilike(pattern, escape="\\"),
+                                            Practitioner.last_name.ilike(pattern, escape="\\")))
         matches = [row for row in db.session.execute(statement) if _name_matches(words, row)]
         # Last name typed first is the usual way ("Lefèvre, Claire"): those come first.
         matches.sort(key=lambda row: (not _folded(row.last_name).startswith(words[0]), _folded(row.last_name),
@@ -148,6 +152,23 @@ def _folded(text: str | None) -> str:
 
 def _folded_words(text: str) -> list[str]:
     return [word for word in re.split(r"[\s\-'’.,]+", _folded(text)) if word]
+
+
+# Letters a name may carry with an accent or a cedilla (é, è, ç, ñ, ï...): any character matches there.
+_ACCENTED_IN_NAMES = frozenset("aceinouy")
+
+
+def _loose_pattern(word: str) -> str:
+    """A LIKE pattern matching every name that holds ``word`` (folded) anywhere, and a few more."""
+    loose = []
+    for char in word:
+        if char in _ACCENTED_IN_NAMES or not char.isascii():
+            loose.append("_")
+        elif char in "%_\\":
+            loose.append("\\" + char)
+        else:
+            loose.append(char)
+    return f"%{''.join(loose)}%"
 
 
 def _name_matches(words: list[str], row) -> bool:

@@ -315,6 +315,8 @@ function openBooking(td) {
   }
   const p = columns().find((c) => c.id === slot.practitioner_id);
   state.booking = slot;
+  // One key for this slot and this caller: Enter pressed twice books once.
+  state.idempotencyKey = crypto.randomUUID();
   state.returnTo = slot.id;
   document.getElementById("book-title").textContent = "Réserver ce créneau";
   document.getElementById("book-slot").textContent =
@@ -328,9 +330,11 @@ function openBooking(td) {
 formElement.addEventListener("submit", async (event) => {
   event.preventDefault();  // the dialog closes only once booked, or on Retour / Escape
   const slot = state.booking;
-  const body = slot && patientForm.booking(slot.id);
+  const body = slot && !state.busy && patientForm.booking(slot.id);
   if (!body) return;
-  const answer = await api("POST", "/api/v1/bookings", body, { "Idempotency-Key": `grid-${slot.id}-${crypto.randomUUID()}` });
+  state.busy = true;
+  const answer = await api("POST", "/api/v1/bookings", body, { "Idempotency-Key": state.idempotencyKey })
+    .finally(() => { state.busy = false; });
   if (answer.ok) {
     const p = answer.data.practitioner;
     const who = answer.data.patient ? ` pour ${answer.data.patient.first_name} ${answer.data.patient.last_name}` : "";
