@@ -21,7 +21,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from booking_load import Gunicorn, describe, free_slot_ids, http_bookings, replayed_bookings, statement_count
+from booking_load import CpuMeter, Gunicorn, describe, free_slot_ids, http_bookings, replayed_bookings, statement_count
 from region_cache import OUTPUT, regions
 from region_data import ROOT
 
@@ -64,20 +64,25 @@ def capture_with(code: Path, url: str, token: str, slot_id: int) -> list[tuple]:
 
 
 class Version:
-    def __init__(self, ref: str, url: str, token: str, capture_slot: int, workers: int | None):
+    def __init__(self, ref: str, url: str, token: str, capture_slot: int, workers: int | None, meter: CpuMeter):
         self.code, self.label = code_of(ref)
         self.url, self.token = url, token
         self.steps = capture_with(self.code, url, token, capture_slot)
         self.server = Gunicorn(url, workers=workers, code=self.code)
-        self.http, self.raw, self.cpu = [], [], []
+        self.meter = meter
+        self.http, self.raw, self.cpu, self.http_cost, self.raw_cost = [], [], [], [], []
 
     def round(self, http_slots: list[int], raw_slots: list[int]) -> None:
-        cpu = self.server.cpu_seconds()
+        cpu, before = self.server.cpu_seconds(), self.meter.snapshot()
         rate, answers = http_bookings(self.server.port, self.token, http_slots)
         assert answers.get(201) == len(http_slots), dict(answers)
-        self.cpu.append((self.server.cpu_seconds() - cpu) * 1000 / len(http_slots))
+        worker = self.server.cpu_seconds() - cpu
+        self.cpu.append(worker * 1000 / len(http_slots))
+        self.http_cost.append((worker + self.meter.spent(before, self.meter.snapshot())) * 1000 / len(http_slots))
         self.http.append(rate)
+        before = self.meter.snapshot()
         self.raw.append(replayed_bookings(self.url, self.steps, raw_slots))
+        self.raw_cost.append(self.meter.spent(before, self.meter.snapshot()) * 1000 / len(raw_slots))
 
     def summary(self) -> str:
         statements, commits = statement_count(self.steps)
@@ -87,7 +92,10 @@ class Version:
                 f"    gunicorn {http:.0f}/s, raw {raw:.0f}/s, ratio of medians {100 * http / raw:.1f} % "
                 f"(per round {', '.join(f'{100 * r:.0f}' for r in ratios)} %), "
                 f"gunicorn CPU {statistics.median(self.cpu):.2f} ms a booking "
-                f"(per round {', '.join(f'{c:.2f}' for c in self.cpu)})")
+                f"(per round {', '.join(f'{c:.2f}' for c in self.cpu)})\n"
+                f"    CPU a booking, every process: gunicorn path {statistics.median(self.http_cost):.2f} ms, "
+                f"raw {statistics.median(self.raw_cost):.2f} ms, ratio "
+                f"{100 * statistics.median(self.raw_cost) / statistics.median(self.http_cost):.1f} %")
 
 
 def main() -> None:
@@ -110,7 +118,9 @@ def main() -> None:
             db.engine.dispose()
         per_round = args.bookings
         slots = free_slot_ids(url, cpts_ids, 4 * args.rounds * per_round + 202)
-        versions = [Version(ref, url, token, slots[-1 - n], args.workers) for n, ref in enumerate((args.a, args.b))]
+        meter = CpuMeter(built[args.scale].postmaster_pid)
+        versions = [Version(ref, url, token, slots[-1 - n], args.workers, meter)
+                    for n, ref in enumerate((args.a, args.b))]
         try:
             for n, version in enumerate(versions):  # warm-up: imports, caches, prepared statements
                 http_bookings(version.server.port, token, slots[-102 - 100 * n:-2 - 100 * n])
@@ -127,7 +137,8 @@ def main() -> None:
     print("\n".join(v.summary() for v in versions))
     a, b = versions
     print(f"B/A: throughput {statistics.median(b.http) / statistics.median(a.http):.3f}, "
-          f"gunicorn CPU per booking {statistics.median(b.cpu) / statistics.median(a.cpu):.3f}")
+          f"gunicorn CPU per booking {statistics.median(b.cpu) / statistics.median(a.cpu):.3f}, "
+          f"CPU per booking, every process {statistics.median(b.http_cost) / statistics.median(a.http_cost):.3f}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from booking_load import (CLIENTS, Gunicorn, capture_booking, describe, double_bookings, free_slot_ids,
+from booking_load import (CLIENTS, CpuMeter, Gunicorn, capture_booking, describe, double_bookings, free_slot_ids,
                           http_bookings, minimal_raw_bookings, race, replayed_bookings, statement_count)
 from region_cache import regions
 from scaling import NO_GROWTH_TARGET, RATE_WITHIN_1_5, WITHIN_1_5, ScaleTable, add_scale_options, in_turns
@@ -167,17 +167,26 @@ class WriteLoad:
         self.server = Gunicorn(self.url, workers=workers, threads=threads)
         http_bookings(self.server.port, self.token, self.minimal_slots[:WARM_UP])  # first requests: imports, caches
         self.statuses: Counter = Counter()
+        self.meter = CpuMeter(built.postmaster_pid)
         self.worker_cpu: list[float] = []
+        self.http_cost: list[float] = []  # ms of CPU a booking, every process (server, database, clients)
+        self.raw_cost: list[float] = []
 
     def http_round(self, n: int) -> float:
-        cpu = self.server.cpu_seconds()
+        cpu, before = self.server.cpu_seconds(), self.meter.snapshot()
         rate, answers = http_bookings(self.server.port, self.token, self.http_slots[n::ROUNDS])
-        self.worker_cpu.append((self.server.cpu_seconds() - cpu) * 1000 / sum(answers.values()))
+        worker = self.server.cpu_seconds() - cpu
+        count = sum(answers.values())
+        self.worker_cpu.append(worker * 1000 / count)
+        self.http_cost.append((worker + self.meter.spent(before, self.meter.snapshot())) * 1000 / count)
         self.statuses.update(answers)
         return rate
 
     def raw_round(self, n: int) -> float:
-        return replayed_bookings(self.url, self.steps, self.raw_slots[n::ROUNDS])
+        slots, before = self.raw_slots[n::ROUNDS], self.meter.snapshot()
+        rate = replayed_bookings(self.url, self.steps, slots)
+        self.raw_cost.append(self.meter.spent(before, self.meter.snapshot()) * 1000 / len(slots))
+        return rate
 
 
 def bench_writes(table: ScaleTable, built: dict, bookings: int, attempts: int, workers: int | None,
@@ -192,9 +201,10 @@ def bench_writes(table: ScaleTable, built: dict, bookings: int, attempts: int, w
             for scale in (list(loads) if n % 2 == 0 else list(loads)[::-1]):
                 http[scale].append(loads[scale].http_round(n))
                 raw[scale].append(loads[scale].raw_round(n))
-                print(f"  round {n + 1}, {scale}×: gunicorn {http[scale][-1]:.0f}/s "
-                      f"({loads[scale].worker_cpu[-1]:.1f} ms server CPU a booking), raw {raw[scale][-1]:.0f}/s",
-                      flush=True)
+                load = loads[scale]
+                print(f"  round {n + 1}, {scale}×: gunicorn {http[scale][-1]:.0f}/s ({load.worker_cpu[-1]:.1f} ms "
+                      f"server CPU, {load.http_cost[-1]:.1f} ms in all a booking), raw {raw[scale][-1]:.0f}/s "
+                      f"({load.raw_cost[-1]:.1f} ms)", flush=True)
         minimal = {s: minimal_raw_bookings(load.url, load.minimal_slots[WARM_UP:]) for s, load in loads.items()}
         kind = f"{threads} gthread threads" if threads > 1 else "sync"
         http_rate = {s: statistics.median(v) for s, v in http.items()}
@@ -206,6 +216,12 @@ def bench_writes(table: ScaleTable, built: dict, bookings: int, attempts: int, w
                   NO_GROWTH_TARGET, "≥ 50 %")
         table.add("gunicorn CPU per booking (median of rounds)",
                   {s: statistics.median(load.worker_cpu) for s, load in loads.items()}, "ms", NO_GROWTH_TARGET)
+        http_cost = {s: statistics.median(load.http_cost) for s, load in loads.items()}
+        raw_cost = {s: statistics.median(load.raw_cost) for s, load in loads.items()}
+        table.add("CPU per booking, every process: through gunicorn", http_cost, "ms", WITHIN_1_5)
+        table.add("CPU per booking, every process: raw replay", raw_cost, "ms", NO_GROWTH_TARGET)
+        table.add("raw / gunicorn CPU per booking (the ratio on cores of their own)",
+                  {s: 100 * raw_cost[s] / http_cost[s] for s in loads}, "%", NO_GROWTH_TARGET, "≥ 50 %")
         table.add("minimal 4-statement writes raw", minimal, "/s", NO_GROWTH_TARGET)
         table.note(f"one booking request: {statements} statements + {commits} commit ({describe(first.steps)}); "
                    f"rounds (gunicorn / raw): " + "; ".join(
@@ -233,16 +249,18 @@ def main() -> None:
     add_scale_options(parser)
     parser.add_argument("--postgresql-only", action="store_true", help="skip the SQLite search run")
     parser.add_argument("--search-only", action="store_true", help="skip the throughput rounds and the race")
+    parser.add_argument("--writes-only", action="store_true", help="skip the searches (PostgreSQL writes only)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: config/gunicorn_conf.py, cores + 1)")
     parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker (default 1: sync workers)")
     args = parser.parse_args()
     searches, bookings, attempts = (200, 600, 2000) if args.quick else (1000, 3000, 10_000)
     table = ScaleTable("Search and booking", args.scales)
-    if not args.postgresql_only:
+    if not (args.postgresql_only or args.writes_only):
         with regions(args.scales, postgresql=False, quick=args.quick, rebuild=args.rebuild) as built:
             bench_search(table, "SQLite", built, searches)
     with regions(args.scales, postgresql=True, quick=args.quick, rebuild=args.rebuild) as built:
-        bench_search(table, "PostgreSQL", built, searches)
+        if not args.writes_only:
+            bench_search(table, "PostgreSQL", built, searches)
         if not args.search_only:
             bench_writes(table, built, bookings, attempts, args.workers, args.threads)
     table.note("search: the first area's regulator (4 CPTS, same place at every scale), commune + 10/20/30 km, "

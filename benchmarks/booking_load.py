@@ -72,12 +72,8 @@ class Gunicorn:
         return [self.process.pid] + ([int(pid) for pid in children.read_text().split()] if children.exists() else [])
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the master and its workers so far (``/proc``, clock ticks)."""
-        ticks = 0
-        for pid in self.pids():
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        """User + system CPU of the master and its workers so far (``/proc``)."""
+        return sum(_process_cpu(pid) for pid in self.pids())
 
     def peak_rss_mib(self) -> dict[int, float]:
         """Peak resident memory (VmHWM) of the gunicorn master and each worker, in MiB."""
@@ -91,6 +87,45 @@ class Gunicorn:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
+
+
+def _process_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds of a process (``/proc``), with ``children`` those of its finished, reaped children too."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU spent by the database server (every backend, finished ones included) and by this process.
+
+    Around a round of bookings, with the server's own counter, it gives what one booking costs
+    in CPU all processes together. On a machine other work shares, a round's throughput follows
+    the share of the cores the round's processes win: 32 raw replay backends win more of it than
+    3 gunicorn workers do. The CPU a booking costs does not depend on that share, so the ratio of
+    the two costs is what the throughput ratio becomes when both runs have the cores to themselves.
+    """
+
+    def __init__(self, postmaster_pid: int):
+        self.postmaster = postmaster_pid
+
+    def database_cpu(self) -> float:
+        children = Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children").read_text().split()
+        total = _process_cpu(self.postmaster, children=True)
+        for pid in children:
+            try:
+                total += _process_cpu(int(pid))
+            except FileNotFoundError:  # ended between the two reads: counted by the postmaster next time
+                pass
+        return total
+
+    def snapshot(self) -> tuple[float, float]:
+        own = os.times()
+        return self.database_cpu(), own.user + own.system
+
+    @staticmethod
+    def spent(before: tuple[float, float], after: tuple[float, float]) -> float:
+        return sum(a - b for a, b in zip(after, before))
 
 
 def free_slot_ids(url: str, cpts_ids: list[int], count: int) -> list[int]:

@@ -6,7 +6,7 @@
 
 Each region is built once (``region_data.build_region``) and kept under
 ``benchmarks/output/`` (git-ignored), keyed by its scale and a hash of the schema
-DDL, the generator's source (``region_data.GENERATOR``) and the counts: a change to
+DDL, the generator's source (``region_data.GENERATOR``, the dialect's loader included) and the counts: a change to
 any of them builds a new one. A run gets a fresh working copy, so what a benchmark writes (bookings, job
 results) never reaches the next run:
 
@@ -49,6 +49,7 @@ MAX_AGE = timedelta(hours=20)
 class Built:
     url: str
     summary: dict
+    postmaster_pid: int | None = None  # PostgreSQL: the server process, whose CPU ``booking_load.CpuMeter`` reads
 
     @property
     def psycopg_url(self) -> str:
@@ -63,7 +64,7 @@ def region_key(dialect: str, counts: dict, seed: int = 1) -> str:
     import snp_service.models  # noqa: F401  (the tables' metadata)
 
     compiled_for = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
-    parts = [inspect.getsource(code) for code in region_data.GENERATOR]
+    parts = [inspect.getsource(code) for code in region_data.GENERATOR[dialect]]
     parts += [repr([getattr(region_data, name) for name in region_data.GENERATOR_SETTINGS])]
     parts += [repr(sorted(counts.items())), str(seed)]
     for table in db.metadata.sorted_tables:
@@ -108,6 +109,9 @@ class PersistentCluster(PgCluster):
 
     def databases(self) -> set[str]:
         return {row[0] for row in self.execute("SELECT datname FROM pg_database")}
+
+    def postmaster_pid(self) -> int:
+        return int(Path(self.data, "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
         self._run(self.pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop")
@@ -204,7 +208,7 @@ def _postgres_copy(cluster: PersistentCluster, name: str, counts: dict, rebuild:
     cluster.execute(f'CREATE DATABASE "{working}" TEMPLATE "{template}" STRATEGY FILE_COPY')
     log(f"{name} (built {summary['now']:%Y-%m-%d %H:%M} UTC in {summary['seconds']} s): "
         f"working copy in {time.perf_counter() - started:.0f} s")
-    return Built(cluster.url(working), summary)
+    return Built(cluster.url(working), summary, cluster.postmaster_pid())
 
 
 def _sqlite_copy(name: str, counts: dict, rebuild: bool, log) -> Built:
