@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy import Float, and_, bindparam, case, func, literal_column, null, or_, select, true
 
-from .database import execute_core
+from .database import execute_core, member_of
 from .errors import Invalid
 from .extensions import db
 from .models import Commune, Practitioner, Slot, practitioner_cpts
@@ -151,7 +151,7 @@ def _candidates(*, scoped: bool, near: str | None, practitioner: str | None):
     if scoped:
         members = select(practitioner_cpts.c.practitioner_id).where(
             practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
-        candidates = candidates.where(Practitioner.id.in_(members))
+        candidates = candidates.where(member_of(Practitioner.id, members))
     if practitioner:
         candidates = candidates.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
     # Materialized: computed once per practitioner, not again for each of their slots.
