@@ -8,10 +8,11 @@ booking mix) and the supplement's act query, whose rules run in Python over bare
 driver rows. Medians of ``--runs`` runs after one warm-up, the scales taking turns
 run by run; figures are printed, never asserted.
 
-- one CPTS season: ``region_data.SEASON`` (one CPTS of 100 GPs, 500 slots a day); at
-  scale N the database holds N such CPTS and the report still covers one, 60 days:
-  the same slots, so linear growth means no growth;
-- region: every CPTS of the scale's region over the same 60 days (N × 250,000 slots).
+Both reports read each scale's region, so that a report of one CPTS meets the rest
+of the database as it would in production:
+- one CPTS season: the first CPTS (100 GPs) over the 144 days that end 24 days from
+  now, about 30,000 offered slots at every scale: linear growth means no growth;
+- region: every CPTS over the 60 past days (N × 240,000 offered slots).
 
     python benchmarks/bench_reports.py                 # SQLite, 1× and 4×
     python benchmarks/bench_reports.py --postgresql    # the benchmarks' PostgreSQL cluster
@@ -31,7 +32,8 @@ from snp_service import create_app, reporting, supplements
 from snp_service.extensions import db
 from snp_service.timeutil import PARIS, paris_day_bounds
 
-SEASON_DAYS = 60
+# (days, days after the build's day the period ends): a 30,000-slot season of one CPTS, the region's past 60 days.
+SEASON, REGION_DAYS = (144, 24), (60, -1)
 BARE_SQL = """
 SELECT count(slot.id), count(booking.id) FROM slot
 LEFT JOIN booking ON booking.slot_id = slot.id AND booking.status = 'booked'
@@ -44,10 +46,10 @@ PARTS = ("bare aggregate SQL", "summary", "full report (6 groupings)", "of which
 class Report:
     """One data set at one scale: its app, the CPTS the report covers and the 60 past days."""
 
-    def __init__(self, built, cpts_ids: list[int] | None):
+    def __init__(self, built, cpts_ids: list[int] | None, days: tuple[int, int]):
         self.app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": built.url})
-        self.end = (built.summary["now"] - timedelta(days=1)).astimezone(PARIS).date()
-        self.start = self.end - timedelta(days=SEASON_DAYS - 1)
+        self.end = (built.summary["now"] + timedelta(days=days[1])).astimezone(PARIS).date()
+        self.start = self.end - timedelta(days=days[0] - 1)
         self.cpts_ids = cpts_ids or built.summary["cpts_ids"]
         with self.app.app_context():
             self.offered = reporting.summary(self.cpts_ids, self.start, self.end)["offered"]
@@ -82,8 +84,9 @@ def _bare_sql(cpts_ids: list[int], start, end) -> str:
     return BARE_SQL.format(ids=", ".join(map(str, cpts_ids)), lower=bounds[0], upper=bounds[1])
 
 
-def bench(table: ScaleTable, label: str, built: dict, one_cpts: bool, runs: int, target_ms: float) -> None:
-    reports = {scale: Report(b, [b.summary["cpts_ids"][0]] if one_cpts else None) for scale, b in built.items()}
+def bench(table: ScaleTable, label: str, built: dict, one_cpts: bool, days: tuple[int, int], runs: int,
+          target_ms: float) -> None:
+    reports = {scale: Report(b, [b.summary["cpts_ids"][0]] if one_cpts else None, days) for scale, b in built.items()}
     for report in reports.values():
         report.timings(0)  # warm-up
     measured = in_turns({scale: report.timings for scale, report in reports.items()}, runs)
@@ -95,7 +98,7 @@ def bench(table: ScaleTable, label: str, built: dict, one_cpts: bool, runs: int,
         table.add(f"{label}: {part}", {s: statistics.median(r[part] for r in rounds) for s, rounds in measured.items()},
                   "ms", growth, f"≤ {target_ms / 1000:g} s at 1×" if part == PARTS[2] else "")
     table.note(f"{label}: " + ", ".join(f"{s}× {len(r.cpts_ids)} CPTS, {r.offered:,} offered slots"
-                                        for s, r in reports.items()) + f", {SEASON_DAYS} days")
+                                        for s, r in reports.items()) + f", {days[0]} days")
 
 
 def main() -> None:
@@ -106,9 +109,9 @@ def main() -> None:
     args = parser.parse_args()
     name = "PostgreSQL" if args.postgresql else "SQLite"
     table = ScaleTable(f"Reports, {name}", args.scales)
-    for kind, label, one_cpts, target in (("season", "one CPTS season", True, 300), ("region", "region", False, 3000)):
-        with regions(args.scales, args.postgresql, kind=kind, quick=args.quick, rebuild=args.rebuild) as built:
-            bench(table, label, built, one_cpts, args.runs, target)
+    with regions(args.scales, args.postgresql, quick=args.quick, rebuild=args.rebuild) as built:
+        bench(table, "one CPTS season", built, True, SEASON, args.runs, 300)
+        bench(table, "region", built, False, REGION_DAYS, args.runs, 3000)
     table.note(f"medians of {args.runs} runs after a warm-up, scales alternating run by run")
     table.print_and_keep()
 

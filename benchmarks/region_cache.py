@@ -6,15 +6,16 @@
 
 Each region is built once (``region_data.build_region``) and kept under
 ``benchmarks/output/`` (git-ignored), keyed by its scale and a hash of the schema
-DDL, the generator's source (``region_data.GENERATOR``, the dialect's loader included) and the counts: a change to
-any of them builds a new one. A run gets a fresh working copy, so what a benchmark writes (bookings, job
-results) never reaches the next run:
+DDL, the generator's source (``region_data.GENERATOR``, the dialect's loader
+included) and the counts: a change to any of them builds a new one. A run gets a
+fresh working copy, so what a benchmark writes (bookings, job results) never
+reaches the next run:
 
 - PostgreSQL: one persistent cluster in ``benchmarks/output/pg/``, started for the
   run and stopped after it; the built region is a database ``region_x<N>_<key>``,
-  the working copy ``CREATE DATABASE bench_x<N> TEMPLATE ... STRATEGY FILE_COPY``
+  the working copy ``CREATE DATABASE bench_region_x<N> TEMPLATE ... STRATEGY FILE_COPY``
   (a file copy: the load's all-visible pages and statistics come with it);
-- SQLite: ``region-x<N>-<key>.sqlite3``, copied to ``bench-x<N>.sqlite3``.
+- SQLite: ``region_x<N>-<key>.sqlite3``, copied to ``bench-region_x<N>.sqlite3``.
 
 Slots are centred on the build's instant, so a region older than ``MAX_AGE`` is
 built again (the search and booking windows look at the next hours). The
@@ -118,17 +119,16 @@ class PersistentCluster(PgCluster):
 
 
 @contextmanager
-def regions(scales: list[int], postgresql: bool, *, kind: str = "region", quick: bool = False, rebuild: bool = False,
+def regions(scales: list[int], postgresql: bool, *, quick: bool = False, rebuild: bool = False,
             log=print) -> Iterator[dict[int, Built]]:
     """A fresh working copy of the built region of each scale (built first when missing or stale).
 
-    ``kind`` is ``region`` (``region_data.REGION`` per scale unit) or ``season`` (``region_data.SEASON``).
     One run at a time: a second benchmark waits for the first (the regions, the cluster and
     the two cores are shared, and two region-scale runs would measure each other).
     """
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with _one_run_at_a_time(log):
-        with _regions(scales, postgresql, kind, quick, rebuild, log) as built:
+        with _regions(scales, postgresql, quick, rebuild, log) as built:
             yield built
 
 
@@ -144,10 +144,9 @@ def _one_run_at_a_time(log) -> Iterator[None]:
 
 
 @contextmanager
-def _regions(scales: list[int], postgresql: bool, kind: str, quick: bool, rebuild: bool,
-             log) -> Iterator[dict[int, Built]]:
-    names = {scale: f"{kind}_x{scale}{'q' if quick else ''}" for scale in scales}
-    counts = {scale: region_counts(scale, quick, kind) for scale in scales}
+def _regions(scales: list[int], postgresql: bool, quick: bool, rebuild: bool, log) -> Iterator[dict[int, Built]]:
+    names = {scale: f"region_x{scale}{'q' if quick else ''}" for scale in scales}
+    counts = {scale: region_counts(scale, quick) for scale in scales}
     if not postgresql:
         built = {scale: _sqlite_copy(names[scale], counts[scale], rebuild, log) for scale in scales}
         try:
@@ -237,8 +236,7 @@ def _sqlite_copy(name: str, counts: dict, rebuild: bool, log) -> Built:
 
 
 def _build_arguments(name: str, counts: dict) -> dict:
-    kind, _, scale = name.partition("_x")
-    return dict(counts, kind=kind, scale=int(scale.rstrip("q")))
+    return dict(counts, scale=int(name.partition("_x")[2].rstrip("q")))
 
 
 def _remove_sqlite(path: Path) -> None:

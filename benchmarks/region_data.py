@@ -50,10 +50,6 @@ from tests.pg_cluster import PgCluster  # noqa: E402
 PASSWORD = "benchmark-password"
 # One region (SPEC section 6, "region scale"); scale N multiplies every count.
 REGION = dict(practitioners=2000, slots=1_000_000, bookings=400_000, cpts_count=20)
-# The SPEC's seasonal report: one CPTS whose 100 GPs publish 500 slots a day over the 240 days of the agenda
-# (60 past days: about 30,000 offered slots). Scale N: N such CPTS, the report still covering one.
-SEASON = dict(practitioners=100, slots=120_000, bookings=48_000, cpts_count=1)
-BASES = {"region": REGION, "season": SEASON}
 DAYS_AROUND_NOW = 120
 QUARTERS_PER_DAY = 48  # 08:00-20:00 UTC in quarter-hours
 POSITIONS = 2 * DAYS_AROUND_NOW * QUARTERS_PER_DAY
@@ -74,22 +70,22 @@ def start_postgres(database: str = "snp_bench") -> tuple[PgCluster, str]:
     return cluster, cluster.create_database(database)
 
 
-def region_counts(scale: int = 1, quick: bool = False, kind: str = "region", **overrides) -> dict:
-    """The counts of ``kind`` (``BASES``) at ``scale``, then ``overrides``.
+def region_counts(scale: int = 1, quick: bool = False, **overrides) -> dict:
+    """The counts of ``scale`` regions, then ``overrides``.
 
     ``quick``: a tenth of the practitioners and slots, in a tenth of the CPTS when there are ten or more.
     """
-    counts = {key: value * scale for key, value in BASES[kind].items()}
+    counts = {key: value * scale for key, value in REGION.items()}
     if quick:
         counts = {key: value if key == "cpts_count" and value < 10 else value // 10 for key, value in counts.items()}
     return counts | overrides
 
 
-def build_region(database_url: str, *, scale: int = 1, quick: bool = False, kind: str = "region", seed: int = 1,
-                 log=None, **overrides) -> dict:
+def build_region(database_url: str, *, scale: int = 1, quick: bool = False, seed: int = 1, log=None,
+                 **overrides) -> dict:
     """Create the schema at ``database_url`` and fill it with a seeded region; return ids and counts.
 
-    ``scale`` multiplies the counts of one region (``REGION``, or ``SEASON`` with ``kind="season"``);
+    ``scale`` multiplies the counts of one region (``REGION``);
     ``overrides`` (``practitioners``, ``slots``, ``bookings``, ``cpts_count``) replace them. Returned keys: ``now`` (the instant the
     slots are centred on), ``scale``, ``cpts_ids``, ``areas`` (area name → CPTS ids), ``communes``
     (INSEE codes), ``commune_cpts`` (INSEE → CPTS id), ``regulator_emails`` (one per area, keyed by
@@ -97,7 +93,7 @@ def build_region(database_url: str, *, scale: int = 1, quick: bool = False, kind
     ``password``, ``practitioners``, ``slots``, ``bookings``, ``seconds``.
     """
     started = time.perf_counter()
-    counts = region_counts(scale, quick, kind, **overrides)
+    counts = region_counts(scale, quick, **overrides)
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         db.drop_all()
@@ -105,7 +101,7 @@ def build_region(database_url: str, *, scale: int = 1, quick: bool = False, kind
         loader = _PostgresLoader() if db.engine.dialect.name == "postgresql" else _SqliteLoader()
         region = _Region(random.Random(seed), datetime.now(timezone.utc).replace(second=0, microsecond=0), **counts)
         loader.load(region, log or (lambda message: None))
-        summary = region.summary() | {"scale": scale, "kind": kind}
+        summary = region.summary() | {"scale": scale}
         db.engine.dispose()
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return summary
@@ -404,12 +400,10 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1, help="regions side by side (4: 8,000 practitioners, "
                                                               "4,000,000 slots, 80 CPTS)")
     parser.add_argument("--quick", action="store_true", help="a tenth of a region per scale unit")
-    parser.add_argument("--season", action="store_true", help="the seasonal report's CPTS (SEASON) instead")
     parser.add_argument("--postgresql", action="store_true", help="load a throwaway PostgreSQL instead of SQLite")
     args = parser.parse_args()
     with throwaway_database("snp-region", args.postgresql) as url:
-        summary = build_region(url, scale=args.scale, quick=args.quick, kind="season" if args.season else "region",
-                               log=print)
+        summary = build_region(url, scale=args.scale, quick=args.quick, log=print)
         print(f"{summary['practitioners']} practitioners, {summary['slots']} slots, {summary['bookings']} bookings, "
               f"{len(summary['cpts_ids'])} CPTS in {len(summary['areas'])} areas, built in {summary['seconds']} s")
 
