@@ -55,8 +55,8 @@ class Growth:
         if self.limit is None:
             return ""
         allowed = 1 / self.limit if self.higher_is_better else self.limit
-        within = ratio >= allowed if self.higher_is_better else ratio <= allowed
-        return "within" if within else "**over**"
+        excess = allowed / ratio if self.higher_is_better else ratio / allowed
+        return "within" if excess <= 1 else f"**over** (+{100 * (excess - 1):.0f} %)"
 
 
 WITHIN_1_5 = Growth(1.5, "≤ 1.5× of 1×")
