@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, directory, supplements
+from . import audit, cpts, supplements
 from .database import write_transaction
 from .errors import Conflict, Invalid
 from .extensions import db
@@ -47,7 +47,7 @@ class HistoryRow:
 
 def import_history(actor, cpts_id: int, body: bytes) -> dict:
     """Load the CSV ``body`` into CPTS ``cpts_id``; return the counts of what was created."""
-    directory.get_cpts(cpts_id)
+    cpts.get_cpts(cpts_id)
     lines = _read(body)
     members = _members_by_rpps(cpts_id)
     rows, errors = [], {}

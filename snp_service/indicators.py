@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from . import audit
 from .database import write_transaction
-from .directory import get_cpts
+from .cpts import get_cpts
 from .errors import Invalid, NotFound
 from .extensions import db
 from .models import INDICATORS, Cpts, IndicatorValue, Season

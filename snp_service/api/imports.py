@@ -5,7 +5,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from .. import history_import
 from ..policy import check_cpts, require_roles
-from .schemas.reports import HistoryImportQuerySchema, HistoryImportResultSchema
+from .schemas.imports import HistoryImportQuerySchema, HistoryImportResultSchema
 
 URL_PREFIX = "/imports"
 blp = Blueprint("imports", __name__, description="History import")

@@ -1,11 +1,10 @@
 """/api/v1/practitioners: the members of a CPTS."""
 from flask_smorest import Blueprint
 
-from .. import calendar_feed, directory
+from .. import calendar_feed, practitioners
 from ..errors import Forbidden
 from ..policy import check_cpts, get_practitioner, require_roles, visible_cpts_ids
-from .schemas.directory import PractitionerQuerySchema, PractitionerSchema
-from .schemas.slots import PractitionerWithCalendarSchema
+from .schemas.practitioners import PractitionerQuerySchema, PractitionerSchema, PractitionerWithCalendarSchema
 
 URL_PREFIX = "/practitioners"
 blp = Blueprint("practitioners", __name__, description="Practitioners")
@@ -18,7 +17,7 @@ blp = Blueprint("practitioners", __name__, description="Practitioners")
 def create_practitioner(data, user):
     for cpts_id in data["cpts_ids"]:
         check_cpts(user, cpts_id, manage=True)
-    return directory.create_practitioner(user, data)
+    return practitioners.create_practitioner(user, data)
 
 
 @blp.route("", methods=["GET"])
@@ -31,7 +30,7 @@ def list_practitioners(query, user):
         if scope is not None and query["cpts_id"] not in scope:
             raise Forbidden("Cette CPTS n'est pas dans votre périmètre", code="out_of_scope")
         scope = {query["cpts_id"]}
-    return directory.list_practitioners(scope)
+    return practitioners.list_practitioners(scope)
 
 
 @blp.route("/<int:practitioner_id>", methods=["GET"])

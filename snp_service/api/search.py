@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from .. import search
 from ..policy import require_roles, visible_cpts_ids
-from .schemas.bookings import SearchAnswerSchema, SearchQuerySchema
+from .schemas.search import SearchAnswerSchema, SearchQuerySchema
 
 URL_PREFIX = "/slots"
 blp = Blueprint("search", __name__, description="Slot search")

@@ -6,7 +6,7 @@ from .. import exports, seasons
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
 from .reports import CSV_DESCRIPTION, CSV_TYPE, XLSX_TYPE, csv_response, xlsx_response
-from .schemas.reports import (
+from .schemas.seasons import (
     CompareQuerySchema, ComparisonSchema, SeasonListQuerySchema, SeasonReportQuerySchema, SeasonReportSchema,
     SeasonSchema, SeasonUpdateSchema,
 )

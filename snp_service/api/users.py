@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from .. import accounts
 from ..errors import Forbidden
 from ..policy import check_cpts, get_practitioner, require_roles
-from .schemas.directory import UserSchema
+from .schemas.users import UserSchema
 
 URL_PREFIX = "/users"
 blp = Blueprint("users", __name__, description="User accounts")

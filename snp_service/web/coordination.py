@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, exports, seasons
+from .. import accounts, dashboard, exports, seasons
 from ..database import MAX_ID
 from ..errors import DomainError
 from ..policy import check_cpts, require_roles
@@ -27,7 +27,7 @@ class AccountForm(FlaskForm):
 
 def _cpts_id(user) -> int:
     """The CPTS of the page: ``?cpts_id=`` among those the user coordinates, else the first."""
-    choices = seasons.coordinated_cpts(user)
+    choices = dashboard.coordinated_cpts(user)
     if not choices:
         abort(404)
     cpts_id = request.values.get("cpts_id", type=int) or choices[0].id
@@ -45,8 +45,8 @@ def _account_form(board) -> AccountForm:
 @require_roles("coordinator", "admin")
 def home(user):
     cpts_id = _cpts_id(user)
-    board = seasons.dashboard(cpts_id)
-    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=seasons.coordinated_cpts(user),
+    board = dashboard.dashboard(cpts_id)
+    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=dashboard.coordinated_cpts(user),
                            season_form=SeasonForm(formdata=None), account_form=_account_form(board))
 
 
@@ -91,7 +91,7 @@ def compare(user):
 @require_roles("coordinator", "admin")
 def create_account(user):
     cpts_id = _cpts_id(user)
-    form = _account_form(seasons.dashboard(cpts_id))
+    form = _account_form(dashboard.dashboard(cpts_id))
     if _valid(form):
         practitioner_id = form.practitioner_id.data or None
         _attempt(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
@@ -104,7 +104,7 @@ def create_account(user):
 @require_roles("coordinator", "admin")
 def set_account_active(account_id, user):
     cpts_id = _cpts_id(user)
-    if account_id == user.id or account_id not in {a.id for a in seasons.cpts_accounts(cpts_id)}:
+    if account_id == user.id or account_id not in {a.id for a in dashboard.cpts_accounts(cpts_id)}:
         abort(404)
     active = request.form.get("active") == "1"
     _attempt(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")

@@ -1,4 +1,4 @@
-"""Schemas of slots: publishing requests, listing, .ics import, and the practitioner with their feed link.
+"""Schemas of slots: publishing requests, listing, .ics import.
 
 Slot times are answered in Europe/Paris with their offset (``2027-03-30T17:00:00+02:00``):
 the same instant as UTC, but readable as the wall-clock time people booked.
@@ -10,7 +10,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ...models import SLOT_MODES, SLOT_STATUSES
 from ...timeutil import PARIS
 from .common import BoundedAwareDateTime, Id, ParisDateTime, aware_datetime
-from .directory import PractitionerSchema
 
 _SHAPES = ("start", "slots", "block", "series")
 
@@ -26,7 +25,6 @@ class InstantOrDay(fields.Field):
                 raise ValidationError("Not a valid date (YYYY-MM-DD).")
         return BoundedAwareDateTime(format="iso")._deserialize(value, attr, data, **kwargs)
 
-
 class SlotSchema(Schema):
     id = fields.Integer()
     practitioner_id = fields.Integer()
@@ -35,17 +33,14 @@ class SlotSchema(Schema):
     mode = fields.String()
     status = fields.String()
 
-
 class SlotTimesSchema(Schema):
     start = aware_datetime(required=True)
     end = aware_datetime(required=True)
-
 
 class BlockSchema(Schema):
     start = aware_datetime(required=True)
     end = aware_datetime(required=True)
     slot_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
-
 
 class SeriesSchema(Schema):
     first_start = fields.NaiveDateTime(required=True, validate=validate.Range(datetime(1900, 1, 1), datetime(2200, 1, 1)),
@@ -54,7 +49,6 @@ class SeriesSchema(Schema):
     slot_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
     rrule = fields.String(required=True, validate=validate.Length(min=6, max=500),
                           metadata={"description": "RFC 5545 RRULE with UNTIL or COUNT, e.g. FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270910"})
-
 
 class PublishSchema(Schema):
     """One of: ``{start, end}``, ``{slots: [...]}``, ``{block: {...}}``, ``{series: {...}}``."""
@@ -75,13 +69,11 @@ class PublishSchema(Schema):
         if given == ["start"] and "end" not in data:
             raise ValidationError("required with start", "end")
 
-
 class PublishedSchema(SlotSchema):
     """``{count, slots}``; when one slot was published, its own fields too."""
 
     count = fields.Integer()
     slots = fields.List(fields.Nested(SlotSchema))
-
 
 class SlotQuerySchema(Schema):
     practitioner_id = Id()
@@ -89,12 +81,10 @@ class SlotQuerySchema(Schema):
     to = InstantOrDay()
     status = fields.String(validate=validate.OneOf(SLOT_STATUSES))
 
-
 class ImportQuerySchema(Schema):
     practitioner_id = Id()
     slot_minutes = fields.Integer(load_default=15, validate=validate.Range(min=1, max=24 * 60))
     mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
-
 
 class SkippedSchema(Schema):
     uid = fields.String(allow_none=True)
@@ -102,14 +92,7 @@ class SkippedSchema(Schema):
     reason = fields.String()
     message = fields.String()
 
-
 class ImportResultSchema(Schema):
     created = fields.Integer()
     slots = fields.List(fields.Nested(SlotSchema))
     skipped = fields.List(fields.Nested(SkippedSchema))
-
-
-class PractitionerWithCalendarSchema(PractitionerSchema):
-    """The practitioner as they themselves and their coordinator see it: with the feed's secret URL."""
-
-    calendar_url = fields.String(dump_only=True)

@@ -1,7 +1,8 @@
-"""The CPTS record: territory, communes, seasons."""
+"""The CPTS record: territory, communes, memberships of practitioners and accounts."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, Column, Date, Float, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import UTCDateTime
 from ..extensions import db
 from ..timeutil import utcnow
+
+if TYPE_CHECKING:  # the relationship resolves the name through the model registry
+    from .seasons import Season
 
 # ACI size classes by population: (upper bound exclusive, class).
 SIZE_CLASS_BOUNDS = ((40_000, 1), (80_000, 2), (175_000, 3))
@@ -79,19 +83,3 @@ class Commune(db.Model):
     lon: Mapped[float] = mapped_column(Float)
 
     cpts: Mapped[Cpts] = relationship(back_populates="communes")
-
-
-class Season(db.Model):
-    __tablename__ = "season"
-    __table_args__ = (
-        CheckConstraint("end_date >= start_date", name="dates_ordered"),
-        UniqueConstraint("cpts_id", "name"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    cpts_id: Mapped[int] = mapped_column(ForeignKey("cpts.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date] = mapped_column(Date)
-
-    cpts: Mapped[Cpts] = relationship(back_populates="seasons")

@@ -1,10 +1,9 @@
-"""Schemas of the directory: CPTS records, practitioners, user accounts."""
+"""Schemas of the CPTS record: communes, seasons in summary, the record itself."""
 from datetime import date
 
 from marshmallow import Schema, fields, validate
 
-from ...models import PROFESSIONS, ROLES
-from .common import Id, Insee, Rpps
+from .common import Insee
 
 
 class CommuneSchema(Schema):
@@ -13,13 +12,11 @@ class CommuneSchema(Schema):
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
 
-
 class SeasonSummarySchema(Schema):
     id = fields.Integer()
     name = fields.String()
     start_date = fields.Date()
     end_date = fields.Date()
-
 
 class CptsSchema(Schema):
     id = fields.Integer(dump_only=True)
@@ -33,34 +30,5 @@ class CptsSchema(Schema):
     indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     seasons = fields.List(fields.Nested(SeasonSummarySchema), dump_only=True)
 
-
 class CptsUpdateSchema(CptsSchema):
     """PATCH body: any subset of the record's fields (loaded with partial=True)."""
-
-
-class PractitionerSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    cpts_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=50))
-    rpps = Rpps(required=True)
-    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    profession = fields.String(load_default="gp", validate=validate.OneOf(PROFESSIONS))
-    phone = fields.String(allow_none=True, validate=validate.Length(max=20))
-    address = fields.String(allow_none=True, validate=validate.Length(max=300))
-    commune_insee = Insee(allow_none=True)
-    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
-    lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
-
-
-class PractitionerQuerySchema(Schema):
-    cpts_id = Id()
-
-
-class UserSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    email = fields.Email(required=True)
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    cpts_ids = fields.List(Id(strict=True), load_default=list, validate=validate.Length(max=50))
-    practitioner_id = Id(strict=True, allow_none=True, load_default=None)
-    active = fields.Boolean(dump_only=True)
