@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, patients, search
+from . import audit, patients, search, supplements
 from .database import constraint_name, execute_core, insert_row, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
@@ -206,6 +206,7 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
         before = {"outcome": booking.outcome}
         booking.outcome, booking.outcome_at = outcome, utcnow()
         audit.record(actor, "booking.outcome", booking, before=before, after={"outcome": outcome})
+        supplements.outcome_changed(actor, booking)
     return booking
 
 

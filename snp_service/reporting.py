@@ -19,7 +19,7 @@ Communes are folded the same way from the per-practitioner rows.
 
 A full report is two scans of the offered slots: per UTC hour, and per
 practitioner with the booking figures as conditional counts in the same
-GROUP BY (``_MIX``); the supplement total is the supplements module's.
+GROUP BY (``_MIX``); the supplement total is the ledger's, as in the statement.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> 
         "share_without_treating_doctor": ratio(without_treating_doctor, filled),
         "no_show_rate": ratio(no_show, honored + no_show),
         "regulated_acts": regulated,
-        "supplement_cents": supplements.total_cents(cpts_ids, start, end),
+        "supplement_cents": supplements.ledger_cents(cpts_ids, start, end),
     }
 
 

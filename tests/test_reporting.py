@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from snp_service import reporting
+from snp_service import reporting, supplements
 from snp_service.extensions import db
 from snp_service.timeutil import PARIS, UTC
 
@@ -69,6 +69,7 @@ def season(world):
     book(world, slot("tue_0010", one, paris(2027, 3, 30, 0, 10)))
     # Another CPTS's practitioner.
     book(world, slot("other_cpts", three, paris(2027, 3, 28, 10, 0)), outcome="honored")
+    supplements.accrue_between("test", START, END)  # the ledger, as the nightly run leaves it
     return {"a": a, "b": b, "one": one, "two": two, "three": three, "slots": slots}
 
 
