@@ -29,6 +29,7 @@ from .timeutil import PARIS, UTC, as_utc, paris_to_utc, utcnow
 # Frequencies finer than a day serve no agenda and make huge expansions cheap to ask for.
 ALLOWED_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY"}
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+_UNTIL_DATE = re.compile(r"UNTIL=(\d{8})(?=;|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, order=True)
@@ -134,8 +135,10 @@ def _occurrences(first_start: datetime, rrule: str, limit: int) -> list[datetime
     if "UNTIL" not in parts and "COUNT" not in parts:
         raise Invalid("Précisez la fin de la série (UNTIL) ou le nombre d'occurrences (COUNT)",
                       fields={"series.rrule": ["UNTIL or COUNT is required"]}, code="invalid_rrule")
-    # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time.
+    # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time, and a
+    # DATE UNTIL (RFC 5545: the series' last day, included) the last moment of that Paris day.
     text = _UNTIL_UTC.sub(lambda m: "UNTIL=" + _paris_wall_clock(m.group(1)), text)
+    text = _UNTIL_DATE.sub(lambda m: f"UNTIL={m.group(1)}T235959", text)
     try:
         rule = rrulestr(text, dtstart=first_start)
         return list(islice(iter(rule), limit))

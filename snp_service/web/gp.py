@@ -120,8 +120,8 @@ def open_series(user):
     form = SeriesForm(prefix="series")
 
     def request():
-        # Local UNTIL at the end of the last day: the series is expanded on Paris wall-clock times.
-        rrule = f"FREQ=WEEKLY;BYDAY={','.join(form.weekdays.data)};UNTIL={form.last_day.data:%Y%m%d}T235959"
+        # A DATE UNTIL: the last day is included (RFC 5545).
+        rrule = f"FREQ=WEEKLY;BYDAY={','.join(form.weekdays.data)};UNTIL={form.last_day.data:%Y%m%d}"
         return {"series": {"first_start": datetime.combine(form.first_day.data, form.start.data),
                            "block_minutes": form.block_minutes.data, "slot_minutes": form.slot_minutes.data,
                            "rrule": rrule}, "mode": form.mode.data}
