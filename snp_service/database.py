@@ -108,6 +108,12 @@ def _sqlite_on_begin(conn):
 def write_transaction():
     """Run a service's writes as one transaction: commit on success, roll back on error.
 
+    It is the one unit of work, so it refuses two mistakes that would commit what should not be:
+    a nested call (it would commit the outer transaction's partial work, which the outer failure
+    could then no longer take back: a service called inside another's transaction uses its
+    in-transaction variant instead), and ORM changes made before it started (it would commit them
+    as its own).
+
     On SQLite whatever the request read before (its user, say) is finished first, so
     the write transaction holds the write lock from its first statement. On
     PostgreSQL (READ COMMITTED) the request's read transaction simply goes on: each
@@ -115,21 +121,41 @@ def write_transaction():
     request's autocommit connection (``begin_read_request``) is handed back first.
     """
     session = db.session()
+    if session.info.get(_WRITING):
+        raise RuntimeError("write_transaction cannot be nested: call the in-transaction variant of the inner service")
+    if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
+        raise RuntimeError("ORM changes made outside write_transaction would be committed with it")
     if session.get_bind().dialect.name == "sqlite":
         if session.in_transaction():
-            session.commit()
+            session.commit()  # reads only (checked above)
         session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
     elif _in_autocommit(session):
-        if session.new or session.dirty or session.deleted:
-            # Flushed in autocommit, these changes could not be rolled back with the write.
-            raise RuntimeError("ORM changes made outside write_transaction during a read request")
         session.commit()  # hand back the read request's autocommit connection; the writes get a transaction
+    session.info[_WRITING] = True
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.info.pop(_WRITING, None)
+
+
+# Session.info keys: inside write_transaction; the current transaction has flushed changes.
+_WRITING = "snp_writing"
+_FLUSHED = "snp_flushed"
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session, flush_context) -> None:
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _clear_flushed(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_FLUSHED, None)
 
 
 def begin_read_request() -> None:
