@@ -3,7 +3,7 @@
 One module per concept, named after what it holds; import from this package.
 """
 from .cpts import Commune, Cpts, practitioner_cpts, size_class_for, user_cpts  # noqa: F401
-from .practitioners import PROFESSIONS, Practitioner  # noqa: F401
+from .practitioners import PROFESSIONS, Practitioner, new_calendar_token  # noqa: F401
 from .accounts import ROLES, ApiToken, User  # noqa: F401
 from .seasons import Season  # noqa: F401
 from .slots import SLOT_MODES, SLOT_STATUSES, Slot  # noqa: F401

@@ -1,6 +1,7 @@
 """Practitioners: the GPs (and other professionals) who publish SNP slots, members of one or more CPTS."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Float, String
@@ -12,6 +13,11 @@ from ..timeutil import utcnow
 from .cpts import Cpts, practitioner_cpts
 
 PROFESSIONS = ("gp", "nurse", "physiotherapist", "pharmacist", "midwife")
+
+
+def new_calendar_token() -> str:
+    """A fresh secret for a practitioner's iCalendar feed URL."""
+    return secrets.token_urlsafe(32)
 
 
 class Practitioner(db.Model):
@@ -31,8 +37,9 @@ class Practitioner(db.Model):
     commune_insee: Mapped[str | None] = mapped_column(String(5))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    # Secret of the practitioner's iCalendar feed; rotating it kills the old URL.
-    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Secret of the practitioner's iCalendar feed, made with the practitioner (so that no GET has to
+    # write it); rotating it kills the old URL.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=new_calendar_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     cpts: Mapped[list[Cpts]] = relationship(secondary=practitioner_cpts, order_by=Cpts.id)

@@ -90,7 +90,7 @@ def _forms() -> dict:
 @bp.get("")
 @require_roles("gp")
 def home(user):
-    home_data = gp_agenda.gp_home(user, user.practitioner)
+    home_data = gp_agenda.gp_home(user.practitioner)
     return render_template("gp/home.html", practitioner=user.practitioner, home=home_data, **_forms())
 
 
