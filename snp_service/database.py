@@ -220,18 +220,26 @@ def execute_core(statement, params: dict | None = None):
 
 
 def insert_row(model: type, values: dict):
-    """Write one new row with a plain ``INSERT ... RETURNING id``; give it back as a persistent object.
+    """Write one new row with a plain ``INSERT ... RETURNING``; give it back as a persistent object.
 
     For the hot write paths (a booking during a call): the unit of work would emit the same
-    INSERT with several times the bookkeeping. Columns left out take their defaults, and the
-    object holds every column, so reading it later never goes back to the database.
+    INSERT with several times the bookkeeping. Columns left out take their defaults: Python
+    defaults are computed here, server defaults are left to the database and read back by the
+    RETURNING, so the object holds every column and reading it later never goes back to the database.
     """
     table = model.__table__
-    values = {**_column_defaults(table, values), **values}
-    values["id"] = execute_core(_insert_returning_id(table), values).scalar_one()
-    row = _add_as_loaded(db.session(), model, values)
-    db.session.info.setdefault(_INSERTED_ROWS, []).append(row)
-    return row
+    python_defaults, server_defaulted, empty = _insert_plan(table)
+    row = {key: None for key in empty if key not in values}
+    row |= {key: default.arg(None) if default.is_callable else default.arg
+            for key, default in python_defaults if key not in values}
+    row |= values
+    from_server = tuple(key for key in server_defaulted if key not in values)
+    returned = execute_core(_insert_returning(table, from_server), row).one()
+    row["id"] = returned[0]
+    row.update(zip(from_server, returned[1:]))
+    loaded = _add_as_loaded(db.session(), model, row)
+    db.session.info.setdefault(_INSERTED_ROWS, []).append(loaded)
+    return loaded
 
 
 def as_loaded(model: type, values: dict):
@@ -269,20 +277,19 @@ def _drop_inserted_rows(session) -> None:
             session.expunge(row)
 
 
-def _column_defaults(table, given: dict) -> dict:
-    defaults = {}
-    for column in table.columns:
-        if column.primary_key or column.key in given:
-            continue
-        default = column.default
-        defaults[column.key] = None if default is None else (
-            default.arg(None) if default.is_callable else default.arg)
-    return defaults
+@lru_cache(maxsize=None)
+def _insert_plan(table) -> tuple[tuple, tuple[str, ...], tuple[str, ...]]:
+    """The table's columns without a value given: (key, Python default) pairs, keys with a server default, the rest."""
+    columns = [column for column in table.columns if not column.primary_key]
+    python_defaults = tuple((c.key, c.default) for c in columns if c.default is not None)
+    server_defaulted = tuple(c.key for c in columns if c.default is None and c.server_default is not None)
+    empty = tuple(c.key for c in columns if c.default is None and c.server_default is None)
+    return python_defaults, server_defaulted, empty
 
 
 @lru_cache(maxsize=None)
-def _insert_returning_id(table):
-    return insert(table).returning(table.c.id)
+def _insert_returning(table, from_server: tuple[str, ...]):
+    return insert(table).returning(table.c.id, *(table.c[key] for key in from_server))
 
 
 def constraint_name(error: IntegrityError) -> str:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Integer, String, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from snp_service.database import write_transaction
+from snp_service.database import insert_row, write_transaction
 from snp_service.extensions import db
 from snp_service.models import Practitioner
 
@@ -60,3 +61,35 @@ def test_a_write_transaction_after_another_one_and_after_reads_works(ctx, two):
     with write_transaction():
         db.session.get(Practitioner, second).last_name = "Second"
     assert names() == {"Premier", "Second"}
+
+
+class _Scratch(DeclarativeBase):
+    """A table of this test's own, outside the application's models (and their migrations)."""
+
+
+class Note(_Scratch):
+    __tablename__ = "test_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), server_default="memo")
+    weight: Mapped[int] = mapped_column(Integer, server_default=text("3"))
+    pinned: Mapped[bool] = mapped_column(default=False)
+
+
+@pytest.fixture
+def notes(ctx):
+    _Scratch.metadata.create_all(db.engine)
+    yield
+    db.session.rollback()
+    _Scratch.metadata.drop_all(db.engine)
+
+
+def test_insert_row_leaves_server_defaults_to_the_server(notes):
+    with write_transaction():
+        given = insert_row(Note, {"body": "given", "kind": "task", "weight": 1})
+        defaulted = insert_row(Note, {"body": "defaulted"})
+    assert (defaulted.kind, defaulted.weight, defaulted.pinned) == ("memo", 3, False)  # the object, as loaded
+    assert (given.kind, given.weight) == ("task", 1)
+    stored = db.session.execute(select(Note.body, Note.kind, Note.weight).order_by(Note.id)).all()
+    assert [tuple(row) for row in stored] == [("given", "task", 1), ("defaulted", "memo", 3)]
