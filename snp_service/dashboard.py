@@ -14,6 +14,10 @@ from .seasons import list_seasons
 from .timeutil import paris_today
 
 
+# Which season the dashboard shows: the one holding today, else the last ended, else the next one.
+SEASON_KINDS = ("current", "last", "next")
+
+
 @dataclass
 class Dashboard:
     week: dict
@@ -21,32 +25,50 @@ class Dashboard:
     tomorrow: date
     tomorrow_by_commune: list[dict]
     season: Season | None
-    season_so_far: dict | None
+    season_kind: str | None  # one of SEASON_KINDS
+    season_figures: dict | None  # current: so far; last: the whole season; next: none yet
     seasons: list[Season]
     practitioners: list[Practitioner]
     accounts: list[User]
 
 
 def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
-    """This week live, tomorrow's offer per commune, the current season so far, members and seasons."""
+    """This week live, tomorrow's offer per commune, the season that matters today, members and seasons."""
     today = today or paris_today()
     monday = today - timedelta(days=today.weekday())
     seasons = list_seasons(cpts_id)
-    current = next((s for s in reversed(seasons) if s.start_date <= today), None)
-    so_far = None
-    if current is not None:
-        so_far = reporting.summary([cpts_id], current.start_date, min(today, current.end_date))
+    season, kind = shown_season(seasons, today)
+    figures = None
+    if kind == "current":
+        figures = reporting.summary([cpts_id], season.start_date, today)
+    elif kind == "last":
+        figures = reporting.summary([cpts_id], season.start_date, season.end_date)
     return Dashboard(
         week=reporting.summary([cpts_id], monday, monday + timedelta(days=6)),
         week_start=monday,
         tomorrow=today + timedelta(days=1),
         tomorrow_by_commune=reporting.offered_by_commune(cpts_id, today + timedelta(days=1)),
-        season=current,
-        season_so_far=so_far,
+        season=season,
+        season_kind=kind,
+        season_figures=figures,
         seasons=seasons,
         practitioners=list_practitioners({cpts_id}),
         accounts=cpts_accounts(cpts_id),
     )
+
+
+def shown_season(seasons: list[Season], today: date) -> tuple[Season | None, str | None]:
+    """Only a season whose days hold today is current; otherwise the last one ended, else the next one."""
+    current = [s for s in seasons if s.start_date <= today <= s.end_date]
+    if current:
+        return current[-1], "current"
+    ended = [s for s in seasons if s.end_date < today]
+    if ended:
+        return max(ended, key=lambda s: s.end_date), "last"
+    upcoming = [s for s in seasons if s.start_date > today]
+    if upcoming:
+        return min(upcoming, key=lambda s: s.start_date), "next"
+    return None, None
 
 
 def cpts_accounts(cpts_id: int) -> list[User]:
