@@ -8,7 +8,11 @@ in the period (Europe/Paris days, both ends included):
 - fill_rate: filled / offered, a fraction rounded to 4 places, ``None`` when
   nothing was offered (0 would read as "nobody booked");
 - the booking figures (by channel, without treating doctor, no-show, regulated
-  acts) count the active bookings of the offered slots.
+  acts) count the active bookings of the offered slots;
+- by channel: an offered slot has no channel (only its booking has), so a
+  channel's row counts the slots filled through that channel over *every*
+  offered slot of the period: its ``offered`` is the period's total, and the
+  channels' fill rates add up to the overall fill rate.
 
 Paris days and hours: SQL groups the slots by UTC hour (a cheap prefix of the
 stored instant on both databases, SQLite having no time zones); Europe/Paris is
@@ -32,7 +36,7 @@ from .extensions import db
 from .models import CHANNELS, REGULATED_CHANNELS, Booking, Commune, Practitioner, Slot, practitioner_cpts
 from .timeutil import PARIS, UTC, paris_day_bounds
 
-GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune")
+GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
                 "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents")
 
@@ -80,6 +84,8 @@ def breakdown(cpts_ids: list[int], start: date, end: date, group_by: str) -> lis
     """
     if group_by not in GROUPINGS:
         raise ValueError(f"unknown grouping {group_by!r}")
+    if group_by == "channel":
+        return _by_channel(_practitioner_mix(cpts_ids, start, end))
     if group_by in ("practitioner", "commune"):
         practitioners = _by_practitioner(cpts_ids, start, end)
         return practitioners if group_by == "practitioner" else _communes(practitioners, cpts_ids)
@@ -98,7 +104,8 @@ def full_report(cpts_ids: list[int], start: date, end: date) -> dict:
     counts = _practitioner_mix(cpts_ids, start, end)
     practitioners = _named([row[:3] for row in counts])
     breakdowns = {group_by: _fold(hours, start, end, group_by) for group_by in ("day", "week", "weekday", "hour")}
-    breakdowns |= {"practitioner": practitioners, "commune": _communes(practitioners, cpts_ids)}
+    breakdowns |= {"practitioner": practitioners, "commune": _communes(practitioners, cpts_ids),
+                   "channel": _by_channel(counts)}
     return {"summary": _summary(counts, cpts_ids, start, end), "breakdowns": breakdowns}
 
 
@@ -195,6 +202,13 @@ def _communes(practitioners: list[dict], cpts_ids: list[int]) -> list[dict]:
 
 
 # --- Folding day rows ------------------------------------------------------------------------------------------
+
+
+def _by_channel(practitioner_rows) -> list[dict]:
+    """One row per channel: the slots filled through it over every offered slot (see the module's docstring)."""
+    totals = [sum(column) for column in zip(*practitioner_rows)] or [0] * (3 + len(_MIX))
+    mix = dict(zip(_MIX, totals[3:]))
+    return [_row(channel, totals[1], mix[channel]) for channel in CHANNELS]
 
 
 def _row(key, offered: int, filled: int) -> dict:

@@ -10,7 +10,10 @@ FORMATS = ("json", "csv", "xlsx")
 
 class FileOptionsSchema(Schema):
     """Options of the CSV file: French Excel by default."""
-    group_by = fields.String(load_default="day", validate=validate.OneOf(GROUPINGS))
+    group_by = fields.String(load_default="day", validate=validate.OneOf(GROUPINGS), metadata={"description": (
+        "breakdown key. channel: a slot has no channel until booked, so each channel's row is the slots "
+        "filled through it over every offered slot of the period (offered = the period's total; the "
+        "channels' fill rates add up to the overall one)")})
     sep = fields.String(load_default=";", validate=validate.OneOf([";", ","]))
     decimal = fields.String(load_default="comma", validate=validate.OneOf(["comma", "point"]))
 
