@@ -7,9 +7,13 @@ backstop. Nothing is checked first and written later.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
 
+from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
@@ -38,33 +42,55 @@ class _SlotLost(Exception):
 def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[Booking, bool]:
     """Book ``data['slot_id']`` for ``data['patient']``; return the booking and whether it is new.
 
-    With an ``idempotency_key``, a retried request returns the booking of the first one.
+    With an ``idempotency_key``, a retried request returns the booking of the first one; the
+    same key with another request is refused (422 ``idempotency_key_reused``), as payment APIs
+    do: answering the first booking would tell a second caller they are booked.
     """
     patient = patients.checked_patient(data["patient"])
-    earlier = _by_idempotency_key(actor, idempotency_key)
+    fingerprint = _fingerprint(data, patient) if idempotency_key else None
+    earlier = _replay(actor, idempotency_key, fingerprint)
     if earlier is not None:
         return earlier, False
     slot = _slot_in_scope(actor, data["slot_id"])
     try:
         with write_transaction():
             _claim(slot)
-            booking = _new_booking(actor, slot, patient, data, idempotency_key)
+            booking = _new_booking(actor, slot, patient, data, idempotency_key, fingerprint)
             events.booking_created(booking, data.get("notify_patient", True))
             audit.record(actor, "booking.create", booking, after=_summary(booking))
     except (_SlotLost, IntegrityError) as error:
         _reraise_unless_race(error)
-        earlier = _by_idempotency_key(actor, idempotency_key)
+        earlier = _replay(actor, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
         raise _unavailable(actor, slot)
     return booking, True
 
 
-def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency_key: str | None) -> Booking:
+def _fingerprint(data: dict, patient: dict) -> str:
+    """What identifies a booking request, keyed with the secret key: it names nobody on its own."""
+    request = {"slot_id": data["slot_id"], "patient": patient, "reason": data.get("reason"), "channel": data["channel"],
+               "notify_patient": data.get("notify_patient", True)}
+    canonical = json.dumps(request, sort_keys=True, default=str).encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), canonical, hashlib.sha256).hexdigest()
+
+
+def _replay(actor: User, key: str | None, fingerprint: str | None) -> Booking | None:
+    """The booking an earlier request with this key made, if this request is the same one."""
+    earlier = _by_idempotency_key(actor, key)
+    if earlier is not None and earlier.idempotency_fingerprint not in (None, fingerprint):
+        raise Invalid("Cette clé d'idempotence a déjà servi pour une autre réservation",
+                      code="idempotency_key_reused", fields={"Idempotency-Key": ["already used for another request"]})
+    return earlier
+
+
+def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency_key: str | None,
+                 fingerprint: str | None) -> Booking:
     new_patient = insert_row(Patient, patient)
     booking = insert_row(Booking, {
         "slot_id": slot.id, "patient_id": new_patient.id, "booked_by_id": actor.id,
-        "idempotency_key": idempotency_key, "channel": data["channel"], "reason": data.get("reason"),
+        "idempotency_key": idempotency_key, "idempotency_fingerprint": fingerprint,
+        "channel": data["channel"], "reason": data.get("reason"),
         "has_treating_doctor": patient["has_treating_doctor"],
         "by_treating_doctor": patient["treating_rpps"] == slot.practitioner.rpps})
     set_committed_value(booking, "slot", slot)

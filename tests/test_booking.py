@@ -91,6 +91,27 @@ def test_idempotent_retry_returns_the_first_booking(client, world, area):
     assert db.session.query(Booking).count() == 1 and db.session.query(Patient).count() == 1
 
 
+@pytest.mark.parametrize("changes", [
+    {"patient": {"first_name": "Paul"}},  # another caller under the same key: never answer them the first booking
+    {"slot": "other"}, {"channel": "sas"}, {"reason": "Autre motif"}, {"notify_patient": False},
+])
+def test_an_idempotency_key_reused_with_another_body_is_refused(client, world, area, changes):
+    slot, other = world.slot(area["doctor"]), world.slot(area["doctor"], utcnow() + timedelta(hours=5))
+    headers = world.headers(area["regulator"]) | {"Idempotency-Key": "call-42-attempt"}
+    first = client.post("/api/v1/bookings", json=_payload(slot), headers=headers)
+    if changes.pop("slot", None):
+        changes["slot_id"] = other.id
+    reused = client.post("/api/v1/bookings", json=_payload(slot, **changes), headers=headers)
+    assert first.status_code == 201
+    assert reused.status_code == 422 and reused.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert "Paul" not in reused.get_data(as_text=True)
+    assert db.session.query(Booking).count() == 1 and _status(other.id) == "free"
+    # The same body, written differently (the phone as typed, keys in another order), is still a replay.
+    same = _payload(slot, patient={"phone": "+33612345678"})
+    again = client.post("/api/v1/bookings", json=dict(reversed(list(same.items()))), headers=headers)
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+
+
 @pytest.mark.parametrize("field, value", [
     ("first_name", ""), ("first_name", "x" * 101), ("last_name", None), ("birth_date", "not-a-date"),
     ("birth_date", (date.today() + timedelta(days=2)).isoformat()), ("birth_date", "1890-01-01"),

@@ -50,6 +50,8 @@ class Booking(db.Model):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    # A keyed hash of the request that used the key: the same key with another request is refused.
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="booked")
