@@ -31,8 +31,11 @@ from .timeutil import paris_day_bounds, paris_today, utcnow
 MAX_LISTED = 1000
 # The only integrity errors a booking can meet are the two races the indexes settle.
 _RACE_CONSTRAINTS = ("uq_booking_active_slot", "uq_booking_idempotency", "booking.slot_id", "booking.idempotency_key")
-# Who cancels the old booking of a move (moves are made by regulation or coordination).
-_CANCELLER_BY_ROLE = {"regulator": "regulator", "coordinator": "coordinator", "admin": "coordinator"}
+# Who a cancel is recorded as (``cancelled_by``), decided by the caller's role: the first value is the
+# default; a regulator or a coordinator may record instead that the patient asked for it; a GP's cancel is
+# always the practitioner's. The old booking of a move is cancelled as the role's default.
+CANCELLED_BY_ROLE = {"regulator": ("regulator", "patient"), "coordinator": ("coordinator", "patient"),
+                     "admin": ("coordinator", "patient"), "gp": ("practitioner",)}
 
 
 class _SlotLost(Exception):
@@ -161,13 +164,27 @@ def _summary(booking: Booking) -> dict:
     return {"slot_id": booking.slot_id, "status": booking.status, "channel": booking.channel}
 
 
-def cancel(actor: User, booking_id: int, by: str, reason: str | None = None) -> Booking:
-    """Cancel a booking; its slot is free again if it has not started, else it is ``expired``."""
+def cancel(actor: User, booking_id: int, by: str | None = None, reason: str | None = None) -> Booking:
+    """Cancel a booking; its slot is free again if it has not started, else it is ``expired``.
+
+    ``by`` is who asked for it, among those the actor's role allows (``CANCELLED_BY_ROLE``; the role's
+    own by default).
+    """
     with write_transaction():
         booking = _booking_in_scope(actor, booking_id)
-        _cancel(actor, booking, by, reason)
+        _cancel(actor, booking, _cancelled_by(actor, by), reason)
         events.booking_cancelled(booking)
     return booking
+
+
+def _cancelled_by(actor: User, by: str | None) -> str:
+    allowed = CANCELLED_BY_ROLE[actor.role]
+    if by is None:
+        return allowed[0]
+    if by not in allowed:
+        raise Invalid(f"Annulation enregistrée au nom de : {' ou '.join(allowed)}", code="cancelled_by_not_allowed",
+                      fields={"by": [f"one of {', '.join(allowed)} for a {actor.role}"]})
+    return by
 
 
 def _cancel(actor: User, booking: Booking, by: str, reason: str | None) -> None:
@@ -196,7 +213,7 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             old = _booking_in_scope(actor, booking_id)
             if old.slot_id == target.id:
                 raise Invalid("Le rendez-vous est déjà sur ce créneau", fields={"slot_id": ["same slot"]})
-            _cancel(actor, old, _CANCELLER_BY_ROLE[actor.role], "move")
+            _cancel(actor, old, CANCELLED_BY_ROLE[actor.role][0], "move")
             _claim(target)
             new = _rebooked(actor, old, target)
             events.booking_moved(old, new, notify_patient)

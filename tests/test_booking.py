@@ -204,6 +204,30 @@ def test_who_may_cancel(client, world, area):
     assert db.session.get(Booking, booking.id).status == "booked"
 
 
+@pytest.mark.parametrize("role, by, recorded", [
+    ("gp", None, "practitioner"), ("gp", "practitioner", "practitioner"), ("gp", "regulator", None),
+    ("gp", "patient", None),
+    ("regulator", None, "regulator"), ("regulator", "patient", "patient"), ("regulator", "coordinator", None),
+    ("regulator", "practitioner", None),
+    ("coordinator", None, "coordinator"), ("coordinator", "patient", "patient"), ("coordinator", "regulator", None),
+    ("admin", None, "coordinator"),
+])
+def test_who_cancelled_comes_from_the_callers_role(client, world, area, role, by, recorded):
+    """A GP cancels as the practitioner; a regulator or a coordinator as themselves, or records the patient's call."""
+    booking = world.booking(world.slot(area["doctor"]))
+    user = {"gp": lambda: world.user("gp", area["cpts"], area["doctor"]), "regulator": lambda: area["regulator"],
+            "coordinator": lambda: world.user("coordinator", area["cpts"]), "admin": lambda: world.user("admin")}[role]()
+    response = client.post(f"/api/v1/bookings/{booking.id}/cancel", json={"by": by} if by else {},
+                           headers=world.headers(user))
+    db.session.expire_all()
+    if recorded is None:
+        assert response.status_code == 422 and "by" in response.get_json()["error"]["fields"]
+        assert db.session.get(Booking, booking.id).status == "booked"
+    else:
+        assert response.status_code == 200 and response.get_json()["cancelled_by"] == recorded
+        assert db.session.get(Booking, booking.id).cancelled_by == recorded
+
+
 def test_move_books_the_new_slot_and_frees_the_old(client, world, area):
     old_slot, new_slot = world.slot(area["doctor"]), world.slot(area["doctor"], utcnow() + timedelta(hours=6))
     booking_id = _book(client, world, area, old_slot)

@@ -27,7 +27,9 @@ class BookingRequestSchema(Schema):
 
 class CancelRequestSchema(Schema):
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
-    by = fields.String(required=True, validate=validate.OneOf(CANCELLED_BY))
+    by = fields.String(load_default=None, validate=validate.OneOf(CANCELLED_BY), metadata={"description": (
+        "who asked for the cancel, as the caller's role allows: a GP cancels as practitioner; a regulator as "
+        "regulator or patient; a coordinator (or admin) as coordinator or patient. Default: the role's own")})
 
 class MoveRequestSchema(Schema):
     slot_id = Id(required=True, strict=True)

@@ -264,7 +264,7 @@ function initConsole(root) {
   async function cancel(bookingId) {
     const byPatient = window.confirm("Annuler ce rendez-vous à la demande du patient ? (Annuler = à l'initiative de la régulation)");
     const answer = await api("POST", `/api/v1/bookings/${bookingId}/cancel`,
-                             { by: byPatient ? "patient" : "regulator", reason: null });
+                             byPatient ? { by: "patient", reason: null } : { reason: null });  // else: the caller's role
     if (!answer.ok) showErrors(answer.data);
     loadBookings();
     refresh();
