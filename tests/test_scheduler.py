@@ -30,7 +30,7 @@ TICK_SECONDS = 1.0
 
 
 def test_every_job_is_registered():
-    assert set(JOBS) == {"expire_slots", "send_outbox", "send_reminders", "snapshot_fill_rates",
+    assert set(JOBS) == {"expire_slots", "send_outbox", "send_reminders",
                          "accrue_supplements", "compute_indicators", "purge_patient_data"}
 
 
@@ -77,7 +77,6 @@ def test_expire_slots_job_counts_and_records_its_run(app, world):
 
 
 def test_nightly_jobs_run_on_an_empty_database(app):
-    assert run_job(app, "snapshot_fill_rates")["rows"] == 0
     assert run_job(app, "accrue_supplements")["acts"] == 0
     assert run_job(app, "compute_indicators") == {"cpts": 0, "values": 0}
     assert run_job(app, "purge_patient_data") == {"patients": 0, "booking_reasons": 0, "sms": 0}

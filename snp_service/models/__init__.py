@@ -12,7 +12,6 @@ from .bookings import (  # noqa: F401
     BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, REGULATED_CHANNELS, Booking,
 )
 from .audit import AuditEvent  # noqa: F401
-from .fill_rates import FillRateSnapshot  # noqa: F401
 from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F401
 from .job_runs import JobRun  # noqa: F401
 from .supplements import LEDGER_KINDS, SUPPLEMENT_EXCLUSIONS, SupplementAct, SupplementLine  # noqa: F401
