@@ -50,6 +50,7 @@ class Config:
     SUPPLEMENT_RECOMPUTE_DAYS = 62
     # The majoration SNP (NGAP art. 14.1.3, May 2023; SPEC section 3). PDSA hours are
     # Europe/Paris wall-clock times; Sundays and French public holidays are PDSA all day.
+    # "channels" are the regulated channels: they define a regulated act in every report too.
     SUPPLEMENT_RULES = {
         "amount_cents": 1500,
         "channels": ("116117", "sas", "15"),

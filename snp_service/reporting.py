@@ -33,7 +33,7 @@ from sqlalchemy import and_, case, func, select, text
 
 from . import supplements
 from .extensions import db
-from .models import CHANNELS, REGULATED_CHANNELS, Booking, Commune, Practitioner, Slot, practitioner_cpts
+from .models import CHANNELS, Booking, Commune, Practitioner, Slot, practitioner_cpts
 from .timeutil import PARIS, UTC, paris_day_bounds
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
@@ -162,19 +162,20 @@ def _practitioner_counts(cpts_ids, start, end) -> list[tuple[int, int, int]]:
 
 
 # The booking figures counted per practitioner in the same scan, each over the active bookings of the offered slots.
-_MIX = {
-    **{channel: Booking.channel == channel for channel in CHANNELS},
-    "without_treating_doctor": Booking.has_treating_doctor == "no",
-    "honored": Booking.outcome == "honored",
-    "no_show": Booking.outcome == "no_show",
-    "regulated": and_(Booking.outcome == "honored", Booking.channel.in_(REGULATED_CHANNELS)),
-}
+_MIX = (*CHANNELS, "without_treating_doctor", "honored", "no_show", "regulated")
+
+
+def _mix_conditions() -> list:
+    """The condition of each ``_MIX`` figure; a regulated act is the supplements' definition (channels are rules)."""
+    return [*(Booking.channel == channel for channel in CHANNELS), Booking.has_treating_doctor == "no",
+            Booking.outcome == "honored", Booking.outcome == "no_show",
+            supplements.regulated_act(supplements.current_rules())]
 
 
 def _practitioner_mix(cpts_ids, start, end) -> list[tuple[int, ...]]:
     """(practitioner id, offered, filled, *the ``_MIX`` counts) of each practitioner with offered slots: one scan."""
     columns = [Slot.practitioner_id, func.count(Slot.id), func.count(Booking.id),
-               *(func.count(case((condition, Booking.id))) for condition in _MIX.values())]
+               *(func.count(case((condition, Booking.id))) for condition in _mix_conditions())]
     query = _offered_slots(columns, cpts_ids, start, end)
     return db.session.execute(query.group_by(Slot.practitioner_id).order_by(Slot.practitioner_id)).all()
 

@@ -218,3 +218,9 @@ def test_offered_by_commune_lists_communes_without_offer(season):
 
     assert rows == [{"insee": "85222", "name": "Saint-Gilles-Croix-de-Vie", "offered": 0},
                     {"insee": "85234", "name": "Saint-Jean-de-Monts", "offered": 2}]
+
+
+def test_regulated_channels_are_configuration_for_the_report_too(season, app):
+    """SPEC: rules are configuration. A channel taken out of the rules no longer makes regulated acts anywhere."""
+    app.config["SUPPLEMENT_RULES"] = app.config["SUPPLEMENT_RULES"] | {"channels": ["116117"]}
+    assert reporting.summary([season["a"].id], START, END)["regulated_acts"] == 1  # sun_0330 came through the 15

@@ -9,7 +9,7 @@ from .seasons import Season  # noqa: F401
 from .slots import SLOT_MODES, SLOT_STATUSES, Slot  # noqa: F401
 from .patients import TREATING_DOCTOR_ANSWERS, Patient  # noqa: F401
 from .bookings import (  # noqa: F401
-    BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, REGULATED_CHANNELS, Booking,
+    BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, Booking,
 )
 from .audit import AuditEvent  # noqa: F401
 from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F401

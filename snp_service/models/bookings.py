@@ -20,7 +20,6 @@ from .slots import Slot
 BOOKING_STATUSES = ("booked", "cancelled")
 OUTCOMES = ("honored", "no_show")
 CHANNELS = ("116117", "sas", "15", "other")
-REGULATED_CHANNELS = ("116117", "sas", "15")
 CANCELLED_BY = ("patient", "practitioner", "regulator", "coordinator")
 
 
