@@ -23,7 +23,7 @@ from . import audit, patients, search, supplements
 from .database import constraint_name, execute_core, insert_row, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
-from .models import Booking, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts
+from .models import Booking, Patient, Slot, User, members_of
 from .notify import events
 from .policy import practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, utcnow
@@ -153,9 +153,7 @@ def _slot_statement(*, scoped: bool):
     # Built once with bind parameters: the booking request runs it every time.
     statement = select(Slot).options(joinedload(Slot.practitioner)).where(Slot.id == bindparam("slot_id"))
     if scoped:
-        members = select(practitioner_cpts.c.practitioner_id).where(
-            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
-        statement = statement.where(Slot.practitioner_id.in_(members))
+        statement = statement.where(Slot.practitioner_id.in_(members_of(bindparam("scope", expanding=True))))
     return statement
 
 
@@ -299,4 +297,4 @@ def _scoped(actor: User, statement, practitioner_id: int | None):
     scope = visible_cpts_ids(actor)
     if scope is None:
         return statement
-    return statement.where(Practitioner.cpts.any(Cpts.id.in_(scope)))
+    return statement.where(Slot.practitioner_id.in_(members_of(scope)))

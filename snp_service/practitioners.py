@@ -9,7 +9,7 @@ from .cpts import commune_by_insee, get_cpts
 from .database import write_transaction
 from .errors import Conflict
 from .extensions import db
-from .models import Practitioner, User, practitioner_cpts
+from .models import Practitioner, User, members_of
 
 _PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee", "lat", "lon")
 
@@ -42,8 +42,7 @@ def _fill_coordinates(practitioner: Practitioner) -> None:
 def list_practitioners(cpts_ids: set[int] | None) -> list[Practitioner]:
     query = select(Practitioner).order_by(Practitioner.last_name, Practitioner.first_name)
     if cpts_ids is not None:
-        member = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
-        query = query.where(Practitioner.id.in_(member))
+        query = query.where(Practitioner.id.in_(members_of(cpts_ids)))
     return list(db.session.scalars(query))
 
 

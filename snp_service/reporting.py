@@ -33,7 +33,7 @@ from sqlalchemy import and_, case, func, select, text
 
 from . import supplements
 from .extensions import db
-from .models import CHANNELS, Booking, Commune, Practitioner, Slot, practitioner_cpts
+from .models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
 from .timeutil import PARIS, UTC, paris_day_bounds
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
@@ -124,12 +124,11 @@ def offered_by_commune(cpts_id: int, day: date) -> list[dict]:
 def _offered_slots(columns, cpts_ids: list[int], start: date, end: date):
     lower, _ = paris_day_bounds(start)
     _, upper = paris_day_bounds(end)
-    members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
     return (
         select(*columns)
         .select_from(Slot)
         .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
-        .where(Slot.practitioner_id.in_(members), Slot.status != "withdrawn",
+        .where(Slot.practitioner_id.in_(members_of(cpts_ids)), Slot.status != "withdrawn",
                Slot.start_at >= lower, Slot.start_at < upper)
     )
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from .database import execute_core
 from .errors import Invalid
 from .extensions import db
-from .models import Booking, Commune, Practitioner, Slot, practitioner_cpts
+from .models import Booking, Commune, Practitioner, Slot, members_of
 from .timeutil import paris_day_bounds, to_paris, utcnow
 
 DEFAULT_WINDOW = timedelta(hours=48)
@@ -151,9 +151,7 @@ def _candidates(*, scoped: bool, near: str | None, practitioner: str | None):
                       .join(centre, true())
                       .where(or_(and_(in_box, distance <= bindparam("radius_km", type_=Float())), treating)))
     if scoped:
-        members = select(practitioner_cpts.c.practitioner_id).where(
-            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
-        candidates = candidates.where(Practitioner.id.in_(members))
+        candidates = candidates.where(Practitioner.id.in_(members_of(bindparam("scope", expanding=True))))
     if practitioner:
         candidates = candidates.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
     # Materialized: computed once per practitioner, not again for each of their slots.
@@ -260,8 +258,7 @@ def shared_agenda(scope: set[int] | None, first_day: date, days: int) -> dict:
         .order_by(Practitioner.commune_insee, Practitioner.last_name, Practitioner.id, Slot.start_at)
     )
     if scope is not None:
-        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
-        statement = statement.where(Slot.practitioner_id.in_(members))
+        statement = statement.where(Slot.practitioner_id.in_(members_of(scope)))
     columns: OrderedDict[int, dict] = OrderedDict()
     for slot, booking in db.session.execute(statement):
         column = columns.setdefault(slot.practitioner_id, _column(slot.practitioner))

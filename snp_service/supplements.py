@@ -29,7 +29,7 @@ from sqlalchemy import and_, delete, func, insert, select
 from . import audit
 from .database import write_transaction
 from .extensions import db
-from .models import Booking, Practitioner, Slot, SupplementAct, SupplementLine, practitioner_cpts
+from .models import Booking, Practitioner, Slot, SupplementAct, SupplementLine, members_of, practitioner_cpts
 from .timeutil import month_end, paris_day_bounds, paris_today, to_paris, utcnow
 
 
@@ -128,10 +128,6 @@ def _whole_weeks(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     first -= timedelta(days=first.weekday())
     last += timedelta(days=6 - last.weekday())
     return paris_day_bounds(first)[0], paris_day_bounds(last)[1]
-
-
-def _members(cpts_ids: list[int]):
-    return select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
 
 
 def regulated_act(rules: Rules):
@@ -272,7 +268,7 @@ def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: 
     ``eligible_acts`` keeps the count.
     """
     lo, hi = paris_day_bounds(first)[0], paris_day_bounds(last)[1]
-    members = _members([cpts_id])
+    members = members_of([cpts_id])
     if practitioner_id is not None:
         members = members.where(practitioner_cpts.c.practitioner_id == practitioner_id)
     verdicts = db.session.scalars(
@@ -307,7 +303,7 @@ def ledger_cents(cpts_ids: list[int], first: date, last: date) -> int:
     """The supplement of the CPTS's acts whose slot starts in the Paris days ``first``..``last``: the
     statement's total (a practitioner of several of these CPTS counts once)."""
     lo, hi = paris_day_bounds(first)[0], paris_day_bounds(last)[1]
-    return sum(_ledger_by_practitioner(_members(cpts_ids), lo, hi).values())
+    return sum(_ledger_by_practitioner(members_of(cpts_ids), lo, hi).values())
 
 
 def _ledger_by_practitioner(members, lo: datetime, hi: datetime) -> dict[int, int]:

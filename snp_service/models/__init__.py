@@ -2,7 +2,7 @@
 
 One module per concept, named after what it holds; import from this package.
 """
-from .cpts import Commune, Cpts, practitioner_cpts, size_class_for, user_cpts  # noqa: F401
+from .cpts import Commune, Cpts, members_of, practitioner_cpts, size_class_for, user_cpts  # noqa: F401
 from .practitioners import PROFESSIONS, Practitioner, new_calendar_token  # noqa: F401
 from .accounts import ROLES, ApiToken, User  # noqa: F401
 from .seasons import Season  # noqa: F401

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, Column, Date, Float, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime
@@ -32,6 +33,15 @@ practitioner_cpts = Table(
     # The primary key (practitioner_id, cpts_id) does not serve "the practitioners of these CPTS".
     Column("cpts_id", ForeignKey("cpts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
+
+def members_of(cpts_ids):
+    """The ids of the practitioners of the CPTS ``cpts_ids`` (ids, or an expanding bind parameter), for ``IN``.
+
+    A practitioner belongs to one or more CPTS: every "the practitioners of these CPTS" of the
+    service is this subquery.
+    """
+    return select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+
 
 user_cpts = Table(
     "user_cpts",
