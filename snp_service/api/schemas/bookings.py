@@ -18,6 +18,7 @@ class PatientSchema(Schema):
     has_treating_doctor = fields.String(load_default="unknown", validate=validate.OneOf(TREATING_DOCTOR_ANSWERS))
     treating_rpps = Rpps(allow_none=True, load_default=None)
 
+
 class BookingRequestSchema(Schema):
     slot_id = Id(required=True, strict=True)
     patient = fields.Nested(PatientSchema, required=True)
@@ -25,24 +26,29 @@ class BookingRequestSchema(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     notify_patient = fields.Boolean(load_default=True)
 
+
 class CancelRequestSchema(Schema):
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
     by = fields.String(load_default=None, validate=validate.OneOf(CANCELLED_BY), metadata={"description": (
         "who asked for the cancel, as the caller's role allows: a GP cancels as practitioner; a regulator as "
         "regulator or patient; a coordinator (or admin) as coordinator or patient. Default: the role's own")})
 
+
 class MoveRequestSchema(Schema):
     slot_id = Id(required=True, strict=True)
     notify_patient = fields.Boolean(load_default=True)
 
+
 class OutcomeRequestSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+
 
 class BookingQuerySchema(Schema):
     from_ = aware_datetime(data_key="from", attribute="from")
     to = aware_datetime()
     practitioner_id = Id()
     status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
+
 
 class BookingSchema(Schema):
     id = fields.Integer()

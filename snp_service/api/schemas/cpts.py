@@ -12,11 +12,13 @@ class CommuneSchema(Schema):
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
 
+
 class SeasonSummarySchema(Schema):
     id = fields.Integer()
     name = fields.String()
     start_date = fields.Date()
     end_date = fields.Date()
+
 
 class CptsSchema(Schema):
     id = fields.Integer(dump_only=True)
@@ -29,6 +31,7 @@ class CptsSchema(Schema):
     aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
     indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     seasons = fields.List(fields.Nested(SeasonSummarySchema), dump_only=True)
+
 
 class CptsUpdateSchema(CptsSchema):
     """PATCH body: any subset of the record's fields (loaded with partial=True)."""

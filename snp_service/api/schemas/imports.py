@@ -7,6 +7,7 @@ from .common import Id
 class HistoryImportQuerySchema(Schema):
     cpts_id = Id(required=True)
 
+
 class HistoryImportResultSchema(Schema):
     slots = fields.Integer()
     bookings = fields.Integer()

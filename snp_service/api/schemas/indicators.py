@@ -6,12 +6,14 @@ class IndicatorQuerySchema(Schema):
     period = fields.String(required=True, validate=validate.Length(min=4, max=30),
                            metadata={"description": "YYYY-MM, YYYY-Qn, YYYY or season:<id>"})
 
+
 class IndicatorSchema(Schema):
     code = fields.String()
     label = fields.String()
     value = fields.Raw()
     target = fields.Float(allow_none=True)
     achievement = fields.Float(allow_none=True)
+
 
 class IndicatorsSchema(Schema):
     period = fields.String()

@@ -18,8 +18,10 @@ class PractitionerSchema(Schema):
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
 
+
 class PractitionerQuerySchema(Schema):
     cpts_id = Id()
+
 
 class PractitionerSummarySchema(Schema):
     id = fields.Integer()
@@ -29,6 +31,7 @@ class PractitionerSummarySchema(Schema):
     address = fields.String(allow_none=True)
     commune_insee = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+
 
 class PractitionerWithCalendarSchema(PractitionerSchema):
     """The practitioner as they themselves and their coordinator see it: with the feed's secret URL."""

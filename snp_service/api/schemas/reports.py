@@ -17,6 +17,7 @@ class FileOptionsSchema(Schema):
     sep = fields.String(load_default=";", validate=validate.OneOf([";", ","]))
     decimal = fields.String(load_default="comma", validate=validate.OneOf(["comma", "point"]))
 
+
 class FillRateQuerySchema(FileOptionsSchema):
     cpts_id = Id(required=True)
     start = fields.Date(required=True, data_key="from")
@@ -30,6 +31,7 @@ class FillRateQuerySchema(FileOptionsSchema):
         if (data["end"] - data["start"]).days >= MAX_REPORT_DAYS:
             raise ValidationError(f"at most {MAX_REPORT_DAYS} days after from", "to")
 
+
 class BreakdownRowSchema(Schema):
     key = fields.Raw()
     label = fields.String()
@@ -38,6 +40,7 @@ class BreakdownRowSchema(Schema):
     offered = fields.Integer()
     filled = fields.Integer()
     fill_rate = fields.Float(allow_none=True)
+
 
 class SummarySchema(Schema):
     offered = fields.Integer()
@@ -50,6 +53,7 @@ class SummarySchema(Schema):
     no_show_rate = fields.Float(allow_none=True)
     regulated_acts = fields.Integer()
     supplement_cents = fields.Integer()
+
 
 class ReportSchema(Schema):
     group_by = fields.String()

@@ -23,11 +23,13 @@ class SearchQuerySchema(Schema):
         if ("lat" in data) != ("lon" in data):
             raise ValidationError("lat and lon go together", field_name="lat" if "lon" in data else "lon")
 
+
 class SearchResultSchema(Schema):
     slot = fields.Nested(SlotSchema)
     practitioner = fields.Nested(PractitionerSummarySchema)
     distance_km = fields.Float(allow_none=True)
     is_treating_doctor = fields.Boolean()
+
 
 class SearchAnswerSchema(Schema):
     results = fields.List(fields.Nested(SearchResultSchema))

@@ -12,24 +12,30 @@ class SeasonSchema(Schema):
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
 
+
 class SeasonUpdateSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=100))
     start_date = fields.Date()
     end_date = fields.Date()
 
+
 class SeasonListQuerySchema(Schema):
     cpts_id = Id(required=True)
 
+
 class SeasonReportQuerySchema(FileOptionsSchema):
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS + ("html",)))
+
 
 class CompareQuerySchema(Schema):
     a = Id(required=True)
     b = Id(required=True)
 
+
 class SeasonReportSchema(ReportSchema):
     season = fields.Nested(SeasonSchema)
     breakdowns = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(BreakdownRowSchema)))
+
 
 class ComparedFigureSchema(Schema):
     code = fields.String()
@@ -38,14 +44,17 @@ class ComparedFigureSchema(Schema):
     b = fields.Raw(allow_none=True)
     difference = fields.Float(allow_none=True)
 
+
 class ComparedSideSchema(Schema):
     season = fields.Nested(SeasonSchema)
     summary = fields.Nested(SummarySchema)
+
 
 class WeeklyPointSchema(Schema):
     week = fields.Integer()
     a = fields.Float(allow_none=True)
     b = fields.Float(allow_none=True)
+
 
 class ComparisonSchema(Schema):
     a = fields.Nested(ComparedSideSchema)

@@ -25,6 +25,7 @@ class InstantOrDay(fields.Field):
                 raise ValidationError("Not a valid date (YYYY-MM-DD).")
         return BoundedAwareDateTime(format="iso")._deserialize(value, attr, data, **kwargs)
 
+
 class SlotSchema(Schema):
     id = fields.Integer()
     practitioner_id = fields.Integer()
@@ -33,14 +34,17 @@ class SlotSchema(Schema):
     mode = fields.String()
     status = fields.String()
 
+
 class SlotTimesSchema(Schema):
     start = aware_datetime(required=True)
     end = aware_datetime(required=True)
+
 
 class BlockSchema(Schema):
     start = aware_datetime(required=True)
     end = aware_datetime(required=True)
     slot_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
+
 
 class SeriesSchema(Schema):
     first_start = fields.NaiveDateTime(required=True, validate=validate.Range(datetime(1900, 1, 1), datetime(2200, 1, 1)),
@@ -49,6 +53,7 @@ class SeriesSchema(Schema):
     slot_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
     rrule = fields.String(required=True, validate=validate.Length(min=6, max=500),
                           metadata={"description": "RFC 5545 RRULE with UNTIL or COUNT, e.g. FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20270910"})
+
 
 class PublishSchema(Schema):
     """One of: ``{start, end}``, ``{slots: [...]}``, ``{block: {...}}``, ``{series: {...}}``."""
@@ -69,11 +74,13 @@ class PublishSchema(Schema):
         if given == ["start"] and "end" not in data:
             raise ValidationError("required with start", "end")
 
+
 class PublishedSchema(SlotSchema):
     """``{count, slots}``; when one slot was published, its own fields too."""
 
     count = fields.Integer()
     slots = fields.List(fields.Nested(SlotSchema))
+
 
 class SlotQuerySchema(Schema):
     practitioner_id = Id()
@@ -81,16 +88,19 @@ class SlotQuerySchema(Schema):
     to = InstantOrDay()
     status = fields.String(validate=validate.OneOf(SLOT_STATUSES))
 
+
 class ImportQuerySchema(Schema):
     practitioner_id = Id()
     slot_minutes = fields.Integer(load_default=15, validate=validate.Range(min=1, max=24 * 60))
     mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
+
 
 class SkippedSchema(Schema):
     uid = fields.String(allow_none=True)
     start = fields.String(allow_none=True)
     reason = fields.String()
     message = fields.String()
+
 
 class ImportResultSchema(Schema):
     created = fields.Integer()

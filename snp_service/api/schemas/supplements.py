@@ -18,6 +18,7 @@ class StatementQuerySchema(Schema):
         if ("month" in data) == ("season_id" in data):
             raise ValidationError("give either month or season_id", field_name="month")
 
+
 class StatementLineSchema(Schema):
     practitioner_id = fields.Integer()
     rpps = fields.String()
@@ -26,6 +27,7 @@ class StatementLineSchema(Schema):
     acts = fields.Raw(metadata={"description": "acts earning the supplement; with detail=1, every act with its verdict"})
     eligible_acts = fields.Integer()
     amount_cents = fields.Integer()
+
 
 class StatementSchema(Schema):
     month = fields.String()
