@@ -210,3 +210,21 @@ def test_shared_agenda_shows_the_area_by_commune_with_initials_only(client, worl
     assert "durand" not in response.get_data(as_text=True).lower()
     bad = client.get("/regulation/agenda.json", query_string={"days": 7}, headers={"Accept": "application/json"})
     assert bad.status_code == 422 and "days" in bad.get_json()["error"]["fields"]
+
+
+def test_the_answer_is_the_response_schema(client, world, monkeypatch):
+    """What the OpenAPI document says is what the client gets: the schema cuts the answer to its fields."""
+    from marshmallow import Schema
+
+    from snp_service import search
+    from snp_service.api.schemas.search import SearchAnswerSchema
+
+    cpts, headers = _area(world)
+    world.slot(world.practitioner(cpts), utcnow() + timedelta(hours=2))
+    plain = search._result
+    monkeypatch.setattr(search, "_result", lambda row: plain(row) | {"internal": "not documented"})
+    answer = client.get("/api/v1/slots/search", query_string={"commune": "85222"}, headers=headers).get_json()
+
+    assert len(answer["results"]) == 1 and "internal" not in answer["results"][0]
+    found = search.search_free_slots({cpts.id}, {"commune": "85222"})
+    assert answer == Schema.dump(SearchAnswerSchema(), {"results": found})  # marshmallow's own dump, field by field
