@@ -14,8 +14,8 @@ in the period (Europe/Paris days, both ends included):
   offered slot of the period: its ``offered`` is the period's total, and the
   channels' fill rates add up to the overall fill rate.
 
-Paris days and hours: SQL groups the slots by UTC hour (a cheap prefix of the
-stored instant on both databases, SQLite having no time zones); Europe/Paris is
+Paris days and hours: SQL groups the slots by UTC hour (``database.utc_hour_text``,
+cheap on both databases, SQLite having no time zones); Europe/Paris is
 always a whole number of hours from UTC, so each UTC hour is exactly one Paris
 hour, 23- and 25-hour days included. Python then folds these rows (24 a day at
 most, never one per slot) into Paris days, hours, ISO weeks and weekdays.
@@ -32,6 +32,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, select, text
 
 from . import supplements
+from .database import utc_hour_text
 from .extensions import db
 from .models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
 from .timeutil import PARIS, UTC, paris_day_bounds
@@ -142,11 +143,8 @@ def _grouped(key, cpts_ids: list[int], start: date, end: date):
 
 def _by_paris_hour(cpts_ids, start, end) -> list[tuple[datetime, int, int]]:
     """(Paris wall-clock hour, offered, filled) for each UTC hour with offered slots."""
-    if db.engine.dialect.name == "postgresql":
-        utc_hour = func.to_char(func.timezone("UTC", Slot.start_at), "YYYY-MM-DD HH24")
-    else:  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
-        utc_hour = func.substr(Slot.start_at, 1, 13)
-    return [(_paris_hour(hour), offered, filled) for hour, offered, filled in _grouped(utc_hour, cpts_ids, start, end)]
+    hours = _grouped(utc_hour_text(Slot.start_at), cpts_ids, start, end)
+    return [(_paris_hour(hour), offered, filled) for hour, offered, filled in hours]
 
 
 def _paris_hour(utc_hour: str) -> datetime:

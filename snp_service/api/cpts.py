@@ -1,8 +1,8 @@
 """/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
-from flask_smorest import Blueprint
 
 from .. import cpts, indicators
 from ..policy import check_cpts, require_roles
+from .blueprint import Blueprint
 from .schemas.cpts import CptsSchema, CptsUpdateSchema
 from .schemas.indicators import IndicatorQuerySchema, IndicatorsSchema
 

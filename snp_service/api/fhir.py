@@ -1,9 +1,9 @@
 """/api/v1/fhir: free slots as FHIR R4 (SMART Scheduling Links bulk publish), public and read-only."""
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from .. import fhir_publish
 from ..errors import NotFound
+from .blueprint import Blueprint
 
 URL_PREFIX = "/fhir"
 blp = Blueprint("fhir", __name__, description="FHIR slot publishing")

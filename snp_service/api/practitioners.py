@@ -1,9 +1,9 @@
 """/api/v1/practitioners: the members of a CPTS."""
-from flask_smorest import Blueprint
 
 from .. import calendar_feed, practitioners
 from ..errors import Forbidden
 from ..policy import check_cpts, get_practitioner, require_roles, visible_cpts_ids
+from .blueprint import Blueprint
 from .schemas.practitioners import PractitionerQuerySchema, PractitionerSchema, PractitionerWithCalendarSchema
 
 URL_PREFIX = "/practitioners"

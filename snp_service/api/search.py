@@ -1,8 +1,8 @@
 """/api/v1/slots/search: the regulator's search for free slots."""
-from flask_smorest import Blueprint
 
 from .. import search
 from ..policy import require_roles, visible_cpts_ids
+from .blueprint import Blueprint
 from .schemas.search import SearchAnswerSchema, SearchQuerySchema
 
 URL_PREFIX = "/slots"

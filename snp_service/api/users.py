@@ -1,9 +1,9 @@
 """/api/v1/users: accounts (admin anywhere, coordinator inside their CPTS)."""
-from flask_smorest import Blueprint
 
 from .. import accounts
 from ..errors import Forbidden
 from ..policy import check_cpts, get_practitioner, require_roles
+from .blueprint import Blueprint
 from .schemas.users import UserSchema
 
 URL_PREFIX = "/users"

@@ -73,3 +73,10 @@ SQLITE_OVERLAP_TRIGGERS = (
 )
 for _ddl in SQLITE_OVERLAP_TRIGGERS:
     event.listen(Slot.__table__, "after_create", DDL(_ddl).execute_if(dialect="sqlite"))
+
+
+@event.listens_for(db.metadata, "before_create")
+def _postgres_extensions(target, connection, **kw):
+    # The slot exclusion constraint mixes = on an integer with && on a range.
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
