@@ -17,9 +17,9 @@ from wtforms.validators import DataRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import calendar_feed, calendar_import, gp_agenda, publishing
-from ..errors import DomainError
 from ..policy import require_roles
 from ..timeutil import paris_today, to_paris
+from . import flash_outcome
 
 bp = Blueprint("gp", __name__, url_prefix="/gp")
 
@@ -132,12 +132,8 @@ def _publish(user, form: FlaskForm, build_request):
     if not form.validate_on_submit():
         flash("Formulaire incomplet : " + ", ".join(f.label.text for f in form if f.errors), "error")
     else:
-        try:
-            slots = publishing.publish_request(user, user.practitioner, build_request())
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(f"{len(slots)} créneau(x) ouvert(s)", "success")
+        flash_outcome(lambda: publishing.publish_request(user, user.practitioner, build_request()),
+                      lambda slots: f"{len(slots)} créneau(x) ouvert(s)")
     return redirect(url_for("gp.home"))
 
 
@@ -145,12 +141,7 @@ def _publish(user, form: FlaskForm, build_request):
 @require_roles("gp")
 def withdraw(slot_id, user):
     if FlaskForm().validate_on_submit():
-        try:
-            slot = publishing.withdraw(user, slot_id)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(f"Créneau de {gp_time(slot.start_at)} retiré", "success")
+        flash_outcome(lambda: publishing.withdraw(user, slot_id), lambda slot: f"Créneau de {gp_time(slot.start_at)} retiré")
     return redirect(url_for("gp.home"))
 
 
@@ -161,12 +152,9 @@ def import_ics(user):
     if not form.validate_on_submit():
         flash("Choisissez un fichier .ics", "error")
         return redirect(url_for("gp.home"))
-    try:
-        result = calendar_import.import_calendar(user, user.practitioner, form.file.data.read(), form.slot_minutes.data)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(f"Import : {result.created} créneau(x) créé(s), {len(result.skipped)} ignoré(s)", "success")
+    flash_outcome(lambda: calendar_import.import_calendar(user, user.practitioner, form.file.data.read(),
+                                                          form.slot_minutes.data),
+                  lambda result: f"Import : {result.created} créneau(x) créé(s), {len(result.skipped)} ignoré(s)")
     return redirect(url_for("gp.home"))
 
 
