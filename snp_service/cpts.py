@@ -67,3 +67,16 @@ def commune_by_insee(insee: str, cpts_ids=None) -> Commune | None:
     if cpts_ids is not None:
         query = query.where(Commune.cpts_id.in_(cpts_ids))
     return db.session.scalars(query.limit(1)).first()
+
+
+def commune_names(cpts_ids: set[int] | None, insee_codes: set[str | None]) -> dict[str, str]:
+    """Names of these communes, preferring the caller's CPTS' records (INSEE codes are national)."""
+    codes = sorted(code for code in insee_codes if code)
+    if not codes:
+        return {}
+    rows = db.session.execute(select(Commune.insee, Commune.name, Commune.cpts_id).where(Commune.insee.in_(codes)))
+    names: dict[str, str] = {}
+    for insee, name, cpts_id in rows:
+        if insee not in names or (cpts_ids is not None and cpts_id in cpts_ids):
+            names[insee] = name
+    return names
