@@ -4,7 +4,7 @@ from datetime import date
 from marshmallow import Schema, fields, validate
 
 from ...models import PROFESSIONS, ROLES
-from .common import Id, Insee, Rpps
+from .common import Finess, Id, Insee, PostalCode, Rpps, Siret
 
 
 class CommuneSchema(Schema):
@@ -12,6 +12,7 @@ class CommuneSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    postal_code = PostalCode(allow_none=True)
 
 
 class SeasonSummarySchema(Schema):
@@ -28,6 +29,7 @@ class CptsSchema(Schema):
     size_class = fields.Integer(dump_only=True)
     communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
     regulation_area = fields.String(allow_none=True, validate=validate.Length(max=100))
+    finess = Finess(allow_none=True)
     aci_signed_on = fields.Date(allow_none=True, validate=validate.Range(date(1900, 1, 1), date(2199, 12, 31)))
     aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
     indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
@@ -48,8 +50,12 @@ class PractitionerSchema(Schema):
     phone = fields.String(allow_none=True, validate=validate.Length(max=20))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     commune_insee = Insee(allow_none=True)
+    postal_code = PostalCode(allow_none=True)
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    practice_siret = Siret(allow_none=True)
+    practice_finess = Finess(allow_none=True)
+    sas_participation = fields.Boolean(load_default=False)
 
 
 class PractitionerQuerySchema(Schema):
