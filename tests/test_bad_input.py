@@ -328,8 +328,11 @@ class Sweep:
             self.problems.append(f"{where}: expected 4xx, got {status}")
         if 400 <= status < 600:
             body = response.get_json(silent=True)
-            if not (isinstance(body, dict) and isinstance(body.get("error"), dict)
-                    and {"code", "message", "fields"} <= body["error"].keys()):
+            if "/api/v1/fhir/" in url:  # the FHIR base answers OperationOutcome resources (SPEC section 7)
+                if not (isinstance(body, dict) and body.get("resourceType") == "OperationOutcome" and body.get("issue")):
+                    self.problems.append(f"{where}: {status} not an OperationOutcome: {text[:120]!r}")
+            elif not (isinstance(body, dict) and isinstance(body.get("error"), dict)
+                      and {"code", "message", "fields"} <= body["error"].keys()):
                 self.problems.append(f"{where}: {status} not in the error format: {text[:120]!r}")
         leaked = [marker for marker in MARKERS if marker in text]
         if leaked:

@@ -1,6 +1,7 @@
 """One error format for the API, French pages for the UI.
 
-API answers: ``{"error": {"code", "message", "fields"}}``. Unexpected
+API answers: ``{"error": {"code", "message", "fields"}}``; under the FHIR base ``/api/v1/fhir``,
+an OperationOutcome. Unexpected
 exceptions are logged (SQL parameters are hidden at the engine, so no
 patient data) and answered with a 500 that says nothing more.
 """
@@ -13,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
+from ..sas.outcome import error_outcome, is_fhir_request
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None, extra: dict | None = None):
+    if is_fhir_request():  # the FHIR base answers OperationOutcome resources only (SPEC section 7)
+        return error_outcome(status, message, fields)
     if wants_json():
         body = {"error": {"code": code, "message": message, "fields": fields or {}, **(extra or {})}}
         return jsonify(body), status
@@ -57,7 +61,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError):
         if exc.status == 401 and not wants_json():
-            return redirect(url_for("pages.login", next=request.path))
+            # With its query: the SAS platform's booking link carries ``origin``, which must survive sign-in.
+            return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
         return error_response(exc.status, exc.code, exc.message, exc.fields, exc.extra)
 
     @app.errorhandler(CSRFError)

@@ -1,0 +1,51 @@
+"""FHIR answers: resources as ``application/fhir+json``, errors as OperationOutcome (never the API's JSON errors).
+
+Every error under the FHIR base goes through ``error_outcome`` (``api.errors`` calls it), so a 404, a 405 or a
+refused certificate reads the same as a malformed search.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Response, request
+
+from ..errors import DomainError
+from .codes import FHIR_JSON
+
+FHIR_PATH_PREFIX = "/api/v1/fhir"
+
+# OperationOutcome issue codes (http://hl7.org/fhir/issue-type) by HTTP status.
+_ISSUE_CODES = {
+    400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 409: "conflict",
+    413: "too-costly", 415: "not-supported", 422: "business-rule", 429: "throttled", 500: "exception",
+    503: "transient",
+}
+
+
+class FhirInvalid(DomainError):
+    """A request the FHIR interface cannot execute as written (malformed search, unparsable resource): 400."""
+
+    status = 400
+    code = "invalid"
+
+
+def is_fhir_request() -> bool:
+    return request.path == FHIR_PATH_PREFIX or request.path.startswith(FHIR_PATH_PREFIX + "/")
+
+
+def fhir_response(resource: dict, status: int = 200, headers: dict | None = None) -> Response:
+    body = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status=status, mimetype=FHIR_JSON, headers=headers)
+
+
+def operation_outcome(status: int, message: str, fields: dict | None = None) -> dict:
+    issue = {"severity": "error", "code": _ISSUE_CODES.get(status, "processing"), "diagnostics": message}
+    if fields:
+        # FHIRPath-like locations of the fields at fault, for the platform's logs.
+        issue["expression"] = sorted(fields)
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def error_outcome(status: int, message: str, fields: dict | None = None) -> Response:
+    headers = {"WWW-Authenticate": 'Mutual-TLS realm="sas"'} if status == 401 else None
+    return fhir_response(operation_outcome(status, message, fields), status, headers)
