@@ -244,7 +244,7 @@ def area_communes(scope: set[int] | None) -> list[Commune]:
     return list({c.insee: c for c in db.session.scalars(statement)}.values())
 
 
-def shared_agenda(scope: set[int] | None, first_day: date, days: int) -> dict:
+def shared_agenda(scope: set[int] | None, first_day: date, days: int, practitioner_id: int | None = None) -> dict:
     """The area's slots over ``days`` Paris days: one column per practitioner, grouped by commune.
 
     Booked slots carry the patient's initials only: enough for two regulators to
@@ -262,6 +262,8 @@ def shared_agenda(scope: set[int] | None, first_day: date, days: int) -> dict:
     if scope is not None:
         members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
         statement = statement.where(Slot.practitioner_id.in_(members))
+    if practitioner_id is not None:  # one practitioner's agenda (the SAS platform's booking link)
+        statement = statement.where(Slot.practitioner_id == practitioner_id)
     columns: OrderedDict[int, dict] = OrderedDict()
     for slot, booking in db.session.execute(statement):
         column = columns.setdefault(slot.practitioner_id, _column(slot.practitioner))

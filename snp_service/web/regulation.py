@@ -9,7 +9,8 @@ from flask import Blueprint, jsonify, render_template, request
 
 from .. import search
 from ..errors import Invalid
-from ..policy import require_roles, visible_cpts_ids
+from ..models import CHANNELS
+from ..policy import get_practitioner, require_roles, visible_cpts_ids
 from ..timeutil import paris_today
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
@@ -21,8 +22,10 @@ AGENDA_DAYS = (1, 3)
 def home(user):
     scope = visible_cpts_ids(user)
     chosen = request.args.get("slot", type=int)
+    channel = request.args.get("channel")
     return render_template("regulation/home.html", communes=search.area_communes(scope),
-                           chosen=search.chosen_slot(scope, chosen) if chosen else None)
+                           chosen=search.chosen_slot(scope, chosen) if chosen else None,
+                           channel=channel if channel in CHANNELS else None)
 
 
 @bp.get("/agenda")
@@ -31,11 +34,24 @@ def agenda(user):
     return render_template("regulation/agenda.html", today=paris_today().isoformat())
 
 
+@bp.get("/praticien/<int:practitioner_id>")
+@require_roles("regulator", "coordinator", "admin")
+def practitioner_agenda(practitioner_id, user):
+    """The SAS platform's booking link (``Slot.comment``): this practitioner's agenda, the platform's
+    ``origin`` kept in the URL; a booking made from this visit has channel ``sas``."""
+    practitioner = get_practitioner(user, practitioner_id)
+    return render_template("regulation/agenda.html", today=paris_today().isoformat(), practitioner=practitioner,
+                           channel="sas", origin=request.args.get("origin"))
+
+
 @bp.get("/agenda.json")
 @require_roles("regulator", "coordinator", "admin")
 def agenda_json(user):
     first_day, days = _agenda_period()
-    return jsonify(search.shared_agenda(visible_cpts_ids(user), first_day, days))
+    practitioner_id = request.args.get("practitioner_id", type=int)
+    if practitioner_id is not None:
+        get_practitioner(user, practitioner_id)  # 404 outside the user's area
+    return jsonify(search.shared_agenda(visible_cpts_ids(user), first_day, days, practitioner_id))
 
 
 def _agenda_period() -> tuple[date, int]:

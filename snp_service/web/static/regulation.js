@@ -49,6 +49,9 @@ function initConsole(root) {
   const chosen = JSON.parse(root.dataset.chosen || "null");
 
   restoreForm(form);
+  // A visit from the SAS platform's booking link books with channel "sas".
+  const visitChannel = document.getElementById("visit-channel");
+  if (visitChannel) form.elements.channel.value = visitChannel.value;
   form.addEventListener("input", () => saveForm(form));
   form.addEventListener("submit", (event) => { event.preventDefault(); bookHighlighted(); });
   for (const radio of form.querySelectorAll('input[name="has_treating_doctor"]')) {
@@ -315,6 +318,7 @@ function initAgenda(root) {
 
   async function load() {
     const params = new URLSearchParams({ day: dayInput.value, days: daysInput.value });
+    if (root.dataset.practitionerId) params.set("practitioner_id", root.dataset.practitionerId);
     const { ok, data } = await api("GET", `/regulation/agenda.json?${params}`);
     if (!ok) return;
     root.querySelector(".agenda-grid").replaceChildren(...data.communes.map((commune) => el("section",
@@ -336,7 +340,9 @@ function initAgenda(root) {
     if (slot.status !== "free") {
       return el("span", { class: `agenda-slot status-${slot.status}` }, text);
     }
-    return el("a", { class: "agenda-slot status-free", href: `/regulation?slot=${slot.id}`,
+    const visitChannel = document.getElementById("visit-channel");
+    const channel = visitChannel ? `&channel=${encodeURIComponent(visitChannel.value)}` : "";
+    return el("a", { class: "agenda-slot status-free", href: `/regulation?slot=${slot.id}${channel}`,
                      title: "Réserver ce créneau" }, text);
   }
 
