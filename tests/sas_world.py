@@ -7,6 +7,8 @@ from urllib.parse import quote
 from snp_service.extensions import db
 from snp_service.timeutil import PARIS
 
+from .fhir_validator import BUNDLE, validate
+
 SAS_CN, SAS_OU = "sas-platform.test", "Plateforme SAS"
 # What nginx passes after verifying the platform's certificate (sas-mtls.conf).
 SAS_HEADERS = {"X-SSL-Client-Verify": "SUCCESS", "X-SSL-Client-S-DN": f"CN={SAS_CN},OU={SAS_OU},O=ANS,C=FR"}
@@ -52,3 +54,35 @@ def entries(bundle: dict, resource_type: str) -> list[dict]:
 
 def by_reference(bundle: dict) -> dict[str, dict]:
     return {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in bundle.get("entry", [])}
+
+
+def assert_conforms(resource: dict, profile: str | None = None) -> dict:
+    """The resource passes the package's validator (each entry against its meta.profile); returns it."""
+    errors = validate(resource, profile)
+    assert errors == [], "\n".join(errors[:20])
+    return resource
+
+
+def assert_conforming_bundle(bundle: dict) -> dict:
+    """A search answer conforms; an empty one to BundleAgregateur, as the FAQ's empty Bundle (a CPTS Bundle
+    wants four entries at least)."""
+    return assert_conforms(bundle, BUNDLE if "entry" not in bundle else None)
+
+
+# R4 issue-type codes (http://hl7.org/fhir/R4/valueset-issue-type.html): no SAS profile for OperationOutcome,
+# so its required binding is checked here.
+ISSUE_TYPES = {"invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired",
+               "forbidden", "suppressed", "processing", "not-supported", "duplicate", "multiple-matches",
+               "not-found", "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule",
+               "conflict", "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled",
+               "informational"}
+
+
+def assert_operation_outcome(body: dict) -> dict:
+    """An R4 OperationOutcome: issue 1..*, each with severity and code from their required ValueSets."""
+    assert body["resourceType"] == "OperationOutcome" and body["issue"], body
+    for issue in body["issue"]:
+        assert issue["severity"] in ("fatal", "error", "warning", "information") and issue["code"] in ISSUE_TYPES
+        assert isinstance(issue.get("diagnostics", ""), str)
+    assert set(body) <= {"resourceType", "id", "meta", "text", "issue"}
+    return body

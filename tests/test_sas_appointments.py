@@ -17,6 +17,7 @@ from snp_service.timeutil import PARIS, utcnow
 
 from .certs import CertificateAuthority
 from .fake_sas import FakeSas
+from .sas_world import assert_conforms
 from .test_notify_page import sign_in
 
 PATIENT = {"first_name": "Jeanne", "last_name": "Durand", "birth_date": date(1950, 4, 2), "phone": "06 12 34 56 78",
@@ -81,7 +82,7 @@ def test_a_booking_is_posted_with_our_certificate(world, area, fake, app):
     assert send_pending() == {"sent": 1, "failed": 0, "retried": 0, "requeued": 0}
     (call,) = fake.calls
     assert (call.method, call.status, call.client_cn) == ("POST", "booked", OUR_CN)
-    body = fake.appointments[call.identifier]
+    body = assert_conforms(fake.appointments[call.identifier])
     assert body["meta"]["profile"] == ["http://sas.fr/fhir/StructureDefinition/FrAppointmentSAS"]
     assert body["participant"][0]["actor"]["identifier"]["value"] == "8" + area["doctor"].rpps
     assert body["participant"][0]["status"] == "accepted"
@@ -114,6 +115,8 @@ def test_cancel_outcome_and_move_are_put_in_order(world, area, fake):
         [("POST", "booked"), ("PUT", "cancelled")],
         [("POST", "booked"), ("PUT", "noshow")],
     ])
+    for push in db.session.scalars(select(SasPush)):  # every call as it was sent conforms to FrAppointmentSAS
+        assert_conforms(push.body)
     moved_calls = [c for c in fake.calls if c.identifier == fake.calls[0].identifier]
     assert moved_calls[0].start != moved_calls[1].start  # the move's PUT carries the new time
 

@@ -8,7 +8,7 @@ import pytest
 from snp_service.extensions import db
 from snp_service.timeutil import utcnow
 
-from .sas_world import SAS_HEADERS, by_reference, configure, entries, search_url, take_part
+from .sas_world import SAS_HEADERS, assert_conforming_bundle, by_reference, configure, entries, search_url, take_part
 
 CPTS_SLOT = "https://interop.esante.gouv.fr/ig/fhir/sas/StructureDefinition/sas-cpts-slot-aggregator"
 CPTS_BUNDLE = "https://interop.esante.gouv.fr/ig/fhir/sas/StructureDefinition/sas-cpts-bundle-aggregator"
@@ -33,7 +33,7 @@ def _search(client, practitioners, cpts=True):
     url = search_url([p.rpps for p in practitioners], _now(), _now() + timedelta(days=3), cpts=cpts)
     response = client.get(url, headers=SAS_HEADERS)
     assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    return assert_conforming_bundle(response.get_json())
 
 
 def test_a_cpts_slot_carries_the_cpts_type_and_its_care(client, world, two_cpts):

@@ -18,7 +18,7 @@ from snp_service.timeutil import utcnow
 from .certs import CertificateAuthority
 from .conftest import need
 from .nginx import Nginx, NginxUnavailable, free_port
-from .sas_world import SAS_CN, SAS_HEADERS, SAS_OU, configure, search_url, take_part
+from .sas_world import SAS_CN, SAS_HEADERS, SAS_OU, assert_operation_outcome, configure, search_url, take_part
 
 SAS_MTLS_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "sas-mtls.conf"
 
@@ -38,7 +38,7 @@ def _search(client, gp, headers=None, remote_addr="127.0.0.1", environ=None):
 
 def _refused(response, status):
     assert response.status_code == status, response.get_data(as_text=True)
-    assert response.get_json()["resourceType"] == "OperationOutcome"
+    assert_operation_outcome(response.get_json())
 
 
 def test_the_platforms_headers_from_the_proxy_are_accepted(client, gp):
@@ -93,9 +93,22 @@ def test_nothing_configured_nobody_gets_in(client, gp, app):
     _refused(_search(client, gp, SAS_HEADERS), 403)
 
 
-def test_the_capability_statement_is_public(client):
+def test_the_capability_statement_is_public_and_declares_what_we_serve(client):
     response = client.get("/api/v1/fhir/metadata", environ_base={"REMOTE_ADDR": "203.0.113.9"})
-    assert response.status_code == 200 and response.get_json()["resourceType"] == "CapabilityStatement"
+    assert response.status_code == 200 and response.mimetype == "application/fhir+json"
+    statement = response.get_json()
+    # R4's required elements (no SAS profile exists for it), then what the SAS platform calls.
+    assert statement["resourceType"] == "CapabilityStatement" and statement["status"] in ("draft", "active")
+    assert statement["kind"] == "instance" and statement["fhirVersion"] == "4.0.1" and statement["date"]
+    assert statement["format"] == ["application/fhir+json"] and statement["implementation"]["url"].endswith("/api/v1/fhir")
+    (rest,) = statement["rest"]
+    resources = {r["type"]: r for r in rest["resource"]}
+    assert rest["mode"] == "server" and set(resources) == {"Slot", "Practitioner"}
+    assert resources["Slot"]["interaction"][0]["code"] == "search-type"
+    assert {"Slot:schedule", "Schedule:actor", "Slot:service-type-reference",
+            "HealthcareService:organization"} == set(resources["Slot"]["searchInclude"])
+    assert {i["code"] for i in resources["Practitioner"]["interaction"]} == {"create", "update"}
+    assert resources["Practitioner"]["conditionalUpdate"] and resources["Practitioner"]["updateCreate"]
 
 
 # ---------------------------------------------------------------- the real reverse proxy

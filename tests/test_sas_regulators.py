@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from snp_service.extensions import db
 from snp_service.models import AuditEvent, SasRegulatorIdentifier, User
 
-from .sas_world import SAS_HEADERS, configure
+from .sas_world import SAS_HEADERS, assert_conforms, assert_operation_outcome, configure
 
 EXAMPLES = Path(__file__).parent / "fixtures" / "sas"  # the package's own examples (CC0)
 TECHNICAL = "urn:oid:1.2.250.1.213.3.6"
@@ -52,7 +52,7 @@ def test_the_packages_creation_example_creates_a_regulator_of_the_area(platform)
     assert response.headers["Location"].endswith(f"/api/v1/fhir/Practitioner/{user.id}")
     assert (user.email, user.active, sorted(user.cpts_ids)) == ("sebastien.loridon@test.com", True,
                                                                platform["cpts_ids"])
-    body = response.get_json()
+    body = assert_conforms(response.get_json())
     assert body["id"] == str(user.id) and body["meta"]["profile"] == [
         "https://interop.esante.gouv.fr/ig/fhir/sas/StructureDefinition/FrPractitionerRegul"]
     assert _post(platform, _example("Practitioner-ExamplePractitionerRegul1")).status_code == 200  # a replay
@@ -69,6 +69,7 @@ def test_the_faqs_sequence_technical_id_then_national_id_then_deactivation(platf
     linked = _put(platform, f"{TECHNICAL}|b6e39355-8a61-4556-b340-36f7b95fec6a",
                   _example("Practitioner-ExamplePractitionerRegul2"))
     assert linked.status_code == 200
+    assert_conforms(linked.get_json())
     (user,) = _accounts()
     identifiers = {(i.system, i.value, i.type_code) for i in db.session.scalars(select(SasRegulatorIdentifier))}
     assert identifiers == {(TECHNICAL, "b6e39355-8a61-4556-b340-36f7b95fec6a", "INTRN"),
@@ -111,8 +112,7 @@ def test_invalid_resources_are_refused_and_change_nothing(platform, status, body
     response = platform["client"].post("/api/v1/fhir/Practitioner", data=body, headers={
         **SAS_HEADERS, "Content-Type": "application/fhir+json"})
     assert response.status_code == status, response.get_data(as_text=True)
-    outcome = response.get_json()
-    assert outcome["resourceType"] == "OperationOutcome"
+    outcome = assert_operation_outcome(response.get_json())
     assert outcome["issue"][0]["code"] == ("invalid" if status == 400 else "business-rule")
     assert _accounts() == []
 

@@ -9,7 +9,7 @@ import pytest
 
 from snp_service.timeutil import PARIS, utcnow
 
-from .sas_world import SAS_HEADERS, by_reference, configure, entries, search_url, take_part
+from .sas_world import SAS_HEADERS, assert_conforming_bundle, by_reference, configure, entries, search_url, take_part
 
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0[12]:00$")
 
@@ -37,7 +37,7 @@ def sas(app, world):
             response = self.search(*args, **kwargs)
             assert response.status_code == 200, response.get_data(as_text=True)
             assert response.mimetype == "application/fhir+json"
-            return response.get_json()
+            return assert_conforming_bundle(response.get_json())
     return Sas()
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import event
 from snp_service.extensions import db
 from snp_service.timeutil import PARIS, utcnow
 
-from .sas_world import SAS_HEADERS, configure, entries, search_url, take_part
+from .sas_world import SAS_HEADERS, assert_operation_outcome, configure, entries, search_url, take_part
 
 
 def _now() -> datetime:
@@ -30,9 +30,8 @@ def _get(client, url):
 def _outcome(response, status: int) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/fhir+json"
-    body = response.get_json()
-    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["severity"] == "error"
-    assert "error" not in body  # never the JSON error format of the API
+    body = assert_operation_outcome(response.get_json())  # never the JSON error format of the API
+    assert body["issue"][0]["severity"] == "error"
     return body
 
 

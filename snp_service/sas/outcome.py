@@ -40,9 +40,9 @@ def fhir_response(resource: dict, status: int = 200, headers: dict | None = None
 
 def operation_outcome(status: int, message: str, fields: dict | None = None) -> dict:
     issue = {"severity": "error", "code": _ISSUE_CODES.get(status, "processing"), "diagnostics": message}
-    if fields:
-        # FHIRPath-like locations of the fields at fault, for the platform's logs.
-        issue["expression"] = sorted(fields)
+    paths = sorted(key for key in fields or () if key[:1].isupper() and "." in key)
+    if paths:  # FHIRPath locations of the elements at fault in a resource (Practitioner.identifier[0]...)
+        issue["expression"] = paths
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
