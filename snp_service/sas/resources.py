@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 
@@ -20,6 +21,15 @@ from .codes import (
 )
 
 LOCATION_ID = "cabinet"
+# The parts every Slot shares, built once: a search answers a hundred slots, 3,000 times an hour.
+_SNP = [coding(TYPE_CRENEAU, "SNP")]
+_SNP_CPTS = [coding(TYPE_CRENEAU, "SNP"), coding(TYPE_CRENEAU, "CPTS")]
+_SLOT_META = {"profile": [PROFILES["slot"]], "security": _SNP}
+_CPTS_SLOT_META = {"profile": [PROFILES["cpts_slot"]], "security": _SNP_CPTS}
+_CONSULTATION = {mode: {"coding": [coding(ACT_CODE, code)]} for mode, code in SERVICE_TYPE_BY_MODE.items()}
+_SPECIALTY = {profession: [{"coding": [coding(SPECIALITE_ORDINALE, code)]}]
+              for profession, code in SPECIALTY_BY_PROFESSION.items()}
+_ROUTINE = {"coding": [coding(APPOINTMENT_REASON, "ROUTINE")]}
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(PARIS).isoformat(timespec="milliseconds")
 
 
+@lru_cache(maxsize=4096)
 def e164(phone: str | None) -> str | None:
     """``+33XXXXXXXXX`` (the FAQ's format), or None when the number cannot be read as a French one."""
     if not phone:
@@ -78,33 +89,21 @@ def e164(phone: str | None) -> str | None:
 
 def slot(free: FreeSlot, booking_link: str) -> dict:
     """FrSlotAgregateur, or sas-cpts-slot-aggregator when the slot is shown to CPTS (``free.cpts``)."""
-    security = [coding(TYPE_CRENEAU, "SNP")]
-    service_type = [{"coding": [coding(ACT_CODE, SERVICE_TYPE_BY_MODE[free.mode])]}]
+    service_type = [_CONSULTATION[free.mode]]
     if free.cpts:
-        security.append(coding(TYPE_CRENEAU, "CPTS"))
         # FAQ 11: one serviceType 604 per CPTS the slot is shown to, each referencing that CPTS's care.
         service_type += [{
             "extension": [{"url": SLOT_SERVICE_TYPE_EXTENSION,
                            "valueReference": {"reference": f"HealthcareService/{cpts.id}"}}],
             "coding": [coding(CATEGORIE_ETABLISSEMENT, CPTS_CATEGORY)],
         } for cpts in free.cpts]
-    resource = {
-        "resourceType": "Slot",
-        "id": str(free.id),
-        "meta": {"profile": [PROFILES["cpts_slot" if free.cpts else "slot"]], "security": security},
-        "serviceType": service_type,
-    }
-    specialty = SPECIALTY_BY_PROFESSION.get(free.practice.profession)
+    resource = {"resourceType": "Slot", "id": str(free.id), "meta": _CPTS_SLOT_META if free.cpts else _SLOT_META,
+                "serviceType": service_type}
+    specialty = _SPECIALTY.get(free.practice.profession)
     if specialty:
-        resource["specialty"] = [{"coding": [coding(SPECIALITE_ORDINALE, specialty)]}]
-    resource.update({
-        "appointmentType": {"coding": [coding(APPOINTMENT_REASON, "ROUTINE")]},
-        "schedule": {"reference": f"Schedule/{free.practice.id}"},
-        "status": "free",
-        "start": instant(free.start_at),
-        "end": instant(free.end_at),
-        "comment": booking_link,
-    })
+        resource["specialty"] = specialty
+    resource.update(appointmentType=_ROUTINE, schedule={"reference": f"Schedule/{free.practice.id}"}, status="free",
+                    start=instant(free.start_at), end=instant(free.end_at), comment=booking_link)
     return resource
 
 

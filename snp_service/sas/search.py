@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, literal_column, select
+from sqlalchemy import and_, bindparam, func, literal_column, select
 from werkzeug.datastructures import MultiDict
 
 from ..database import execute_core
@@ -144,18 +144,16 @@ def find(search: SlotSearch, now: datetime) -> list[resources.FreeSlot]:
     rows = execute_core(_statement(with_cpts=with_cpts), {
         "rpps": list(search.rpps), "start_from": search.start_from, "start_before": search.start_before,
         "now": now}).all()
-    free_slots: dict[int, resources.FreeSlot] = {}
     practices: dict[int, resources.Practice] = {}
-    cpts_of_slot: dict[int, list[resources.CptsRef]] = {}
+    slots: dict[int, tuple] = {}  # slot id -> (row, its CPTS), in start order (one row per CPTS with INT_R04)
     for row in rows:
-        if row.id not in free_slots:
-            practice = practices.get(row.practitioner_id) or practices.setdefault(row.practitioner_id, _practice(row))
-            free_slots[row.id] = resources.FreeSlot(row.id, row.start_at, row.end_at, row.mode, practice, ())
-            cpts_of_slot[row.id] = []
+        if row.practitioner_id not in practices:
+            practices[row.practitioner_id] = _practice(row)
+        cpts = slots.setdefault(row.id, (row, []))[1]
         if with_cpts and row.cpts_id is not None:
-            cpts_of_slot[row.id].append(resources.CptsRef(row.cpts_id, row.cpts_name, row.cpts_finess))
-    return [resources.FreeSlot(s.id, s.start_at, s.end_at, s.mode, s.practice, tuple(cpts_of_slot[s.id]))
-            for s in free_slots.values()]
+            cpts.append(resources.CptsRef(row.cpts_id, row.cpts_name, row.cpts_finess))
+    return [resources.FreeSlot(row.id, row.start_at, row.end_at, row.mode, practices[row.practitioner_id], tuple(cpts))
+            for row, cpts in slots.values()]
 
 
 def _practice(row) -> resources.Practice:
@@ -170,15 +168,17 @@ def _statement(*, with_cpts: bool):
     practitioner, slot = Practitioner.__table__, Slot.__table__
     commune = Commune.__table__
     instant = slot.c.start_at.type
-    # A commune may be listed by several CPTS of the deployment: its name once.
-    city = (select(commune.c.name).where(commune.c.insee == practitioner.c.commune_insee)
-            .order_by(commune.c.id).limit(1).scalar_subquery())
+    # A commune may be listed by several CPTS of the deployment: its name once, joined per practitioner (a
+    # subquery per slot row cost most of the statement's time).
+    cities = select(commune.c.insee, func.min(commune.c.name).label("name")).group_by(commune.c.insee).subquery("city")
     statement = (
         select(slot.c.id, slot.c.start_at, slot.c.end_at, slot.c.mode, practitioner.c.id.label("practitioner_id"),
                practitioner.c.rpps, practitioner.c.first_name, practitioner.c.last_name, practitioner.c.profession,
                practitioner.c.phone, practitioner.c.address, practitioner.c.postal_code, practitioner.c.lat,
-               practitioner.c.lon, practitioner.c.practice_finess, practitioner.c.practice_siret, city.label("city"))
-        .select_from(practitioner.join(slot, slot.c.practitioner_id == practitioner.c.id))
+               practitioner.c.lon, practitioner.c.practice_finess, practitioner.c.practice_siret,
+               cities.c.name.label("city"))
+        .select_from(practitioner.join(slot, slot.c.practitioner_id == practitioner.c.id)
+                     .outerjoin(cities, cities.c.insee == practitioner.c.commune_insee))
         .where(practitioner.c.rpps.in_(bindparam("rpps", expanding=True)),
                practitioner.c.sas_participation.is_(True),
                # Literal 'free': the partial index ix_slot_free_practitioner_start serves it.
@@ -209,24 +209,25 @@ def bundle(search: SlotSearch, free_slots: list[resources.FreeSlot]) -> dict:
     entries: list[dict] = []
     included: set[str] = set()
 
-    def add(resource: dict, mode: str) -> None:
-        key = f"{resource['resourceType']}/{resource['id']}"
-        if key not in included:
+    def add(resource_type: str, resource_id: int, build, mode: str = "include") -> None:
+        key = f"{resource_type}/{resource_id}"
+        if key not in included:  # built once: a practitioner's resources serve all their slots
             included.add(key)
-            entries.append({"fullUrl": f"{base}/{key}", "resource": resource, "search": {"mode": mode}})
+            entries.append({"fullUrl": f"{base}/{key}", "resource": build(), "search": {"mode": mode}})
 
     for free in free_slots:
         practice = free.practice
-        add(resources.slot(free, public_url + BOOKING_LINK_PATH.format(id=practice.id)), "match")
+        link = public_url + BOOKING_LINK_PATH.format(id=practice.id)
+        add("Slot", free.id, lambda: resources.slot(free, link), "match")
         if search.include_schedule:
-            add(resources.schedule(practice), "include")
+            add("Schedule", practice.id, lambda: resources.schedule(practice))
         if search.include_actors:
-            add(resources.practitioner(practice), "include")
-            add(resources.practitioner_role(practice, location_system), "include")
+            add("Practitioner", practice.id, lambda: resources.practitioner(practice))
+            add("PractitionerRole", practice.id, lambda: resources.practitioner_role(practice, location_system))
         for cpts in free.cpts if search.include_services else ():
-            add(resources.healthcare_service(cpts), "include")
+            add("HealthcareService", cpts.id, lambda: resources.healthcare_service(cpts))
             if search.include_organizations:
-                add(resources.organization(cpts), "include")
+                add("Organization", cpts.id, lambda: resources.organization(cpts))
     # An empty answer cannot be a sas-cpts-bundle-aggregator (it wants 4 entries at least): the FAQ's empty
     # Bundle is a BundleAgregateur.
     cpts_answer = any(free.cpts for free in free_slots)
