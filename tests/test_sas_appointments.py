@@ -210,3 +210,10 @@ def test_the_coordinator_sees_the_calls_on_the_sms_page(client, world, area, fak
     section = page[page.index("Rendez-vous transmis à la plateforme SAS"):]
     assert section.count('data-sas-push-id') == 2
     assert "Transmis" in section and "En attente" in section and "network" in section
+
+
+def test_push_channels_may_come_as_one_string(world, area, app):
+    app.config["SAS_PUSH_CHANNELS"] = "sas"  # SNP_SAS_PUSH_CHANNELS=sas: not JSON, kept as text
+    _book(area, world.slot(area["doctor"], utcnow() + timedelta(hours=3)), channel="116117")
+    _book(area, world.slot(area["doctor"], utcnow() + timedelta(hours=4)), channel="sas")
+    assert [p.event for p in db.session.scalars(select(SasPush))] == ["booked"]
