@@ -74,37 +74,52 @@ def parse(resource) -> RegulatorAccount:
     return RegulatorAccount(identifiers, active, email, family, given)
 
 
+def _text(value, limit: int) -> str | None:
+    """A usable string: not empty, within the column's length, no NUL byte or lone surrogate (a database
+    error otherwise, or text nobody can read back)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > limit or "\x00" in value:
+        return None
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        return None
+    return value.strip()
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _identifiers(items, problems: dict) -> list[Identifier]:
-    if not isinstance(items, list) or not items:
+    if not _list(items):
         problems["Practitioner.identifier"] = ["at least one (1..*)"]
         return []
     found = []
     for n, item in enumerate(items):
         item = item if isinstance(item, dict) else {}
-        codings = ((item.get("type") or {}).get("coding") or []) if isinstance(item.get("type"), dict) else []
-        code = next((c.get("code") for c in codings if isinstance(c, dict) and c.get("system") == V2_0203), None)
-        system, value = item.get("system"), item.get("value")
-        if not (isinstance(system, str) and system and isinstance(value, str) and value.strip() and code):
-            problems[f"Practitioner.identifier[{n}]"] = ["type (fr-v2-0203), system and value are required"]
+        kind = item.get("type") if isinstance(item.get("type"), dict) else {}
+        code = next((c.get("code") for c in _list(kind.get("coding"))
+                     if isinstance(c, dict) and c.get("system") == V2_0203), None)
+        system, value, code = _text(item.get("system"), 200), _text(item.get("value"), 100), _text(code, 10)
+        if not (system and value and code):
+            problems[f"Practitioner.identifier[{n}]"] = ["type (fr-v2-0203), system (200) and value (100) are required"]
             continue
-        found.append(Identifier(system, value.strip(), code))
+        found.append(Identifier(system, value, code))
     return found
 
 
 def _name(names, problems: dict) -> tuple[str, str]:
-    name = names[0] if isinstance(names, list) and names and isinstance(names[0], dict) else {}
-    family, given = name.get("family"), name.get("given")
-    given = given[0] if isinstance(given, list) and given else None
-    if not (isinstance(family, str) and family.strip() and isinstance(given, str) and given.strip()):
+    name = _list(names)[0] if _list(names) and isinstance(names[0], dict) else {}
+    family, given = _text(name.get("family"), 100), _list(name.get("given"))
+    given = _text(given[0], 100) if given else None
+    if not (family and given):
         problems["Practitioner.name"] = ["family and given are required"]
         return "", ""
-    return family.strip(), given.strip()
+    return family, given
 
 
 def _email(telecoms, problems: dict) -> str:
-    emails = [t.get("value") for t in telecoms or [] if isinstance(t, dict) and t.get("system") == "email"]
-    email = accounts.normalise_email(emails[0]) if emails and isinstance(emails[0], str) else ""
-    if not _EMAIL.match(email) or len(email) > 254:
+    emails = [t.get("value") for t in _list(telecoms) if isinstance(t, dict) and t.get("system") == "email"]
+    email = accounts.normalise_email(_text(emails[0], 254) or "") if emails else ""
+    if not _EMAIL.match(email):
         problems["Practitioner.telecom"] = ["an e-mail address is required: it is the account's sign-in"]
     return email
 
