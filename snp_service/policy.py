@@ -117,6 +117,22 @@ def check_cpts(user: User, cpts_id: int, *, manage: bool = False) -> None:
         raise Forbidden("Réservé aux coordinateurs", code="forbidden_role")
 
 
+def check_scope_change(actor: User | str, cpts: Cpts | None, data: dict) -> None:
+    """Raise unless ``actor`` may create CPTS ``cpts`` (None: a new one) or set what ``data`` changes of its scope.
+
+    The regulation area decides which regulators read and book whose patients: a coordinator who
+    could set it would widen their own regulators' reach to other CPTS' patients (SPEC section 8).
+    Only an admin creates a CPTS or sets its area; the CLI and jobs (a label, not a user) are operators.
+    """
+    if not isinstance(actor, User) or actor.role == "admin":
+        return
+    if cpts is None:
+        raise Forbidden("Seul un administrateur crée une CPTS", code="forbidden_role")
+    if "regulation_area" in data:
+        raise Forbidden("Seul un administrateur change la zone de régulation d'une CPTS", code="scope_admin_only",
+                        fields={"regulation_area": ["only an admin may set it"]})
+
+
 def practitioner_in_scope(user: User, practitioner_id: int) -> bool:
     if user.role == "admin":
         return True

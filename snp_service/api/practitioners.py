@@ -22,7 +22,7 @@ def create_practitioner(data, user):
 
 
 @blp.route("", methods=["GET"])
-@require_roles("admin", "coordinator", "regulator")
+@require_roles("admin", "coordinator")
 @blp.arguments(PractitionerQuerySchema(), location="query")
 @blp.response(200, PractitionerSchema(many=True))
 def list_practitioners(query, user):
