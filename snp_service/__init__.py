@@ -68,8 +68,12 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (register every table before Alembic/create_all look)
+    from . import hygiene, models  # noqa: F401  (models: register every table before Alembic/create_all look)
 
+    # Input hygiene first, for every endpoint: NFC text, no NUL or lone surrogate, bounded JSON numbers.
+    app.request_class = hygiene.CleanRequest
+    app.json = hygiene.StrictJSONProvider(app)
+    app.before_request(hygiene.check_request)
     db.init_app(app)
     app.before_request(begin_read_request)
     app.after_request(end_read_transaction)
