@@ -43,6 +43,8 @@ def configure_app(app: Flask, config: str | dict | None) -> None:
         # Recycle rather than ping on every checkout: a ping is one more round trip per request,
         # and a connection dropped by the server is invalidated on its first error anyway.
         engine_options.setdefault("pool_recycle", 600)
+        # An unreachable server must give a prompt 503, not hold the worker for the OS's TCP timeout.
+        engine_options.setdefault("connect_args", {}).setdefault("connect_timeout", 5)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
 
