@@ -38,6 +38,7 @@ def require_roles(*roles: str):
             if user.role not in roles:
                 raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
             return view(*args, user=user, **kwargs)
+        wrapper.snp_roles = roles  # read by the OpenAPI document (401/403) and the authorisation matrix
         return wrapper
     return decorator
 

@@ -41,6 +41,9 @@ def test_only_free_upcoming_slots_are_published_without_patient_data(client, wor
     assert "Secret" not in everything
 
 
-def test_unknown_file_is_404_json(client):
+def test_unknown_file_is_404_operation_outcome(client):
+    """SPEC section 7: errors under the FHIR base are OperationOutcome resources."""
     response = client.get("/api/v1/fhir/patients.ndjson")
-    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    assert response.status_code == 404 and response.mimetype == "application/fhir+json"
+    body = response.get_json()
+    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "not-found"

@@ -1,6 +1,7 @@
 """One error format for the API, French pages for the UI.
 
-API answers: ``{"error": {"code", "message", "fields"}}``. Unexpected
+API answers: ``{"error": {"code", "message", "fields"}}`` (OperationOutcome under the FHIR base:
+``error_formats``). Unexpected
 exceptions are logged (SQL parameters are hidden at the engine, so no
 patient data) and answered with a 500 that says nothing more.
 """
@@ -16,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
 from ..extensions import db, login_manager
+from .error_formats import error_format_for
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,10 @@ def wants_json() -> bool:
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None, extra: dict | None = None):
     if wants_json():
-        body = {"error": {"code": code, "message": message, "fields": fields or {}, **(extra or {})}}
-        return jsonify(body), status
+        error_format = error_format_for(request.path)
+        response = jsonify(error_format.render(status, code, message, fields or {}, extra or {}))
+        response.mimetype = error_format.media_type
+        return response, status
     page_message = message if status != 500 else _FRENCH_MESSAGES[500]
     return render_template("error.html", status=status, message=page_message, fields=fields or {}), status
 
