@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from snp_service import accounts
-from snp_service.models import Booking, Cpts, Slot, User
+from snp_service.models import Booking, Cpts, Season, Slot, User
 from snp_service.timeutil import utcnow
 
 AREA = "LV/LVO"
@@ -30,7 +30,7 @@ class ScopeWorld:
     users: dict[str, User]
     free: dict[str, Slot]
     booked: dict[str, Booking]
-    headers: dict[str, dict] = field(default_factory=dict)
+    more: dict[str, object] = field(default_factory=dict)  # A's second free slot, started booking, seasons
 
 
 def build(world, monkeypatch) -> ScopeWorld:
@@ -52,4 +52,13 @@ def build(world, monkeypatch) -> ScopeWorld:
     for name in ("A", "C"):
         users[f"coordinator_{name}"] = world.user("coordinator", cpts[name])
         users[f"regulator_{name}"] = world.user("regulator", cpts[name])
-    return ScopeWorld(cpts, users, free, booked)
+    doctor_a = users["gp_A"].practitioner
+    day = start.date()
+    more = {
+        "free_A2": world.slot(doctor_a, start + timedelta(hours=2)),
+        "started_A": world.booking(world.slot(doctor_a, utcnow().replace(microsecond=0) - timedelta(minutes=10))),
+        "season_A": world._save(Season(cpts_id=cpts["A"].id, name="Été", start_date=day, end_date=day + timedelta(days=60))),
+        "season_A2": world._save(Season(cpts_id=cpts["A"].id, name="Hiver", start_date=day - timedelta(days=200),
+                                        end_date=day - timedelta(days=140))),
+    }
+    return ScopeWorld(cpts, users, free, booked, more)
