@@ -64,9 +64,11 @@ OPERATIONS = _documented_operations()
 def figures(request):
     yield
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and FIGURES["cases"]:
-        reporter.write_line(f"schemathesis on {TEST_DB}: {FIGURES['cases']} cases, {FIGURES['5xx']} 5xx, "
-                            f"{FIGURES['violations']} schema violations ({EXAMPLES} examples per operation)")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and FIGURES["cases"]:
+        with capture.global_and_fixture_disabled():  # the figure of the closing note, shown even with -q
+            reporter.write_line(f"\nschemathesis on {TEST_DB}: {FIGURES['cases']} cases, {FIGURES['5xx']} 5xx, "
+                                f"{FIGURES['violations']} schema violations ({EXAMPLES} examples per operation)")
 
 
 @pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p.removeprefix(API)}" for m, p in OPERATIONS])

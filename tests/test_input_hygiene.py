@@ -61,7 +61,11 @@ def _url(path: str, ids: dict) -> str:
 
 def _malformed(response):
     assert response.status_code == 400, (response.status_code, response.get_data(as_text=True)[:300])
-    error = response.get_json()["error"]
+    body = response.get_json()
+    if body.get("resourceType") == "OperationOutcome":  # the FHIR base answers its own error format
+        assert body["issue"][0]["details"]["coding"][0]["code"] == "malformed_input"
+        return {"fields": {name: [] for name in body["issue"][0].get("expression", [])}}
+    error = body["error"]
     assert error["code"] == "malformed_input" and {"code", "message", "fields"} <= error.keys()
     return error
 
