@@ -147,9 +147,10 @@ def check_request() -> None:
         sources.append(request.form.items(multi=True))
     for pairs in sources:
         for key, value in pairs:
-            for text in (key, value):
-                if isinstance(text, str) and problem(text):
-                    clean(text, key if isinstance(key, str) and not problem(key) else "parameter")
+            reason = problem(key) or (problem(value) if isinstance(value, str) else None)
+            if reason:
+                name = key if not problem(key) else "parameter"
+                raise Malformed("Texte invalide : caractère nul ou Unicode invalide", fields={name: [reason]})
     for key, value in request.headers.items():
         if "\x00" in value:
             raise Malformed("En-tête invalide : caractère nul", fields={key: ["contains a NUL byte"]})
