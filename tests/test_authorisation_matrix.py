@@ -106,6 +106,8 @@ MATRIX = {
     "POST /practitioners": (lambda sw: ("/practitioners", {"json": {"cpts_ids": [sw.cpts["A"].id], "rpps": "19999999999",
                                                                     "first_name": "Ada", "last_name": "Lovelace"}}),
                             "401 403 403 403 403 201 403 201"),
+    "GET /practitioners/lookup": (lambda sw: ("/practitioners/lookup", {"query_string": {"q": "Medecin"}}),
+                                  "401 403 403 200 200 200 200 200"),
     "GET /practitioners/{practitioner_id}": (lambda sw: (f"/practitioners/{sw.users['gp_A'].practitioner_id}", {}),
                                              "401 200 404 403 403 200 404 200"),
     "POST /practitioners/{practitioner_id}/calendar-token": (
@@ -153,6 +155,8 @@ MATRIX = {
 LISTED_CPTS = {
     "GET /bookings": {"gp_A": "A", "gp_B": "B", "regulator_A": "AB", "regulator_C": "C", "coordinator_A": "A",
                       "coordinator_C": "C", "admin": "ABC"},
+    "GET /practitioners/lookup": {"regulator_A": "AB", "regulator_C": "C", "coordinator_A": "A", "coordinator_C": "C",
+                                  "admin": "ABC"},
     "GET /slots/search": {"regulator_A": "AB", "regulator_C": "C", "coordinator_A": "A", "coordinator_C": "C",
                           "admin": "ABC"},
 }
@@ -236,4 +240,6 @@ def _listed_cpts(key: str, body, sw) -> set[str]:
         slots = {b.slot_id: name for name, b in sw.booked.items()}
         slots[sw.more["started_A"].slot_id] = "A"
         return {slots[b["slot_id"]] for b in body}
+    if key == "GET /practitioners/lookup":
+        return {cpts_of_practitioner[r["id"]] for r in body["results"]}
     return {cpts_of_practitioner[r["practitioner"]["id"]] for r in body["results"]}

@@ -2,8 +2,9 @@
 from flask_smorest import Blueprint
 
 from .. import calendar_feed, directory
-from ..policy import check_cpts, get_practitioner, listing_scope, require_roles
+from ..policy import check_cpts, get_practitioner, listing_scope, practitioner_lookup_scope, require_roles
 from .schemas.directory import PractitionerQuerySchema, PractitionerSchema
+from .schemas.practitioner_lookup import LookupAnswerSchema, LookupQuerySchema
 from .schemas.slots import PractitionerWithCalendarSchema
 
 URL_PREFIX = "/practitioners"
@@ -40,3 +41,12 @@ def get_one(practitioner_id, user):
 @blp.response(200, PractitionerWithCalendarSchema)
 def rotate_calendar_token(practitioner_id, user):
     return calendar_feed.rotate_token(user, get_practitioner(user, practitioner_id, manage=True))
+
+
+@blp.route("/lookup", methods=["GET"])
+@require_roles("regulator", "coordinator", "admin")
+@blp.arguments(LookupQuerySchema(), location="query")
+@blp.response(200, LookupAnswerSchema)
+def lookup(query, user):
+    """A few practitioners of the caller's area found by name or RPPS start (the treating-doctor field)."""
+    return {"results": directory.lookup_practitioners(practitioner_lookup_scope(user), query["q"], query["limit"])}
