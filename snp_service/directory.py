@@ -7,7 +7,7 @@ import unicodedata
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, policy
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
@@ -30,10 +30,12 @@ def get_cpts(cpts_id: int) -> Cpts:
 
 
 def _cpts_summary(cpts: Cpts) -> dict:
-    return {"name": cpts.name, "population": cpts.population, "communes": [c.insee for c in cpts.communes]}
+    return {"name": cpts.name, "population": cpts.population, "regulation_area": cpts.regulation_area,
+            "communes": [c.insee for c in cpts.communes]}
 
 
-def create_cpts(actor: User, data: dict) -> Cpts:
+def create_cpts(actor: User | str, data: dict) -> Cpts:
+    policy.check_scope_change(actor, None, data)
     with write_transaction():
         if db.session.scalar(select(Cpts.id).where(Cpts.name == data["name"])) is not None:
             raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
@@ -45,10 +47,15 @@ def create_cpts(actor: User, data: dict) -> Cpts:
     return cpts
 
 
-def update_cpts(actor: User, cpts_id: int, data: dict) -> Cpts:
+def update_cpts(actor: User | str, cpts_id: int, data: dict) -> Cpts:
     with write_transaction():
         cpts = get_cpts(cpts_id)
+        policy.check_scope_change(actor, cpts, data)
         before = _cpts_summary(cpts)
+        if "regulation_area" in data and data["regulation_area"] != cpts.regulation_area:
+            # Its own event: a change of who may read whose patients is looked for on its own.
+            audit.record(actor, "cpts.scope_change", cpts, before={"regulation_area": cpts.regulation_area},
+                         after={"regulation_area": data["regulation_area"]})
         for key in _CPTS_FIELDS:
             if key in data:
                 setattr(cpts, key, data[key])

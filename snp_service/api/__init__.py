@@ -8,6 +8,7 @@ from ..accounts import user_for_token
 from ..errors import Unauthorized
 from ..extensions import api, csrf
 from .errors import register_error_handlers
+from .openapi import ErrorResponsesPlugin
 
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -17,6 +18,7 @@ def register_api(app: Flask) -> None:
                    search, seasons, slots, supplements, twilio_status, users)
 
     api.init_app(app, spec_kwargs={
+        "extra_plugins": [ErrorResponsesPlugin(app)],
         "info": {"description": "SNP service: publish, search and book unscheduled-care slots."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],

@@ -39,7 +39,18 @@ def _since() -> datetime | None:
     return since
 
 
+_MANIFEST = {"type": "object", "required": ["transactionTime", "request", "output", "error"], "properties": {
+    "transactionTime": {"type": "string", "format": "date-time"},
+    "request": {"type": "string"},
+    "output": {"type": "array", "items": {"type": "object", "required": ["type", "url"],
+                                          "properties": {"type": {"type": "string"}, "url": {"type": "string"}}}},
+    "error": {"type": "array", "items": {}},
+}}
+
+
 @blp.route("/$bulk-publish", methods=["GET"])
+@blp.doc(responses={"200": {"description": "SMART Scheduling Links bulk publish manifest",
+                            "content": {"application/json": {"schema": _MANIFEST}}}})
 def bulk_publish():
     """The manifest of the published Location, Schedule and Slot files."""
     response = jsonify(fhir_publish.manifest(_base_url(), since=_since()))
@@ -48,6 +59,8 @@ def bulk_publish():
 
 
 @blp.route("/<string:filename>", methods=["GET"])
+@blp.doc(responses={"200": {"description": "FHIR R4 resources (Location, Schedule or Slot), one JSON object a line",
+                            "content": {"application/fhir+ndjson": {"schema": {"type": "string"}}}}})
 def resource_file(filename):
     """One NDJSON file of resources."""
     kind = _KIND_BY_FILE.get(filename)

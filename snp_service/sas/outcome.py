@@ -1,13 +1,13 @@
 """FHIR answers: resources as ``application/fhir+json``, errors as OperationOutcome (never the API's JSON errors).
 
-Every error under the FHIR base goes through ``error_outcome`` (``api.errors`` calls it), so a 404, a 405 or a
-refused certificate reads the same as a malformed search.
+Every error under the FHIR base is rendered by ``operation_outcome`` (through ``api.error_formats``), so a 404,
+a 405 or a refused certificate reads the same as a malformed search.
 """
 from __future__ import annotations
 
 import json
 
-from flask import Response, request
+from flask import Response
 
 from ..errors import DomainError
 from .codes import FHIR_JSON
@@ -29,23 +29,17 @@ class FhirInvalid(DomainError):
     code = "invalid"
 
 
-def is_fhir_request() -> bool:
-    return request.path == FHIR_PATH_PREFIX or request.path.startswith(FHIR_PATH_PREFIX + "/")
-
-
 def fhir_response(resource: dict, status: int = 200, headers: dict | None = None) -> Response:
     body = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
     return Response(body, status=status, mimetype=FHIR_JSON, headers=headers)
 
 
-def operation_outcome(status: int, message: str, fields: dict | None = None) -> dict:
+def operation_outcome(status: int, message: str, fields: dict | None = None, code: str | None = None) -> dict:
+    """The OperationOutcome of an error; ``code`` is the service's own error code (as in the JSON errors)."""
     issue = {"severity": "error", "code": _ISSUE_CODES.get(status, "processing"), "diagnostics": message}
+    if code:
+        issue["details"] = {"text": message, "coding": [{"system": "urn:snp:error-code", "code": code}]}
     paths = sorted(key for key in fields or () if key[:1].isupper() and "." in key)
     if paths:  # FHIRPath locations of the elements at fault in a resource (Practitioner.identifier[0]...)
         issue["expression"] = paths
     return {"resourceType": "OperationOutcome", "issue": [issue]}
-
-
-def error_outcome(status: int, message: str, fields: dict | None = None) -> Response:
-    headers = {"WWW-Authenticate": 'Mutual-TLS realm="sas"'} if status == 401 else None
-    return fhir_response(operation_outcome(status, message, fields), status, headers)

@@ -4,12 +4,12 @@ from datetime import date
 from marshmallow import Schema, fields, validate
 
 from ...models import PROFESSIONS, ROLES
-from .common import Finess, Id, Insee, PostalCode, Rpps, Siret
+from .common import Finess, Id, Insee, Name, PostalCode, Rpps, Siret
 
 
 class CommuneSchema(Schema):
     insee = Insee(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(200, required=True)
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
     postal_code = PostalCode(allow_none=True)
@@ -24,7 +24,7 @@ class SeasonSummarySchema(Schema):
 
 class CptsSchema(Schema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(200, required=True)
     population = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     size_class = fields.Integer(dump_only=True)
     communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
@@ -44,8 +44,8 @@ class PractitionerSchema(Schema):
     id = fields.Integer(dump_only=True)
     cpts_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=50))
     rpps = Rpps(required=True)
-    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    first_name = Name(required=True)
+    last_name = Name(required=True)
     profession = fields.String(load_default="gp", validate=validate.OneOf(PROFESSIONS))
     phone = fields.String(allow_none=True, validate=validate.Length(max=20))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
