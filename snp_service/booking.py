@@ -24,7 +24,7 @@ from .database import constraint_name, execute_core, insert_row, write_transacti
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .models import Booking, Patient, Slot, User, members_of
-from .notify import events
+from .notify import events, sas_outbox
 from .policy import practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, utcnow
 
@@ -60,6 +60,7 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
             _claim(slot)
             booking = _new_booking(actor, slot, patient, data, idempotency_key, fingerprint)
             events.booking_created(booking, data.get("notify_patient", True))
+            sas_outbox.enqueue(booking, "booked")
             audit.record(actor, "booking.create", booking, after=_summary(booking))
     except (_SlotLost, IntegrityError) as error:
         _reraise_unless_race(error)
@@ -172,6 +173,7 @@ def cancel(actor: User, booking_id: int, by: str | None = None, reason: str | No
         booking = _booking_in_scope(actor, booking_id)
         _cancel(actor, booking, _cancelled_by(actor, by), reason)
         events.booking_cancelled(booking)
+        sas_outbox.enqueue(booking, "cancelled")
     return booking
 
 
@@ -215,6 +217,7 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             _claim(target)
             new = _rebooked(actor, old, target)
             events.booking_moved(old, new, notify_patient)
+            sas_outbox.enqueue(new, "moved", previous=old)
             audit.record(actor, "booking.move", new, before={"booking_id": old.id, "slot_id": old.slot_id},
                          after={"booking_id": new.id, "slot_id": target.id, "status": new.status})
     except (_SlotLost, IntegrityError) as error:
@@ -246,6 +249,7 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
                            fields={"outcome": ["the slot has not started yet"]})
         before = {"outcome": booking.outcome}
         booking.outcome, booking.outcome_at = outcome, utcnow()
+        sas_outbox.enqueue(booking, outcome)
         audit.record(actor, "booking.outcome", booking, before=before, after={"outcome": outcome})
         supplements.outcome_changed(actor, booking)
     return booking

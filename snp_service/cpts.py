@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import audit
+from . import audit, policy
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .models import Commune, Cpts, User
 
-_CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets")
+_CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets",
+                "finess")
 
 
 def get_cpts(cpts_id: int) -> Cpts:
@@ -20,10 +21,12 @@ def get_cpts(cpts_id: int) -> Cpts:
 
 
 def _cpts_summary(cpts: Cpts) -> dict:
-    return {"name": cpts.name, "population": cpts.population, "communes": [c.insee for c in cpts.communes]}
+    return {"name": cpts.name, "population": cpts.population, "regulation_area": cpts.regulation_area,
+            "communes": [c.insee for c in cpts.communes]}
 
 
-def create_cpts(actor: User, data: dict) -> Cpts:
+def create_cpts(actor: User | str, data: dict) -> Cpts:
+    policy.check_scope_change(actor, None, data)
     with write_transaction():
         if db.session.scalar(select(Cpts.id).where(Cpts.name == data["name"])) is not None:
             raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
@@ -35,10 +38,15 @@ def create_cpts(actor: User, data: dict) -> Cpts:
     return cpts
 
 
-def update_cpts(actor: User, cpts_id: int, data: dict) -> Cpts:
+def update_cpts(actor: User | str, cpts_id: int, data: dict) -> Cpts:
     with write_transaction():
         cpts = get_cpts(cpts_id)
+        policy.check_scope_change(actor, cpts, data)
         before = _cpts_summary(cpts)
+        if "regulation_area" in data and data["regulation_area"] != cpts.regulation_area:
+            # Its own event: a change of who may read whose patients is looked for on its own.
+            audit.record(actor, "cpts.scope_change", cpts, before={"regulation_area": cpts.regulation_area},
+                         after={"regulation_area": data["regulation_area"]})
         for key in _CPTS_FIELDS:
             if key in data:
                 setattr(cpts, key, data[key])
@@ -58,6 +66,7 @@ def _communes(rows: list[dict], existing: list[Commune] = ()) -> list[Commune]:
         seen.add(row["insee"])
         commune = by_insee.get(row["insee"]) or Commune(insee=row["insee"])
         commune.name, commune.lat, commune.lon = row["name"], row["lat"], row["lon"]
+        commune.postal_code = row.get("postal_code")
         communes.append(commune)
     return communes
 

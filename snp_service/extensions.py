@@ -23,7 +23,16 @@ class Base(DeclarativeBase):
 
 
 class SnpApi(Api):
-    """flask-smorest Api whose error handlers are ours (one JSON format, HTML for pages)."""
+    """flask-smorest Api whose error handlers are ours (one JSON format, HTML for pages).
+
+    Its error responses in the document are ours too: ``api.openapi.ErrorResponsesPlugin`` replaces
+    flask-smorest's (``{code, status, message, errors}``, a format this service never answers).
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        """The plugin registers the error responses (flask-smorest's would describe its ErrorSchema)."""
 
     def _register_error_handlers(self):
         """Ours are registered app-wide by ``api.errors.register_error_handlers``."""

@@ -1,4 +1,4 @@
-"""Practitioners: the members of the CPTS, their practice and its place."""
+"""Practitioners: the members of the CPTS, their practice and its place, their SAS participation, the look-up."""
 from __future__ import annotations
 
 import re
@@ -10,11 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from . import audit
 from .cpts import commune_by_insee, commune_names, get_cpts
 from .database import write_transaction
-from .errors import Conflict
+from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .models import Practitioner, User, members_of
 
-_PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee", "lat", "lon")
+_PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee",
+                        "postal_code", "lat", "lon", "practice_siret", "practice_finess", "sas_participation")
+# What the SAS platform's profiles require of a practice (FrLocationAgregateur, FrPractitionerRoleExerciceAgregateur).
+_SAS_REQUIRED = {"address": "l'adresse du cabinet", "postal_code": "le code postal",
+                 "commune_insee": "la commune", "practice_id": "le FINESS ou le SIRET du cabinet"}
 
 
 def create_practitioner(actor: User, data: dict) -> Practitioner:
@@ -23,7 +27,9 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
             raise Conflict("Ce RPPS est déjà enregistré", code="rpps_taken", fields={"rpps": ["already registered"]})
         practitioner = Practitioner(**{k: data[k] for k in _PRACTITIONER_FIELDS if k in data})
         practitioner.cpts = [get_cpts(cpts_id) for cpts_id in data["cpts_ids"]]
-        _fill_coordinates(practitioner)
+        _fill_from_commune(practitioner)
+        if practitioner.sas_participation:
+            check_sas_ready(practitioner)
         db.session.add(practitioner)
         try:
             db.session.flush()
@@ -33,13 +39,44 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
     return practitioner
 
 
-def _fill_coordinates(practitioner: Practitioner) -> None:
-    """Without explicit coordinates, a practice is placed at its commune's centroid."""
-    if practitioner.lat is not None or not practitioner.commune_insee:
+def _fill_from_commune(practitioner: Practitioner) -> None:
+    """Without explicit coordinates or postal code, a practice takes its commune's centroid and postal code."""
+    if not practitioner.commune_insee:
         return
     commune = commune_by_insee(practitioner.commune_insee)
-    if commune is not None:
+    if commune is None:
+        return
+    if practitioner.lat is None:
         practitioner.lat, practitioner.lon = commune.lat, commune.lon
+    if practitioner.postal_code is None:
+        practitioner.postal_code = commune.postal_code
+
+
+def check_sas_ready(practitioner: Practitioner) -> None:
+    """A practitioner shown to the SAS platform needs what its profiles require of a practice."""
+    present = {"address": practitioner.address, "postal_code": practitioner.postal_code,
+               "commune_insee": practitioner.commune_insee and commune_by_insee(practitioner.commune_insee),
+               "practice_id": practitioner.practice_finess or practitioner.practice_siret}
+    missing = [key for key, value in present.items() if not value]
+    if missing:
+        raise Invalid("Pour apparaître sur la plateforme SAS, il manque " + ", ".join(_SAS_REQUIRED[k] for k in missing)
+                      + " : demandez à la coordination de les renseigner",
+                      code="sas_incomplete", fields={k: ["required to take part in the SAS platform"] for k in missing})
+
+
+def set_sas_participation(actor: User, practitioner_id: int, participate: bool) -> Practitioner:
+    """The practitioner's own choice to show their free slots to the SAS platform (or to stop)."""
+    with write_transaction():
+        practitioner = db.session.get(Practitioner, practitioner_id, with_for_update=True)
+        if practitioner is None:
+            raise NotFound("Praticien introuvable")
+        before = {"sas_participation": practitioner.sas_participation}
+        if participate:
+            check_sas_ready(practitioner)
+        practitioner.sas_participation = participate
+        audit.record(actor, "practitioner.sas_participation", practitioner, before=before,
+                     after={"sas_participation": participate})
+    return practitioner
 
 
 def list_practitioners(cpts_ids: set[int] | None) -> list[Practitioner]:

@@ -1,7 +1,7 @@
 """every practitioner gets the secret of their iCalendar feed (no GET request has to write it)
 
 Revision ID: a1c5e7f3b2d4
-Revises: 9d41c2e7a8b3
+Revises: e84d669daa47
 Create Date: 2026-12-01 10:00:00.000000
 
 The token is now made with the practitioner (a column default); practitioners created
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a1c5e7f3b2d4'
-down_revision = '9d41c2e7a8b3'
+down_revision = 'e84d669daa47'
 branch_labels = None
 depends_on = None
 

@@ -7,24 +7,31 @@ from __future__ import annotations
 
 import flask_smorest
 from webargs import core as webargs_core
-from webargs.flaskparser import FlaskParser, abort, is_json_request
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import UnsupportedMediaType
 
 
 class JsonBodyParser(FlaskParser):
     """webargs' parser, strict about JSON bodies: a body that is not JSON is a 415 (webargs would read it as
-    "no body", so a PATCH would succeed doing nothing), and JSON nested beyond the parser's recursion
-    limit is a 400 instead of a RecursionError (a 500)."""
+    "no body", so a PATCH would succeed doing nothing); the JSON itself is read by ``hygiene.loads``
+    (numbers beyond 64 bits, NaN, NUL bytes, lone surrogates and deep nesting are 400s; text in NFC)."""
 
     def _raw_load_json(self, req):
+        from ..hygiene import loads
+
         if not is_json_request(req):
             if req.get_data(cache=True):
                 raise UnsupportedMediaType("Content-Type must be application/json")
             return webargs_core.missing
+        data = req.get_data(cache=True)
         try:
-            return super()._raw_load_json(req)
-        except RecursionError:
-            abort(400, messages={"json": ["JSON nested too deeply."]})
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return self._handle_invalid_json_error(error, req)
+        try:
+            return loads(data)
+        except ValueError as error:  # json.JSONDecodeError: malformed JSON
+            return self._handle_invalid_json_error(error, req)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -45,6 +45,7 @@ JOBS: dict[str, Job] = {
     job.name: job for job in (
         Job("expire_slots", jobs.expire_slots, {"trigger": "interval", "minutes": 1}),
         Job("send_outbox", jobs.send_outbox, {"trigger": "interval", "seconds": 30}),
+        Job("send_sas_appointments", jobs.send_sas_appointments, {"trigger": "interval", "seconds": 30}),
         Job("send_reminders", jobs.send_reminders, {"trigger": "interval", "minutes": 5}),
         # Cron times are Europe/Paris wall-clock times: none between 02:00 and 03:00, the hour that happens
         # twice on the last Sunday of October and not at all on the last Sunday of March.

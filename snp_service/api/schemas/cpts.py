@@ -3,14 +3,15 @@ from datetime import date
 
 from marshmallow import Schema, fields, validate
 
-from .common import Insee
+from .common import Finess, Insee, Name, PostalCode
 
 
 class CommuneSchema(Schema):
     insee = Insee(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(200, required=True)
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    postal_code = PostalCode(allow_none=True)
 
 
 class SeasonSummarySchema(Schema):
@@ -22,11 +23,12 @@ class SeasonSummarySchema(Schema):
 
 class CptsSchema(Schema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(200, required=True)
     population = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     size_class = fields.Integer(dump_only=True)
     communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
     regulation_area = fields.String(allow_none=True, validate=validate.Length(max=100))
+    finess = Finess(allow_none=True)
     aci_signed_on = fields.Date(allow_none=True, validate=validate.Range(date(1900, 1, 1), date(2199, 12, 31)))
     aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
     indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))

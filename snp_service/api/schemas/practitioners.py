@@ -2,21 +2,25 @@
 from marshmallow import Schema, fields, validate
 
 from ...models import PROFESSIONS
-from .common import Id, Insee, Rpps
+from .common import Finess, Id, Insee, Name, PostalCode, Rpps, Siret
 
 
 class PractitionerSchema(Schema):
     id = fields.Integer(dump_only=True)
     cpts_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=50))
     rpps = Rpps(required=True)
-    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    first_name = Name(required=True)
+    last_name = Name(required=True)
     profession = fields.String(load_default="gp", validate=validate.OneOf(PROFESSIONS))
     phone = fields.String(allow_none=True, validate=validate.Length(max=20))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     commune_insee = Insee(allow_none=True)
+    postal_code = PostalCode(allow_none=True)
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    practice_siret = Siret(allow_none=True)
+    practice_finess = Finess(allow_none=True)
+    sas_participation = fields.Boolean(load_default=False)
 
 
 class PractitionerQuerySchema(Schema):

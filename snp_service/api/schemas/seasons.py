@@ -1,20 +1,20 @@
 """Schemas of seasons, their report and the comparison of two seasons."""
 from marshmallow import Schema, fields, validate
 
-from .common import Id
+from .common import Id, Name
 from .reports import FORMATS, BreakdownRowSchema, FileOptionsSchema, ReportSchema, SummarySchema
 
 
 class SeasonSchema(Schema):
     id = fields.Integer(dump_only=True)
     cpts_id = Id(strict=True, required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Name(required=True)
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
 
 
 class SeasonUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Name()
     start_date = fields.Date()
     end_date = fields.Date()
 
