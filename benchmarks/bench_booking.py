@@ -64,7 +64,7 @@ class SearchLoad:
 
     def __init__(self, url: str, summary: dict):
         self.app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
-        self.server_times = _time_in_server(self.app)
+        self.server_times = time_in_server(self.app)
         self.token, self.cpts_ids = regulator_token(self.app, summary)
         self.communes = sorted(insee for insee, cpts_id in summary["commune_cpts"].items() if cpts_id in self.cpts_ids)
         with self.app.app_context():
@@ -116,7 +116,7 @@ def select_rpps(cpts_ids: list[int], inside: bool) -> list[str]:
     return list(db.session.scalars(db.select(Practitioner.rpps).where(condition).order_by(Practitioner.id).limit(400)))
 
 
-def _time_in_server(app) -> list[float]:
+def time_in_server(app) -> list[float]:
     """Milliseconds each request spends in the WSGI application, body included (not the test client's own work)."""
     timings: list[float] = []
     inner = app.wsgi_app

@@ -75,7 +75,7 @@ class Publisher:
                 db.session.add(Booking(slot=slot, channel="116117",
                                        patient=Patient(first_name="Jeanne", last_name="Durand")))
         db.session.commit()
-        token = calendar_feed.ensure_token("bench", practitioner)
+        token = practitioner.calendar_token
         body = calendar_feed.feed_for_token(token)
         assert body.count(b"BEGIN:VEVENT") == FEED_SLOTS, body.count(b"BEGIN:VEVENT")
         return token

@@ -4,15 +4,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-import flask_smorest
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-from webargs import core as webargs_core
-from webargs.flaskparser import FlaskParser, abort, is_json_request
-from werkzeug.exceptions import UnsupportedMediaType
 
 
 class Base(DeclarativeBase):
@@ -27,30 +23,20 @@ class Base(DeclarativeBase):
 
 
 class SnpApi(Api):
-    """flask-smorest Api whose error handlers are ours (one JSON format, HTML for pages)."""
+    """flask-smorest Api whose error handlers are ours (one JSON format, HTML for pages).
+
+    Its error responses in the document are ours too: ``api.openapi.ErrorResponsesPlugin`` replaces
+    flask-smorest's (``{code, status, message, errors}``, a format this service never answers).
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        """The plugin registers the error responses (flask-smorest's would describe its ErrorSchema)."""
 
     def _register_error_handlers(self):
         """Ours are registered app-wide by ``api.errors.register_error_handlers``."""
 
-
-class JsonBodyParser(FlaskParser):
-    """webargs' parser, strict about JSON bodies: a body that is not JSON is a 415 (webargs would read it as
-    "no body", so a PATCH would succeed doing nothing), and JSON nested beyond the parser's recursion
-    limit is a 400 instead of a RecursionError (a 500)."""
-
-    def _raw_load_json(self, req):
-        if not is_json_request(req):
-            if req.get_data(cache=True):
-                raise UnsupportedMediaType("Content-Type must be application/json")
-            return webargs_core.missing
-        try:
-            return super()._raw_load_json(req)
-        except RecursionError:
-            abort(400, messages={"json": ["JSON nested too deeply."]})
-
-
-# Every flask-smorest Blueprint of the API parses its arguments with it.
-flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
 
 # expire_on_commit=False: services return objects that views serialise after the commit.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})

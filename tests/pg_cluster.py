@@ -47,11 +47,23 @@ class PgCluster:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(self.initdb, "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again, after ``halt``: same port, same data)."""
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run(self.pg_ctl, "-D", self.data, "-o", options, "-l", os.path.join(self.dir, "log"), "-w", "start")
         self._wait()
-        return self
+
+    def halt(self) -> None:
+        """Stop the server as an outage would (every connection cut), keeping its data for ``resume``.
+
+        ``fast``, not ``immediate``: this throwaway cluster commits asynchronously, so an immediate stop
+        could lose the last commits (the test's own token, say) and the "recovery" would find them gone.
+        """
+        self._run(self.pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop")
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 20

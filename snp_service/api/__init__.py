@@ -7,16 +7,19 @@ from flask_login import current_user as session_user
 from ..accounts import user_for_token
 from ..errors import Unauthorized
 from ..extensions import api, csrf
+from .blueprint import Blueprint
 from .errors import register_error_handlers
+from .openapi import ErrorResponsesPlugin
 
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def register_api(app: Flask) -> None:
-    from . import (auth, bookings, calendar_feed, cpts, fhir, health, imports, practitioners, reports, search,
-                   seasons, slots, supplements, twilio_status, users)
+    from . import (auth, bookings, calendar_feed, cpts, fhir, fhir_sas, health, imports, practitioners, reports,
+                   search, seasons, slots, supplements, twilio_status, users)
 
     api.init_app(app, spec_kwargs={
+        "extra_plugins": [ErrorResponsesPlugin(app)],
         "info": {"description": "SNP service: publish, search and book unscheduled-care slots."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
@@ -25,8 +28,8 @@ def register_api(app: Flask) -> None:
     for module in (auth, cpts, practitioners, users, search, slots, bookings, seasons, reports, supplements,
                    imports, fhir):
         register_api_blueprint(module)
-    for blueprint in (health.blp, calendar_feed.bp, twilio_status.bp):
-        # Token-, signature- or not-authenticated endpoints outside the page session: no CSRF.
+    for blueprint in (health.blp, calendar_feed.bp, twilio_status.bp, fhir_sas.bp):
+        # Token-, signature-, certificate- or not-authenticated endpoints outside the page session: no CSRF.
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -34,6 +37,8 @@ def register_api(app: Flask) -> None:
 
 
 def register_api_blueprint(module) -> None:
+    if not isinstance(module.blp, Blueprint):  # the plain class would parse bodies leniently
+        raise TypeError(f"{module.__name__}.blp must be snp_service.api.blueprint.Blueprint")
     csrf.exempt(module.blp)
     api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
 

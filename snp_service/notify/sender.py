@@ -16,19 +16,17 @@ backlog waits for the provider rather than burning its attempts against it.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from .. import audit
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Booking, OutboxMessage
 from ..timeutil import utcnow
+from . import delivery
 from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
 from .outbox import status_callback_url
 
@@ -65,7 +63,7 @@ def _claim_next(now: datetime, counts: Counter) -> OutboxMessage | None:
             if message is None:
                 return None
             if _reminder_is_moot(message, now):
-                _set_status(message, "skipped", now)
+                delivery.set_status(message, "skipped", now)
                 counts["skipped"] += 1
                 continue
             message.status, message.attempts = "sending", message.attempts + 1
@@ -110,7 +108,7 @@ def _finish(message_id: int, attempts: int, now: datetime, *, sid: str | None = 
             return "sent" if sid else "failed"
         if sid:
             message.provider_sid = sid
-            _set_status(message, "queued", now)
+            delivery.set_status(message, "queued", now)
             return "sent"
         _fail(message, failed, now)
         return "failed"
@@ -127,7 +125,7 @@ def _retry_later(message_id: int, attempts: int, now: datetime, code: str) -> st
             return "failed"
         message.last_error = code
         message.next_attempt_at = now + backoff(attempts)
-        _set_status(message, "pending", now)
+        delivery.set_status(message, "pending", now)
     log.warning("SMS #%s: %s, attempt %s, retry at %s", message_id, code, attempts, message.next_attempt_at)
     return "retried"
 
@@ -144,8 +142,7 @@ def _check_later(message_id: int, attempts: int, now: datetime, code: str) -> st
 
 def backoff(attempts: int) -> timedelta:
     config = current_app.config
-    seconds = config["SMS_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, config["SMS_RETRY_MAX_SECONDS"]))
+    return delivery.backoff(attempts, config["SMS_RETRY_BASE_SECONDS"], config["SMS_RETRY_MAX_SECONDS"])
 
 
 def _check_expired_leases(backend, now: datetime, counts: Counter) -> None:
@@ -190,56 +187,12 @@ def _requeue(message_id: int, attempts: int, now: datetime) -> None:
             _fail(message, message.last_error or "lost", now)
         else:
             message.next_attempt_at = now
-            _set_status(message, "pending", now)
+            delivery.set_status(message, "pending", now)
 
 
-def _fail(message: OutboxMessage, code: str, now: datetime) -> None:
-    message.last_error = code
-    _set_status(message, "failed", now)
-    audit.record(ACTOR, "outbox.failed", message, after={"status": "failed", "error": code, "attempts": message.attempts})
-    log.warning("SMS #%s failed for good after %s attempt(s): %s", message.id, message.attempts, code)
-
-
-def _set_status(message: OutboxMessage, status: str, now: datetime) -> None:
-    message.status, message.status_changed_at = status, now
-    if status != "sending":
-        message.lease_expires_at = None
-
-
-class BackgroundSender:
-    """One thread per process that drains the outbox whenever a commit queued messages."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self.pid = os.getpid()
-        self.wakeup = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="snp-sms-sender", daemon=True)
-        self.thread.start()
-
-    def wake(self) -> None:
-        self.wakeup.set()
-
-    def _run(self) -> None:
-        while True:
-            self.wakeup.wait()
-            self.wakeup.clear()
-            try:
-                with self.app.app_context():
-                    counts = send_pending()
-            except Exception:
-                log.exception("SMS sender run failed; the send_outbox job will pick the messages up")
-                continue
-            if sum(counts.values()) >= 200 and not counts["retried"]:
-                self.wakeup.set()  # a full batch: more may be waiting
-
-
-_start_lock = threading.Lock()
+def _fail(message, code: str, now: datetime) -> None:
+    delivery.fail(message, code, now, actor=ACTOR, action="outbox.failed", what="SMS")
 
 
 def wake_background_sender(app: Flask) -> None:
-    with _start_lock:
-        sender = app.extensions.get("snp_sms_sender")
-        # A forked worker inherits the object but not its thread.
-        if sender is None or sender.pid != os.getpid():
-            sender = app.extensions["snp_sms_sender"] = BackgroundSender(app)
-    sender.wake()
+    delivery.wake(app, "snp_sms_sender", "snp-sms-sender", send_pending, batch=200)

@@ -14,16 +14,16 @@ def send_outbox() -> dict:
     return send_pending()
 
 
+def send_sas_appointments() -> dict:
+    from ..notify.sas_sender import send_pending
+
+    return send_pending()
+
+
 def send_reminders() -> dict:
     from ..notify.reminders import enqueue_due_reminders
 
     return {"enqueued": enqueue_due_reminders()}
-
-
-def snapshot_fill_rates() -> dict:
-    from ..fill_rates import snapshot_recent_days
-
-    return snapshot_recent_days()
 
 
 def accrue_supplements() -> dict:

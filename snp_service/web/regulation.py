@@ -8,25 +8,26 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from .. import search, shared_agenda
+from ..booking import CANCELLED_BY_ROLE
 from ..errors import Invalid
 from ..policy import get_practitioner, require_roles, visible_cpts_ids
 from ..timeutil import paris_today
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-# Who asked for a cancellation, as offered to each role besides the patient.
-CANCELLER = {"regulator": ("regulator", "La régulation"), "coordinator": ("coordinator", "La coordination"),
-             "admin": ("coordinator", "La coordination")}
+# How the console names who asked for a cancellation, besides the patient (the rule: booking.CANCELLED_BY_ROLE).
+CANCELLER_LABELS = {"regulator": "La régulation", "coordinator": "La coordination"}
 
 
 @bp.get("")
 @require_roles("regulator", "coordinator", "admin")
 def home(user):
+    by = CANCELLED_BY_ROLE[user.role][0]
     return render_template("regulation/home.html", communes=search.area_communes(visible_cpts_ids(user)),
-                           canceller=CANCELLER[user.role])
+                           canceller=(by, CANCELLER_LABELS[by]))
 
 
 @bp.get("/agenda")
@@ -38,6 +39,15 @@ def agenda(user):
     return render_template("regulation/agenda.html", communes=search.area_communes(visible_cpts_ids(user)),
                            day=first_day.isoformat(), days=days, practitioner=practitioner,
                            channel="sas" if request.args.get("origin") else "116117")
+
+
+@bp.get("/praticien/<int:practitioner_id>")
+@require_roles("regulator", "coordinator", "admin")
+def practitioner_agenda(practitioner_id, user):
+    """The SAS platform's booking link (``Slot.comment``, a path naming the practitioner): their agenda, with
+    the ``origin`` the platform appended kept, so that a booking from it has channel ``sas``."""
+    get_practitioner(user, practitioner_id)  # 404 outside the user's area
+    return redirect(url_for(".agenda", practitioner_id=practitioner_id, origin=request.args.get("origin") or "sas"))
 
 
 @bp.get("/agenda.json")

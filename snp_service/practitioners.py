@@ -1,4 +1,4 @@
-"""The directory of a deployment: CPTS records, their communes, practitioners and memberships."""
+"""Practitioners: the members of the CPTS, their practice and its place, their SAS participation, the look-up."""
 from __future__ import annotations
 
 import re
@@ -8,70 +8,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
+from .cpts import commune_by_insee, commune_names, get_cpts
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
-from .models import Commune, Cpts, Practitioner, User, practitioner_cpts
+from .models import Practitioner, User, members_of
 
-_CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets")
-_PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee", "lat", "lon")
-
-
-def get_cpts(cpts_id: int) -> Cpts:
-    cpts = db.session.get(Cpts, cpts_id)
-    if cpts is None:
-        raise NotFound("CPTS introuvable")
-    return cpts
-
-
-def _cpts_summary(cpts: Cpts) -> dict:
-    return {"name": cpts.name, "population": cpts.population, "communes": [c.insee for c in cpts.communes]}
-
-
-def create_cpts(actor: User, data: dict) -> Cpts:
-    with write_transaction():
-        if db.session.scalar(select(Cpts.id).where(Cpts.name == data["name"])) is not None:
-            raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
-        cpts = Cpts(**{k: data[k] for k in _CPTS_FIELDS if k in data})
-        cpts.communes = _communes(data.get("communes", []))
-        db.session.add(cpts)
-        db.session.flush()
-        audit.record(actor, "cpts.create", cpts, after=_cpts_summary(cpts))
-    return cpts
-
-
-def update_cpts(actor: User, cpts_id: int, data: dict) -> Cpts:
-    with write_transaction():
-        cpts = get_cpts(cpts_id)
-        before = _cpts_summary(cpts)
-        for key in _CPTS_FIELDS:
-            if key in data:
-                setattr(cpts, key, data[key])
-        if "communes" in data:
-            cpts.communes = _communes(data["communes"], existing=cpts.communes)
-        audit.record(actor, "cpts.update", cpts, before=before, after=_cpts_summary(cpts) | {"changed": sorted(data)})
-    return cpts
-
-
-def _communes(rows: list[dict], existing: list[Commune] = ()) -> list[Commune]:
-    by_insee = {c.insee: c for c in existing}
-    seen = set()
-    communes = []
-    for row in rows:
-        if row["insee"] in seen:
-            raise Invalid("Commune en double", fields={"communes": [f"duplicate INSEE code {row['insee']}"]})
-        seen.add(row["insee"])
-        commune = by_insee.get(row["insee"]) or Commune(insee=row["insee"])
-        commune.name, commune.lat, commune.lon = row["name"], row["lat"], row["lon"]
-        communes.append(commune)
-    return communes
-
-
-def commune_by_insee(insee: str, cpts_ids=None) -> Commune | None:
-    query = select(Commune).where(Commune.insee == insee)
-    if cpts_ids is not None:
-        query = query.where(Commune.cpts_id.in_(cpts_ids))
-    return db.session.scalars(query.limit(1)).first()
+_PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee",
+                        "postal_code", "lat", "lon", "practice_siret", "practice_finess", "sas_participation")
+# What the SAS platform's profiles require of a practice (FrLocationAgregateur, FrPractitionerRoleExerciceAgregateur).
+_SAS_REQUIRED = {"address": "l'adresse du cabinet", "postal_code": "le code postal",
+                 "commune_insee": "la commune", "practice_id": "le FINESS ou le SIRET du cabinet"}
 
 
 def create_practitioner(actor: User, data: dict) -> Practitioner:
@@ -80,7 +27,9 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
             raise Conflict("Ce RPPS est déjà enregistré", code="rpps_taken", fields={"rpps": ["already registered"]})
         practitioner = Practitioner(**{k: data[k] for k in _PRACTITIONER_FIELDS if k in data})
         practitioner.cpts = [get_cpts(cpts_id) for cpts_id in data["cpts_ids"]]
-        _fill_coordinates(practitioner)
+        _fill_from_commune(practitioner)
+        if practitioner.sas_participation:
+            check_sas_ready(practitioner)
         db.session.add(practitioner)
         try:
             db.session.flush()
@@ -90,20 +39,50 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
     return practitioner
 
 
-def _fill_coordinates(practitioner: Practitioner) -> None:
-    """Without explicit coordinates, a practice is placed at its commune's centroid."""
-    if practitioner.lat is not None or not practitioner.commune_insee:
+def _fill_from_commune(practitioner: Practitioner) -> None:
+    """Without explicit coordinates or postal code, a practice takes its commune's centroid and postal code."""
+    if not practitioner.commune_insee:
         return
     commune = commune_by_insee(practitioner.commune_insee)
-    if commune is not None:
+    if commune is None:
+        return
+    if practitioner.lat is None:
         practitioner.lat, practitioner.lon = commune.lat, commune.lon
+    if practitioner.postal_code is None:
+        practitioner.postal_code = commune.postal_code
+
+
+def check_sas_ready(practitioner: Practitioner) -> None:
+    """A practitioner shown to the SAS platform needs what its profiles require of a practice."""
+    present = {"address": practitioner.address, "postal_code": practitioner.postal_code,
+               "commune_insee": practitioner.commune_insee and commune_by_insee(practitioner.commune_insee),
+               "practice_id": practitioner.practice_finess or practitioner.practice_siret}
+    missing = [key for key, value in present.items() if not value]
+    if missing:
+        raise Invalid("Pour apparaître sur la plateforme SAS, il manque " + ", ".join(_SAS_REQUIRED[k] for k in missing)
+                      + " : demandez à la coordination de les renseigner",
+                      code="sas_incomplete", fields={k: ["required to take part in the SAS platform"] for k in missing})
+
+
+def set_sas_participation(actor: User, practitioner_id: int, participate: bool) -> Practitioner:
+    """The practitioner's own choice to show their free slots to the SAS platform (or to stop)."""
+    with write_transaction():
+        practitioner = db.session.get(Practitioner, practitioner_id, with_for_update=True)
+        if practitioner is None:
+            raise NotFound("Praticien introuvable")
+        before = {"sas_participation": practitioner.sas_participation}
+        if participate:
+            check_sas_ready(practitioner)
+        practitioner.sas_participation = participate
+        audit.record(actor, "practitioner.sas_participation", practitioner, before=before,
+                     after={"sas_participation": participate})
+    return practitioner
 
 
 def list_practitioners(cpts_ids: set[int] | None) -> list[Practitioner]:
     query = select(Practitioner).order_by(Practitioner.last_name, Practitioner.first_name)
     if cpts_ids is not None:
-        member = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
-        query = query.where(Practitioner.id.in_(member))
+        query = query.where(Practitioner.id.in_(members_of(cpts_ids)))
     return list(db.session.scalars(query))
 
 
@@ -125,8 +104,7 @@ def lookup_practitioners(cpts_ids: set[int] | None, query: str, limit: int) -> l
     statement = select(Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
                        Practitioner.commune_insee)
     if cpts_ids is not None:
-        member = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
-        statement = statement.where(Practitioner.id.in_(member))
+        statement = statement.where(Practitioner.id.in_(members_of(cpts_ids)))
     if query.strip().isdigit():
         statement = statement.where(Practitioner.rpps.startswith(query.strip(), autoescape=True))
         matches = list(db.session.execute(statement.order_by(Practitioner.rpps).limit(limit)))
@@ -174,16 +152,3 @@ def _loose_pattern(word: str) -> str:
 def _name_matches(words: list[str], row) -> bool:
     name_words = _folded_words(f"{row.first_name} {row.last_name}")
     return all(any(name.startswith(word) for name in name_words) for word in words)
-
-
-def commune_names(cpts_ids: set[int] | None, insee_codes: set[str | None]) -> dict[str, str]:
-    """Names of these communes, preferring the caller's CPTS' records (INSEE codes are national)."""
-    codes = sorted(code for code in insee_codes if code)
-    if not codes:
-        return {}
-    rows = db.session.execute(select(Commune.insee, Commune.name, Commune.cpts_id).where(Commune.insee.in_(codes)))
-    names: dict[str, str] = {}
-    for insee, name, cpts_id in rows:
-        if insee not in names or (cpts_ids is not None and cpts_id in cpts_ids):
-            names[insee] = name
-    return names

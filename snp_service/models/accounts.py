@@ -1,52 +1,19 @@
-"""Practitioners, user accounts and their API tokens."""
+"""User accounts and their API tokens."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime
 from ..extensions import db
 from ..timeutil import utcnow
-from .territory import Cpts, practitioner_cpts, user_cpts
+from .cpts import Cpts, user_cpts
+from .practitioners import Practitioner
 
 ROLES = ("admin", "coordinator", "regulator", "gp")
-PROFESSIONS = ("gp", "nurse", "physiotherapist", "pharmacist", "midwife")
-
-
-class Practitioner(db.Model):
-    __tablename__ = "practitioner"
-    __table_args__ = (
-        CheckConstraint("length(rpps) = 11", name="rpps_length"),
-        CheckConstraint(f"profession IN {PROFESSIONS}", name="profession_known"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    rpps: Mapped[str] = mapped_column(String(11), unique=True)
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
-    profession: Mapped[str] = mapped_column(String(20), default="gp")
-    phone: Mapped[str | None] = mapped_column(String(20))
-    address: Mapped[str | None] = mapped_column(String(300))
-    commune_insee: Mapped[str | None] = mapped_column(String(5))
-    lat: Mapped[float | None] = mapped_column(Float)
-    lon: Mapped[float | None] = mapped_column(Float)
-    # Secret of the practitioner's iCalendar feed; rotating it kills the old URL.
-    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    cpts: Mapped[list[Cpts]] = relationship(secondary=practitioner_cpts, order_by=Cpts.id)
-
-    @property
-    def cpts_ids(self) -> list[int]:
-        return [c.id for c in self.cpts]
-
-    @property
-    def display_name(self) -> str:
-        title = "Dr " if self.profession == "gp" else ""
-        return f"{title}{self.first_name} {self.last_name}"
 
 
 class User(UserMixin, db.Model):

@@ -1,14 +1,19 @@
-"""The CPTS record: territory, communes, seasons."""
+"""The CPTS record: territory, communes, memberships of practitioners and accounts."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, Column, Date, Float, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime
 from ..extensions import db
 from ..timeutil import utcnow
+
+if TYPE_CHECKING:  # the relationship resolves the name through the model registry
+    from .seasons import Season
 
 # ACI size classes by population: (upper bound exclusive, class).
 SIZE_CLASS_BOUNDS = ((40_000, 1), (80_000, 2), (175_000, 3))
@@ -29,6 +34,15 @@ practitioner_cpts = Table(
     Column("cpts_id", ForeignKey("cpts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
+def members_of(cpts_ids):
+    """The ids of the practitioners of the CPTS ``cpts_ids`` (ids, or an expanding bind parameter), for ``IN``.
+
+    A practitioner belongs to one or more CPTS: every "the practitioners of these CPTS" of the
+    service is this subquery.
+    """
+    return select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+
+
 user_cpts = Table(
     "user_cpts",
     db.metadata,
@@ -46,6 +60,8 @@ class Cpts(db.Model):
     population: Mapped[int] = mapped_column(Integer)
     # CPTS sharing a regulation area may have their slots booked by each other's regulators.
     regulation_area: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The CPTS's 9-character FINESS number: the SAS platform names the CPTS by it (SPEC section 7).
+    finess: Mapped[str | None] = mapped_column(String(9))
     aci_signed_on: Mapped[date | None] = mapped_column(Date)
     aci_missions: Mapped[list] = mapped_column(JSON, default=list)
     indicator_targets: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -77,21 +93,7 @@ class Commune(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
+    # A commune may have several postal codes: this is the one its practices default to.
+    postal_code: Mapped[str | None] = mapped_column(String(5))
 
     cpts: Mapped[Cpts] = relationship(back_populates="communes")
-
-
-class Season(db.Model):
-    __tablename__ = "season"
-    __table_args__ = (
-        CheckConstraint("end_date >= start_date", name="dates_ordered"),
-        UniqueConstraint("cpts_id", "name"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    cpts_id: Mapped[int] = mapped_column(ForeignKey("cpts.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date] = mapped_column(Date)
-
-    cpts: Mapped[Cpts] = relationship(back_populates="seasons")
