@@ -40,6 +40,7 @@ test-postgres: $(STAMP)
 BENCH_SCALES ?= 1,4
 bench-scaling: $(STAMP)
 	$(BIN)/python benchmarks/bench_booking.py --scales $(BENCH_SCALES)
+	$(BIN)/python benchmarks/bench_sas.py --scales $(BENCH_SCALES)
 	$(BIN)/python benchmarks/bench_reports.py --scales $(BENCH_SCALES) --postgresql
 	$(BIN)/python benchmarks/bench_reports.py --scales $(BENCH_SCALES)
 	$(BIN)/python benchmarks/bench_publish.py --scales $(BENCH_SCALES) --postgresql
