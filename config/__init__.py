@@ -28,9 +28,23 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_LOGIN = "20 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
+    # Page sessions live on the server (SPEC section 8): signing out, deactivation and a password
+    # change end them. Idle: a regulator's 8-hour shift without a request; absolute: the longest
+    # shift (12 h) and its handover, then one signs in again.
+    PAGE_SESSION_IDLE_MINUTES = 480
+    PAGE_SESSION_MAX_HOURS = 14
+    # Sign-in throttling, counted in the database so every worker and instance shares the count:
+    # attempts that did not succeed, per account (the e-mail typed) and per client address, over a
+    # sliding window ("N per M minutes", the syntax of the ``limits`` package). The address limit is
+    # higher: a 116 117 centre signs in many regulators from one address.
+    RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
+    RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDR networks,
+    # a JSON list or comma-separated), and how many of them stand in front of the service.
+    TRUSTED_PROXIES = ["127.0.0.1"]
+    PROXY_HOPS = 1
+    # The demo's password is published in the README: production refuses it at sign-in and when set.
+    ALLOW_DEMO_PASSWORD = True
     SMS_BACKEND = "console"
     SCHEDULER_IN_PROCESS = False
     # Publishing rules (SPEC section 4, POST /slots).
@@ -94,7 +108,6 @@ class TestingConfig(Config):
     SMS_BACKEND = "memory"
     # Tests drive notify.sender.send_pending themselves.
     SMS_SEND_AFTER_COMMIT = False
-    RATELIMIT_ENABLED = True
     WTF_CSRF_ENABLED = True
 
 
@@ -102,6 +115,7 @@ class ProductionConfig(Config):
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None
     SESSION_COOKIE_SECURE = True
+    ALLOW_DEMO_PASSWORD = False
 
 
 CONFIGS = {

@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, session
 from werkzeug.routing import IntegerConverter
 
 from config import load_config
 
 from .database import begin_read_request, end_read_transaction
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config: str | dict | None = None) -> Flask:
@@ -69,21 +69,23 @@ def configure_logging(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (register every table before Alembic/create_all look)
+    from . import page_sessions
+    from .proxy import install_proxy_fix
 
     db.init_app(app)
     app.before_request(begin_read_request)
     app.after_request(end_read_transaction)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)
+    install_proxy_fix(app)
     login_manager.init_app(app)
     login_manager.login_view = "pages.login"
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.active else None
+        # The cookie names the user, but only a live server-side session signs them in.
+        return page_sessions.resume(session.get(page_sessions.COOKIE_KEY), int(user_id))
 
 
 def configure_blueprints(app: Flask) -> None:

@@ -195,8 +195,7 @@ def test_shared_agenda_shows_the_area_by_commune_with_initials_only(client, worl
     withdrawn = world.slot(doctor, today_noon + timedelta(hours=1), status="withdrawn")
     world.slot(world.practitioner(world.cpts(regulation_area="Loire")), today_noon)
     regulator = world.user("regulator", cpts)
-    with client.session_transaction() as session:  # signed in as for the pages (Flask-Login's session key)
-        session["_user_id"] = str(regulator.id)
+    world.sign_in_page(client, regulator)
 
     response = client.get("/regulation/agenda.json", query_string={"day": paris_today().isoformat()},
                           headers={"Accept": "application/json"})

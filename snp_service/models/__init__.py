@@ -11,3 +11,4 @@ from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F40
 from .job_runs import JobRun  # noqa: F401
 from .supplements import LEDGER_KINDS, SUPPLEMENT_EXCLUSIONS, SupplementAct, SupplementLine  # noqa: F401
 from .outbox import MESSAGE_KINDS, MESSAGE_STATUSES, RESENDABLE_STATUSES, OutboxMessage  # noqa: F401
+from .sign_in import PageSession, SignInAttempt  # noqa: F401
