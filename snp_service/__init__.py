@@ -71,6 +71,7 @@ def configure_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (register every table before Alembic/create_all look)
     from . import page_sessions
     from .proxy import install_proxy_fix
+    from .security_headers import install_security_headers
 
     db.init_app(app)
     app.before_request(begin_read_request)
@@ -78,6 +79,7 @@ def configure_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     install_proxy_fix(app)
+    install_security_headers(app)
     login_manager.init_app(app)
     login_manager.login_view = "pages.login"
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
