@@ -188,3 +188,12 @@ def _check(settings: dict) -> None:
         raise ConfigurationError("production needs SNP_SECRET_KEY: a random secret of 32 characters or more")
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         raise ConfigurationError("production needs SNP_DATABASE_URL")
+    if settings.get("SMS_BACKEND") in _NOT_FOR_PRODUCTION_SMS:
+        raise ConfigurationError(f"production refuses SNP_SMS_BACKEND={settings['SMS_BACKEND']}: "
+                                 f"{_NOT_FOR_PRODUCTION_SMS[settings['SMS_BACKEND']]}; use twilio")
+
+
+_NOT_FOR_PRODUCTION_SMS = {
+    "console": "it prints every SMS, so patients' phone numbers, in the log",
+    "memory": "it keeps the SMS in the process and sends none",
+}

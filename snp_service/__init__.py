@@ -63,8 +63,14 @@ def _ensure_sqlite_dir(uri: str) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    from .secret_masking import install_log_masking
+
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Twilio's client logs each request at INFO, query included: the message look-up before a resend
+    # (``find``) asks by the patient's number.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    install_log_masking()
 
 
 def configure_extensions(app: Flask) -> None:
