@@ -84,3 +84,19 @@ def _lines_with(path: Path, text: str, count: int) -> str | None:
         return None
     lines = [line for line in path.read_text().splitlines() if text in line]
     return "\n".join(lines) if len(lines) >= count else None
+
+
+def test_snp_conf_includes_the_sas_block_when_installed_beside_it(tmp_path):
+    if not nginx_available():
+        need("nginx and openssl (apt-get install nginx-light openssl)")
+    self_signed_certificate(tmp_path / "tls")
+    https_port, sas_port = free_port(), free_port()
+
+    def site():
+        return nginx_site((free_port(), free_port()), free_port(), https_port, tmp_path / "tls", tmp_path, tmp_path)
+
+    with Nginx(site()).start(wait_for_port=https_port):  # without it, nginx starts all the same
+        assert not answers(f"http://127.0.0.1:{sas_port}/")
+    (tmp_path / "sas-mtls.conf").write_text(f"server {{ listen 127.0.0.1:{sas_port}; return 200 'sas'; }}\n")
+    with Nginx(site()).start(wait_for_port=sas_port):
+        assert requests.get(f"http://127.0.0.1:{sas_port}/", timeout=5).text == "sas"
