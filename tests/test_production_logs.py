@@ -25,6 +25,14 @@ PHONE = "+33698765401"
 SHAPES = (PHONE, "698765401", "06 98 76 54 01", "0698765401", "%2B33698765401")
 
 
+def _enable_every_logger() -> None:
+    """Alembic's fileConfig (run by the migration tests, in-process) disables the loggers that existed
+    then; a web process never runs it, so this test listens to every logger as production would."""
+    for logger in logging.Logger.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger):
+            logger.disabled = False
+
+
 @pytest.fixture
 def production_env(monkeypatch, database_url):
     monkeypatch.setenv("SNP_SECRET_KEY", "q" * 48)
@@ -57,6 +65,7 @@ def test_a_booking_sms_in_production_leaves_no_phone_number_in_the_logs(app, pro
             headers = world.headers(world.user("regulator", cpts))
             db.session.remove()
         caplog.set_level(logging.INFO)  # production's level (configure_logging)
+        _enable_every_logger()
         booked = production.test_client().post("/api/v1/bookings", headers=headers, json={
             "slot_id": slot_id, "channel": "116117",
             "patient": {"first_name": "Jeanne", "last_name": "Durand", "birth_date": str(date(1950, 3, 2)),
