@@ -63,7 +63,10 @@ def desktop_page(chromium):
 
 def watch_content_security_policy(page) -> list[str]:
     """Every page a browser test opens is also checked against the CSP: whatever it refused
-    (an inline script or style, an asset from another host) fails the test."""
+    (an inline script or style, an asset from another host) fails the test.
+
+    Give ``page.wait_for_function`` a function (``"() => ..."``): a bare expression is evaluated
+    as a string inside the page, which the policy (no 'unsafe-eval') refuses."""
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text)
             if message.type == "error" and "Content Security Policy" in message.text else None)
