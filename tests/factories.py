@@ -59,6 +59,16 @@ class World:
         return {"Authorization": f"Bearer {secret}"}
 
     @staticmethod
+    def forget_sign_in_attempts() -> None:
+        """Empty the sign-in throttle's count (kept in the database), for tests that sign in many times."""
+        from sqlalchemy import delete
+
+        from snp_service.models import SignInAttempt
+
+        db.session.execute(delete(SignInAttempt))
+        db.session.commit()
+
+    @staticmethod
     def sign_in_page(client, user: User) -> None:
         """Sign ``client`` in as the /login page does: a server-side session, its secret in the cookie."""
         secret = page_sessions.start(user)

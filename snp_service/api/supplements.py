@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from .. import seasons, supplements
 from ..errors import NotFound
-from ..policy import check_cpts, require_roles
+from ..policy import check_cpts, require_roles, supplement_lines_for
 from .schemas.supplements import StatementQuerySchema, StatementSchema
 
 URL_PREFIX = "/supplements"
@@ -28,8 +28,7 @@ EXCLUSION_LABELS = {
 @blp.response(200, StatementSchema)
 def get_statement(query, user):
     check_cpts(user, query["cpts_id"])
-    # A GP sees their own line only.
-    own = user.practitioner_id if user.role == "gp" else None
+    own = supplement_lines_for(user)
     if "season_id" in query:
         season = seasons.get_season(query["season_id"])
         if season.cpts_id != query["cpts_id"]:

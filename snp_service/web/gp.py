@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, TimeField
@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import calendar_feed, calendar_import, gp_agenda, publishing
+from .. import calendar_feed, calendar_import, directory, gp_agenda, publishing
 from ..errors import DomainError
 from ..policy import require_roles
 from ..timeutil import paris_today, to_paris
@@ -177,3 +177,18 @@ def rotate_calendar_token(user):
         calendar_feed.rotate_token(user, user.practitioner)
         flash("Nouveau lien d'agenda créé : l'ancien ne fonctionne plus", "success")
     return redirect(url_for("gp.home"))
+
+
+@bp.post("/sas-participation")
+@require_roles("gp")
+def set_sas_participation(user):
+    if FlaskForm().validate_on_submit():
+        participate = request.form.get("participate") == "1"
+        try:
+            directory.set_sas_participation(user, user.practitioner_id, participate)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash("Vos créneaux sont visibles sur la plateforme SAS" if participate
+                  else "Vos créneaux ne sont plus visibles sur la plateforme SAS", "success")
+    return redirect(url_for("gp.home") + "#sas")
