@@ -3,10 +3,12 @@
 CSV columns (one header row, one row per group of the breakdown):
 
     key            the group: day YYYY-MM-DD, ISO week 2020-W29, weekday 1-7 (Monday = 1),
-                   hour 0-23 (Paris), practitioner id or commune INSEE code
+                   hour 0-23 (Paris), practitioner id, commune INSEE code or channel
+                   (116117, sas, 15, other)
     label          practitioner's name or commune's name (empty for time groupings)
-    offered        offered slots (not withdrawn, starting in the group)
-    filled         offered slots holding an active booking
+    offered        offered slots (not withdrawn, starting in the group; by channel: every
+                   offered slot of the period, since a slot has no channel until booked)
+    filled         offered slots holding an active booking (by channel: booked through it)
     fill_rate      filled / offered as a fraction (0,59), empty when nothing was offered
 
 French Excel opens a file as UTF-8 only with a byte-order mark, and expects ``;``
@@ -27,9 +29,9 @@ from .models import CHANNELS
 
 CSV_COLUMNS = ("key", "label", "offered", "filled", "fill_rate")
 GROUP_TITLES = {"day": "Par jour", "week": "Par semaine", "weekday": "Par jour de semaine", "hour": "Par heure",
-                "practitioner": "Par praticien", "commune": "Par commune"}
+                "practitioner": "Par praticien", "commune": "Par commune", "channel": "Par canal"}
 KEY_TITLES = {"day": "Jour", "week": "Semaine ISO", "weekday": "Jour de semaine (1 = lundi)", "hour": "Heure",
-              "practitioner": "Praticien (id)", "commune": "Commune (INSEE)"}
+              "practitioner": "Praticien (id)", "commune": "Commune (INSEE)", "channel": "Canal"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 CHANNEL_LABELS = {"116117": "116 117", "sas": "SAS", "15": "Centre 15", "other": "Autre"}
 PERCENT = "0.0%"

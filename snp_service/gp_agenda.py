@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from . import calendar_feed
 from .extensions import db
-from .models import Booking, Practitioner, Slot, User
+from .models import Booking, Practitioner, Slot
 from .timeutil import PARIS, paris_day_bounds, utcnow
 
 AGENDA_DAYS = 7
@@ -44,12 +44,12 @@ class GpHome:
     feed_url: str
 
 
-def gp_home(actor: User, practitioner: Practitioner, now: datetime | None = None) -> GpHome:
+def gp_home(practitioner: Practitioner, now: datetime | None = None) -> GpHome:
     now = now or utcnow()
     today = now.astimezone(PARIS).date()
     days = agenda(practitioner.id, today, AGENDA_DAYS)
     todays = [item for item in days[0].slots if item.booking is not None]
-    return GpHome(days, todays, calendar_feed.feed_url(calendar_feed.ensure_token(actor, practitioner)))
+    return GpHome(days, todays, calendar_feed.feed_url(practitioner.calendar_token))
 
 
 def agenda(practitioner_id: int, first_day: date, count: int) -> list[AgendaDay]:

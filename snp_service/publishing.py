@@ -32,6 +32,7 @@ _FINE_RRULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 # How far past the horizon a series' rule is walked: far enough to see an occurrence beyond it.
 _WALK_PAST_HORIZON_DAYS = 366
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+_UNTIL_DATE = re.compile(r"UNTIL=(\d{8})(?=;|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, order=True)
@@ -160,8 +161,10 @@ def _occurrences(first_start: datetime, rrule: str, per_block: int, rules: Rules
     count = _count(parts.get("COUNT"))
     if count is not None:
         check_count(count * per_block, rules)
-    # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time.
+    # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time, and a
+    # DATE UNTIL (RFC 5545: the series' last day, included) the last moment of that Paris day.
     text = _UNTIL_UTC.sub(lambda m: "UNTIL=" + _paris_wall_clock(m.group(1)), text)
+    text = _UNTIL_DATE.sub(lambda m: f"UNTIL={m.group(1)}T235959", text)
     walk_end = to_paris(now + timedelta(days=rules.horizon_days + _WALK_PAST_HORIZON_DAYS)).replace(tzinfo=None)
     try:
         rule = rrulestr(text, dtstart=first_start)

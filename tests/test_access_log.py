@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from snp_service.calendar_feed import ensure_token
-from snp_service.extensions import db
 from snp_service.secret_masking import MASK, mask_secrets
 
 from .conftest import need
@@ -34,9 +32,7 @@ def test_the_apps_own_log_records_are_masked(app, caplog):
 
 @pytest.fixture
 def feed_token(app, world) -> str:
-    token = ensure_token("test", world.practitioner(world.cpts()))
-    db.session.commit()
-    return token
+    return world.practitioner(world.cpts()).calendar_token
 
 
 @pytest.fixture

@@ -62,9 +62,7 @@ def test_every_kind_of_answer_carries_the_headers(client, world):
 
 
 def test_the_calendar_feed_keeps_its_stricter_referrer_policy(client, world):
-    from snp_service.calendar_feed import ensure_token
-
-    secret = ensure_token("test", world.practitioner(world.cpts()))
+    secret = world.practitioner(world.cpts()).calendar_token
     response = client.get(f"/calendar/{secret}.ics")
     assert response.status_code == 200
     assert response.headers["Referrer-Policy"] == "no-referrer"

@@ -1,7 +1,7 @@
 """page sessions on the server and sign-in attempts counted in the database (issue 15, items 5 and 6)
 
 Revision ID: c81f4e2a9d17
-Revises: e84d669daa47
+Revises: c4e8a2b6d9f3
 Create Date: 2026-12-02 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c81f4e2a9d17'
-down_revision = 'e84d669daa47'
+down_revision = 'c4e8a2b6d9f3'
 branch_labels = None
 depends_on = None
 

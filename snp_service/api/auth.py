@@ -2,11 +2,12 @@
 from datetime import timedelta
 
 from flask import current_app, g, request
-from flask_smorest import Blueprint
 
 from .. import accounts, sign_in
 from ..policy import require_roles
+from .blueprint import Blueprint
 from .errors import error_response
+from .openapi import documented_errors
 from .schemas.auth import TokenRequestSchema, TokenResponseSchema
 
 URL_PREFIX = "/auth"
@@ -16,7 +17,7 @@ blp = Blueprint("auth", __name__, description="Bearer tokens")
 @blp.route("/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenResponseSchema)
-@blp.alt_response(429, description="Too many attempts for this account or from this address (Retry-After)")
+@documented_errors(429)  # too many attempts for this account or from this address (Retry-After)
 def issue_token(credentials):
     try:
         user = sign_in.sign_in(credentials["email"], credentials["password"], request.remote_addr)

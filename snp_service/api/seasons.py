@@ -1,12 +1,12 @@
 """/api/v1/seasons: seasons of a CPTS, their fill-rate report and the comparison of two seasons."""
 from flask import Response, render_template
-from flask_smorest import Blueprint
 
 from .. import exports, seasons
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
+from .blueprint import Blueprint
 from .reports import CSV_DESCRIPTION, CSV_TYPE, XLSX_TYPE, csv_response, xlsx_response
-from .schemas.reports import (
+from .schemas.seasons import (
     CompareQuerySchema, ComparisonSchema, SeasonListQuerySchema, SeasonReportQuerySchema, SeasonReportSchema,
     SeasonSchema, SeasonUpdateSchema,
 )

@@ -4,11 +4,11 @@ import io
 from datetime import datetime
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from .. import seasons, supplements
 from ..errors import NotFound
 from ..policy import check_cpts, require_roles, supplement_lines_for
+from .blueprint import Blueprint
 from .schemas.supplements import StatementQuerySchema, StatementSchema
 
 URL_PREFIX = "/supplements"

@@ -4,10 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, exports, seasons
+from .. import accounts, dashboard, exports, seasons
 from ..database import MAX_ID
-from ..errors import DomainError
 from ..policy import check_cpts, require_roles
+from . import flash_outcome
 
 bp = Blueprint("coordination", __name__, url_prefix="/coordination")
 
@@ -27,7 +27,7 @@ class AccountForm(FlaskForm):
 
 def _cpts_id(user) -> int:
     """The CPTS of the page: ``?cpts_id=`` among those the user coordinates, else the first."""
-    choices = seasons.coordinated_cpts(user)
+    choices = dashboard.coordinated_cpts(user)
     if not choices:
         abort(404)
     cpts_id = request.values.get("cpts_id", type=int) or choices[0].id
@@ -45,8 +45,8 @@ def _account_form(board) -> AccountForm:
 @require_roles("coordinator", "admin")
 def home(user):
     cpts_id = _cpts_id(user)
-    board = seasons.dashboard(cpts_id)
-    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=seasons.coordinated_cpts(user),
+    board = dashboard.dashboard(cpts_id)
+    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=dashboard.coordinated_cpts(user),
                            season_form=SeasonForm(formdata=None), account_form=_account_form(board))
 
 
@@ -56,7 +56,7 @@ def create_season(user):
     cpts_id = _cpts_id(user)
     form = SeasonForm()
     if _valid(form):
-        _attempt(lambda: seasons.create_season(user, form.data | {"cpts_id": cpts_id}), "Saison créée.")
+        flash_outcome(lambda: seasons.create_season(user, form.data | {"cpts_id": cpts_id}), "Saison créée.")
     return redirect(url_for(".home", cpts_id=cpts_id))
 
 
@@ -66,7 +66,7 @@ def update_season(season_id, user):
     season = _season(user, season_id)
     form = SeasonForm()
     if _valid(form):
-        _attempt(lambda: seasons.update_season(user, season_id, form.data), "Saison modifiée.")
+        flash_outcome(lambda: seasons.update_season(user, season_id, form.data), "Saison modifiée.")
     return redirect(url_for(".home", cpts_id=season.cpts_id))
 
 
@@ -91,10 +91,10 @@ def compare(user):
 @require_roles("coordinator", "admin")
 def create_account(user):
     cpts_id = _cpts_id(user)
-    form = _account_form(seasons.dashboard(cpts_id))
+    form = _account_form(dashboard.dashboard(cpts_id))
     if _valid(form):
         practitioner_id = form.practitioner_id.data or None
-        _attempt(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
+        flash_outcome(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
                                               role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
                  "Compte créé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
@@ -104,10 +104,10 @@ def create_account(user):
 @require_roles("coordinator", "admin")
 def set_account_active(account_id, user):
     cpts_id = _cpts_id(user)
-    if account_id == user.id or account_id not in {a.id for a in seasons.cpts_accounts(cpts_id)}:
+    if account_id == user.id or account_id not in {a.id for a in dashboard.cpts_accounts(cpts_id)}:
         abort(404)
     active = request.form.get("active") == "1"
-    _attempt(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
+    flash_outcome(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
@@ -127,11 +127,3 @@ def _valid(form: FlaskForm) -> bool:
         flash(f"{label} : {', '.join(problems)}", "error")
     return False
 
-
-def _attempt(action, success: str) -> None:
-    try:
-        action()
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(success, "success")

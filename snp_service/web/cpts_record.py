@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
-from .. import directory, indicators
+from .. import indicators
+from ..cpts import get_cpts, update_cpts
 from ..errors import DomainError
 from ..models import INDICATORS
 from ..policy import check_cpts, require_roles, visible_cpts_ids
@@ -38,18 +39,18 @@ def index(user):
     ids = sorted(visible_cpts_ids(user) or user.cpts_ids)
     if len(ids) == 1:
         return redirect(url_for(".show", cpts_id=ids[0]))
-    return render_template("cpts_record/index.html", cpts_list=[directory.get_cpts(i) for i in ids])
+    return render_template("cpts_record/index.html", cpts_list=[get_cpts(i) for i in ids])
 
 
 @bp.route("/<int:cpts_id>", methods=["GET", "POST"])
 @require_roles("coordinator", "admin")
 def show(cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
-    cpts = directory.get_cpts(cpts_id)
+    cpts = get_cpts(cpts_id)
     # On POST the submitted form is the whole set of targets: an emptied field removes its target.
     form = TargetsForm(data=_form_targets(cpts.indicator_targets or {}) if request.method == "GET" else None)
     if form.validate_on_submit():
-        directory.update_cpts(user, cpts_id, {"indicator_targets": _stored_targets(form)})
+        update_cpts(user, cpts_id, {"indicator_targets": _stored_targets(form)})
         flash("Objectifs enregistrés.", "success")
         return redirect(url_for(".show", cpts_id=cpts_id, period=request.args.get("period")))
     period = request.args.get("period") or f"{paris_today():%Y-%m}"

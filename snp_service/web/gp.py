@@ -16,10 +16,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import calendar_feed, calendar_import, directory, gp_agenda, publishing
-from ..errors import DomainError
+from .. import calendar_feed, calendar_import, gp_agenda, practitioners, publishing
 from ..policy import require_roles
 from ..timeutil import paris_today, to_paris
+from . import flash_outcome
 
 bp = Blueprint("gp", __name__, url_prefix="/gp")
 
@@ -90,7 +90,7 @@ def _forms() -> dict:
 @bp.get("")
 @require_roles("gp")
 def home(user):
-    home_data = gp_agenda.gp_home(user, user.practitioner)
+    home_data = gp_agenda.gp_home(user.practitioner)
     return render_template("gp/home.html", practitioner=user.practitioner, home=home_data, **_forms())
 
 
@@ -120,8 +120,8 @@ def open_series(user):
     form = SeriesForm(prefix="series")
 
     def request():
-        # Local UNTIL at the end of the last day: the series is expanded on Paris wall-clock times.
-        rrule = f"FREQ=WEEKLY;BYDAY={','.join(form.weekdays.data)};UNTIL={form.last_day.data:%Y%m%d}T235959"
+        # A DATE UNTIL: the last day is included (RFC 5545).
+        rrule = f"FREQ=WEEKLY;BYDAY={','.join(form.weekdays.data)};UNTIL={form.last_day.data:%Y%m%d}"
         return {"series": {"first_start": datetime.combine(form.first_day.data, form.start.data),
                            "block_minutes": form.block_minutes.data, "slot_minutes": form.slot_minutes.data,
                            "rrule": rrule}, "mode": form.mode.data}
@@ -132,12 +132,8 @@ def _publish(user, form: FlaskForm, build_request):
     if not form.validate_on_submit():
         flash("Formulaire incomplet : " + ", ".join(f.label.text for f in form if f.errors), "error")
     else:
-        try:
-            slots = publishing.publish_request(user, user.practitioner, build_request())
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(f"{len(slots)} créneau(x) ouvert(s)", "success")
+        flash_outcome(lambda: publishing.publish_request(user, user.practitioner, build_request()),
+                      lambda slots: f"{len(slots)} créneau(x) ouvert(s)")
     return redirect(url_for("gp.home"))
 
 
@@ -145,12 +141,7 @@ def _publish(user, form: FlaskForm, build_request):
 @require_roles("gp")
 def withdraw(slot_id, user):
     if FlaskForm().validate_on_submit():
-        try:
-            slot = publishing.withdraw(user, slot_id)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(f"Créneau de {gp_time(slot.start_at)} retiré", "success")
+        flash_outcome(lambda: publishing.withdraw(user, slot_id), lambda slot: f"Créneau de {gp_time(slot.start_at)} retiré")
     return redirect(url_for("gp.home"))
 
 
@@ -161,12 +152,9 @@ def import_ics(user):
     if not form.validate_on_submit():
         flash("Choisissez un fichier .ics", "error")
         return redirect(url_for("gp.home"))
-    try:
-        result = calendar_import.import_calendar(user, user.practitioner, form.file.data.read(), form.slot_minutes.data)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(f"Import : {result.created} créneau(x) créé(s), {len(result.skipped)} ignoré(s)", "success")
+    flash_outcome(lambda: calendar_import.import_calendar(user, user.practitioner, form.file.data.read(),
+                                                          form.slot_minutes.data),
+                  lambda result: f"Import : {result.created} créneau(x) créé(s), {len(result.skipped)} ignoré(s)")
     return redirect(url_for("gp.home"))
 
 
@@ -184,11 +172,7 @@ def rotate_calendar_token(user):
 def set_sas_participation(user):
     if FlaskForm().validate_on_submit():
         participate = request.form.get("participate") == "1"
-        try:
-            directory.set_sas_participation(user, user.practitioner_id, participate)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash("Vos créneaux sont visibles sur la plateforme SAS" if participate
-                  else "Vos créneaux ne sont plus visibles sur la plateforme SAS", "success")
+        flash_outcome(lambda: practitioners.set_sas_participation(user, user.practitioner_id, participate),
+                      "Vos créneaux sont visibles sur la plateforme SAS" if participate
+                      else "Vos créneaux ne sont plus visibles sur la plateforme SAS")
     return redirect(url_for("gp.home") + "#sas")
