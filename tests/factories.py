@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from snp_service import accounts
+from snp_service import accounts, page_sessions
 from snp_service.extensions import db
 from snp_service.models import Booking, Commune, Cpts, Patient, Practitioner, Slot, User
 from snp_service.timeutil import utcnow
@@ -57,6 +57,24 @@ class World:
     def headers(self, user: User) -> dict:
         secret, _token = accounts.issue_token(user, timedelta(hours=1))
         return {"Authorization": f"Bearer {secret}"}
+
+    @staticmethod
+    def forget_sign_in_attempts() -> None:
+        """Empty the sign-in throttle's count (kept in the database), for tests that sign in many times."""
+        from sqlalchemy import delete
+
+        from snp_service.models import SignInAttempt
+
+        db.session.execute(delete(SignInAttempt))
+        db.session.commit()
+
+    @staticmethod
+    def sign_in_page(client, user: User) -> None:
+        """Sign ``client`` in as the /login page does: a server-side session, its secret in the cookie."""
+        secret = page_sessions.start(user)
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)  # Flask-Login's key
+            session[page_sessions.COOKIE_KEY] = secret
 
     @staticmethod
     def _save(obj):

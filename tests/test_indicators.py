@@ -149,8 +149,9 @@ def test_indicators_api_scopes(client, world, summer):
 
 def _login(client, user) -> str:
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
-    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-    return token
+    home = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}).location
+    # Signing in starts a new session, CSRF token included: the pages after it carry the new one.
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(home).get_data(as_text=True))[1]
 
 
 def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summer):

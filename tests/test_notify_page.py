@@ -29,8 +29,9 @@ def sign_in(client, user) -> str:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf-token" content="([^"]+)"', page)
     csrf = token.group(1) or token.group(2)
-    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf})
-    return csrf
+    home = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf}).location
+    # Signing in starts a new session, CSRF token included: the pages after it carry the new one.
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(home).get_data(as_text=True)).group(1)
 
 
 def failed(message: OutboxMessage) -> None:

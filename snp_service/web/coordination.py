@@ -20,7 +20,7 @@ class SeasonForm(FlaskForm):
 
 class AccountForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Rôle", choices=[("regulator", "Régulateur"), ("gp", "Médecin (praticien)")])
     practitioner_id = SelectField("Praticien (compte médecin)", coerce=int)
 
