@@ -131,6 +131,20 @@ def practitioner_in_scope(user: User, practitioner_id: int) -> bool:
     return row is not None
 
 
+def statement_practitioner_id(user: User) -> int | None:
+    """Whose lines of a supplement statement ``user`` may read: a GP their own only; ``None`` means every line.
+
+    The caller has already checked the CPTS (``check_cpts``); regulators read no statement.
+    """
+    if user.role == "gp":
+        if user.practitioner_id is None:
+            raise Forbidden("Compte médecin sans praticien rattaché", code="no_practitioner")
+        return user.practitioner_id
+    if user.role in ("coordinator", "admin"):
+        return None
+    raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
+
+
 def get_practitioner(user: User, practitioner_id: int, *, manage: bool = False) -> Practitioner:
     """The practitioner if the user may act on them (a GP: only themselves); 404 otherwise."""
     practitioner = db.session.get(Practitioner, practitioner_id)

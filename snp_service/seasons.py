@@ -15,7 +15,7 @@ from . import audit, directory, reporting
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
-from .models import Cpts, Practitioner, Season, User, user_cpts
+from .models import Commune, Cpts, Practitioner, Season, User, user_cpts
 from .timeutil import paris_today
 
 # (code, French label) of the summary figures shown side by side in a comparison.
@@ -28,7 +28,7 @@ COMPARED_FIGURES = (
     ("share_without_treating_doctor", "Part sans médecin traitant"),
     ("no_show_rate", "Taux de rendez-vous non honorés"),
     ("regulated_acts", "Actes régulés"),
-    ("supplement_cents", "Majorations (centimes)"),
+    ("supplement_cents", "Majorations SNP"),
 )
 
 
@@ -144,6 +144,7 @@ class Dashboard:
     seasons: list[Season]
     practitioners: list[Practitioner]
     accounts: list[User]
+    members: list[tuple[Practitioner, str]]  # each member with their commune's name, by commune then name
 
 
 def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
@@ -153,6 +154,10 @@ def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
     seasons = list_seasons(cpts_id)
     current = next((s for s in reversed(seasons) if s.start_date <= today), None)
     so_far = None
+    practitioners = directory.list_practitioners({cpts_id})
+    communes = dict(db.session.execute(select(Commune.insee, Commune.name).where(Commune.cpts_id == cpts_id)).all())
+    members = sorted(((p, communes.get(p.commune_insee, p.commune_insee or "")) for p in practitioners),
+                     key=lambda member: (member[1] or "\uffff", member[0].last_name, member[0].first_name))
     if current is not None:
         so_far = reporting.summary([cpts_id], current.start_date, min(today, current.end_date))
     return Dashboard(
@@ -163,8 +168,9 @@ def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
         season=current,
         season_so_far=so_far,
         seasons=seasons,
-        practitioners=directory.list_practitioners({cpts_id}),
+        practitioners=practitioners,
         accounts=cpts_accounts(cpts_id),
+        members=members,
     )
 
 

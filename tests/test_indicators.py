@@ -142,8 +142,8 @@ def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summ
     page = client.get(f"/coordination/cpts/{cpts.id}?period=season:{season.id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    for text in ("CPTS Littoral", "Saint-Gilles-Croix-de-Vie", "50 000", "taille <strong>2</strong>",
-                 "Accès aux soins", "Taux de remplissage", "80,0 %", "114 %", "15,00 €"):
+    for text in ("CPTS Littoral", "Saint-Gilles-Croix-de-Vie", "50\u202f000", "taille <strong>2</strong>",
+                 "Accès aux soins", "Taux de remplissage", "80,0\xa0%", "114\xa0%", "15,00\xa0€"):
         assert text in html
 
     response = client.post(f"/coordination/cpts/{cpts.id}", data={
@@ -152,8 +152,9 @@ def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summ
     db.session.expire_all()
     assert cpts.indicator_targets == {"fill_rate": 0.75, "offered_slots": 20.0, "supplement_cents": 30000}
 
-    refused = client.post(f"/coordination/cpts/{cpts.id}", data={"csrf_token": token, "fill_rate": "-5"})
-    assert refused.status_code == 422
+    for typed in ("-5", "150"):
+        refused = client.post(f"/coordination/cpts/{cpts.id}", data={"csrf_token": token, "fill_rate": typed})
+        assert refused.status_code == 422 and "Entre 0 et 100\xa0%" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert cpts.indicator_targets["fill_rate"] == 0.75
     bad_period = client.get(f"/coordination/cpts/{cpts.id}?period=nimporte")

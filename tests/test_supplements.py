@@ -212,12 +212,12 @@ def test_statement_csv_opens_in_french_excel(client, world):
     response = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv", headers=headers)
     assert response.mimetype == "text/csv"
     text = response.get_data(as_text=True)
-    assert text.startswith("\ufeffRPPS;Nom;Prénom;Actes;Montant (€)\r\n")
-    assert text.splitlines()[1:] == [f"{gp.rpps};'=Durand;Alex;1;15,00", "Total;;;;15,00"]
+    assert text.startswith("\ufeffRPPS;Nom;Prénom;Actes majorés;Montant (€)\r\n")
+    assert text.splitlines()[1:] == [f"{gp.rpps};'=Durand;Alex;1;15,00", "Total;;;1;15,00"]
 
     detail = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv&detail=1", headers=headers)
     assert detail.get_data(as_text=True).splitlines()[2].endswith(
-        ";20/07/2020;10:30;116117;non;Médecin traitant du patient")
+        ";20/07/2020;10:30;116 117;non;Le praticien est le médecin traitant du patient")
 
 
 def test_season_statement_spans_months_and_stops_at_the_season_bounds(client, world):

@@ -4,14 +4,13 @@ from flask_smorest import Blueprint
 
 from .. import exports, reporting
 from ..policy import check_cpts, require_roles
+from ..spreadsheets import CSV_TYPE, XLSX_TYPE
 from .schemas.reports import FillRateQuerySchema, ReportSchema
 
 URL_PREFIX = "/reports"
 blp = Blueprint("reports", __name__, description="Fill-rate reports")
 
-CSV_TYPE = "text/csv; charset=utf-8"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_DESCRIPTION = "format=csv (UTF-8 with BOM; sep and decimal options). " + exports.__doc__.split("\n\n")[1]
+CSV_DESCRIPTION = "format=csv (UTF-8 with BOM; sep and decimal options). " + exports.FILL_RATE_CSV_DOC
 
 
 @blp.route("/fill-rate", methods=["GET"])
@@ -35,13 +34,13 @@ def fill_rate(args, user):
 
 
 def csv_response(rows: list[dict], args: dict, name: str) -> Response:
-    body = exports.breakdown_csv(rows, sep=args["sep"], decimal=args["decimal"])
-    return _download(body, CSV_TYPE, f"{name}.csv")
+    body = exports.breakdown_csv(rows, args["group_by"], sep=args["sep"], decimal=args["decimal"])
+    return download(body, CSV_TYPE, f"{name}.csv")
 
 
 def xlsx_response(report: dict, name: str, title: str) -> Response:
-    return _download(exports.report_xlsx(report, title), XLSX_TYPE, f"{name}.xlsx")
+    return download(exports.report_xlsx(report, title), XLSX_TYPE, f"{name}.xlsx")
 
 
-def _download(body: bytes, content_type: str, filename: str) -> Response:
+def download(body: bytes, content_type: str, filename: str) -> Response:
     return Response(body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -2,10 +2,11 @@
 from flask import Response, render_template
 from flask_smorest import Blueprint
 
-from .. import exports, seasons
+from .. import charts, seasons
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
-from .reports import CSV_DESCRIPTION, CSV_TYPE, XLSX_TYPE, csv_response, xlsx_response
+from ..spreadsheets import CSV_TYPE, XLSX_TYPE
+from .reports import CSV_DESCRIPTION, csv_response, xlsx_response
 from .schemas.reports import (
     CompareQuerySchema, ComparisonSchema, SeasonListQuerySchema, SeasonReportQuerySchema, SeasonReportSchema,
     SeasonSchema, SeasonUpdateSchema,
@@ -72,7 +73,7 @@ def season_report(args, season_id, user):
     if args["format"] == "xlsx":
         return xlsx_response(report, name, f"{season.cpts.name} · {season.name}")
     if args["format"] == "html":
-        return Response(render_template("reports/season.html", **exports.season_page(report)), mimetype="text/html")
+        return Response(render_template("reports/season.html", **charts.season_page(report)), mimetype="text/html")
     return report | {"group_by": args["group_by"], "breakdown": report["breakdowns"][args["group_by"]]}
 
 

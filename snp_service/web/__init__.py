@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
+from .. import accounts, formatting
 from ..errors import Unauthorized
 from ..extensions import sign_in_limit
 
@@ -24,6 +24,7 @@ class LoginForm(FlaskForm):
 def register_pages(app: Flask) -> None:
     from . import coordination, cpts_record, gp, messages, regulation
 
+    formatting.register(app)
     app.register_blueprint(pages)
     for module in (gp, regulation, coordination, messages, cpts_record):
         app.register_blueprint(module.bp)
