@@ -97,7 +97,8 @@ def channel(code: str | None) -> str:
 
 def channels(counts: dict) -> str:
     """Bookings by channel: ``116 117 : 582 · SAS : 107 · Centre 15 : 71 · Autre : 41``."""
-    return " · ".join(f"{channel(code)}\xa0: {number(count)}" for code, count in counts.items())
+    # Each "label : count" stays on one line; lines break between channels only.
+    return " · ".join(f"{channel(code)}\xa0: {number(count)}".replace(" ", "\xa0") for code, count in counts.items())
 
 
 def week(key) -> str:

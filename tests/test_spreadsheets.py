@@ -163,5 +163,5 @@ def test_week_and_money_read_the_french_way(ctx):
     assert formatting.euros(114900) == "1\u202f149,00\xa0€" and formatting.difference(-1500, "cents") == "-15,00\xa0€"
     assert formatting.difference(5) == "+5" and formatting.difference(0) == "0"
     assert formatting.channels({"116117": 582, "sas": 107, "15": 71, "other": 41}) == \
-        "116 117\xa0: 582 · SAS\xa0: 107 · Centre 15\xa0: 71 · Autre\xa0: 41"
+        "116\xa0117\xa0:\xa0582 · SAS\xa0:\xa0107 · Centre\xa015\xa0:\xa071 · Autre\xa0:\xa041"
     assert formatting.exclusion("weekly_cap") == "Plafond de 20 actes dans la semaine déjà atteint"

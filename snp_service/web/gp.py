@@ -95,7 +95,7 @@ def preview(kind, user):
             return jsonify(count=len(plan.intervals), summary=_summary(kind, plan), notes=plan.notes,
                            submit=f"Publier {slots_text(len(plan.intervals))}" if kind != "slot" else "Publier le créneau")
     errors = {form[name].id: " ; ".join(problems) for name, problems in form.errors.items() if name in form}
-    return jsonify(errors=errors, form_error=" ; ".join(form.form_errors), submit="Publier")
+    return jsonify(errors=errors, form_error=" ; ".join(form.form_errors))
 
 
 def _form(kind: str) -> PublishForm:

@@ -30,14 +30,15 @@ def pages_world(world) -> PagesWorld:
     other = world.practitioner(cpts, last_name="Martin")
     coordinator = world.user("coordinator", cpts, email="coordination@test.example")
     regulator = world.user("regulator", cpts, email="regulation@test.example")
-    # Two summers: 2025 half filled, 2026 filled; acts of July 2025 (some excluded) for the supplement statement.
-    for year, filled in ((2025, 2), (2026, 4)):
+    # Two summers: 2025 three quarters filled, 2026 filled. Each week's acts: Durand one eligible and one booked
+    # 72 h ahead (excluded), Martin one eligible and (2026) one by the patient's treating doctor (excluded).
+    for year, filled in ((2025, 3), (2026, 4)):
         for week in range(3):
             for n in range(4):
                 start = datetime(year, 7, 14 + 7 * week, 10 + n, 0, tzinfo=PARIS)
                 if n < filled:
                     act(world, gp.practitioner if n % 2 == 0 else other, start.strftime("%Y-%m-%dT%H:%M"),
-                        booked_before=timedelta(hours=2 if n else 72), by_treating_doctor=(n == 3))
+                        booked_before=timedelta(hours=72 if n == 2 else 2), by_treating_doctor=(n == 3))
                 else:
                     world.slot(gp.practitioner, start, status="expired")
     supplements.accrue_between("test", date(2025, 7, 1), date(2026, 8, 31))

@@ -23,14 +23,18 @@
     var formError = document.getElementById(kind + "-form-error");
     var submit = document.getElementById(kind + "-submit");
     var timer = null, sequence = 0;
+    // Problems are shown once the GP has changed something (or the server refused a publish), not on opening.
+    var touched = !!form.querySelector("[aria-invalid='true']") || !formError.hidden;
 
     function render(answer) {
-      form.querySelectorAll(".field-error[id$='-error']").forEach(function (box) {
-        if (box !== formError) { showFieldError(form, box.id.replace(/-error$/, ""), ""); }
-      });
-      Object.keys(answer.errors || {}).forEach(function (id) { showFieldError(form, id, answer.errors[id]); });
-      formError.textContent = answer.form_error || "";
-      formError.hidden = !answer.form_error;
+      if (touched) {
+        form.querySelectorAll(".field-error[id$='-error']").forEach(function (box) {
+          if (box !== formError) { showFieldError(form, box.id.replace(/-error$/, ""), ""); }
+        });
+        Object.keys(answer.errors || {}).forEach(function (id) { showFieldError(form, id, answer.errors[id]); });
+        formError.textContent = answer.form_error || "";
+        formError.hidden = !answer.form_error;
+      }
       preview.textContent = answer.summary || "";
       notes.textContent = "";
       (answer.notes || []).forEach(function (note) {
@@ -38,7 +42,7 @@
         item.textContent = note;
         notes.appendChild(item);
       });
-      submit.textContent = answer.submit;
+      submit.textContent = answer.submit || submit.dataset.label;
     }
 
     function run() {
@@ -50,6 +54,7 @@
     }
 
     function soon() {
+      touched = true;
       window.clearTimeout(timer);
       timer = window.setTimeout(run, 250);
     }
