@@ -36,6 +36,11 @@ def _audit(page, base: str, pages: dict[str, str], figures: dict) -> None:
     for name, path in pages.items():
         page.goto(base + path)
         page.wait_for_load_state("networkidle")
+        # Ready for a strict Content-Security-Policy: no inline script, style element or style attribute
+        # (looked at before the screenshot, which leaves empty style attributes behind).
+        inline = page.evaluate("""() => [...document.querySelectorAll('script:not([src]), style, [style]')]
+            .map(e => e.outerHTML.slice(0, 80))""")
+        assert not inline, f"{name}: {inline}"
         _open_all_details(page)
         screenshot(page, f"page-{name}-{width}")
         found = axe_violations(page)
