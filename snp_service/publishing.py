@@ -177,8 +177,10 @@ def problem_with(interval: Interval, rules: Rules, now: datetime) -> Problem | N
     if interval.start < now:
         return Problem("in_the_past", f"Le créneau du {_local(interval.start)} est déjà passé")
     if interval.start > now + timedelta(days=rules.horizon_days):
+        limit = now + timedelta(days=rules.horizon_days)
         return Problem("beyond_horizon",
-                       f"Le créneau du {_local(interval.start)} dépasse l'horizon de {rules.horizon_days} jours")
+                       f"Le créneau du {_local(interval.start)} est trop loin : on publie au plus "
+                       f"{rules.horizon_days} jours à l'avance, jusqu'au {_local(limit, '%d/%m/%Y')}")
     return None
 
 

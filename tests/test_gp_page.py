@@ -2,6 +2,7 @@
 same day only, the GP's own supplement line; and the coordinator's statement page."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, datetime, timedelta
 
@@ -186,3 +187,29 @@ def test_dashboard_lists_members_by_commune_name(client, world):
     rows = re.findall(r"<tr><td>([^<]+)</td><td>Dr Alex (\w+)</td>", members)
     assert rows == [("Saint-Gilles-Croix-de-Vie", "Zola"), ("Saint-Jean-de-Monts", "Abel")]
     assert "85222" not in members
+
+
+def _series(first: date, last: date, start: str = "17:00", days=("MO",)) -> dict:
+    return {"series-weekdays": list(days), "series-start": start, "series-block_minutes": "60", "series-slot_minutes": "15",
+            "series-first_day": first.isoformat(), "series-last_day": last.isoformat(), "series-mode": "office"}
+
+
+@pytest.mark.parametrize("kind, form, field, words", [
+    ("block", lambda today: block(today + timedelta(days=500), "10:00", "11:00"), "block-day", "jours à l'avance"),
+    ("block", lambda today: block(today + timedelta(days=1), "11:00", "10:00"), "block-end", "après son début"),
+    ("block", lambda today: block(today + timedelta(days=1), "10:00", "10:50"), "block-slot_minutes", "ne se découpe pas"),
+    ("series", lambda today: _series(today + timedelta(days=1), today + timedelta(days=500), days=("MO", "TH")),
+     "series-last_day", "jours à l'avance"),
+    ("series", lambda today: _series(last_sunday(today.year + 1, 3) - timedelta(days=7), last_sunday(today.year + 1, 3),
+                                     start="02:30", days=("SU",)), "series-start", "n'existe pas"),
+    ("series", lambda today: _series(today + timedelta(days=9), today + timedelta(days=1)), "series-last_day",
+     "doit suivre le premier"),
+])
+def test_each_refusal_is_shown_next_to_the_field_it_is_about(client, gp, kind, form, field, words):
+    token = sign_in(client, gp)
+    answer = client.post(f"/gp/preview/{kind}", data=form(paris_today()) | {"csrf_token": token}).get_json()
+    assert list(answer["errors"]) == [field] and words in answer["errors"][field]
+    page = client.post(f"/gp/{kind}", data=form(paris_today()) | {"csrf_token": token})
+    assert page.status_code == 422
+    assert re.search(rf'<p class="field-error" id="{field}-error">[^<]*{re.escape(words)}',
+                     html.unescape(page.get_data(as_text=True)))
