@@ -1,7 +1,10 @@
 """The directory of a deployment: CPTS records, their communes, practitioners and memberships."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+import unicodedata
+
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, formatting
@@ -143,3 +146,81 @@ def list_practitioners(cpts_ids: set[int] | None) -> list[Practitioner]:
 
 def practitioner_by_rpps(rpps: str) -> Practitioner | None:
     return db.session.scalar(select(Practitioner).where(Practitioner.rpps == rpps))
+
+
+def lookup_practitioners(cpts_ids: set[int] | None, query: str, limit: int) -> list[dict]:
+    """Practitioners of ``cpts_ids`` whose name (or RPPS) starts like ``query``, best first, at most ``limit``.
+
+    The regulator types what the caller says ("lefevre claire"): case and accents are
+    ignored and each word typed must start a word of the name, in any order. SQLite's
+    ``lower`` knows only ASCII, so SQL keeps a loose superset (``_loose_pattern``) and the
+    exact rule is applied here to those few rows, read as plain columns.
+    """
+    words = _folded_words(query)
+    if not words:
+        return []
+    statement = select(Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
+                       Practitioner.commune_insee)
+    if cpts_ids is not None:
+        member = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+        statement = statement.where(Practitioner.id.in_(member))
+    if query.strip().isdigit():
+        statement = statement.where(Practitioner.rpps.startswith(query.strip(), autoescape=True))
+        matches = list(db.session.execute(statement.order_by(Practitioner.rpps).limit(limit)))
+    else:
+        for word in words:
+            pattern = _loose_pattern(word)
+            statement = statement.where(or_(Practitioner.first_name.ilike(pattern, escape="\\"),
+                                            Practitioner.last_name.ilike(pattern, escape="\\")))
+        matches = [row for row in db.session.execute(statement) if _name_matches(words, row)]
+        # Last name typed first is the usual way ("Lefèvre, Claire"): those come first.
+        matches.sort(key=lambda row: (not _folded(row.last_name).startswith(words[0]), _folded(row.last_name),
+                                      _folded(row.first_name), row.id))
+    names = commune_names(cpts_ids, {row.commune_insee for row in matches[:limit]})
+    return [{"id": row.id, "rpps": row.rpps, "first_name": row.first_name, "last_name": row.last_name,
+             "commune_name": names.get(row.commune_insee)} for row in matches[:limit]]
+
+
+def _folded(text: str | None) -> str:
+    """Lower case without accents: "Lefèvre" and "LEFEVRE" read alike."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _folded_words(text: str) -> list[str]:
+    return [word for word in re.split(r"[\s\-'’.,]+", _folded(text)) if word]
+
+
+# Letters a name may carry with an accent or a cedilla (é, è, ç, ñ, ï...): any character matches there.
+_ACCENTED_IN_NAMES = frozenset("aceinouy")
+
+
+def _loose_pattern(word: str) -> str:
+    """A LIKE pattern matching every name that holds ``word`` (folded) anywhere, and a few more."""
+    loose = []
+    for char in word:
+        if char in _ACCENTED_IN_NAMES or not char.isascii():
+            loose.append("_")
+        elif char in "%_\\":
+            loose.append("\\" + char)
+        else:
+            loose.append(char)
+    return f"%{''.join(loose)}%"
+
+
+def _name_matches(words: list[str], row) -> bool:
+    name_words = _folded_words(f"{row.first_name} {row.last_name}")
+    return all(any(name.startswith(word) for name in name_words) for word in words)
+
+
+def commune_names(cpts_ids: set[int] | None, insee_codes: set[str | None]) -> dict[str, str]:
+    """Names of these communes, preferring the caller's CPTS' records (INSEE codes are national)."""
+    codes = sorted(code for code in insee_codes if code)
+    if not codes:
+        return {}
+    rows = db.session.execute(select(Commune.insee, Commune.name, Commune.cpts_id).where(Commune.insee.in_(codes)))
+    names: dict[str, str] = {}
+    for insee, name, cpts_id in rows:
+        if insee not in names or (cpts_ids is not None and cpts_id in cpts_ids):
+            names[insee] = name
+    return names

@@ -81,6 +81,17 @@ def visible_cpts_ids(user: User) -> set[int] | None:
     return member_cpts_ids(user)
 
 
+def practitioner_lookup_scope(user: User) -> set[int] | None:
+    """CPTS whose practitioners the treating-doctor look-up may suggest; ``None`` means all (admin).
+
+    A regulator finds a caller's doctor anywhere in the regulation area, a coordinator in their
+    own CPTS; a GP never browses the directory.
+    """
+    if user.role not in ("regulator", "coordinator", "admin"):
+        raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
+    return visible_cpts_ids(user)
+
+
 def regulation_area_cpts_ids(user: User) -> set[int]:
     return _per_request("area", user, lambda: _regulation_area_cpts_ids(user))
 

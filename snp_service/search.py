@@ -1,4 +1,4 @@
-"""Finding free slots for a caller: the regulator's search and the shared agenda of an area.
+"""Finding free slots for a caller: the regulator's search.
 
 Ordering (SPEC): the patient's own treating doctor first (the seeds' rule: send
 the patient back to their doctor when possible), then the earliest start, then
@@ -10,19 +10,17 @@ haversine distance), probes each one's free slots through
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import Float, and_, bindparam, case, func, literal_column, null, or_, select, true
-from sqlalchemy.orm import contains_eager, joinedload
 
 from .database import execute_core
 from .errors import Invalid
 from .extensions import db
-from .models import Booking, Commune, Practitioner, Slot, practitioner_cpts
-from .timeutil import paris_day_bounds, to_paris, utcnow
+from .models import Commune, Practitioner, Slot, practitioner_cpts
+from .timeutil import to_paris, utcnow
 
 DEFAULT_WINDOW = timedelta(hours=48)
 DEFAULT_RADIUS_KM = 30.0
@@ -226,71 +224,9 @@ def alternatives(scope: set[int] | None, slot: Slot) -> list[dict]:
     return same + nearby
 
 
-def chosen_slot(scope: set[int] | None, slot_id: int) -> dict | None:
-    """A free slot picked on the shared agenda, as a search result, if it is still free and in scope."""
-    slot = db.session.get(Slot, slot_id)
-    if slot is None:
-        return None
-    query = SlotQuery(scope=scope, start=slot.start_at, end=slot.end_at, practitioner_id=slot.practitioner_id)
-    rows = [row for row in _rows(query, 1, practitioner="only") if row[0] == slot_id]
-    return _result(rows[0]) if rows else None
-
-
 def area_communes(scope: set[int] | None) -> list[Commune]:
     """The communes of the caller's CPTS, for the patient's commune field (one per INSEE code)."""
     statement = select(Commune).order_by(Commune.name)
     if scope is not None:
         statement = statement.where(Commune.cpts_id.in_(scope))
     return list({c.insee: c for c in db.session.scalars(statement)}.values())
-
-
-def shared_agenda(scope: set[int] | None, first_day: date, days: int) -> dict:
-    """The area's slots over ``days`` Paris days: one column per practitioner, grouped by commune.
-
-    Booked slots carry the patient's initials only: enough for two regulators to
-    recognise a booking, too little to identify anybody on a shared screen.
-    """
-    start, _ = paris_day_bounds(first_day)
-    _, end = paris_day_bounds(first_day + timedelta(days=days - 1))
-    statement = (
-        select(Slot, Booking).join(Slot.practitioner)
-        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
-        .options(contains_eager(Slot.practitioner), joinedload(Booking.patient))
-        .where(Slot.start_at >= start, Slot.start_at < end)
-        .order_by(Practitioner.commune_insee, Practitioner.last_name, Practitioner.id, Slot.start_at)
-    )
-    if scope is not None:
-        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
-        statement = statement.where(Slot.practitioner_id.in_(members))
-    columns: OrderedDict[int, dict] = OrderedDict()
-    for slot, booking in db.session.execute(statement):
-        column = columns.setdefault(slot.practitioner_id, _column(slot.practitioner))
-        column["slots"].append(_agenda_slot(slot, booking))
-    names = {commune.insee: commune.name for commune in area_communes(scope)}
-    return {"from": start.isoformat(), "to": end.isoformat(), "communes": _by_commune(columns.values(), names)}
-
-
-def _column(practitioner: Practitioner) -> dict:
-    return {"practitioner": {"id": practitioner.id, "name": practitioner.display_name,
-                             "address": practitioner.address, "commune_insee": practitioner.commune_insee},
-            "slots": []}
-
-
-def _agenda_slot(slot: Slot, booking: Booking | None) -> dict:
-    return {"id": slot.id, "start": to_paris(slot.start_at).isoformat(), "end": to_paris(slot.end_at).isoformat(), "mode": slot.mode,
-            "status": slot.status, "initials": _initials(booking)}
-
-
-def _initials(booking: Booking | None) -> str | None:
-    patient = booking.patient if booking is not None else None
-    if patient is None or not patient.first_name or not patient.last_name:
-        return None
-    return f"{patient.first_name[0]}{patient.last_name[0]}".upper()
-
-
-def _by_commune(columns, names: dict[str, str]) -> list[dict]:
-    communes: OrderedDict[str | None, list[dict]] = OrderedDict()
-    for column in columns:
-        communes.setdefault(column["practitioner"]["commune_insee"], []).append(column)
-    return [{"insee": insee, "name": names.get(insee, insee or "Commune non renseignée"), "practitioners": cols}
-            for insee, cols in communes.items()]

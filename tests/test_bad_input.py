@@ -144,6 +144,7 @@ def _valid_query(method: str, path: str, bw) -> dict:
     queries = {
         "/cpts/{cpts_id}/indicators": {"period": f"{today:%Y-%m}"},
         "/practitioners": {"cpts_id": ids["cpts_id"]},
+        "/practitioners/lookup": {"q": "Ma", "limit": 5},
         "/slots/search": {"from": bw["start"].isoformat(), "commune": "85222", "limit": 5},
         "/slots": {"from": f"{today}", "to": f"{today + timedelta(days=7)}"},
         "/slots/import": {"slot_minutes": 15, "mode": "office"},
@@ -509,7 +510,10 @@ PAGE_FORMS = {
 PAGE_GETS = {
     "regulator": ["/regulation?slot=abc", f"/regulation?slot={2 ** 63}", "/regulation?slot=-1",
                   "/regulation/agenda.json?day=2027-02-30", "/regulation/agenda.json?day=9999-12-31&days=3",
-                  "/regulation/agenda.json?days=abc"],
+                  "/regulation/agenda.json?days=abc", "/regulation/agenda.json?practitioner_id=abc",
+                  f"/regulation/agenda.json?practitioner_id={2 ** 63}", "/regulation/agenda.json?commune=%00",
+                  "/regulation/agenda?practitioner_id=abc", f"/regulation/agenda?practitioner_id={2 ** 63}",
+                  "/regulation/agenda?day=0000-00-00", "/regulation/agenda?origin=%00&days=2"],
     "coordinator": ["/coordination?cpts_id=abc", f"/coordination?cpts_id={2 ** 63}",
                     "/coordination/seasons/compare?a=abc&b=-1", f"/coordination/seasons/compare?a={2 ** 63}&b=0",
                     "/coordination/cpts/{cpts_id}?period=9999-99", "/coordination/cpts/{cpts_id}?period=season:-1",

@@ -179,34 +179,3 @@ def test_bad_parameters_are_422_naming_the_field(client, world):
         response = client.get("/api/v1/slots/search", query_string=params, headers=headers)
         assert response.status_code == 422, params
         assert field in response.get_json()["error"]["fields"], params
-
-
-def test_shared_agenda_shows_the_area_by_commune_with_initials_only(client, world):
-    from datetime import datetime, time
-
-    from snp_service.timeutil import PARIS, paris_today
-
-    cpts, _headers = _area(world)
-    doctor = world.practitioner(cpts, commune_insee="85226", lat=46.7206, lon=-1.9461)
-    today_noon = datetime.combine(paris_today(), time(12), PARIS)
-    free = world.slot(doctor, today_noon)
-    booked = world.slot(doctor, today_noon + timedelta(minutes=30))
-    world.booking(booked, first_name="jeanne", last_name="durand")
-    withdrawn = world.slot(doctor, today_noon + timedelta(hours=1), status="withdrawn")
-    world.slot(world.practitioner(world.cpts(regulation_area="Loire")), today_noon)
-    regulator = world.user("regulator", cpts)
-    with client.session_transaction() as session:  # signed in as for the pages (Flask-Login's session key)
-        session["_user_id"] = str(regulator.id)
-
-    response = client.get("/regulation/agenda.json", query_string={"day": paris_today().isoformat()},
-                          headers={"Accept": "application/json"})
-
-    assert response.status_code == 200
-    communes = response.get_json()["communes"]
-    assert [c["name"] for c in communes] == ["Saint-Hilaire-de-Riez"]
-    slots = communes[0]["practitioners"][0]["slots"]
-    assert [(s["id"], s["status"], s["initials"]) for s in slots] == [
-        (free.id, "free", None), (booked.id, "booked", "JD"), (withdrawn.id, "withdrawn", None)]
-    assert "durand" not in response.get_data(as_text=True).lower()
-    bad = client.get("/regulation/agenda.json", query_string={"days": 7}, headers={"Accept": "application/json"})
-    assert bad.status_code == 422 and "days" in bad.get_json()["error"]["fields"]

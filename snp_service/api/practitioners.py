@@ -3,8 +3,9 @@ from flask_smorest import Blueprint
 
 from .. import calendar_feed, directory
 from ..errors import Forbidden
-from ..policy import check_cpts, get_practitioner, require_roles, visible_cpts_ids
+from ..policy import check_cpts, get_practitioner, practitioner_lookup_scope, require_roles, visible_cpts_ids
 from .schemas.directory import PractitionerQuerySchema, PractitionerSchema
+from .schemas.practitioner_lookup import LookupAnswerSchema, LookupQuerySchema
 from .schemas.slots import PractitionerWithCalendarSchema
 
 URL_PREFIX = "/practitioners"
@@ -46,3 +47,12 @@ def get_one(practitioner_id, user):
 @blp.response(200, PractitionerWithCalendarSchema)
 def rotate_calendar_token(practitioner_id, user):
     return calendar_feed.rotate_token(user, get_practitioner(user, practitioner_id, manage=True))
+
+
+@blp.route("/lookup", methods=["GET"])
+@require_roles("regulator", "coordinator", "admin")
+@blp.arguments(LookupQuerySchema(), location="query")
+@blp.response(200, LookupAnswerSchema)
+def lookup(query, user):
+    """A few practitioners of the caller's area found by name or RPPS start (the treating-doctor field)."""
+    return {"results": directory.lookup_practitioners(practitioner_lookup_scope(user), query["q"], query["limit"])}

@@ -1,41 +1,59 @@
-"""The regulator's console: find a slot during the call, book it, read back the confirmation.
+"""The regulator's console and the shared agenda (a planning grid of the area).
 
-The pages talk to the JSON API (search, bookings, practitioners) with the session
-cookie and the CSRF header; the shared agenda refreshes from ``agenda.json``.
+Both pages talk to the JSON API (search, bookings, practitioner look-up) with the session
+cookie and the CSRF header; the grid polls ``agenda.json``, answered 304 while nothing changed.
 """
+from __future__ import annotations
+
+import re
 from datetime import date
 
 from flask import Blueprint, jsonify, render_template, request
 
-from .. import search
+from .. import search, shared_agenda
 from ..errors import Invalid
-from ..policy import require_roles, visible_cpts_ids
+from ..policy import get_practitioner, require_roles, visible_cpts_ids
 from ..timeutil import paris_today
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
-AGENDA_DAYS = (1, 3)
+INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+# Who asked for a cancellation, as offered to each role besides the patient.
+CANCELLER = {"regulator": ("regulator", "La régulation"), "coordinator": ("coordinator", "La coordination"),
+             "admin": ("coordinator", "La coordination")}
 
 
 @bp.get("")
 @require_roles("regulator", "coordinator", "admin")
 def home(user):
-    scope = visible_cpts_ids(user)
-    chosen = request.args.get("slot", type=int)
-    return render_template("regulation/home.html", communes=search.area_communes(scope),
-                           chosen=search.chosen_slot(scope, chosen) if chosen else None)
+    return render_template("regulation/home.html", communes=search.area_communes(visible_cpts_ids(user)),
+                           canceller=CANCELLER[user.role])
 
 
 @bp.get("/agenda")
 @require_roles("regulator", "coordinator", "admin")
 def agenda(user):
-    return render_template("regulation/agenda.html", today=paris_today().isoformat())
+    first_day, days = _agenda_period()
+    practitioner_id = _practitioner_filter()
+    practitioner = get_practitioner(user, practitioner_id) if practitioner_id else None
+    return render_template("regulation/agenda.html", communes=search.area_communes(visible_cpts_ids(user)),
+                           day=first_day.isoformat(), days=days, practitioner=practitioner,
+                           channel="sas" if request.args.get("origin") else "116117")
 
 
 @bp.get("/agenda.json")
 @require_roles("regulator", "coordinator", "admin")
 def agenda_json(user):
     first_day, days = _agenda_period()
-    return jsonify(search.shared_agenda(visible_cpts_ids(user), first_day, days))
+    practitioner_id = _practitioner_filter()
+    if practitioner_id is not None:
+        get_practitioner(user, practitioner_id)  # 404 outside the user's area
+    grid = shared_agenda.planning_grid(visible_cpts_ids(user), first_day, days,
+                                       practitioner_id=practitioner_id, commune=_commune_filter())
+    # Polled every few seconds by every open grid: an unchanged grid costs one query and a 304.
+    response = jsonify(grid)
+    response.add_etag()
+    response.headers["Cache-Control"] = "no-cache, private"
+    return response.make_conditional(request)
 
 
 def _agenda_period() -> tuple[date, int]:
@@ -44,6 +62,26 @@ def _agenda_period() -> tuple[date, int]:
     except ValueError:
         raise Invalid("Date invalide", fields={"day": ["expected YYYY-MM-DD"]})
     days = request.args.get("days", 1, type=int)
-    if days not in AGENDA_DAYS:
-        raise Invalid("Nombre de jours invalide", fields={"days": ["1 or 3"]})
+    if days not in shared_agenda.GRID_DAYS:
+        raise Invalid("Nombre de jours invalide : 1 ou 3", fields={"days": ["1 or 3"]})
+    if first_day.year > 2199 or first_day.year < 1900:
+        raise Invalid("Date invalide", fields={"day": ["between 1900 and 2199"]})
     return first_day, days
+
+
+def _practitioner_filter() -> int | None:
+    raw = request.args.get("practitioner_id")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise Invalid("Praticien invalide", fields={"practitioner_id": ["expected a practitioner id"]})
+    return int(raw)
+
+
+def _commune_filter() -> str | None:
+    raw = request.args.get("commune")
+    if not raw:
+        return None
+    if not INSEE.match(raw):
+        raise Invalid("Commune invalide", fields={"commune": ["5-character INSEE code"]})
+    return raw
