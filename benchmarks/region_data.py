@@ -96,7 +96,7 @@ class _Region:
 
     def _cpts(self, count: int) -> list[tuple]:
         return [(i, f"CPTS Région {i:02d}", 30_000 + 7_000 * i, f"Zone {1 + (i - 1) // CPTS_PER_AREA}", "[]", "{}",
-                 self.now) for i in range(1, count + 1)]
+                 self.now, f"85{i:07d}") for i in range(1, count + 1)]
 
     def _communes(self) -> list[tuple]:
         rows, grid = [], int(len(self.cpts) ** 0.5) + 1
@@ -107,16 +107,17 @@ class _Region:
                 commune_id = len(rows) + 1
                 rows.append((commune_id, cpts_id, f"{85000 + commune_id:05d}", f"Commune {commune_id}",
                              round(base_lat + self.rng.uniform(0, EXTENT / grid), 5),
-                             round(base_lon + self.rng.uniform(0, EXTENT / grid), 5)))
+                             round(base_lon + self.rng.uniform(0, EXTENT / grid), 5), f"{85000 + commune_id:05d}"))
         return rows
 
     def _practitioners(self, count: int) -> list[tuple]:
         rows = []
         for i in range(1, count + 1):
             commune = self.communes[(i - 1) % len(self.communes)]
+            # Every practitioner of the region shows their slots to the SAS platform (its benchmark asks for them).
             rows.append((i, f"{10_000_000_000 + i:011d}", f"Prénom{i}", f"Nom{i:04d}", "gp", "+33251000000",
                          f"{1 + i % 90} rue de la Mairie", commune[2], commune[4] + self.rng.uniform(-0.01, 0.01),
-                         commune[5] + self.rng.uniform(-0.01, 0.01), self.now))
+                         commune[5] + self.rng.uniform(-0.01, 0.01), self.now, commune[6], f"{i:014d}", True))
         self.memberships = [(p[0], self.communes[(p[0] - 1) % len(self.communes)][1]) for p in rows]
         return rows
 
@@ -155,7 +156,7 @@ class _Region:
                 withdrawn = self.rng.random() < 0.04
                 status = "withdrawn" if withdrawn else ("free" if start > self.now else "expired")
                 rows.append([len(rows) + 1, practitioner[0], start, start + timedelta(minutes=15),
-                             "office" if self.rng.random() < 0.9 else "teleconsultation", status, self.now])
+                             "office" if self.rng.random() < 0.9 else "teleconsultation", status, self.now, self.now])
         return rows
 
     def _bookings(self, count: int) -> list[tuple]:
@@ -199,13 +200,14 @@ class _Region:
 
 
 _COLUMNS = {
-    "cpts": "id, name, population, regulation_area, aci_missions, indicator_targets, created_at",
-    "commune": "id, cpts_id, insee, name, lat, lon",
-    "practitioner": "id, rpps, first_name, last_name, profession, phone, address, commune_insee, lat, lon, created_at",
+    "cpts": "id, name, population, regulation_area, aci_missions, indicator_targets, created_at, finess",
+    "commune": "id, cpts_id, insee, name, lat, lon, postal_code",
+    "practitioner": ("id, rpps, first_name, last_name, profession, phone, address, commune_insee, lat, lon, created_at, "
+                     "postal_code, practice_siret, sas_participation"),
     "practitioner_cpts": "practitioner_id, cpts_id",
     "user_account": "id, email, password_hash, role, practitioner_id, active, created_at",
     "user_cpts": "user_id, cpts_id",
-    "slot": "id, practitioner_id, start_at, end_at, mode, status, created_at",
+    "slot": "id, practitioner_id, start_at, end_at, mode, status, created_at, updated_at",
     "booking": ("id, slot_id, patient_id, booked_by_id, idempotency_key, channel, reason, status, outcome, "
                 "has_treating_doctor, by_treating_doctor, created_at, cancelled_at, cancelled_by, cancel_reason, "
                 "outcome_at"),

@@ -81,6 +81,30 @@ class Config:
     # A row claimed longer than this is checked with the provider before any resend.
     SMS_LEASE_SECONDS = 300
     REMINDER_BEFORE_MINUTES = 120
+    # Reverse proxies (IPs or CIDRs) whose headers are believed: forwarded addresses, client certificates.
+    TRUSTED_PROXIES = ["127.0.0.1"]
+    # The national SAS platform (SPEC section 7). Its calls: the client certificate's CN and OU, checked by
+    # the reverse proxy; the regulation area its regulator accounts join.
+    SAS_CLIENT_CN = None
+    SAS_CLIENT_OU = None
+    SAS_REGULATION_AREA = None
+    # Our calls to it (INT_R03): its FHIR base, our client certificate and key, the CA that signs its server.
+    SAS_API_URL = None
+    SAS_CLIENT_CERT = None
+    SAS_CLIENT_KEY = None
+    SAS_CA_BUNDLE = None
+    SAS_PUSH_CHANNELS = ["sas", "116117"]
+    # The system (URL or urn:oid) of our identifiers sent to the platform; default <PUBLIC_URL>/sas.
+    SAS_EDITOR_SYSTEM = None
+    SAS_PUSH_SEND_AFTER_COMMIT = True
+    SAS_PUSH_MAX_ATTEMPTS = 12
+    SAS_PUSH_RETRY_BASE_SECONDS = 30
+    SAS_PUSH_RETRY_MAX_SECONDS = 1800
+    # A call claimed longer than this is sent again, as an idempotent conditional update.
+    SAS_PUSH_LEASE_SECONDS = 120
+    SAS_PUSH_TIMEOUT_SECONDS = 10.0
+    # The number the open SMART Scheduling Links publication gives for booking a slot (booking-phone).
+    SMART_BOOKING_PHONE = "116117"
 
 
 class DevelopmentConfig(Config):
@@ -92,8 +116,9 @@ class TestingConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     SMS_BACKEND = "memory"
-    # Tests drive notify.sender.send_pending themselves.
+    # Tests drive notify.sender.send_pending (and sas_sender.send_pending) themselves.
     SMS_SEND_AFTER_COMMIT = False
+    SAS_PUSH_SEND_AFTER_COMMIT = False
     RATELIMIT_ENABLED = True
     WTF_CSRF_ENABLED = True
 

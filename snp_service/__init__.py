@@ -43,6 +43,8 @@ def configure_app(app: Flask, config: str | dict | None) -> None:
         # Recycle rather than ping on every checkout: a ping is one more round trip per request,
         # and a connection dropped by the server is invalidated on its first error anyway.
         engine_options.setdefault("pool_recycle", 600)
+        # An unreachable server must give a prompt 503, not hold the worker for the OS's TCP timeout.
+        engine_options.setdefault("connect_args", {}).setdefault("connect_timeout", 5)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
 
@@ -68,8 +70,12 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401  (register every table before Alembic/create_all look)
+    from . import hygiene, models  # noqa: F401  (models: register every table before Alembic/create_all look)
 
+    # Input hygiene first, for every endpoint: NFC text, no NUL or lone surrogate, bounded JSON numbers.
+    app.request_class = hygiene.CleanRequest
+    app.json = hygiene.StrictJSONProvider(app)
+    app.before_request(hygiene.check_request)
     db.init_app(app)
     app.before_request(begin_read_request)
     app.after_request(end_read_transaction)

@@ -113,7 +113,8 @@ def revoke_token(secret: str, actor: User) -> None:
 
 def create_user(actor, *, email: str, password: str, role: str, cpts_ids: list[int] = (),
                 practitioner_id: int | None = None) -> User:
-    """Create an account; the caller has already checked the actor may do so."""
+    """Create an account, if ``actor`` may (``policy.check_account_creation``)."""
+    policy.check_account_creation(actor, role, cpts_ids, practitioner_id)
     email = normalise_email(email)
     _check_new_user(email, password, role, practitioner_id)
     with write_transaction():
@@ -135,6 +136,7 @@ def set_user_active(actor, user_id: int, active: bool) -> User:
         user = db.session.get(User, user_id)
         if user is None:
             raise NotFound("Compte introuvable")
+        policy.check_account_management(actor, user)
         before = {"active": user.active}
         user.active = active
         if not active:

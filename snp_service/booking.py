@@ -20,7 +20,7 @@ from .database import constraint_name, execute_core, insert_row, write_transacti
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .models import Booking, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts
-from .notify import events
+from .notify import events, sas_outbox
 from .policy import practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, to_paris, utcnow
 
@@ -50,6 +50,7 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
             _claim(slot)
             booking = _new_booking(actor, slot, patient, data, idempotency_key)
             events.booking_created(booking, data.get("notify_patient", True))
+            sas_outbox.enqueue(booking, "booked")
             audit.record(actor, "booking.create", booking, after=_summary(booking))
     except (_SlotLost, IntegrityError) as error:
         _reraise_unless_race(error)
@@ -141,6 +142,7 @@ def cancel(actor: User, booking_id: int, by: str, reason: str | None = None) -> 
         booking = _booking_in_scope(actor, booking_id)
         _cancel(actor, booking, by, reason)
         events.booking_cancelled(booking)
+        sas_outbox.enqueue(booking, "cancelled")
     return booking
 
 
@@ -174,6 +176,7 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             _claim(target)
             new = _rebooked(actor, old, target)
             events.booking_moved(old, new, notify_patient)
+            sas_outbox.enqueue(new, "moved", previous=old)
             audit.record(actor, "booking.move", new, before={"booking_id": old.id, "slot_id": old.slot_id},
                          after={"booking_id": new.id, "slot_id": target.id, "status": new.status})
     except (_SlotLost, IntegrityError) as error:
@@ -211,6 +214,7 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
                            code="outcome_closed", fields={"outcome": ["corrected on the day of the slot only"]})
         before = {"outcome": booking.outcome}
         booking.outcome, booking.outcome_at = outcome, utcnow()
+        sas_outbox.enqueue(booking, outcome)
         audit.record(actor, "booking.outcome", booking, before=before,
                      after={"outcome": outcome, "correction": correction})
     return booking

@@ -19,7 +19,7 @@ import recurring_ical_events
 from .database import write_transaction
 from .errors import Invalid
 from .models import Practitioner, Slot, User
-from .publishing import Interval, Rules, add_slots, clashes, existing_slots, problem_with, split
+from .publishing import Interval, Rules, add_slots, clashes, existing_slots, problem_with
 from .timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
 
 MAX_ICS_BYTES = 1_000_000
@@ -27,6 +27,9 @@ MAX_EVENTS = 2_000
 # dateutil walks a recurrence from its DTSTART: this bounds the periods walked over the whole file
 # (about a second of CPU), so an old daily event is fine and a thousand of them is refused.
 MAX_EXPANSION_STEPS = 200_000
+# Occurrences inside the publishing window, estimated from each rule before any is expanded: each one
+# becomes at least a slot or a skipped entry, so this bounds the import's work and its report.
+MAX_OCCURRENCES = 20_000
 _PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 28, "YEARLY": 365}
 _FINE_RRULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 
@@ -72,21 +75,18 @@ def import_calendar(actor: User | str, practitioner: Practitioner, data: bytes, 
         raise Invalid(f"Un créneau dure de {rules.min_minutes} à {rules.max_minutes} min",
                       fields={"slot_minutes": [f"between {rules.min_minutes} and {rules.max_minutes}"]})
     horizon = now + timedelta(days=rules.horizon_days)
-    calendar = parse(data)
+    calendar = parse(data, rules.horizon_days)
     result = ImportResult()
     pieces = _pieces(calendar, slot_minutes, rules, now, horizon, result)
     with write_transaction():
         kept = _without_overlaps(practitioner, pieces, result)
-        if len(kept) > rules.max_slots:
-            raise Invalid(f"Au plus {rules.max_slots} créneaux par import ({len(kept)} demandés)",
-                          fields={"slots": [f"at most {rules.max_slots} slots per request"]}, code="too_many_slots")
         if kept:
             result.slots = add_slots(actor, practitioner, [p.interval for p in kept], mode, action="slot.import",
                                      summary={"skipped": len(result.skipped)})
     return result
 
 
-def parse(data: bytes) -> icalendar.Calendar:
+def parse(data: bytes, horizon_days: int = 366) -> icalendar.Calendar:
     """The calendar in ``data``, or a 422 for anything that is not a reasonable iCalendar file."""
     if len(data) > MAX_ICS_BYTES:
         raise Invalid(f"Fichier trop volumineux (au plus {MAX_ICS_BYTES // 1000} ko)",
@@ -107,7 +107,7 @@ def parse(data: bytes) -> icalendar.Calendar:
     if len(events) > MAX_EVENTS:
         raise Invalid(f"Trop d'événements (au plus {MAX_EVENTS})", fields={"file": ["too many events"]},
                       code="invalid_ics")
-    _check_events(events)
+    _check_events(events, horizon_days)
     return calendar
 
 
@@ -115,8 +115,8 @@ def _unreadable(reason: str) -> Invalid:
     return Invalid("Ce fichier n'est pas un agenda .ics lisible", fields={"file": [reason]}, code="invalid_ics")
 
 
-def _check_events(events: list) -> None:
-    steps = 0
+def _check_events(events: list, horizon_days: int) -> None:
+    steps = occurrences = 0
     for event in events:
         uid = str(event.get("UID", "?"))
         try:
@@ -124,11 +124,16 @@ def _check_events(events: list) -> None:
         except (KeyError, ValueError, TypeError):
             raise Invalid("Un événement n'a pas de début (DTSTART) lisible", fields={"file": [f"event {uid}: no DTSTART"]},
                           code="invalid_ics")
+        occurrences += 1 + sum(len(rdate.dts) for rdate in _as_list(event.get("RDATE") or []))
         for rule in event.get("RRULE") and _as_list(event["RRULE"]) or ():
             steps += _expansion_steps(rule, start, uid)
+            occurrences += _window_occurrences(rule, horizon_days)
     if steps > MAX_EXPANSION_STEPS:
         raise Invalid("Récurrences trop nombreuses ou trop anciennes pour être importées",
                       fields={"file": ["recurrences too costly to expand"]}, code="invalid_ics")
+    if occurrences > MAX_OCCURRENCES:
+        raise Invalid(f"Trop d'occurrences dans l'horizon de publication (au plus {MAX_OCCURRENCES})",
+                      fields={"file": ["too many occurrences"]}, code="too_many_slots")
 
 
 def _as_list(value) -> list:
@@ -147,6 +152,33 @@ def _expansion_steps(rule, start: date | datetime, uid: str) -> int:
     return int(years * 365 / _PERIOD_DAYS[frequency]) * (1 + by_values)
 
 
+def _window_occurrences(rule, horizon_days: int) -> int:
+    """An upper bound of one rule's occurrences inside the publishing window (COUNT caps it)."""
+    frequency = (rule.get("FREQ") or [""])[0]
+    interval = max(1, int((rule.get("INTERVAL") or [1])[0]))
+    by_values = 1
+    for key, values in rule.items():
+        if key.startswith("BY") and key != "BYSETPOS":
+            by_values *= max(1, len(values))
+    estimate = (horizon_days // (_PERIOD_DAYS[frequency] * interval) + 2) * by_values
+    count = rule.get("COUNT")
+    return min(estimate, int(count[0])) if count else estimate
+
+
+@dataclass
+class _Budget:
+    """The slots an import may still create, spent as occurrences are counted, before they are split."""
+
+    left: int
+    cap: int
+
+    def spend(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise Invalid(f"Au plus {self.cap} créneaux par import", code="too_many_slots",
+                          fields={"slots": [f"at most {self.cap} slots per request"]})
+
+
 def _pieces(calendar, slot_minutes: int, rules: Rules, now: datetime, horizon: datetime,
             result: ImportResult) -> list[Piece]:
     try:
@@ -155,16 +187,17 @@ def _pieces(calendar, slot_minutes: int, rules: Rules, now: datetime, horizon: d
         raise _unreadable("recurrence cannot be expanded")
     pieces: list[Piece] = []
     seen_uids = set()
+    budget = _Budget(rules.max_slots, rules.max_slots)
     for occurrence in occurrences:
         uid = str(occurrence.get("UID")) if occurrence.get("UID") else None
         seen_uids.add(uid)
-        pieces.extend(_occurrence_pieces(occurrence, uid, slot_minutes, rules, now, result))
+        pieces.extend(_occurrence_pieces(occurrence, uid, slot_minutes, rules, now, result, budget))
     _report_unseen(calendar, seen_uids, now, result)
     return pieces
 
 
 def _occurrence_pieces(occurrence, uid: str | None, slot_minutes: int, rules: Rules, now: datetime,
-                       result: ImportResult) -> list[Piece]:
+                       result: ImportResult, budget: _Budget) -> list[Piece]:
     start = occurrence.decoded("DTSTART")
     if not isinstance(start, datetime):
         result.skip(uid, start, "all_day")
@@ -180,8 +213,10 @@ def _occurrence_pieces(occurrence, uid: str | None, slot_minutes: int, rules: Ru
         return []
     if (end - begin) < timedelta(minutes=slot_minutes):
         intervals = [Interval(begin, end)]
+        budget.spend(1)
     else:
-        intervals = split(begin, end, slot_minutes)
+        intervals = _window_pieces(uid, begin, end, slot_minutes, now, now + timedelta(days=rules.horizon_days),
+                                   result, budget)
     kept = []
     for interval in intervals:
         problem = problem_with(interval, rules, now)
@@ -192,6 +227,25 @@ def _occurrence_pieces(occurrence, uid: str | None, slot_minutes: int, rules: Ru
         else:
             result.skip(uid, interval.start, problem.code if problem.code in SKIP_MESSAGES else "too_short")
     return kept
+
+
+def _window_pieces(uid: str | None, begin: datetime, end: datetime, slot_minutes: int, now: datetime,
+                   horizon: datetime, result: ImportResult, budget: _Budget) -> list[Interval]:
+    """The slots of one occurrence that start inside [now, horizon], counted before they are built.
+
+    A long event (118 days at 5 minutes is 34,000 slots) is counted arithmetically and refused
+    when over the cap; its parts before now or past the horizon are reported once each, not slot by slot.
+    """
+    step = timedelta(minutes=slot_minutes)
+    total = (end - begin) // step
+    first = 0 if begin >= now else min(total, -((begin - now) // step))  # ceil((now - begin) / step)
+    last = total if begin + (total - 1) * step <= horizon else max(first, min(total, (horizon - begin) // step + 1))
+    budget.spend(last - first)
+    if first > 0:
+        result.skip(uid, begin, "past")
+    if last < total:
+        result.skip(uid, begin + last * step, "beyond_horizon")
+    return [Interval(begin + i * step, begin + (i + 1) * step) for i in range(first, last)]
 
 
 def _utc(moment: datetime, field_name: str) -> datetime:

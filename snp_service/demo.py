@@ -20,24 +20,26 @@ DEMO_PASSWORD = "snp-demo-2026"
 REGULATION_AREA = "Vendée littoral nord"
 
 LV_COMMUNES = [
-    ("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),
-    ("85226", "Saint-Hilaire-de-Riez", 46.7206, -1.9453),
-    ("85234", "Saint-Jean-de-Monts", 46.7906, -2.0597),
-    ("85164", "Notre-Dame-de-Monts", 46.8314, -2.1325),
-    ("85092", "Le Fenouiller", 46.7175, -1.8983),
-    ("85100", "Givrand", 46.6717, -1.8872),
-    ("85263", "Saint-Révérend", 46.7025, -1.8311),
-    ("85071", "Commequiers", 46.7650, -1.8361),
-    ("85070", "Coëx", 46.6972, -1.7597),
-    ("85035", "Brétignolles-sur-Mer", 46.6333, -1.8625),
-    ("85001", "L'Aiguillon-sur-Vie", 46.6686, -1.8286),
-    ("85284", "Soullans", 46.7961, -1.9006),
+    ("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428, "85800"),
+    ("85226", "Saint-Hilaire-de-Riez", 46.7206, -1.9453, "85270"),
+    ("85234", "Saint-Jean-de-Monts", 46.7906, -2.0597, "85160"),
+    ("85164", "Notre-Dame-de-Monts", 46.8314, -2.1325, "85690"),
+    ("85092", "Le Fenouiller", 46.7175, -1.8983, "85800"),
+    ("85100", "Givrand", 46.6717, -1.8872, "85800"),
+    ("85263", "Saint-Révérend", 46.7025, -1.8311, "85220"),
+    ("85071", "Commequiers", 46.7650, -1.8361, "85220"),
+    ("85070", "Coëx", 46.6972, -1.7597, "85220"),
+    ("85035", "Brétignolles-sur-Mer", 46.6333, -1.8625, "85470"),
+    ("85001", "L'Aiguillon-sur-Vie", 46.6686, -1.8286, "85220"),
+    ("85284", "Soullans", 46.7961, -1.9006, "85300"),
 ]
 LVO_COMMUNES = [
-    ("85047", "Challans", 46.8467, -1.8778),
-    ("85012", "Beauvoir-sur-Mer", 46.9139, -2.0433),
-    ("85029", "Bouin", 46.9747, -1.9947),
+    ("85047", "Challans", 46.8467, -1.8778, "85300"),
+    ("85012", "Beauvoir-sur-Mer", 46.9139, -2.0433, "85230"),
+    ("85029", "Bouin", 46.9747, -1.9947, "85230"),
 ]
+# Invented FINESS numbers (department 85): the SAS platform names a CPTS by its FINESS.
+LV_FINESS, LVO_FINESS = "850027915", "850028012"
 FIRST_NAMES = ["Claire", "Julien", "Sophie", "Thomas", "Anne", "Nicolas", "Camille", "Pierre", "Marion",
                "Laurent", "Élise", "François", "Hélène", "Mathieu", "Isabelle", "Olivier", "Lucie", "Antoine",
                "Céline", "Yann"]
@@ -52,8 +54,8 @@ def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
         return []
     rng = random.Random(2020)
     with write_transaction():
-        lv = _cpts("CPTS Littoral Vendéen", 62_000, LV_COMMUNES)
-        lvo = _cpts("CPTS Loire Vendée Océan", 45_000, LVO_COMMUNES)
+        lv = _cpts("CPTS Littoral Vendéen", 62_000, LV_COMMUNES, LV_FINESS)
+        lvo = _cpts("CPTS Loire Vendée Océan", 45_000, LVO_COMMUNES, LVO_FINESS)
         gps = _practitioners(lv, LV_COMMUNES, 16, 0) + _practitioners(lvo, LVO_COMMUNES, 4, 16)
         _upcoming_slots(gps, today or paris_today(), rng)
     created = _accounts(lv, lvo, gps)
@@ -61,11 +63,11 @@ def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
     return created
 
 
-def _cpts(name: str, population: int, communes) -> Cpts:
-    cpts = Cpts(name=name, population=population, regulation_area=REGULATION_AREA,
+def _cpts(name: str, population: int, communes, finess: str) -> Cpts:
+    cpts = Cpts(name=name, population=population, regulation_area=REGULATION_AREA, finess=finess,
                 aci_signed_on=date(2020, 3, 1), aci_missions=["accès aux soins", "parcours", "prévention"],
                 indicator_targets={"fill_rate": 0.7, "avg_offered_per_day": 20, "participating_practitioners": 30},
-                communes=[Commune(insee=i, name=n, lat=la, lon=lo) for i, n, la, lo in communes])
+                communes=[Commune(insee=i, name=n, lat=la, lon=lo, postal_code=pc) for i, n, la, lo, pc in communes])
     db.session.add(cpts)
     return cpts
 
@@ -73,12 +75,14 @@ def _cpts(name: str, population: int, communes) -> Cpts:
 def _practitioners(cpts: Cpts, communes, count: int, offset: int) -> list[Practitioner]:
     result = []
     for n in range(count):
-        insee, commune_name, lat, lon = communes[n % len(communes)]
+        insee, commune_name, lat, lon, postal_code = communes[n % len(communes)]
         k = offset + n
         practitioner = Practitioner(
             rpps=f"10100{k:06d}", first_name=FIRST_NAMES[k % 20], last_name=LAST_NAMES[(k * 7) % 20],
             profession="gp", phone=f"+3325{(k * 37) % 100:02d}{k:05d}"[:12],
-            address=f"{(k % 40) + 1} rue de la Plage, {commune_name}", commune_insee=insee,
+            address=f"{(k % 40) + 1} rue de la Plage, {commune_name}", commune_insee=insee, postal_code=postal_code,
+            # Invented SIRET of each practice; one GP in three shows their slots to the SAS platform.
+            practice_siret=f"8{k:05d}0000{k % 97:02d}01"[:14], sas_participation=k % 3 == 0,
             lat=lat + 0.002 * (n % 3), lon=lon - 0.002 * (n % 2), cpts=[cpts])
         db.session.add(practitioner)
         result.append(practitioner)

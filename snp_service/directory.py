@@ -7,14 +7,19 @@ import unicodedata
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, formatting
+from . import audit, formatting, policy
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .models import INDICATORS, Commune, Cpts, Practitioner, User, practitioner_cpts
 
-_CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets")
-_PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee", "lat", "lon")
+_CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets",
+                "finess")
+_PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee",
+                        "postal_code", "lat", "lon", "practice_siret", "practice_finess", "sas_participation")
+# What the SAS platform's profiles require of a practice (FrLocationAgregateur, FrPractitionerRoleExerciceAgregateur).
+_SAS_REQUIRED = {"address": "l'adresse du cabinet", "postal_code": "le code postal",
+                 "commune_insee": "la commune", "practice_id": "le FINESS ou le SIRET du cabinet"}
 
 
 # The targets an indicator may be given, in the indicator's own unit (rates are fractions, money is cents).
@@ -60,10 +65,12 @@ def get_cpts(cpts_id: int) -> Cpts:
 
 
 def _cpts_summary(cpts: Cpts) -> dict:
-    return {"name": cpts.name, "population": cpts.population, "communes": [c.insee for c in cpts.communes]}
+    return {"name": cpts.name, "population": cpts.population, "regulation_area": cpts.regulation_area,
+            "communes": [c.insee for c in cpts.communes]}
 
 
-def create_cpts(actor: User, data: dict) -> Cpts:
+def create_cpts(actor: User | str, data: dict) -> Cpts:
+    policy.check_scope_change(actor, None, data)
     with write_transaction():
         if db.session.scalar(select(Cpts.id).where(Cpts.name == data["name"])) is not None:
             raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
@@ -76,11 +83,16 @@ def create_cpts(actor: User, data: dict) -> Cpts:
     return cpts
 
 
-def update_cpts(actor: User, cpts_id: int, data: dict) -> Cpts:
+def update_cpts(actor: User | str, cpts_id: int, data: dict) -> Cpts:
     check_targets(data.get("indicator_targets") or {})
     with write_transaction():
         cpts = get_cpts(cpts_id)
+        policy.check_scope_change(actor, cpts, data)
         before = _cpts_summary(cpts)
+        if "regulation_area" in data and data["regulation_area"] != cpts.regulation_area:
+            # Its own event: a change of who may read whose patients is looked for on its own.
+            audit.record(actor, "cpts.scope_change", cpts, before={"regulation_area": cpts.regulation_area},
+                         after={"regulation_area": data["regulation_area"]})
         for key in _CPTS_FIELDS:
             if key in data:
                 setattr(cpts, key, data[key])
@@ -100,6 +112,7 @@ def _communes(rows: list[dict], existing: list[Commune] = ()) -> list[Commune]:
         seen.add(row["insee"])
         commune = by_insee.get(row["insee"]) or Commune(insee=row["insee"])
         commune.name, commune.lat, commune.lon = row["name"], row["lat"], row["lon"]
+        commune.postal_code = row.get("postal_code")
         communes.append(commune)
     return communes
 
@@ -117,7 +130,9 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
             raise Conflict("Ce RPPS est déjà enregistré", code="rpps_taken", fields={"rpps": ["already registered"]})
         practitioner = Practitioner(**{k: data[k] for k in _PRACTITIONER_FIELDS if k in data})
         practitioner.cpts = [get_cpts(cpts_id) for cpts_id in data["cpts_ids"]]
-        _fill_coordinates(practitioner)
+        _fill_from_commune(practitioner)
+        if practitioner.sas_participation:
+            check_sas_ready(practitioner)
         db.session.add(practitioner)
         try:
             db.session.flush()
@@ -127,13 +142,44 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
     return practitioner
 
 
-def _fill_coordinates(practitioner: Practitioner) -> None:
-    """Without explicit coordinates, a practice is placed at its commune's centroid."""
-    if practitioner.lat is not None or not practitioner.commune_insee:
+def _fill_from_commune(practitioner: Practitioner) -> None:
+    """Without explicit coordinates or postal code, a practice takes its commune's centroid and postal code."""
+    if not practitioner.commune_insee:
         return
     commune = commune_by_insee(practitioner.commune_insee)
-    if commune is not None:
+    if commune is None:
+        return
+    if practitioner.lat is None:
         practitioner.lat, practitioner.lon = commune.lat, commune.lon
+    if practitioner.postal_code is None:
+        practitioner.postal_code = commune.postal_code
+
+
+def check_sas_ready(practitioner: Practitioner) -> None:
+    """A practitioner shown to the SAS platform needs what its profiles require of a practice."""
+    present = {"address": practitioner.address, "postal_code": practitioner.postal_code,
+               "commune_insee": practitioner.commune_insee and commune_by_insee(practitioner.commune_insee),
+               "practice_id": practitioner.practice_finess or practitioner.practice_siret}
+    missing = [key for key, value in present.items() if not value]
+    if missing:
+        raise Invalid("Pour apparaître sur la plateforme SAS, il manque " + ", ".join(_SAS_REQUIRED[k] for k in missing)
+                      + " : demandez à la coordination de les renseigner",
+                      code="sas_incomplete", fields={k: ["required to take part in the SAS platform"] for k in missing})
+
+
+def set_sas_participation(actor: User, practitioner_id: int, participate: bool) -> Practitioner:
+    """The practitioner's own choice to show their free slots to the SAS platform (or to stop)."""
+    with write_transaction():
+        practitioner = db.session.get(Practitioner, practitioner_id, with_for_update=True)
+        if practitioner is None:
+            raise NotFound("Praticien introuvable")
+        before = {"sas_participation": practitioner.sas_participation}
+        if participate:
+            check_sas_ready(practitioner)
+        practitioner.sas_participation = participate
+        audit.record(actor, "practitioner.sas_participation", practitioner, before=before,
+                     after={"sas_participation": participate})
+    return practitioner
 
 
 def list_practitioners(cpts_ids: set[int] | None) -> list[Practitioner]:

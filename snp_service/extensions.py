@@ -11,7 +11,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 from webargs import core as webargs_core
-from webargs.flaskparser import FlaskParser, abort, is_json_request
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import UnsupportedMediaType
 
 
@@ -27,7 +27,16 @@ class Base(DeclarativeBase):
 
 
 class SnpApi(Api):
-    """flask-smorest Api whose error handlers are ours (one JSON format, HTML for pages)."""
+    """flask-smorest Api whose error handlers are ours (one JSON format, HTML for pages).
+
+    Its error responses in the document are ours too: ``api.openapi.ErrorResponsesPlugin`` replaces
+    flask-smorest's (``{code, status, message, errors}``, a format this service never answers).
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        """The plugin registers the error responses (flask-smorest's would describe its ErrorSchema)."""
 
     def _register_error_handlers(self):
         """Ours are registered app-wide by ``api.errors.register_error_handlers``."""
@@ -35,18 +44,25 @@ class SnpApi(Api):
 
 class JsonBodyParser(FlaskParser):
     """webargs' parser, strict about JSON bodies: a body that is not JSON is a 415 (webargs would read it as
-    "no body", so a PATCH would succeed doing nothing), and JSON nested beyond the parser's recursion
-    limit is a 400 instead of a RecursionError (a 500)."""
+    "no body", so a PATCH would succeed doing nothing); the JSON itself is read by ``hygiene.loads``
+    (numbers beyond 64 bits, NaN, NUL bytes, lone surrogates and deep nesting are 400s; text in NFC)."""
 
     def _raw_load_json(self, req):
+        from .hygiene import loads
+
         if not is_json_request(req):
             if req.get_data(cache=True):
                 raise UnsupportedMediaType("Content-Type must be application/json")
             return webargs_core.missing
+        data = req.get_data(cache=True)
         try:
-            return super()._raw_load_json(req)
-        except RecursionError:
-            abort(400, messages={"json": ["JSON nested too deeply."]})
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return self._handle_invalid_json_error(error, req)
+        try:
+            return loads(data)
+        except ValueError as error:  # json.JSONDecodeError: malformed JSON
+            return self._handle_invalid_json_error(error, req)
 
 
 # Every flask-smorest Blueprint of the API parses its arguments with it.

@@ -26,6 +26,8 @@ from .timeutil import to_paris, utcnow
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
            "patient_has_treating_doctor")
 MAX_ROWS = 50_000
+# No field of the format is longer than an ISO date-time; csv's own limit (128 KiB) raises csv.Error.
+MAX_FIELD_CHARS = 100
 # A slot longer than this is a typo in the file, not an SNP consultation.
 MAX_SLOT_HOURS = 12
 
@@ -76,7 +78,19 @@ def _read(body: bytes) -> list[tuple[int, dict]]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("Le fichier doit être encodé en UTF-8", fields={"body": ["not UTF-8"]})
+    if "\x00" in text:
+        raise Invalid("Le fichier contient un caractère nul (NUL) : ce n'est pas un CSV texte",
+                      fields={"body": ["contains a NUL byte"]})
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _records(reader)
+    except csv.Error as error:
+        # A field over csv's size limit, or a quote left open to the end of the file.
+        raise Invalid(f"CSV illisible ligne {reader.line_num}", fields={f"line {reader.line_num}": [str(error)]},
+                      extra={"lines": [{"line": reader.line_num, "errors": [str(error)]}]}) from None
+
+
+def _records(reader) -> list[tuple[int, dict]]:
     header = next(reader, None)
     if header is None or [h.strip() for h in header] != list(COLUMNS):
         raise Invalid("En-tête attendu : " + ",".join(COLUMNS), fields={"line 1": ["header must be " + ",".join(COLUMNS)]},
@@ -89,6 +103,8 @@ def _read(body: bytes) -> list[tuple[int, dict]]:
             raise Invalid(f"Au plus {MAX_ROWS} lignes par fichier", fields={"body": [f"at most {MAX_ROWS} rows"]})
         if len(values) != len(COLUMNS):
             records.append((reader.line_num, {"_columns": len(values)}))
+        elif any(len(value) > MAX_FIELD_CHARS for value in values):
+            records.append((reader.line_num, {"_long": MAX_FIELD_CHARS}))
         else:
             records.append((reader.line_num, dict(zip(COLUMNS, (v.strip() for v in values)))))
     if not records:
@@ -106,6 +122,9 @@ def _members_by_rpps(cpts_id: int) -> dict[str, int]:
 def _parse(line: int, record: dict, members: dict[str, int], problems: list[str]) -> HistoryRow | None:
     if "_columns" in record:
         problems.append(f"{len(COLUMNS)} columns expected, {record['_columns']} found")
+        return None
+    if "_long" in record:
+        problems.append(f"a field is longer than {record['_long']} characters")
         return None
     practitioner_id = members.get(record["rpps"])
     if practitioner_id is None:

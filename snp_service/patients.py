@@ -10,6 +10,7 @@ from datetime import date
 import phonenumbers
 
 from .errors import Invalid
+from .hygiene import visible
 from .timeutil import paris_today
 
 MAX_AGE_YEARS = 120
@@ -37,7 +38,7 @@ def checked_patient(data: dict, today: date | None = None) -> dict:
     problems: dict[str, list[str]] = {}
     for key in ("first_name", "last_name"):
         cleaned[key] = " ".join((cleaned[key] or "").split())
-        if not cleaned[key]:
+        if not visible(cleaned[key]):
             problems[key] = ["required"]
     problems.update(_birth_date_problems(cleaned["birth_date"], today))
     phone = normalise_phone(cleaned["phone"] or "")

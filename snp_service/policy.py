@@ -38,6 +38,7 @@ def require_roles(*roles: str):
             if user.role not in roles:
                 raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
             return view(*args, user=user, **kwargs)
+        wrapper.snp_roles = roles  # read by the OpenAPI document (401/403) and the authorisation matrix
         return wrapper
     return decorator
 
@@ -128,6 +129,83 @@ def check_cpts(user: User, cpts_id: int, *, manage: bool = False) -> None:
         raise Forbidden("Réservé aux coordinateurs", code="forbidden_role")
 
 
+def check_scope_change(actor: User | str, cpts: Cpts | None, data: dict) -> None:
+    """Raise unless ``actor`` may create CPTS ``cpts`` (None: a new one) or set what ``data`` changes of its scope.
+
+    The regulation area decides which regulators read and book whose patients: a coordinator who
+    could set it would widen their own regulators' reach to other CPTS' patients (SPEC section 8).
+    Only an admin creates a CPTS or sets its area; the CLI and jobs (a label, not a user) are operators.
+    """
+    if not isinstance(actor, User) or actor.role == "admin":
+        return
+    if cpts is None:
+        raise Forbidden("Seul un administrateur crée une CPTS", code="forbidden_role")
+    if "regulation_area" in data:
+        raise Forbidden("Seul un administrateur change la zone de régulation d'une CPTS", code="scope_admin_only",
+                        fields={"regulation_area": ["only an admin may set it"]})
+
+
+def listing_scope(user: User, cpts_id: int | None = None) -> set[int] | None:
+    """The CPTS a listing shows: ``cpts_id`` when given (403 unless the user reads it), else all the user reads.
+
+    ``None`` means every CPTS (an admin without a ``cpts_id``).
+    """
+    scope = visible_cpts_ids(user)
+    if cpts_id is None:
+        return scope
+    if scope is not None and cpts_id not in scope:
+        raise Forbidden("Cette CPTS n'est pas dans votre périmètre", code="out_of_scope")
+    return {cpts_id}
+
+
+def supplement_lines_for(user: User) -> int | None:
+    """Whose lines of a supplement statement the user reads: a GP only their own (a practitioner id), others all.
+
+    A GP account without a practitioner reads none (never every line); regulators read no statement.
+    The caller has already checked the CPTS (``check_cpts``).
+    """
+    if user.role == "gp":
+        if user.practitioner_id is None:
+            raise Forbidden("Compte médecin sans praticien rattaché", code="no_practitioner")
+        return user.practitioner_id
+    if user.role in ("coordinator", "admin"):
+        return None
+    raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
+
+
+def check_account_creation(actor: User | str, role: str, cpts_ids, practitioner_id: int | None) -> None:
+    """Raise unless ``actor`` may create an account with ``role`` in ``cpts_ids`` (linked to ``practitioner_id``).
+
+    An admin creates any account; a coordinator only non-admin accounts of their own CPTS, linked
+    to a practitioner they manage. The CLI (a label, not a user) is an operator.
+    """
+    if not isinstance(actor, User) or actor.role == "admin":
+        return
+    if actor.role != "coordinator":
+        raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
+    if role == "admin" or not cpts_ids:
+        raise Forbidden("Un coordinateur crée des comptes de sa CPTS, hors administrateurs", code="forbidden_role")
+    for cpts_id in cpts_ids:
+        check_cpts(actor, cpts_id, manage=True)
+    if practitioner_id is not None:
+        get_practitioner(actor, practitioner_id)
+
+
+def check_account_management(actor: User | str, account: User) -> None:
+    """Raise unless ``actor`` may (de)activate ``account``: an admin any other; a coordinator the
+    non-admin accounts of their CPTS, never their own (404 for the rest: no account is revealed)."""
+    if not isinstance(actor, User):
+        return
+    if account.id == actor.id:
+        raise Forbidden("Vous ne pouvez pas changer l'état de votre propre compte", code="own_account")
+    if actor.role == "admin":
+        return
+    if actor.role != "coordinator":
+        raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
+    if account.role == "admin" or not {c.id for c in _member_cpts(account)} & member_cpts_ids(actor):
+        raise NotFound("Compte introuvable")
+
+
 def practitioner_in_scope(user: User, practitioner_id: int) -> bool:
     if user.role == "admin":
         return True
@@ -140,20 +218,6 @@ def practitioner_in_scope(user: User, practitioner_id: int) -> bool:
         ).limit(1)
     ).first()
     return row is not None
-
-
-def statement_practitioner_id(user: User) -> int | None:
-    """Whose lines of a supplement statement ``user`` may read: a GP their own only; ``None`` means every line.
-
-    The caller has already checked the CPTS (``check_cpts``); regulators read no statement.
-    """
-    if user.role == "gp":
-        if user.practitioner_id is None:
-            raise Forbidden("Compte médecin sans praticien rattaché", code="no_practitioner")
-        return user.practitioner_id
-    if user.role in ("coordinator", "admin"):
-        return None
-    raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
 
 
 def get_practitioner(user: User, practitioner_id: int, *, manage: bool = False) -> Practitioner:

@@ -24,10 +24,13 @@ from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .models import Practitioner, Slot, User
 from .policy import practitioner_in_scope
-from .timeutil import PARIS, UTC, as_utc, paris_to_utc, utcnow
+from .timeutil import PARIS, UTC, as_utc, paris_to_utc, to_paris, utcnow
 
 # Frequencies finer than a day serve no agenda and make huge expansions cheap to ask for.
 ALLOWED_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY"}
+_FINE_RRULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
+# How far past the horizon a series' rule is walked: far enough to see an occurrence beyond it.
+_WALK_PAST_HORIZON_DAYS = 366
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 
 
@@ -76,7 +79,7 @@ def single(start: datetime, end: datetime) -> list[Interval]:
     return [Interval(instant(start, "start"), instant(end, "end"))]
 
 
-def block(start: datetime, end: datetime, slot_minutes: int) -> list[Interval]:
+def block(start: datetime, end: datetime, slot_minutes: int, rules: Rules) -> list[Interval]:
     """A block split into consecutive slots; it must hold a whole number of them."""
     start, end = instant(start, "block.start"), instant(end, "block.end")
     if end <= start:
@@ -87,13 +90,23 @@ def block(start: datetime, end: datetime, slot_minutes: int) -> list[Interval]:
         raise Invalid(f"La plage de {total} min ne se découpe pas en créneaux de {slot_minutes} min",
                       fields={"block.slot_minutes": ["block length is not a multiple of slot_minutes"]},
                       code="block_not_divisible")
+    # Counted before any slot is built: a block to 2199 in 1-minute slots is 90 million intervals.
+    check_count(total // slot_minutes, rules)
     return split(start, end, slot_minutes)
+
+
+def check_count(count: int, rules: Rules) -> None:
+    """Refuse a request that would create more than ``rules.max_slots`` slots (counted, not built)."""
+    if count > rules.max_slots:
+        raise Invalid(f"Au plus {rules.max_slots} créneaux par envoi ({count} demandés)",
+                      fields={"slots": [f"at most {rules.max_slots} slots per request"]}, code="too_many_slots")
 
 
 def split(start: datetime, end: datetime, slot_minutes: int) -> list[Interval]:
     """Consecutive slots of ``slot_minutes`` from ``start``; a remainder shorter than a slot is left out.
 
     Computed on UTC instants, so a block running over a DST change keeps real durations.
+    Callers bound the count first (``check_count``).
     """
     step = timedelta(minutes=slot_minutes)
     count = int((end - start) / step)
@@ -101,7 +114,7 @@ def split(start: datetime, end: datetime, slot_minutes: int) -> list[Interval]:
 
 
 def series(first_start: datetime, block_minutes: int, slot_minutes: int, rrule: str,
-           rules: Rules | None = None) -> list[Interval]:
+           rules: Rules | None = None, now: datetime | None = None) -> list[Interval]:
     """A weekly (or daily, monthly) series of blocks, expanded on Europe/Paris wall-clock times.
 
     Expanding local times, then converting each one, keeps a 17:00 block at 17:00
@@ -116,8 +129,10 @@ def series(first_start: datetime, block_minutes: int, slot_minutes: int, rrule: 
         raise Invalid(f"La plage de {block_minutes} min ne se découpe pas en créneaux de {slot_minutes} min",
                       fields={"series.block_minutes": ["not a multiple of slot_minutes"]}, code="block_not_divisible")
     per_block = block_minutes // slot_minutes
+    starts = _occurrences(first_start, rrule, per_block, rules, now or utcnow())
+    check_count(len(starts) * per_block, rules)
     intervals: list[Interval] = []
-    for local_start in _occurrences(first_start, rrule, rules.max_slots // per_block + 1):
+    for local_start in starts:
         start = paris_to_utc(local_start, "series.first_start")
         intervals.extend(split(start, start + timedelta(minutes=block_minutes), slot_minutes))
     if not intervals:
@@ -126,23 +141,55 @@ def series(first_start: datetime, block_minutes: int, slot_minutes: int, rrule: 
     return intervals
 
 
-def _occurrences(first_start: datetime, rrule: str, limit: int) -> list[datetime]:
+def _occurrences(first_start: datetime, rrule: str, per_block: int, rules: Rules, now: datetime) -> list[datetime]:
+    """The series' local start times, with the cost of the expansion bounded before it starts.
+
+    dateutil walks a rule period by period from DTSTART, even through periods yielding nothing
+    (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 walks to the year 9999: seconds of CPU). So COUNT is
+    checked against the cap first, and the walk stops at UNTIL or a year past the publishing
+    horizon, whichever comes first; a series going further asks beyond the horizon anyway.
+    """
     text = rrule.strip().removeprefix("RRULE:").removeprefix("rrule:")
     parts = dict(part.partition("=")[::2] for part in text.upper().split(";") if part)
-    if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
+    if parts.get("FREQ") not in ALLOWED_FREQUENCIES or any(part in parts for part in _FINE_RRULE_PARTS):
         raise Invalid("Récurrence non prise en charge : quotidienne, hebdomadaire ou mensuelle",
-                      fields={"series.rrule": ["FREQ must be DAILY, WEEKLY or MONTHLY"]}, code="invalid_rrule")
-    if "UNTIL" not in parts and "COUNT" not in parts:
+                      fields={"series.rrule": ["FREQ must be DAILY, WEEKLY or MONTHLY, without BYHOUR/BYMINUTE/BYSECOND"]},
+                      code="invalid_rrule")
+    if ("UNTIL" in parts) == ("COUNT" in parts):
         raise Invalid("Précisez la fin de la série (UNTIL) ou le nombre d'occurrences (COUNT)",
-                      fields={"series.rrule": ["UNTIL or COUNT is required"]}, code="invalid_rrule")
+                      fields={"series.rrule": ["exactly one of UNTIL or COUNT is required"]}, code="invalid_rrule")
+    count = _count(parts.get("COUNT"))
+    if count is not None:
+        check_count(count * per_block, rules)
     # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time.
     text = _UNTIL_UTC.sub(lambda m: "UNTIL=" + _paris_wall_clock(m.group(1)), text)
+    walk_end = to_paris(now + timedelta(days=rules.horizon_days + _WALK_PAST_HORIZON_DAYS)).replace(tzinfo=None)
     try:
         rule = rrulestr(text, dtstart=first_start)
-        return list(islice(iter(rule), limit))
+        until = rule._until  # noqa: SLF001 (dateutil keeps the parsed UNTIL there, and nowhere public)
+        if until is not None and until > walk_end:
+            raise Invalid("La série dépasse l'horizon de publication", code="beyond_horizon",
+                          fields={"series.rrule": [f"ends more than {_WALK_PAST_HORIZON_DAYS} days past the horizon"]})
+        walk = rule.replace(count=None, until=min(until or walk_end, walk_end))
+        limit = rules.max_slots // per_block + 1
+        starts = list(islice(iter(walk), count if count is not None else limit))
     except (ValueError, TypeError, OverflowError):
         raise Invalid("Règle de récurrence illisible (RFC 5545)", fields={"series.rrule": ["invalid RRULE"]},
                       code="invalid_rrule")
+    if count is not None and 0 < len(starts) < count:
+        # The rest of the COUNT lies past the walk's end, so past the horizon.
+        raise Invalid("La série dépasse l'horizon de publication", code="beyond_horizon",
+                      fields={"series.rrule": ["occurrences beyond the publishing horizon"]})
+    return starts
+
+
+def _count(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise Invalid("Règle de récurrence illisible (RFC 5545)", fields={"series.rrule": ["invalid COUNT"]},
+                      code="invalid_rrule")
+    return int(value)
 
 
 def _paris_wall_clock(utc_text: str) -> str:
@@ -150,15 +197,16 @@ def _paris_wall_clock(utc_text: str) -> str:
     return moment.astimezone(PARIS).strftime("%Y%m%dT%H%M%S")
 
 
-def intervals_for(request: dict, rules: Rules) -> list[Interval]:
+def intervals_for(request: dict, rules: Rules, now: datetime | None = None) -> list[Interval]:
     """The intervals asked by one POST /slots body: a slot, ``slots``, ``block`` or ``series``."""
     if "series" in request:
         spec = request["series"]
-        return series(spec["first_start"], spec["block_minutes"], spec["slot_minutes"], spec["rrule"], rules)
+        return series(spec["first_start"], spec["block_minutes"], spec["slot_minutes"], spec["rrule"], rules, now)
     if "block" in request:
         spec = request["block"]
-        return block(spec["start"], spec["end"], spec["slot_minutes"])
+        return block(spec["start"], spec["end"], spec["slot_minutes"], rules)
     if "slots" in request:
+        check_count(len(request["slots"]), rules)
         return [interval for item in request["slots"] for interval in single(item["start"], item["end"])]
     return single(request["start"], request["end"])
 
@@ -187,9 +235,7 @@ def problem_with(interval: Interval, rules: Rules, now: datetime) -> Problem | N
 def check_intervals(intervals: list[Interval], rules: Rules, now: datetime) -> None:
     if not intervals:
         raise Invalid("Aucun créneau à publier", fields={"slots": ["empty"]})
-    if len(intervals) > rules.max_slots:
-        raise Invalid(f"Au plus {rules.max_slots} créneaux par envoi ({len(intervals)} demandés)",
-                      fields={"slots": [f"at most {rules.max_slots} slots per request"]}, code="too_many_slots")
+    check_count(len(intervals), rules)
     for interval in intervals:
         problem = problem_with(interval, rules, now)
         if problem:
@@ -307,7 +353,8 @@ def _duration(span: timedelta) -> str:
 def publish_request(actor: User | str, practitioner: Practitioner, request: dict,
                     now: datetime | None = None) -> list[Slot]:
     """Publish what one POST /slots body asks (see ``intervals_for``), all or nothing."""
-    intervals = intervals_for(request, Rules.from_config())
+    now = now or utcnow()
+    intervals = intervals_for(request, Rules.from_config(), now)
     return publish(actor, practitioner, intervals, request.get("mode", "office"), now)
 
 

@@ -15,6 +15,7 @@ from . import audit, directory, reporting
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
+from .hygiene import visible
 from .models import Commune, Cpts, Practitioner, Season, User, user_cpts
 from .timeutil import paris_today
 
@@ -46,6 +47,7 @@ def list_seasons(cpts_id: int) -> list[Season]:
 def create_season(actor: User, data: dict) -> Season:
     directory.get_cpts(data["cpts_id"])
     _check_dates(data["start_date"], data["end_date"])
+    _check_name(data["name"])
     with write_transaction():
         season = Season(cpts_id=data["cpts_id"], name=data["name"].strip(),
                         start_date=data["start_date"], end_date=data["end_date"])
@@ -59,6 +61,8 @@ def update_season(actor: User, season_id: int, data: dict) -> Season:
     with write_transaction():
         season = get_season(season_id)
         before = _summary(season)
+        if data.get("name") is not None:
+            _check_name(data["name"])
         for key in ("name", "start_date", "end_date"):
             if data.get(key) is not None:
                 setattr(season, key, data[key].strip() if key == "name" else data[key])
@@ -66,6 +70,12 @@ def update_season(actor: User, season_id: int, data: dict) -> Season:
         _flush_unique_name()
         audit.record(actor, "season.update", season, before=before, after=_summary(season))
     return season
+
+
+def _check_name(name: str) -> None:
+    # The pages reach this service without the API's schema: the name rule is checked here too.
+    if not visible(name):
+        raise Invalid("Donnez un nom à la saison", fields={"name": ["Must show at least one visible character."]})
 
 
 def _check_dates(start: date, end: date) -> None:

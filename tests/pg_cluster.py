@@ -47,11 +47,19 @@ class PgCluster:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(self.initdb, "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again, after ``halt``: same port, same data)."""
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run(self.pg_ctl, "-D", self.data, "-o", options, "-l", os.path.join(self.dir, "log"), "-w", "start")
         self._wait()
-        return self
+
+    def halt(self) -> None:
+        """Stop the server as an outage would (connections cut), keeping its data for ``resume``."""
+        self._run(self.pg_ctl, "-D", self.data, "-m", "immediate", "-w", "stop")
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 20

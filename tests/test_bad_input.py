@@ -329,8 +329,11 @@ class Sweep:
             self.problems.append(f"{where}: expected 4xx, got {status}")
         if 400 <= status < 600:
             body = response.get_json(silent=True)
-            if not (isinstance(body, dict) and isinstance(body.get("error"), dict)
-                    and {"code", "message", "fields"} <= body["error"].keys()):
+            if "/api/v1/fhir/" in url:  # the FHIR base answers OperationOutcome resources (SPEC section 7)
+                if not (isinstance(body, dict) and body.get("resourceType") == "OperationOutcome" and body.get("issue")):
+                    self.problems.append(f"{where}: {status} not an OperationOutcome: {text[:120]!r}")
+            elif not (isinstance(body, dict) and isinstance(body.get("error"), dict)
+                      and {"code", "message", "fields"} <= body["error"].keys()):
                 self.problems.append(f"{where}: {status} not in the error format: {text[:120]!r}")
         leaked = [marker for marker in MARKERS if marker in text]
         if leaked:
@@ -378,7 +381,8 @@ def test_bad_input_is_a_clean_4xx(operation, client, bw, caplog):
                        must_refuse=refuse, check_state=writes)
 
     # 2. Query parameters: values of the wrong type or out of range, one at a time.
-    body = _valid_bodies(method, path, bw)[0] if "requestBody" in spec_op else None
+    takes_json = "application/json" in spec_op.get("requestBody", {}).get("content", {})
+    body = _valid_bodies(method, path, bw)[0] if takes_json else None
     for param in spec_op.get("parameters", []):
         if param["in"] != "query":
             continue
@@ -427,7 +431,8 @@ def test_bad_input_is_a_clean_4xx(operation, client, bw, caplog):
                    content_type="application/json", must_refuse=False)
 
     # 6. Control: the untouched body is accepted, so each mutation above was refused for its own fault.
-    if "requestBody" in spec_op and (method, path.removeprefix(API)) not in VALID_BODY_REFUSED:
+    json_body = "application/json" in spec_op.get("requestBody", {}).get("content", {})
+    if json_body and (method, path.removeprefix(API)) not in VALID_BODY_REFUSED:
         url = _url(path, ids, query)
         for valid in _valid_bodies(method, path, bw):
             control = client.open(url, method=method, json=valid, headers=headers)

@@ -28,7 +28,7 @@ TICK_SECONDS = 1.0
 
 
 def test_every_job_is_registered():
-    assert set(JOBS) == {"expire_slots", "send_outbox", "send_reminders", "snapshot_fill_rates",
+    assert set(JOBS) == {"expire_slots", "send_outbox", "send_sas_appointments", "send_reminders", "snapshot_fill_rates",
                          "accrue_supplements", "compute_indicators", "purge_patient_data"}
 
 

@@ -8,15 +8,17 @@ from ..accounts import user_for_token
 from ..errors import Unauthorized
 from ..extensions import api, csrf
 from .errors import register_error_handlers
+from .openapi import ErrorResponsesPlugin
 
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def register_api(app: Flask) -> None:
-    from . import (auth, bookings, calendar_feed, cpts, fhir, health, imports, practitioners, reports, search,
-                   seasons, slots, supplements, twilio_status, users)
+    from . import (auth, bookings, calendar_feed, cpts, fhir, fhir_sas, health, imports, practitioners, reports,
+                   search, seasons, slots, supplements, twilio_status, users)
 
     api.init_app(app, spec_kwargs={
+        "extra_plugins": [ErrorResponsesPlugin(app)],
         "info": {"description": "SNP service: publish, search and book unscheduled-care slots."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
@@ -25,8 +27,8 @@ def register_api(app: Flask) -> None:
     for module in (auth, cpts, practitioners, users, search, slots, bookings, seasons, reports, supplements,
                    imports, fhir):
         register_api_blueprint(module)
-    for blueprint in (health.blp, calendar_feed.bp, twilio_status.bp):
-        # Token-, signature- or not-authenticated endpoints outside the page session: no CSRF.
+    for blueprint in (health.blp, calendar_feed.bp, twilio_status.bp, fhir_sas.bp):
+        # Token-, signature-, certificate- or not-authenticated endpoints outside the page session: no CSRF.
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     register_error_handlers(app)

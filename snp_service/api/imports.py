@@ -12,6 +12,8 @@ blp = Blueprint("imports", __name__, description="History import")
 
 
 @blp.route("/history", methods=["POST"])
+@blp.doc(requestBody={"required": True, "description": "the CSV of SPEC section 4 (UTF-8, comma)",
+                      "content": {"text/csv": {"schema": {"type": "string"}}}})
 @require_roles("admin", "coordinator")
 @blp.arguments(HistoryImportQuerySchema(), location="query")
 @blp.response(201, HistoryImportResultSchema)

@@ -2,8 +2,7 @@
 from flask_smorest import Blueprint
 
 from .. import calendar_feed, directory
-from ..errors import Forbidden
-from ..policy import check_cpts, get_practitioner, practitioner_lookup_scope, require_roles, visible_cpts_ids
+from ..policy import check_cpts, get_practitioner, listing_scope, practitioner_lookup_scope, require_roles
 from .schemas.directory import PractitionerQuerySchema, PractitionerSchema
 from .schemas.practitioner_lookup import LookupAnswerSchema, LookupQuerySchema
 from .schemas.slots import PractitionerWithCalendarSchema
@@ -23,16 +22,11 @@ def create_practitioner(data, user):
 
 
 @blp.route("", methods=["GET"])
-@require_roles("admin", "coordinator", "regulator")
+@require_roles("admin", "coordinator")
 @blp.arguments(PractitionerQuerySchema(), location="query")
 @blp.response(200, PractitionerSchema(many=True))
 def list_practitioners(query, user):
-    scope = visible_cpts_ids(user)
-    if "cpts_id" in query:
-        if scope is not None and query["cpts_id"] not in scope:
-            raise Forbidden("Cette CPTS n'est pas dans votre périmètre", code="out_of_scope")
-        scope = {query["cpts_id"]}
-    return directory.list_practitioners(scope)
+    return directory.list_practitioners(listing_scope(user, query.get("cpts_id")))
 
 
 @blp.route("/<int:practitioner_id>", methods=["GET"])

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from .. import directory, exports, formatting, seasons, supplements
 from ..errors import NotFound
-from ..policy import check_cpts, require_roles, statement_practitioner_id
+from ..policy import check_cpts, require_roles, supplement_lines_for
 from ..spreadsheets import CSV_TYPE, XLSX_TYPE
 from .reports import download
 from .schemas.supplements import StatementQuerySchema, StatementSchema
@@ -22,7 +22,7 @@ blp = Blueprint("supplements", __name__, description="Supplement statements")
                   description="format=xlsx: sheets Synthèse (per practitioner, total) and Détail des actes")
 def get_statement(query, user):
     check_cpts(user, query["cpts_id"])
-    own = statement_practitioner_id(user)
+    own = supplement_lines_for(user)
     files = query["format"] in ("csv", "xlsx")
     detail = query["detail"] or query["format"] == "xlsx"
     if "season_id" in query:

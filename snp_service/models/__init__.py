@@ -11,3 +11,6 @@ from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F40
 from .job_runs import JobRun  # noqa: F401
 from .supplements import LEDGER_KINDS, SUPPLEMENT_EXCLUSIONS, SupplementAct, SupplementLine  # noqa: F401
 from .outbox import MESSAGE_KINDS, MESSAGE_STATUSES, RESENDABLE_STATUSES, OutboxMessage  # noqa: F401
+from .sas import (  # noqa: F401
+    SAS_PUSH_EVENTS, SAS_PUSH_STATUSES, SasAppointment, SasPush, SasRegulatorIdentifier,
+)

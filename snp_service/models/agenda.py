@@ -59,6 +59,8 @@ class Slot(db.Model):
     mode: Mapped[str] = mapped_column(String(20), default="office")
     status: Mapped[str] = mapped_column(String(20), default="free")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every change of the row (booked, withdrawn, freed again): the open publication's ``_since`` reads it.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     practitioner: Mapped[Practitioner] = relationship()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime
@@ -31,6 +31,12 @@ class Practitioner(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(300))
     commune_insee: Mapped[str | None] = mapped_column(String(5))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    # The practice's national structure id, FINESS first, else SIRET (the SAS platform's order of preference).
+    practice_finess: Mapped[str | None] = mapped_column(String(9))
+    practice_siret: Mapped[str | None] = mapped_column(String(14))
+    # The practitioner's own choice to show their free slots to the SAS platform (SPEC section 7).
+    sas_participation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     # Secret of the practitioner's iCalendar feed; rotating it kills the old URL.

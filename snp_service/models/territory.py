@@ -46,6 +46,8 @@ class Cpts(db.Model):
     population: Mapped[int] = mapped_column(Integer)
     # CPTS sharing a regulation area may have their slots booked by each other's regulators.
     regulation_area: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The CPTS's 9-character FINESS number: the SAS platform names the CPTS by it (SPEC section 7).
+    finess: Mapped[str | None] = mapped_column(String(9))
     aci_signed_on: Mapped[date | None] = mapped_column(Date)
     aci_missions: Mapped[list] = mapped_column(JSON, default=list)
     indicator_targets: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -77,6 +79,8 @@ class Commune(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
+    # A commune may have several postal codes: this is the one its practices default to.
+    postal_code: Mapped[str | None] = mapped_column(String(5))
 
     cpts: Mapped[Cpts] = relationship(back_populates="communes")
 

@@ -7,9 +7,8 @@ provider).
 """
 from __future__ import annotations
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, exists, select
-from sqlalchemy.orm import Session
+from flask import current_app
+from sqlalchemy import exists, select
 
 from .. import audit
 from ..database import write_transaction
@@ -17,6 +16,7 @@ from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, practitioner_cpts
 from ..timeutil import utcnow
+from . import delivery
 
 STATUS_CALLBACK_PATH = "/notify/twilio/status"
 _QUEUED_FLAG = "snp_outbox_queued"
@@ -36,7 +36,7 @@ def enqueue(kind: str, recipient: str, booking: Booking, to_phone: str, body: st
     message = OutboxMessage(kind=kind, recipient=recipient, booking=booking, to_phone=to_phone, body=body,
                             practitioner_id=booking.slot.practitioner_id, next_attempt_at=utcnow())
     db.session.add(message)
-    db.session.info[_QUEUED_FLAG] = True
+    delivery.mark_queued(db.session, _QUEUED_FLAG)
     return message
 
 
@@ -73,7 +73,7 @@ def resend(actor, message_id: int, cpts_ids: set[int] | None) -> OutboxMessage:
         now = utcnow()
         message.status, message.attempts, message.provider_sid, message.last_error = "pending", 0, None, None
         message.next_attempt_at = message.status_changed_at = now
-        db.session.info[_QUEUED_FLAG] = True
+        delivery.mark_queued(db.session, _QUEUED_FLAG)
         audit.record(actor, "outbox.resend", message, before=before, after={"status": "pending"})
     return message
 
@@ -110,14 +110,10 @@ def record_provider_status(provider_sid: str, provider_status: str, outbox_id: i
     return message
 
 
-@event.listens_for(Session, "after_commit")
-def _wake_sender_after_commit(session) -> None:
-    if session.info.pop(_QUEUED_FLAG, False) and has_app_context() and current_app.config["SMS_SEND_AFTER_COMMIT"]:
-        from .sender import wake_background_sender
+def _wake_sender(app) -> None:
+    from .sender import wake_background_sender
 
-        wake_background_sender(current_app._get_current_object())
+    wake_background_sender(app)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back_messages(session) -> None:
-    session.info.pop(_QUEUED_FLAG, None)
+delivery.wake_after_commit(_QUEUED_FLAG, "SMS_SEND_AFTER_COMMIT", _wake_sender)

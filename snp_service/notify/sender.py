@@ -16,8 +16,6 @@ backlog waits for the provider rather than burning its attempts against it.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -29,6 +27,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Booking, OutboxMessage
 from ..timeutil import utcnow
+from . import delivery
 from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
 from .outbox import status_callback_url
 
@@ -144,8 +143,7 @@ def _check_later(message_id: int, attempts: int, now: datetime, code: str) -> st
 
 def backoff(attempts: int) -> timedelta:
     config = current_app.config
-    seconds = config["SMS_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, config["SMS_RETRY_MAX_SECONDS"]))
+    return delivery.backoff(attempts, config["SMS_RETRY_BASE_SECONDS"], config["SMS_RETRY_MAX_SECONDS"])
 
 
 def _check_expired_leases(backend, now: datetime, counts: Counter) -> None:
@@ -206,40 +204,5 @@ def _set_status(message: OutboxMessage, status: str, now: datetime) -> None:
         message.lease_expires_at = None
 
 
-class BackgroundSender:
-    """One thread per process that drains the outbox whenever a commit queued messages."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self.pid = os.getpid()
-        self.wakeup = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="snp-sms-sender", daemon=True)
-        self.thread.start()
-
-    def wake(self) -> None:
-        self.wakeup.set()
-
-    def _run(self) -> None:
-        while True:
-            self.wakeup.wait()
-            self.wakeup.clear()
-            try:
-                with self.app.app_context():
-                    counts = send_pending()
-            except Exception:
-                log.exception("SMS sender run failed; the send_outbox job will pick the messages up")
-                continue
-            if sum(counts.values()) >= 200 and not counts["retried"]:
-                self.wakeup.set()  # a full batch: more may be waiting
-
-
-_start_lock = threading.Lock()
-
-
 def wake_background_sender(app: Flask) -> None:
-    with _start_lock:
-        sender = app.extensions.get("snp_sms_sender")
-        # A forked worker inherits the object but not its thread.
-        if sender is None or sender.pid != os.getpid():
-            sender = app.extensions["snp_sms_sender"] = BackgroundSender(app)
-    sender.wake()
+    delivery.wake(app, "snp_sms_sender", "snp-sms-sender", send_pending, batch=200)

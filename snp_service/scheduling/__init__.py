@@ -45,6 +45,7 @@ JOBS: dict[str, Job] = {
     job.name: job for job in (
         Job("expire_slots", jobs.expire_slots, {"trigger": "interval", "minutes": 1}),
         Job("send_outbox", jobs.send_outbox, {"trigger": "interval", "seconds": 30}),
+        Job("send_sas_appointments", jobs.send_sas_appointments, {"trigger": "interval", "seconds": 30}),
         Job("send_reminders", jobs.send_reminders, {"trigger": "interval", "minutes": 5}),
         Job("snapshot_fill_rates", jobs.snapshot_fill_rates, {"trigger": "cron", "minute": 7}, timedelta(hours=2)),
         Job("accrue_supplements", jobs.accrue_supplements, {"trigger": "cron", "hour": 2, "minute": 30}, _NIGHTLY),

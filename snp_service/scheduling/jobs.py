@@ -14,6 +14,12 @@ def send_outbox() -> dict:
     return send_pending()
 
 
+def send_sas_appointments() -> dict:
+    from ..notify.sas_sender import send_pending
+
+    return send_pending()
+
+
 def send_reminders() -> dict:
     from ..notify.reminders import enqueue_due_reminders
 

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 from .. import accounts, charts, directory, seasons, supplements
 from ..database import MAX_ID
 from ..errors import DomainError
-from ..policy import check_cpts, require_roles, statement_practitioner_id
+from ..policy import check_cpts, require_roles, supplement_lines_for
 from ..timeutil import paris_today
 from .forms import FrenchForm
 
@@ -146,7 +146,7 @@ def supplements_statement(user):
     month, month_error = request.args.get("month") or f"{paris_today():%Y-%m}", None
     if not MONTH.match(month):
         month, month_error = f"{paris_today():%Y-%m}", "Mois invalide : choisissez un mois (aaaa-mm)."
-    own = statement_practitioner_id(user)
+    own = supplement_lines_for(user)
     if season:
         statement = supplements.season_statement(season, practitioner_id=own, detail=True)
     else:

@@ -14,9 +14,9 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from .. import booking, calendar_feed, calendar_import, formatting, gp_agenda, publishing, supplements
+from .. import booking, calendar_feed, calendar_import, directory, formatting, gp_agenda, publishing, supplements
 from ..errors import DomainError
-from ..policy import member_cpts_ids, require_roles, statement_practitioner_id
+from ..policy import member_cpts_ids, require_roles, supplement_lines_for
 from ..timeutil import paris_today, to_paris
 from .forms import FrenchForm
 from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
@@ -57,11 +57,11 @@ def _page(user, forms: dict | None = None, opened: str = "block", status: int = 
 
 
 def _own_statement(user, month: str) -> dict | None:
-    """The GP's own line of the month's supplement statement (``policy.statement_practitioner_id``)."""
+    """The GP's own line of the month's supplement statement (``policy.supplement_lines_for``)."""
     cpts_ids = sorted(member_cpts_ids(user))
     if not cpts_ids:
         return None
-    statement = supplements.statement(cpts_ids[0], month, practitioner_id=statement_practitioner_id(user), detail=True)
+    statement = supplements.statement(cpts_ids[0], month, practitioner_id=supplement_lines_for(user), detail=True)
     return statement["lines"][0] if statement["lines"] else {"acts": [], "eligible_acts": 0, "amount_cents": 0}
 
 
@@ -173,3 +173,18 @@ def rotate_calendar_token(user):
         calendar_feed.rotate_token(user, user.practitioner)
         flash("Nouveau lien d'agenda créé : l'ancien ne fonctionne plus", "success")
     return redirect(url_for("gp.home"))
+
+
+@bp.post("/sas-participation")
+@require_roles("gp")
+def set_sas_participation(user):
+    if FrenchForm().validate_on_submit():
+        participate = request.form.get("participate") == "1"
+        try:
+            directory.set_sas_participation(user, user.practitioner_id, participate)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash("Vos créneaux sont visibles sur la plateforme SAS" if participate
+                  else "Vos créneaux ne sont plus visibles sur la plateforme SAS", "success")
+    return redirect(url_for("gp.home") + "#sas")

@@ -1,8 +1,9 @@
-"""The coordinator's SMS page: last messages with their status, and "renvoyer" for failed ones."""
+"""The coordinator's SMS page: last messages with their status, "renvoyer" for failed ones; below, the
+appointments sent to the SAS platform and their state."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from ..models import RESENDABLE_STATUSES
-from ..notify import outbox
+from ..notify import outbox, sas_outbox
 from ..notify.messages import mask_phone
 from ..policy import require_roles, visible_cpts_ids
 from ..timeutil import to_paris
@@ -14,6 +15,9 @@ KIND_LABELS = {
     "patient_move": "Déplacement", "gp_new_booking": "Médecin : réservation",
     "gp_cancellation": "Médecin : annulation", "gp_move": "Médecin : déplacement",
 }
+SAS_EVENT_LABELS = {"booked": "Réservation", "cancelled": "Annulation", "honored": "Patient vu",
+                    "no_show": "Patient absent", "moved": "Déplacement"}
+SAS_STATUS_LABELS = {"pending": "En attente", "sending": "Envoi en cours", "sent": "Transmis", "failed": "Échec"}
 STATUS_LABELS = {
     "pending": "En attente", "sending": "Envoi en cours", "queued": "Transmis", "sent": "Envoyé",
     "delivered": "Reçu", "undelivered": "Non reçu", "failed": "Échec", "skipped": "Sans objet",
@@ -23,9 +27,12 @@ STATUS_LABELS = {
 @bp.get("")
 @require_roles("coordinator", "admin")
 def home(user):
-    return render_template("messages/list.html", messages=outbox.recent_messages(visible_cpts_ids(user)),
+    scope = visible_cpts_ids(user)
+    return render_template("messages/list.html", messages=outbox.recent_messages(scope),
                            kinds=KIND_LABELS, statuses=STATUS_LABELS, mask=mask_phone,
-                           resendable=RESENDABLE_STATUSES, local_time=_local_time)
+                           resendable=RESENDABLE_STATUSES, local_time=_local_time,
+                           sas_pushes=sas_outbox.recent_pushes(scope), sas_events=SAS_EVENT_LABELS,
+                           sas_statuses=SAS_STATUS_LABELS)
 
 
 @bp.post("/<int:message_id>/resend")

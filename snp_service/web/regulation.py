@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from .. import search, shared_agenda
 from ..errors import Invalid
@@ -38,6 +38,15 @@ def agenda(user):
     return render_template("regulation/agenda.html", communes=search.area_communes(visible_cpts_ids(user)),
                            day=first_day.isoformat(), days=days, practitioner=practitioner,
                            channel="sas" if request.args.get("origin") else "116117")
+
+
+@bp.get("/praticien/<int:practitioner_id>")
+@require_roles("regulator", "coordinator", "admin")
+def practitioner_agenda(practitioner_id, user):
+    """The SAS platform's booking link (``Slot.comment``, a path naming the practitioner): their agenda, with
+    the ``origin`` the platform appended kept, so that a booking from it has channel ``sas``."""
+    get_practitioner(user, practitioner_id)  # 404 outside the user's area
+    return redirect(url_for(".agenda", practitioner_id=practitioner_id, origin=request.args.get("origin") or "sas"))
 
 
 @bp.get("/agenda.json")

@@ -2,10 +2,9 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS
-from .common import Id, Insee, ParisDateTime, Rpps, aware_datetime
+from .common import Id, Insee, Name, ParisDateTime, Rpps, aware_datetime
 from .slots import SlotSchema
 
-NAME = validate.Length(min=1, max=100)
 
 
 class PractitionerSummarySchema(Schema):
@@ -47,8 +46,8 @@ class SearchAnswerSchema(Schema):
 
 
 class PatientSchema(Schema):
-    first_name = fields.String(required=True, validate=NAME)
-    last_name = fields.String(required=True, validate=NAME)
+    first_name = Name(required=True)
+    last_name = Name(required=True)
     birth_date = fields.Date(required=True)
     phone = fields.String(required=True, validate=validate.Length(min=1, max=30))
     commune_insee = Insee(allow_none=True, load_default=None)

@@ -4,10 +4,25 @@ from datetime import datetime, timezone
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ...database import MAX_ID
+from ...hygiene import visible
 from ...timeutil import to_paris
 
 Rpps = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{11}$", error="11 digits"), **kw)  # noqa: E731
+# FINESS: 9 characters, Corsica's departments 2A/2B included; SIRET: 14 digits; French postal code: 5 digits.
+Finess = lambda **kw: fields.String(validate=validate.Regexp(r"^(\d{2}|2[AB])\d{7}$", error="9-character FINESS number"), **kw)  # noqa: E731
+Siret = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{14}$", error="14 digits"), **kw)  # noqa: E731
+PostalCode = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{5}$", error="5 digits"), **kw)  # noqa: E731
 Insee = lambda **kw: fields.String(validate=validate.Regexp(r"^(\d{5}|2[AB]\d{3})$", error="5-character INSEE code"), **kw)  # noqa: E731
+
+
+def _visible(text: str) -> None:
+    if not visible(text):
+        raise ValidationError("Must show at least one visible character.")
+
+
+def Name(max_length: int = 100, **kwargs) -> fields.String:  # noqa: N802 (a field factory, like Rpps)
+    """A name people read: 1 to ``max_length`` characters, at least one of them visible."""
+    return fields.String(validate=[validate.Length(min=1, max=max_length), _visible], **kwargs)
 
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
@@ -50,7 +65,8 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema)
 
 
-__all__ = ["Rpps", "Insee", "Id", "aware_datetime", "BoundedAwareDateTime", "ErrorSchema", "ValidationError"]
+__all__ = ["Rpps", "Insee", "Finess", "Siret", "PostalCode", "Id", "Name", "aware_datetime", "BoundedAwareDateTime", "ErrorSchema",
+           "ValidationError"]
 
 
 class ParisDateTime(fields.AwareDateTime):

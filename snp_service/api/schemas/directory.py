@@ -4,14 +4,15 @@ from datetime import date
 from marshmallow import Schema, fields, validate
 
 from ...models import PROFESSIONS, ROLES
-from .common import Id, Insee, Rpps
+from .common import Finess, Id, Insee, Name, PostalCode, Rpps, Siret
 
 
 class CommuneSchema(Schema):
     insee = Insee(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(200, required=True)
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    postal_code = PostalCode(allow_none=True)
 
 
 class SeasonSummarySchema(Schema):
@@ -23,11 +24,12 @@ class SeasonSummarySchema(Schema):
 
 class CptsSchema(Schema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(200, required=True)
     population = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     size_class = fields.Integer(dump_only=True)
     communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
     regulation_area = fields.String(allow_none=True, validate=validate.Length(max=100))
+    finess = Finess(allow_none=True)
     aci_signed_on = fields.Date(allow_none=True, validate=validate.Range(date(1900, 1, 1), date(2199, 12, 31)))
     aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
     indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
@@ -42,14 +44,18 @@ class PractitionerSchema(Schema):
     id = fields.Integer(dump_only=True)
     cpts_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=50))
     rpps = Rpps(required=True)
-    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    first_name = Name(required=True)
+    last_name = Name(required=True)
     profession = fields.String(load_default="gp", validate=validate.OneOf(PROFESSIONS))
     phone = fields.String(allow_none=True, validate=validate.Length(max=20))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     commune_insee = Insee(allow_none=True)
+    postal_code = PostalCode(allow_none=True)
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    practice_siret = Siret(allow_none=True)
+    practice_finess = Finess(allow_none=True)
+    sas_participation = fields.Boolean(load_default=False)
 
 
 class PractitionerQuerySchema(Schema):

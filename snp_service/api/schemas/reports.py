@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...reporting import GROUPINGS
-from .common import Id
+from .common import Id, Name
 
 MAX_REPORT_DAYS = 731
 FORMATS = ("json", "csv", "xlsx")
@@ -11,13 +11,13 @@ FORMATS = ("json", "csv", "xlsx")
 class SeasonSchema(Schema):
     id = fields.Integer(dump_only=True)
     cpts_id = Id(strict=True, required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Name(required=True)
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
 
 
 class SeasonUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Name()
     start_date = fields.Date()
     end_date = fields.Date()
 

@@ -1,0 +1,87 @@
+"""Who may call the SAS interface: the platform, by mutual TLS ended at our reverse proxy (SPEC section 7).
+
+nginx verifies the client certificate against the IGC-Santé CA and passes the result in two headers,
+``X-SSL-Client-Verify`` (``$ssl_client_verify``) and ``X-SSL-Client-S-DN`` (``$ssl_client_s_dn``). Anybody
+can send those headers, so they count only on a connection from ``TRUSTED_PROXIES``: the socket's peer,
+never a forwarded address (with ProxyFix installed, the original peer is kept in the WSGI environ). The
+certificate must then name the platform: CN and OU equal to ``SAS_CLIENT_CN`` and ``SAS_CLIENT_OU``.
+Nothing configured means nobody gets in.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import lru_cache
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from ..errors import Forbidden, Unauthorized
+from .codes import as_list
+
+VERIFY_HEADER = "X-SSL-Client-Verify"
+DN_HEADER = "X-SSL-Client-S-DN"
+# nginx's legacy $ssl_client_s_dn_legacy form: /C=FR/O=ANS/OU=.../CN=...
+_LEGACY_RDN = re.compile(r"/(?=[A-Za-z][A-Za-z0-9.\-]*=)")
+_LEGACY_KEYS = {"CN": "CN", "OU": "OU", "COMMONNAME": "CN", "ORGANIZATIONALUNITNAME": "OU"}
+
+
+def check_caller(environ: dict, headers, config) -> None:
+    """Raise Unauthorized (401) or Forbidden (403) unless the request comes from the SAS platform."""
+    if not is_trusted_proxy(socket_peer(environ), tuple(as_list(config.get("TRUSTED_PROXIES")))):
+        raise Unauthorized("Connexion directe refusée : l'interface SAS passe par le proxy en TLS mutuel",
+                           code="untrusted_source")
+    if headers.get(VERIFY_HEADER, "") != "SUCCESS":
+        raise Unauthorized("Certificat client absent ou non vérifié", code="certificate_required")
+    expected_cn, expected_ou = config.get("SAS_CLIENT_CN"), config.get("SAS_CLIENT_OU")
+    if not expected_cn or not expected_ou:
+        raise Forbidden("Interface SAS non configurée (SAS_CLIENT_CN, SAS_CLIENT_OU)", code="sas_not_configured")
+    try:
+        names = subject_names(headers.get(DN_HEADER, ""))
+    except ValueError:
+        raise Forbidden("Sujet du certificat illisible", code="certificate_refused")
+    # str(): an environment value such as SNP_SAS_CLIENT_OU=123 arrives JSON-parsed as a number.
+    if names["CN"] != [str(expected_cn)] or str(expected_ou) not in names["OU"]:
+        raise Forbidden("Ce certificat n'est pas celui de la plateforme SAS", code="certificate_refused")
+
+
+def socket_peer(environ: dict) -> str:
+    original = environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or environ.get("REMOTE_ADDR") or ""
+
+
+def is_trusted_proxy(address: str, trusted: tuple[str, ...]) -> bool:
+    try:
+        peer = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
+        peer = peer.ipv4_mapped
+    return any(peer in network for network in _networks(trusted))
+
+
+@lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
+def subject_names(dn: str) -> dict[str, list[str]]:
+    """The CN and OU values of a subject DN, RFC 2253/4514 (``CN=x,OU=y``) or legacy (``/OU=y/CN=x``).
+
+    ValueError when the DN cannot be parsed. RFC 4514 is parsed by ``cryptography`` (escaped commas, plus
+    signs and hex escapes included).
+    """
+    dn = dn.strip()
+    if not dn:
+        raise ValueError("empty DN")
+    if dn.startswith("/"):
+        names: dict[str, list[str]] = {"CN": [], "OU": []}
+        for part in _LEGACY_RDN.split(dn)[1:]:
+            key, _, value = part.partition("=")
+            wanted = _LEGACY_KEYS.get(key.strip().upper())
+            if wanted:
+                names[wanted].append(value)
+        return names
+    name = x509.Name.from_rfc4514_string(dn)
+    return {"CN": [a.value for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)],
+            "OU": [a.value for a in name.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)]}

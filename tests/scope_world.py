@@ -1,0 +1,64 @@
+"""The world of the scope tests: CPTS A and B share the LV/LVO regulation area, CPTS C is in another area.
+
+Each CPTS has a GP with a free and a booked slot; A and C have a coordinator and a regulator;
+there is one admin. Used by the scope tests (issue 15, item 1) and the authorisation matrix.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from snp_service import accounts
+from snp_service.models import Booking, Cpts, Season, Slot, User
+from snp_service.timeutil import utcnow
+
+AREA = "LV/LVO"
+OTHER_AREA = "Nord-Vendée"
+_real_hash = accounts.hash_password
+
+
+@functools.lru_cache(maxsize=None)
+def cached_hash(password: str) -> str:
+    """scrypt once per password, not once per user (worlds are built for hundreds of tests)."""
+    return _real_hash(password)
+
+
+@dataclass
+class ScopeWorld:
+    cpts: dict[str, Cpts]
+    users: dict[str, User]
+    free: dict[str, Slot]
+    booked: dict[str, Booking]
+    more: dict[str, object] = field(default_factory=dict)  # A's second free slot, started booking, seasons
+
+
+def build(world, monkeypatch) -> ScopeWorld:
+    monkeypatch.setattr(accounts, "hash_password", cached_hash)
+    cpts = {
+        "A": world.cpts("CPTS A", regulation_area=AREA),
+        "B": world.cpts("CPTS B", regulation_area=AREA, communes=(("85194", "Les Sables-d'Olonne", 46.4969, -1.7831),)),
+        "C": world.cpts("CPTS C", regulation_area=OTHER_AREA,
+                        communes=(("85092", "Fontenay-le-Comte", 46.4667, -0.8064),)),
+    }
+    users: dict[str, User] = {"admin": world.user("admin")}
+    free, booked = {}, {}
+    start = utcnow().replace(second=0, microsecond=0) + timedelta(days=1)
+    for name, commune in (("A", "85222"), ("B", "85194"), ("C", "85092")):
+        gp = world.gp(cpts[name], commune_insee=commune)
+        users[f"gp_{name}"] = gp
+        free[name] = world.slot(gp.practitioner, start)
+        booked[name] = world.booking(world.slot(gp.practitioner, start + timedelta(hours=1)))
+    for name in ("A", "C"):
+        users[f"coordinator_{name}"] = world.user("coordinator", cpts[name])
+        users[f"regulator_{name}"] = world.user("regulator", cpts[name])
+    doctor_a = users["gp_A"].practitioner
+    day = start.date()
+    more = {
+        "free_A2": world.slot(doctor_a, start + timedelta(hours=2)),
+        "started_A": world.booking(world.slot(doctor_a, utcnow().replace(microsecond=0) - timedelta(minutes=10))),
+        "season_A": world._save(Season(cpts_id=cpts["A"].id, name="Été", start_date=day, end_date=day + timedelta(days=60))),
+        "season_A2": world._save(Season(cpts_id=cpts["A"].id, name="Hiver", start_date=day - timedelta(days=200),
+                                        end_date=day - timedelta(days=140))),
+    }
+    return ScopeWorld(cpts, users, free, booked, more)
