@@ -137,7 +137,7 @@ def series(first_start: datetime, block_minutes: int, slot_minutes: int, rrule: 
         intervals.extend(split(start, start + timedelta(minutes=block_minutes), slot_minutes))
     if not intervals:
         raise Invalid("Aucun créneau : aucun des jours choisis ne tombe entre le premier et le dernier jour",
-                      fields={"series.rrule": ["no occurrence"]}, code="no_occurrence")
+                      fields={"series.rrule": ["no occurrence"]})
     return intervals
 
 

@@ -165,3 +165,12 @@ def test_week_and_money_read_the_french_way(ctx):
     assert formatting.channels({"116117": 582, "sas": 107, "15": 71, "other": 41}) == \
         "116\xa0117\xa0:\xa0582 · SAS\xa0:\xa0107 · Centre\xa015\xa0:\xa071 · Autre\xa0:\xa041"
     assert formatting.exclusion("weekly_cap") == "Plafond de 20 actes dans la semaine déjà atteint"
+
+
+def test_the_openapi_document_lists_the_files_each_report_answers(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path, extra in (("/api/v1/supplements", []), ("/api/v1/reports/fill-rate", []),
+                        ("/api/v1/seasons/{season_id}/report", ["text/html"])):
+        content = paths[path]["get"]["responses"]["200"]["content"]
+        assert list(content) == ["application/json", "text/csv; charset=utf-8",
+                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", *extra]

@@ -6,7 +6,7 @@ from .. import charts, seasons
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
 from ..spreadsheets import CSV_TYPE, XLSX_TYPE
-from .reports import CSV_DESCRIPTION, csv_response, xlsx_response
+from .reports import CSV_DESCRIPTION, csv_response, file_formats, xlsx_response
 from .schemas.reports import (
     CompareQuerySchema, ComparisonSchema, SeasonListQuerySchema, SeasonReportQuerySchema, SeasonReportSchema,
     SeasonSchema, SeasonUpdateSchema,
@@ -60,9 +60,8 @@ def update_season(data, season_id, user):
 @require_roles("admin", "coordinator")
 @blp.arguments(SeasonReportQuerySchema(), location="query")
 @blp.response(200, SeasonReportSchema)
-@blp.alt_response(200, content_type=CSV_TYPE, description=CSV_DESCRIPTION, success=True)
-@blp.alt_response(200, content_type=XLSX_TYPE, description="format=xlsx: summary, one sheet per grouping", success=True)
-@blp.alt_response(200, content_type="text/html", description="format=html: printable A4 report with charts", success=True)
+@file_formats(blp, "SeasonReport", CSV_TYPE, XLSX_TYPE, "text/html", description=(
+    "JSON; " + CSV_DESCRIPTION + "; format=xlsx: summary, one sheet per grouping; format=html: printable A4 report"))
 def season_report(args, season_id, user):
     """The season's report: JSON, CSV of one grouping, XLSX workbook or printable HTML page."""
     report = seasons.season_report(managed_season(user, season_id))

@@ -5,7 +5,7 @@ from .. import directory, exports, formatting, seasons, supplements
 from ..errors import NotFound
 from ..policy import check_cpts, require_roles, supplement_lines_for
 from ..spreadsheets import CSV_TYPE, XLSX_TYPE
-from .reports import download
+from .reports import download, file_formats
 from .schemas.supplements import StatementQuerySchema, StatementSchema
 
 URL_PREFIX = "/supplements"
@@ -16,10 +16,9 @@ blp = Blueprint("supplements", __name__, description="Supplement statements")
 @require_roles("coordinator", "gp", "admin")
 @blp.arguments(StatementQuerySchema(), location="query")
 @blp.response(200, StatementSchema)
-@blp.alt_response(200, content_type=CSV_TYPE, success=True,
-                  description="format=csv (UTF-8 with BOM; sep and decimal options). " + exports.STATEMENT_CSV_DOC)
-@blp.alt_response(200, content_type=XLSX_TYPE, success=True,
-                  description="format=xlsx: sheets Synthèse (per practitioner, total) and Détail des actes")
+@file_formats(blp, "Statement", CSV_TYPE, XLSX_TYPE, description=(
+    "JSON; format=csv (UTF-8 with BOM; sep and decimal options): " + exports.STATEMENT_CSV_DOC
+    + " format=xlsx: sheets Synthèse (per practitioner, total) and Détail des actes"))
 def get_statement(query, user):
     check_cpts(user, query["cpts_id"])
     own = supplement_lines_for(user)
