@@ -58,8 +58,12 @@ class PgCluster:
         self._wait()
 
     def halt(self) -> None:
-        """Stop the server as an outage would (connections cut), keeping its data for ``resume``."""
-        self._run(self.pg_ctl, "-D", self.data, "-m", "immediate", "-w", "stop")
+        """Stop the server as an outage would (every connection cut), keeping its data for ``resume``.
+
+        ``fast``, not ``immediate``: this throwaway cluster commits asynchronously, so an immediate stop
+        could lose the last commits (the test's own token, say) and the "recovery" would find them gone.
+        """
+        self._run(self.pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop")
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 20

@@ -8,7 +8,9 @@ map: an endpoint without a row fails ``test_every_operation_has_a_row``.
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -20,6 +22,7 @@ from snp_service.timeutil import to_paris, utcnow
 from . import scope_world
 from .api_operations import api_operations
 from .factories import PASSWORD
+from .sas_world import search_url
 
 API = "/api/v1"
 CALLERS = ("anonymous", "gp_A", "gp_B", "regulator_A", "regulator_C", "coordinator_A", "coordinator_C", "admin")
@@ -55,6 +58,16 @@ def _month(sw) -> str:
 def _feed(sw) -> str:
     gp = sw.users["gp_A"]
     return f"{API}/calendar/{calendar_feed.ensure_token(gp, gp.practitioner)}.ics"
+
+
+def _sas_regulator() -> dict:
+    path = Path(__file__).parent / "fixtures" / "sas" / "Practitioner-ExamplePractitionerRegul1.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _sas_regulator_identifier() -> str:
+    identifier = _sas_regulator()["identifier"][0]
+    return f"{identifier['system']}|{identifier['value']}"
 
 
 # operation: (request builder (sw -> (path, options)), expected status per caller, in CALLERS order).
@@ -98,6 +111,19 @@ MATRIX = {
                                 "200 200 200 200 200 200 200 200"),
     "GET /fhir/{filename}": (lambda sw: ("/fhir/slots.ndjson", {}),
                              "200 200 200 200 200 200 200 200"),
+    # The SAS platform's interface (SPEC section 7): only the platform's client certificate, checked by the
+    # reverse proxy, opens it; no account of the service does, whatever its role (tests/test_sas_mtls.py
+    # shows the certificate that does). The CapabilityStatement is public.
+    "GET /fhir/metadata": (lambda sw: ("/fhir/metadata", {}),
+                           "200 200 200 200 200 200 200 200"),
+    "GET /fhir/Slot": (lambda sw: (search_url([sw.users["gp_A"].practitioner.rpps], utcnow(),
+                                              utcnow() + timedelta(days=2)).removeprefix(API), {}),
+                       "401 401 401 401 401 401 401 401"),
+    "POST /fhir/Practitioner": (lambda sw: ("/fhir/Practitioner", {"json": _sas_regulator()}),
+                                "401 401 401 401 401 401 401 401"),
+    "PUT /fhir/Practitioner": (lambda sw: (f"/fhir/Practitioner?identifier={_sas_regulator_identifier()}",
+                                           {"json": _sas_regulator()}),
+                               "401 401 401 401 401 401 401 401"),
     "POST /imports/history": (lambda sw: ("/imports/history", {"query_string": {"cpts_id": sw.cpts["A"].id},
                                                                "data": _history(sw), "content_type": "text/csv"}),
                               "401 403 403 403 403 201 403 201"),

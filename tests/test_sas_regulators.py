@@ -109,8 +109,8 @@ def _broken(change) -> dict:
     (422, json.dumps(_broken(lambda r: r["meta"].update(source="urn:oid:1.2.3"))).encode()),
     (422, json.dumps(_broken(lambda r: r.update(telecom=5, name="x", identifier=[{"type": {"coding": 3}}]))).encode()),
     (422, json.dumps(_broken(lambda r: r["identifier"][0].update(value="x" * 101))).encode()),
-    (422, json.dumps(_broken(lambda r: r["identifier"][0].update(value="a\u0000b"))).encode()),
-    (422, json.dumps(_broken(lambda r: r["name"][0].update(family="\ud800"))).encode()),
+    (400, json.dumps(_broken(lambda r: r["identifier"][0].update(value="a\u0000b"))).encode()),
+    (400, json.dumps(_broken(lambda r: r["name"][0].update(family="\ud800"))).encode()),
 ])
 def test_invalid_resources_are_refused_and_change_nothing(platform, status, body):
     response = platform["client"].post("/api/v1/fhir/Practitioner", data=body, headers={

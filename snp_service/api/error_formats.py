@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..sas.outcome import operation_outcome
+from ..sas.outcome import FHIR_PATH_PREFIX, operation_outcome
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ FHIR_ERROR = ErrorFormat("OperationOutcome", "application/fhir+json", {
     headers={401: {"WWW-Authenticate": 'Mutual-TLS realm="sas"'}})
 
 # Longest prefix first; anything else under /api/ (and JSON callers of pages) gets JSON_ERROR.
-_BY_PREFIX: list[tuple[str, ErrorFormat]] = [("/api/v1/fhir", FHIR_ERROR)]
+_BY_PREFIX: list[tuple[str, ErrorFormat]] = [(FHIR_PATH_PREFIX, FHIR_ERROR)]
 
 
 def register_error_format(prefix: str, error_format: ErrorFormat) -> None:
