@@ -21,7 +21,7 @@ from region_data import build_region, throwaway_database
 from snp_service import create_app
 from snp_service.scheduling import run_job
 
-NIGHTLY_JOBS = ("snapshot_fill_rates", "accrue_supplements", "compute_indicators", "purge_patient_data")
+NIGHTLY_JOBS = ("accrue_supplements", "compute_indicators", "purge_patient_data")
 
 
 def measure(app, name: str) -> tuple[float, float, dict]:

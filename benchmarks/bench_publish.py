@@ -88,7 +88,7 @@ def bench_feed(app, cpts: Cpts, runs: int) -> None:
         if slot.status == "booked":
             db.session.add(Booking(slot=slot, channel="116117", patient=Patient(first_name="Jeanne", last_name="Durand")))
     db.session.commit()
-    token = calendar_feed.ensure_token("bench", practitioner)
+    token = practitioner.calendar_token
     client = app.test_client()
     body = calendar_feed.feed_for_token(token)
     assert body.count(b"BEGIN:VEVENT") == FEED_SLOTS, body.count(b"BEGIN:VEVENT")

@@ -35,7 +35,7 @@ from sqlalchemy import DDL, text  # noqa: E402
 
 from snp_service import accounts, create_app  # noqa: E402
 from snp_service.extensions import db  # noqa: E402
-from snp_service.models.agenda import SQLITE_OVERLAP_TRIGGERS  # noqa: E402
+from snp_service.models.slots import SQLITE_OVERLAP_TRIGGERS  # noqa: E402
 from tests.pg_cluster import PgCluster  # noqa: E402
 
 PASSWORD = "benchmark-password"

@@ -45,11 +45,12 @@ class Config:
     SCHEDULER_LEADER_RETRY_SECONDS = 20.0
     # When set, every job runs at this interval instead of its own trigger (tests, demos).
     SCHEDULER_JOB_INTERVAL_SECONDS = None
-    # Recent days recomputed by the jobs, so late cancellations and outcomes are counted.
-    FILL_RATE_RECOMPUTE_DAYS = 14
+    # Days whose supplement acts (and so the periods of the indicators holding them) the jobs recompute,
+    # so late cancellations and outcomes are counted; older ones are closed.
     SUPPLEMENT_RECOMPUTE_DAYS = 62
     # The majoration SNP (NGAP art. 14.1.3, May 2023; SPEC section 3). PDSA hours are
     # Europe/Paris wall-clock times; Sundays and French public holidays are PDSA all day.
+    # "channels" are the regulated channels: they define a regulated act in every report too.
     SUPPLEMENT_RULES = {
         "amount_cents": 1500,
         "channels": ("116117", "sas", "15"),

@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from config import load_config
 
-from .database import begin_read_request, end_read_transaction
+from .database import configure_database
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -77,8 +77,7 @@ def configure_extensions(app: Flask) -> None:
     app.json = hygiene.StrictJSONProvider(app)
     app.before_request(hygiene.check_request)
     db.init_app(app)
-    app.before_request(begin_read_request)
-    app.after_request(end_read_transaction)
+    configure_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

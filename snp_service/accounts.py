@@ -22,12 +22,16 @@ from .models import ROLES, ApiToken, Cpts, Practitioner, User, practitioner_cpts
 from .timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 10
-# Checked against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the email is unknown, so both failures take the same time (made on first use)."""
+    return hash_password("not-a-real-password")
 
 
 def normalise_email(email: str) -> str:
@@ -37,7 +41,7 @@ def normalise_email(email: str) -> str:
 def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         raise Unauthorized("Identifiants invalides", code="invalid_credentials")
     if not check_password_hash(user.password_hash, password) or not user.active:
         raise Unauthorized("Identifiants invalides", code="invalid_credentials")

@@ -7,19 +7,23 @@ backstop. Nothing is checked first and written later.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
 
+from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, patients, search
+from . import audit, patients, search, supplements
 from .database import constraint_name, execute_core, insert_row, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
-from .models import Booking, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts
+from .models import Booking, Patient, Slot, User, members_of
 from .notify import events, sas_outbox
 from .policy import practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, to_paris, utcnow
@@ -27,8 +31,11 @@ from .timeutil import paris_day_bounds, paris_today, to_paris, utcnow
 MAX_LISTED = 1000
 # The only integrity errors a booking can meet are the two races the indexes settle.
 _RACE_CONSTRAINTS = ("uq_booking_active_slot", "uq_booking_idempotency", "booking.slot_id", "booking.idempotency_key")
-# Who cancels the old booking of a move (moves are made by regulation or coordination).
-_CANCELLER_BY_ROLE = {"regulator": "regulator", "coordinator": "coordinator", "admin": "coordinator"}
+# Who a cancel is recorded as (``cancelled_by``), decided by the caller's role: the first value is the
+# default; a regulator or a coordinator may record instead that the patient asked for it; a GP's cancel is
+# always the practitioner's. The old booking of a move is cancelled as the role's default.
+CANCELLED_BY_ROLE = {"regulator": ("regulator", "patient"), "coordinator": ("coordinator", "patient"),
+                     "admin": ("coordinator", "patient"), "gp": ("practitioner",)}
 
 
 class _SlotLost(Exception):
@@ -38,34 +45,56 @@ class _SlotLost(Exception):
 def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[Booking, bool]:
     """Book ``data['slot_id']`` for ``data['patient']``; return the booking and whether it is new.
 
-    With an ``idempotency_key``, a retried request returns the booking of the first one.
+    With an ``idempotency_key``, a retried request returns the booking of the first one; the
+    same key with another request is refused (422 ``idempotency_key_reused``), as payment APIs
+    do: answering the first booking would tell a second caller they are booked.
     """
     patient = patients.checked_patient(data["patient"])
-    earlier = _by_idempotency_key(actor, idempotency_key)
+    fingerprint = _fingerprint(data, patient) if idempotency_key else None
+    earlier = _replay(actor, idempotency_key, fingerprint)
     if earlier is not None:
         return earlier, False
     slot = _slot_in_scope(actor, data["slot_id"])
     try:
         with write_transaction():
             _claim(slot)
-            booking = _new_booking(actor, slot, patient, data, idempotency_key)
+            booking = _new_booking(actor, slot, patient, data, idempotency_key, fingerprint)
             events.booking_created(booking, data.get("notify_patient", True))
             sas_outbox.enqueue(booking, "booked")
             audit.record(actor, "booking.create", booking, after=_summary(booking))
     except (_SlotLost, IntegrityError) as error:
         _reraise_unless_race(error)
-        earlier = _by_idempotency_key(actor, idempotency_key)
+        earlier = _replay(actor, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
         raise _unavailable(actor, slot)
     return booking, True
 
 
-def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency_key: str | None) -> Booking:
+def _fingerprint(data: dict, patient: dict) -> str:
+    """What identifies a booking request, keyed with the secret key: it names nobody on its own."""
+    request = {"slot_id": data["slot_id"], "patient": patient, "reason": data.get("reason"), "channel": data["channel"],
+               "notify_patient": data.get("notify_patient", True)}
+    canonical = json.dumps(request, sort_keys=True, default=str).encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), canonical, hashlib.sha256).hexdigest()
+
+
+def _replay(actor: User, key: str | None, fingerprint: str | None) -> Booking | None:
+    """The booking an earlier request with this key made, if this request is the same one."""
+    earlier = _by_idempotency_key(actor, key)
+    if earlier is not None and earlier.idempotency_fingerprint not in (None, fingerprint):
+        raise Invalid("Cette clé d'idempotence a déjà servi pour une autre réservation",
+                      code="idempotency_key_reused", fields={"Idempotency-Key": ["already used for another request"]})
+    return earlier
+
+
+def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency_key: str | None,
+                 fingerprint: str | None) -> Booking:
     new_patient = insert_row(Patient, patient)
     booking = insert_row(Booking, {
         "slot_id": slot.id, "patient_id": new_patient.id, "booked_by_id": actor.id,
-        "idempotency_key": idempotency_key, "channel": data["channel"], "reason": data.get("reason"),
+        "idempotency_key": idempotency_key, "idempotency_fingerprint": fingerprint,
+        "channel": data["channel"], "reason": data.get("reason"),
         "has_treating_doctor": patient["has_treating_doctor"],
         "by_treating_doctor": patient["treating_rpps"] == slot.practitioner.rpps})
     set_committed_value(booking, "slot", slot)
@@ -125,9 +154,7 @@ def _slot_statement(*, scoped: bool):
     # Built once with bind parameters: the booking request runs it every time.
     statement = select(Slot).options(joinedload(Slot.practitioner)).where(Slot.id == bindparam("slot_id"))
     if scoped:
-        members = select(practitioner_cpts.c.practitioner_id).where(
-            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
-        statement = statement.where(Slot.practitioner_id.in_(members))
+        statement = statement.where(Slot.practitioner_id.in_(members_of(bindparam("scope", expanding=True))))
     return statement
 
 
@@ -136,14 +163,28 @@ def _summary(booking: Booking) -> dict:
     return {"slot_id": booking.slot_id, "status": booking.status, "channel": booking.channel}
 
 
-def cancel(actor: User, booking_id: int, by: str, reason: str | None = None) -> Booking:
-    """Cancel a booking; its slot is free again if it has not started, else it is ``expired``."""
+def cancel(actor: User, booking_id: int, by: str | None = None, reason: str | None = None) -> Booking:
+    """Cancel a booking; its slot is free again if it has not started, else it is ``expired``.
+
+    ``by`` is who asked for it, among those the actor's role allows (``CANCELLED_BY_ROLE``; the role's
+    own by default).
+    """
     with write_transaction():
         booking = _booking_in_scope(actor, booking_id)
-        _cancel(actor, booking, by, reason)
+        _cancel(actor, booking, _cancelled_by(actor, by), reason)
         events.booking_cancelled(booking)
         sas_outbox.enqueue(booking, "cancelled")
     return booking
+
+
+def _cancelled_by(actor: User, by: str | None) -> str:
+    allowed = CANCELLED_BY_ROLE[actor.role]
+    if by is None:
+        return allowed[0]
+    if by not in allowed:
+        raise Invalid(f"Annulation enregistrée au nom de : {' ou '.join(allowed)}", code="cancelled_by_not_allowed",
+                      fields={"by": [f"one of {', '.join(allowed)} for a {actor.role}"]})
+    return by
 
 
 def _cancel(actor: User, booking: Booking, by: str, reason: str | None) -> None:
@@ -172,7 +213,7 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             old = _booking_in_scope(actor, booking_id)
             if old.slot_id == target.id:
                 raise Invalid("Le rendez-vous est déjà sur ce créneau", fields={"slot_id": ["same slot"]})
-            _cancel(actor, old, _CANCELLER_BY_ROLE[actor.role], "move")
+            _cancel(actor, old, CANCELLED_BY_ROLE[actor.role][0], "move")
             _claim(target)
             new = _rebooked(actor, old, target)
             events.booking_moved(old, new, notify_patient)
@@ -209,7 +250,7 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
         if booking.outcome == outcome:
             return booking
         correction = booking.outcome is not None
-        if correction and not outcome_correctable(actor, booking):
+        if correction and not outcome_correctable(actor.role, booking):
             raise Conflict("Le résultat se corrige le jour du rendez-vous ; ensuite, demandez à la coordination",
                            code="outcome_closed", fields={"outcome": ["corrected on the day of the slot only"]})
         before = {"outcome": booking.outcome}
@@ -217,16 +258,17 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
         sas_outbox.enqueue(booking, outcome)
         audit.record(actor, "booking.outcome", booking, before=before,
                      after={"outcome": outcome, "correction": correction})
+        supplements.outcome_changed(actor, booking)
     return booking
 
 
-def outcome_correctable(actor: User, booking: Booking, now: datetime | None = None) -> bool:
-    """Whether ``actor`` may change the outcome already recorded on ``booking``.
+def outcome_correctable(role: str, booking: Booking, now: datetime | None = None) -> bool:
+    """Whether an account of ``role`` may change the outcome already recorded on ``booking``.
 
     A GP corrects a wrong tap the same day (Paris) as the slot; later, the coordination
     may, since each correction reaches the supplement ledger as a reversal line.
     """
-    if actor.role in ("coordinator", "admin"):
+    if role in ("coordinator", "admin"):
         return True
     return to_paris(now or utcnow()).date() == to_paris(booking.slot.start_at).date()
 
@@ -277,4 +319,4 @@ def _scoped(actor: User, statement, practitioner_id: int | None):
     scope = visible_cpts_ids(actor)
     if scope is None:
         return statement
-    return statement.where(Practitioner.cpts.any(Cpts.id.in_(scope)))
+    return statement.where(Slot.practitioner_id.in_(members_of(scope)))

@@ -7,19 +7,18 @@ a subscribed agenda syncs to phones and clouds we do not control.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 
 from . import audit
 from .database import write_transaction
 from .errors import NotFound
 from .extensions import db
-from .models import Booking, Patient, Practitioner, Slot, User
+from .models import Booking, Patient, Practitioner, Slot, User, new_calendar_token
 from .timeutil import PARIS, utcnow
 
 FEED_PAST_DAYS = 30
@@ -72,30 +71,17 @@ def feed_url(token: str) -> str:
 
 
 def practitioner_card(user: User, practitioner: Practitioner) -> Practitioner | PractitionerCard:
-    """The practitioner, with ``calendar_url`` (the token made on first demand) for those who may see it."""
-    if not may_see_feed(user, practitioner):
+    """The practitioner, with ``calendar_url`` for those who may see it."""
+    if not may_see_feed(user, practitioner) or not practitioner.calendar_token:
         return practitioner
-    return PractitionerCard(practitioner, feed_url(ensure_token(user, practitioner)))
-
-
-def ensure_token(actor: User, practitioner: Practitioner) -> str:
-    if practitioner.calendar_token:
-        return practitioner.calendar_token
-    with write_transaction():
-        # Only where none exists yet: two first visits at once must not kill each other's URL.
-        db.session.execute(update(Practitioner).where(Practitioner.id == practitioner.id,
-                                                      Practitioner.calendar_token.is_(None))
-                           .values(calendar_token=secrets.token_urlsafe(32)))
-        db.session.refresh(practitioner)
-        audit.record(actor, "practitioner.calendar_token.create", practitioner)
-    return practitioner.calendar_token
+    return PractitionerCard(practitioner, feed_url(practitioner.calendar_token))
 
 
 def rotate_token(actor: User, practitioner: Practitioner) -> PractitionerCard:
     """A new secret: the old feed URL answers 404 from the commit on."""
     with write_transaction():
         practitioner = db.session.get(Practitioner, practitioner.id)
-        practitioner.calendar_token = secrets.token_urlsafe(32)
+        practitioner.calendar_token = new_calendar_token()
         audit.record(actor, "practitioner.calendar_token.rotate", practitioner)
     return PractitionerCard(practitioner, feed_url(practitioner.calendar_token))
 

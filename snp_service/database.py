@@ -1,13 +1,18 @@
-"""Database plumbing shared by every model and service.
+"""Database plumbing: the column type of instants, the one way to write, the ways to read, the wiring.
 
 - ``UTCDateTime`` stores instants in UTC (``timestamptz`` on PostgreSQL, UTC
   text on SQLite) and always gives back aware datetimes.
-- ``write_transaction`` is the one unit of work of a service: on SQLite it
-  opens the transaction with ``BEGIN IMMEDIATE`` so that check-then-write
-  rules (slot overlap) cannot interleave with another writer; PostgreSQL
-  relies on its constraints instead.
+- Writing: ``with write_transaction():`` around a service's changes, made through
+  the session (ORM objects, or one Core statement for many rows). ``insert_row`` is
+  the measured fast path for one row on the booking request.
+- Reading: ``db.session.execute`` / ``scalars`` / ``get``; ``execute_core`` is the
+  measured fast path (search, token look-up, the booking's claim), and ``as_loaded``
+  turns its rows into the session's objects.
 - Read-only requests on PostgreSQL run their statements in autocommit
   (``begin_read_request``): no BEGIN and COMMIT round trips around a search.
+- What differs between SQLite and PostgreSQL stays here (``utc_hour_text``, the
+  SQLite pragmas and math functions, ``BEGIN IMMEDIATE``); ``configure_database``
+  wires it to the application's engine and session (called by ``create_app``).
 """
 from __future__ import annotations
 
@@ -16,9 +21,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from flask import Response, request
-from sqlalchemy import DateTime, event, insert
-from sqlalchemy.engine import Engine
+from flask import Flask, Response, request
+from sqlalchemy import DateTime, event, func, insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -53,60 +57,41 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def is_sqlite(engine: Engine | None = None) -> bool:
-    return (engine or db.engine).dialect.name == "sqlite"
+def utc_hour_text(column):
+    """SQL: the UTC hour of an instant column as ``YYYY-MM-DD HH`` text, cheap on both databases."""
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.substr(column, 1, 13)  # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_on_connect(dbapi_connection, connection_record):
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        # Let SQLAlchemy emit BEGIN itself (see _sqlite_on_begin).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        _ensure_sqlite_math(dbapi_connection, cursor)
-        cursor.close()
+def configure_database(app: Flask) -> None:
+    """Attach the plumbing to the app's engines and to the session; after ``db.init_app(app)``."""
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_on_begin)
+    # On the session factory of Flask-SQLAlchemy's scoped session (listening twice is a no-op).
+    for name, listener in (("after_flush", _mark_flushed), ("after_transaction_end", _clear_flushed),
+                           ("after_commit", _keep_inserted_rows), ("after_rollback", _drop_inserted_rows)):
+        event.listen(db.session, name, listener)
+    app.before_request(begin_read_request)
+    app.after_request(end_read_transaction)
 
 
-def _ensure_sqlite_math(dbapi_connection, cursor) -> None:
-    # The search measures distances in SQL; SQLite has these functions only when built with its
-    # math functions (most builds are): supply them otherwise.
-    try:
-        cursor.execute("SELECT asin(sqrt(power(sin(radians(0)), 2) + cos(0)))")
-    except dbapi_connection.OperationalError:
-        for name, arity, function in _SQLITE_MATH:
-            dbapi_connection.create_function(name, arity, _like_sqlite(function), deterministic=True)
-
-
-_SQLITE_MATH = (("asin", 1, math.asin), ("cos", 1, math.cos), ("power", 2, math.pow), ("radians", 1, math.radians),
-                ("sin", 1, math.sin), ("sqrt", 1, math.sqrt))
-
-
-def _like_sqlite(function):
-    # As SQLite's own math functions: NULL in, or a value out of the domain, gives NULL.
-    def sql_function(*args):
-        if None in args:
-            return None
-        try:
-            return function(*args)
-        except ValueError:
-            return None
-    return sql_function
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_on_begin(conn):
-    if conn.dialect.name == "sqlite":
-        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+# --- writing -------------------------------------------------------------------------------------------------
 
 
 @contextmanager
 def write_transaction():
     """Run a service's writes as one transaction: commit on success, roll back on error.
+
+    It is the one unit of work, so it refuses two mistakes that would commit what should not be:
+    a nested call (it would commit the outer transaction's partial work, which the outer failure
+    could then no longer take back: a service called inside another's transaction uses its
+    in-transaction variant instead), and ORM changes made before it started (it would commit them
+    as its own).
 
     On SQLite whatever the request read before (its user, say) is finished first, so
     the write transaction holds the write lock from its first statement. On
@@ -115,21 +100,129 @@ def write_transaction():
     request's autocommit connection (``begin_read_request``) is handed back first.
     """
     session = db.session()
+    if session.info.get(_WRITING):
+        raise RuntimeError("write_transaction cannot be nested: call the in-transaction variant of the inner service")
+    if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
+        raise RuntimeError("ORM changes made outside write_transaction would be committed with it")
     if session.get_bind().dialect.name == "sqlite":
         if session.in_transaction():
-            session.commit()
+            session.commit()  # reads only (checked above)
         session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
     elif _in_autocommit(session):
-        if session.new or session.dirty or session.deleted:
-            # Flushed in autocommit, these changes could not be rolled back with the write.
-            raise RuntimeError("ORM changes made outside write_transaction during a read request")
         session.commit()  # hand back the read request's autocommit connection; the writes get a transaction
+    session.info[_WRITING] = True
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.info.pop(_WRITING, None)
+
+
+# Session.info keys: inside write_transaction; the current transaction has flushed changes.
+_WRITING = "snp_writing"
+_FLUSHED = "snp_flushed"
+
+
+def _mark_flushed(session, flush_context) -> None:
+    session.info[_FLUSHED] = True
+
+
+def _clear_flushed(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_FLUSHED, None)
+
+
+def insert_row(model: type, values: dict):
+    """Write one new row with a plain ``INSERT ... RETURNING``; give it back as a persistent object.
+
+    For the hot write paths (a booking during a call): the unit of work would emit the same
+    INSERT with several times the bookkeeping. Columns left out take their defaults: Python
+    defaults are computed here, server defaults are left to the database and read back by the
+    RETURNING, so the object holds every column and reading it later never goes back to the database.
+    """
+    table = model.__table__
+    python_defaults, server_defaulted, empty = _insert_plan(table)
+    row = {key: None for key in empty if key not in values}
+    row |= {key: default.arg(None) if default.is_callable else default.arg
+            for key, default in python_defaults if key not in values}
+    row |= values
+    from_server = tuple(key for key in server_defaulted if key not in values)
+    returned = execute_core(_insert_returning(table, from_server), row).one()
+    row["id"] = returned[0]
+    row.update(zip(from_server, returned[1:]))
+    loaded = _add_as_loaded(db.session(), model, row)
+    db.session.info.setdefault(_INSERTED_ROWS, []).append(loaded)
+    return loaded
+
+
+@lru_cache(maxsize=None)
+def _insert_plan(table) -> tuple[tuple, tuple[str, ...], tuple[str, ...]]:
+    """The table's columns without a value given: (key, Python default) pairs, keys with a server default, the rest."""
+    columns = [column for column in table.columns if not column.primary_key]
+    python_defaults = tuple((c.key, c.default) for c in columns if c.default is not None)
+    server_defaulted = tuple(c.key for c in columns if c.default is None and c.server_default is not None)
+    empty = tuple(c.key for c in columns if c.default is None and c.server_default is None)
+    return python_defaults, server_defaulted, empty
+
+
+@lru_cache(maxsize=None)
+def _insert_returning(table, from_server: tuple[str, ...]):
+    return insert(table).returning(table.c.id, *(table.c[key] for key in from_server))
+
+
+# Objects made by insert_row in the current transaction. A rollback takes their rows away, but the
+# session took them for loaded rows and would keep them (SQLite even reuses their ids): they go too.
+_INSERTED_ROWS = "snp_inserted_rows"
+
+
+def _keep_inserted_rows(session) -> None:
+    session.info.pop(_INSERTED_ROWS, None)
+
+
+def _drop_inserted_rows(session) -> None:
+    for row in session.info.pop(_INSERTED_ROWS, ()):
+        if row in session:
+            session.expunge(row)
+
+
+def constraint_name(error: IntegrityError) -> str:
+    """The violated constraint's name, or the driver's message on SQLite (which has none)."""
+    diag = getattr(error.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return name or str(error.orig)
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+def execute_core(statement, params: dict | None = None):
+    """Run a Core statement (tables and columns, no mapped classes) on the session's connection.
+
+    ``Session.execute`` would first pass it through the ORM's statement handling: pure
+    overhead on the hot paths (about 0.1 ms a statement).
+    """
+    return db.session.connection().execute(statement, params)
+
+
+def as_loaded(model: type, values: dict):
+    """The session's object for a row read with Core, as a query would give it.
+
+    ``values`` holds every column. An object the session already has for that row wins, as
+    with a query; otherwise a new one joins the session with no pending change and no history.
+    """
+    session = db.session()
+    loaded = session.identity_map.get(identity_key(model, values["id"]))
+    return loaded if loaded is not None else _add_as_loaded(session, model, values)
+
+
+def _add_as_loaded(session: Session, model: type, values: dict):
+    row = model(**values)
+    make_transient_to_detached(row)  # as if loaded: no pending INSERT, no history
+    session.add(row)
+    return row
 
 
 def begin_read_request() -> None:
@@ -184,90 +277,47 @@ def end_read_transaction(response: Response) -> Response:
     return response
 
 
-def execute_core(statement, params: dict | None = None):
-    """Run a Core statement (tables and columns, no mapped classes) on the session's connection.
-
-    ``Session.execute`` would first pass it through the ORM's statement handling: pure
-    overhead on the hot paths (about 0.1 ms a statement).
-    """
-    return db.session.connection().execute(statement, params)
+# --- SQLite ------------------------------------------------------------------------------------------------
 
 
-def insert_row(model: type, values: dict):
-    """Write one new row with a plain ``INSERT ... RETURNING id``; give it back as a persistent object.
-
-    For the hot write paths (a booking during a call): the unit of work would emit the same
-    INSERT with several times the bookkeeping. Columns left out take their defaults, and the
-    object holds every column, so reading it later never goes back to the database.
-    """
-    table = model.__table__
-    values = {**_column_defaults(table, values), **values}
-    values["id"] = execute_core(_insert_returning_id(table), values).scalar_one()
-    row = _add_as_loaded(db.session(), model, values)
-    db.session.info.setdefault(_INSERTED_ROWS, []).append(row)
-    return row
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    _ensure_sqlite_math(dbapi_connection, cursor)
+    cursor.close()
 
 
-def as_loaded(model: type, values: dict):
-    """The session's object for a row read with Core, as a query would give it.
-
-    ``values`` holds every column. An object the session already has for that row wins, as
-    with a query; otherwise a new one joins the session with no pending change and no history.
-    """
-    session = db.session()
-    loaded = session.identity_map.get(identity_key(model, values["id"]))
-    return loaded if loaded is not None else _add_as_loaded(session, model, values)
-
-
-def _add_as_loaded(session: Session, model: type, values: dict):
-    row = model(**values)
-    make_transient_to_detached(row)  # as if loaded: no pending INSERT, no history
-    session.add(row)
-    return row
+def _ensure_sqlite_math(dbapi_connection, cursor) -> None:
+    # The search measures distances in SQL; SQLite has these functions only when built with its
+    # math functions (most builds are): supply them otherwise.
+    try:
+        cursor.execute("SELECT asin(sqrt(power(sin(radians(0)), 2) + cos(0)))")
+    except dbapi_connection.OperationalError:
+        for name, arity, function in _SQLITE_MATH:
+            dbapi_connection.create_function(name, arity, _like_sqlite(function), deterministic=True)
 
 
-# Objects made by insert_row in the current transaction. A rollback takes their rows away, but the
-# session took them for loaded rows and would keep them (SQLite even reuses their ids): they go too.
-_INSERTED_ROWS = "snp_inserted_rows"
+_SQLITE_MATH = (("asin", 1, math.asin), ("cos", 1, math.cos), ("power", 2, math.pow), ("radians", 1, math.radians),
+                ("sin", 1, math.sin), ("sqrt", 1, math.sqrt))
 
 
-@event.listens_for(Session, "after_commit")
-def _keep_inserted_rows(session) -> None:
-    session.info.pop(_INSERTED_ROWS, None)
+def _like_sqlite(function):
+    # As SQLite's own math functions: NULL in, or a value out of the domain, gives NULL.
+    def sql_function(*args):
+        if None in args:
+            return None
+        try:
+            return function(*args)
+        except ValueError:
+            return None
+    return sql_function
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_inserted_rows(session) -> None:
-    for row in session.info.pop(_INSERTED_ROWS, ()):
-        if row in session:
-            session.expunge(row)
-
-
-def _column_defaults(table, given: dict) -> dict:
-    defaults = {}
-    for column in table.columns:
-        if column.primary_key or column.key in given:
-            continue
-        default = column.default
-        defaults[column.key] = None if default is None else (
-            default.arg(None) if default.is_callable else default.arg)
-    return defaults
-
-
-@lru_cache(maxsize=None)
-def _insert_returning_id(table):
-    return insert(table).returning(table.c.id)
-
-
-def constraint_name(error: IntegrityError) -> str:
-    """The violated constraint's name, or the driver's message on SQLite (which has none)."""
-    diag = getattr(error.orig, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    return name or str(error.orig)
-
-
-@event.listens_for(db.metadata, "before_create")
-def _postgres_extensions(target, connection, **kw):
-    # The slot exclusion constraint mixes = on an integer with && on a range.
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
+def _sqlite_on_begin(conn):
+    # BEGIN IMMEDIATE for write_transaction: the write lock from the first statement.
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_BEGIN_OPTION, 'DEFERRED')}")

@@ -5,7 +5,8 @@ Fill-rate CSV columns (one header row, one row per group of the breakdown), by g
     Jour (dd/mm/yyyy) | Semaine ISO (2020-S29) | Jour de la semaine (lundi) | Heure (14:00)
     | RPPS and Praticien | Code INSEE and Commune | Canal (116 117, SAS, Centre 15, Autre),
     then Créneaux offerts, Créneaux pourvus, Taux de remplissage (%) (59,26; empty when nothing
-    was offered).
+    was offered). By channel, "offered" is every offered slot of the period (a slot has no
+    channel until booked) and "filled" the slots booked through that channel.
 
 Supplement statement CSV: ``RPPS;Nom;Prénom;Actes majorés;Montant (€)`` per practitioner and a
 ``Total`` row; with ``detail=1`` one row per act: ``RPPS;Nom;Prénom;N° de réservation;Date;Heure;

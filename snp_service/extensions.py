@@ -4,15 +4,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-import flask_smorest
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-from webargs import core as webargs_core
-from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import UnsupportedMediaType
 
 
 class Base(DeclarativeBase):
@@ -41,32 +37,6 @@ class SnpApi(Api):
     def _register_error_handlers(self):
         """Ours are registered app-wide by ``api.errors.register_error_handlers``."""
 
-
-class JsonBodyParser(FlaskParser):
-    """webargs' parser, strict about JSON bodies: a body that is not JSON is a 415 (webargs would read it as
-    "no body", so a PATCH would succeed doing nothing); the JSON itself is read by ``hygiene.loads``
-    (numbers beyond 64 bits, NaN, NUL bytes, lone surrogates and deep nesting are 400s; text in NFC)."""
-
-    def _raw_load_json(self, req):
-        from .hygiene import loads
-
-        if not is_json_request(req):
-            if req.get_data(cache=True):
-                raise UnsupportedMediaType("Content-Type must be application/json")
-            return webargs_core.missing
-        data = req.get_data(cache=True)
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            return self._handle_invalid_json_error(error, req)
-        try:
-            return loads(data)
-        except ValueError as error:  # json.JSONDecodeError: malformed JSON
-            return self._handle_invalid_json_error(error, req)
-
-
-# Every flask-smorest Blueprint of the API parses its arguments with it.
-flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
 
 # expire_on_commit=False: services return objects that views serialise after the commit.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})

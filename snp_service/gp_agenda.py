@@ -15,7 +15,7 @@ from . import booking as bookings
 from . import calendar_feed
 from .extensions import db
 from .formatting import WEEKDAYS
-from .models import Booking, Practitioner, Slot, User
+from .models import Booking, Practitioner, Slot
 from .timeutil import PARIS, paris_day_bounds, utcnow
 
 # A season of slots at most (a publish is capped the same way): beyond it the page says so.
@@ -64,17 +64,18 @@ class GpHome:
     truncated: bool = False
 
 
-def gp_home(actor: User, practitioner: Practitioner, now: datetime | None = None) -> GpHome:
+def gp_home(practitioner: Practitioner, now: datetime | None = None) -> GpHome:
     now = now or utcnow()
     today = now.astimezone(PARIS).date()
     items, truncated = upcoming(practitioner.id, today)
     for item in items:
         item.started = item.slot.start_at <= now
+        # The page is the GP's own: open to the corrections a GP may make.
         item.outcome_open = bool(item.booking and item.started and (
-            item.booking.outcome is None or bookings.outcome_correctable(actor, item.booking, now)))
+            item.booking.outcome is None or bookings.outcome_correctable("gp", item.booking, now)))
     weeks = by_week(items, today)
     todays = [item for item in items if item.booking is not None and item.slot.start_at.astimezone(PARIS).date() == today]
-    return GpHome(weeks, todays, calendar_feed.feed_url(calendar_feed.ensure_token(actor, practitioner)), truncated)
+    return GpHome(weeks, todays, calendar_feed.feed_url(practitioner.calendar_token), truncated)
 
 
 def upcoming(practitioner_id: int, first_day: date) -> tuple[list[AgendaSlot], bool]:

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, directory, supplements
+from . import audit, cpts, supplements
 from .database import write_transaction
 from .errors import Conflict, Invalid
 from .extensions import db
-from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, practitioner_cpts
+from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
 from .timeutil import to_paris, utcnow
 
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
@@ -49,7 +49,7 @@ class HistoryRow:
 
 def import_history(actor, cpts_id: int, body: bytes) -> dict:
     """Load the CSV ``body`` into CPTS ``cpts_id``; return the counts of what was created."""
-    directory.get_cpts(cpts_id)
+    cpts.get_cpts(cpts_id)
     lines = _read(body)
     members = _members_by_rpps(cpts_id)
     rows, errors = [], {}
@@ -113,9 +113,7 @@ def _records(reader) -> list[tuple[int, dict]]:
 
 
 def _members_by_rpps(cpts_id: int) -> dict[str, int]:
-    query = (select(Practitioner.rpps, Practitioner.id)
-             .join(practitioner_cpts, practitioner_cpts.c.practitioner_id == Practitioner.id)
-             .where(practitioner_cpts.c.cpts_id == cpts_id))
+    query = select(Practitioner.rpps, Practitioner.id).where(Practitioner.id.in_(members_of([cpts_id])))
     return dict(db.session.execute(query).all())
 
 

@@ -11,15 +11,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select
 
 from . import audit
 from .database import write_transaction
-from .directory import get_cpts
+from .cpts import get_cpts
 from .errors import Invalid, NotFound
 from .extensions import db
 from .models import INDICATORS, Cpts, IndicatorValue, Season
-from .timeutil import paris_today, utcnow
+from .timeutil import month_end, paris_today, utcnow
 
 # Indicator code -> key of the report summary (SPEC section 4, Report).
 _SUMMARY_KEYS = {
@@ -50,10 +51,10 @@ def parse_period(cpts_id: int, text: str) -> Period:
     if match := re.fullmatch(r"(\d{4})-(\d{2})", text):
         year, month = _year(match[1]), int(match[2])
         if 1 <= month <= 12:
-            return Period(text, date(year, month, 1), _month_end(year, month))
+            return Period(text, date(year, month, 1), month_end(year, month))
     elif match := re.fullmatch(r"(\d{4})-Q([1-4])", text):
         year, quarter = _year(match[1]), int(match[2])
-        return Period(text, date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter))
+        return Period(text, date(year, 3 * quarter - 2, 1), month_end(year, 3 * quarter))
     elif re.fullmatch(r"\d{4}", text):
         return Period(text, date(_year(text), 1, 1), date(_year(text), 12, 31))
     elif match := re.fullmatch(r"season:(\d{1,9})", text):
@@ -70,11 +71,6 @@ def _year(text: str) -> int:
     if not 1900 <= year <= 2199:
         raise Invalid("Période hors limites", fields={"period": ["year between 1900 and 2199"]}, code="invalid_period")
     return year
-
-
-def _month_end(year: int, month: int) -> date:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return following - timedelta(days=1)
 
 
 def _values(cpts_id: int, period: Period) -> dict:
@@ -109,22 +105,30 @@ def compute(actor: str, cpts_id: int, period_text: str) -> list[IndicatorValue]:
     return rows
 
 
-def due_periods(cpts: Cpts, today: date) -> list[str]:
-    """The periods the nightly job refreshes: this and last month, quarter and year, and current seasons."""
-    last_month = today.replace(day=1) - timedelta(days=1)
-    periods = [f"{today:%Y-%m}", f"{last_month:%Y-%m}", f"{today.year}-Q{(today.month - 1) // 3 + 1}", f"{today.year}"]
-    # A season ended last month still gets late outcomes and cancellations.
-    recent = today - timedelta(days=31)
-    periods += [f"season:{s.id}" for s in cpts.seasons if s.start_date <= today and s.end_date >= recent]
-    return periods
+def due_periods(cpts: Cpts, today: date, open_days: int) -> list[str]:
+    """The periods the nightly job refreshes: every month, quarter, year and season holding a day still open.
+
+    A day is open for ``open_days`` (the supplement recompute window): late outcomes,
+    cancellations and ledger corrections still change its figures. Refreshing every period
+    that holds such a day keeps a quarter or a year equal to its months once it has ended.
+    """
+    first = today - timedelta(days=open_days)
+    periods: dict[str, None] = {}  # ordered, without repeats
+    day = first.replace(day=1)
+    while day <= today:
+        periods |= dict.fromkeys((f"{day:%Y-%m}", f"{day.year}-Q{(day.month - 1) // 3 + 1}", f"{day.year}"))
+        day = month_end(day.year, day.month) + timedelta(days=1)
+    periods |= dict.fromkeys(f"season:{s.id}" for s in cpts.seasons if s.start_date <= today and s.end_date >= first)
+    return list(periods)
 
 
 def compute_due(actor: str = "job:compute_indicators", today: date | None = None) -> dict:
     today = today or paris_today()
+    open_days = current_app.config["SUPPLEMENT_RECOMPUTE_DAYS"]
     computed = 0
     cpts_ids = db.session.scalars(select(Cpts.id).order_by(Cpts.id)).all()
     for cpts_id in cpts_ids:
-        for period in due_periods(get_cpts(cpts_id), today):
+        for period in due_periods(get_cpts(cpts_id), today, open_days):
             computed += len(compute(actor, cpts_id, period))
     return {"cpts": len(cpts_ids), "values": computed}
 

@@ -32,6 +32,7 @@ _FINE_RRULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 # How far past the horizon a series' rule is walked: far enough to see an occurrence beyond it.
 _WALK_PAST_HORIZON_DAYS = 366
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+_UNTIL_DATE = re.compile(r"UNTIL=(\d{8})(?=;|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, order=True)
@@ -161,8 +162,10 @@ def _occurrences(first_start: datetime, rrule: str, per_block: int, rules: Rules
     count = _count(parts.get("COUNT"))
     if count is not None:
         check_count(count * per_block, rules)
-    # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time.
+    # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time, and a
+    # DATE UNTIL (RFC 5545: the series' last day, included) the last moment of that Paris day.
     text = _UNTIL_UTC.sub(lambda m: "UNTIL=" + _paris_wall_clock(m.group(1)), text)
+    text = _UNTIL_DATE.sub(lambda m: f"UNTIL={m.group(1)}T235959", text)
     walk_end = to_paris(now + timedelta(days=rules.horizon_days + _WALK_PAST_HORIZON_DAYS)).replace(tzinfo=None)
     try:
         rule = rrulestr(text, dtstart=first_start)
@@ -284,67 +287,6 @@ def refuse_clashes(practitioner: Practitioner, intervals: list[Interval]) -> Non
     found = clashes(intervals, existing)
     if found:
         raise overlap_conflict(found[min(found)])
-
-
-# --- the dry run: what a publish would create -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The slots a request would create, and why a day differs from what its wall-clock times suggest."""
-
-    intervals: list[Interval]
-    notes: list[str]
-
-
-def plan_request(practitioner: Practitioner, request: dict, now: datetime | None = None) -> Plan:
-    """What ``publish_request`` would create, by the same rules, without writing (the GP page's preview).
-
-    Same expansion, same checks, same overlap test: the preview's count is the publish's count,
-    unless someone publishes in between (then the publish says so).
-    """
-    rules = Rules.from_config()
-    intervals = intervals_for(request, rules)
-    check_intervals(intervals, rules, now or utcnow())
-    refuse_clashes(practitioner, intervals)
-    return Plan(intervals, daylight_saving_notes(intervals))
-
-
-def daylight_saving_notes(intervals: list[Interval]) -> list[str]:
-    """A French note for each run of consecutive slots whose wall-clock span is not its real length.
-
-    A block 01:00-04:00 on the last Sunday of March lasts 2 real hours (8 slots of 15 min, not 12);
-    the same block in October lasts 4. Slots are cut on real time, so people must be told.
-    """
-    notes = []
-    for run in _runs(sorted(intervals)):
-        start, end = run[0].start.astimezone(PARIS), run[-1].end.astimezone(PARIS)
-        wall = end.replace(tzinfo=None) - start.replace(tzinfo=None)
-        real = run[-1].end - run[0].start
-        if wall == real:
-            continue
-        change = "passage à l'heure d'été" if real < wall else "passage à l'heure d'hiver"
-        step = run[0].end - run[0].start
-        expected = int(wall / step)
-        count = f"soit {len(run)} créneaux au lieu de {expected}" if expected != len(run) else f"{len(run)} créneaux"
-        notes.append(f"Le {start:%d/%m}, {change} : de {start:%H:%M} à {end:%H:%M} il s'écoule "
-                     f"{_duration(real)} et non {_duration(wall)}, {count}.")
-    return notes
-
-
-def _runs(intervals: list[Interval]) -> list[list[Interval]]:
-    runs: list[list[Interval]] = []
-    for interval in intervals:
-        if runs and runs[-1][-1].end == interval.start:
-            runs[-1].append(interval)
-        else:
-            runs.append([interval])
-    return runs
-
-
-def _duration(span: timedelta) -> str:
-    hours, minutes = divmod(int(span.total_seconds() // 60), 60)
-    return f"{hours} h" + (f" {minutes:02d}" if minutes else "") if hours else f"{minutes} min"
 
 
 # --- writing ----------------------------------------------------------------------------------

@@ -8,10 +8,14 @@ in the period (Europe/Paris days, both ends included):
 - fill_rate: filled / offered, a fraction rounded to 4 places, ``None`` when
   nothing was offered (0 would read as "nobody booked");
 - the booking figures (by channel, without treating doctor, no-show, regulated
-  acts) count the active bookings of the offered slots.
+  acts) count the active bookings of the offered slots;
+- by channel: an offered slot has no channel (only its booking has), so a
+  channel's row counts the slots filled through that channel over *every*
+  offered slot of the period: its ``offered`` is the period's total, and the
+  channels' fill rates add up to the overall fill rate.
 
-Paris days and hours: SQL groups the slots by UTC hour (a cheap prefix of the
-stored instant on both databases, SQLite having no time zones); Europe/Paris is
+Paris days and hours: SQL groups the slots by UTC hour (``database.utc_hour_text``,
+cheap on both databases, SQLite having no time zones); Europe/Paris is
 always a whole number of hours from UTC, so each UTC hour is exactly one Paris
 hour, 23- and 25-hour days included. Python then folds these rows (24 a day at
 most, never one per slot) into Paris days, hours, ISO weeks and weekdays.
@@ -19,7 +23,7 @@ Communes are folded the same way from the per-practitioner rows.
 
 A full report is two scans of the offered slots: per UTC hour, and per
 practitioner with the booking figures as conditional counts in the same
-GROUP BY (``_MIX``); the supplement total is the supplements module's.
+GROUP BY (``_MIX``); the supplement total is the ledger's, as in the statement.
 """
 from __future__ import annotations
 
@@ -28,11 +32,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, select, text
 
 from . import supplements
+from .database import utc_hour_text
 from .extensions import db
-from .models import CHANNELS, REGULATED_CHANNELS, Booking, Commune, Practitioner, Slot, practitioner_cpts
+from .models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
 from .timeutil import PARIS, UTC, paris_day_bounds
 
-GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune")
+GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
                 "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents")
 
@@ -68,7 +73,7 @@ def _summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> 
         "share_without_treating_doctor": ratio(without_treating_doctor, filled),
         "no_show_rate": ratio(no_show, honored + no_show),
         "regulated_acts": regulated,
-        "supplement_cents": supplements.total_cents(cpts_ids, start, end),
+        "supplement_cents": supplements.ledger_cents(cpts_ids, start, end),
     }
 
 
@@ -80,6 +85,8 @@ def breakdown(cpts_ids: list[int], start: date, end: date, group_by: str) -> lis
     """
     if group_by not in GROUPINGS:
         raise ValueError(f"unknown grouping {group_by!r}")
+    if group_by == "channel":
+        return _by_channel(_practitioner_mix(cpts_ids, start, end))
     if group_by in ("practitioner", "commune"):
         practitioners = _by_practitioner(cpts_ids, start, end)
         return practitioners if group_by == "practitioner" else _communes(practitioners, cpts_ids)
@@ -98,7 +105,8 @@ def full_report(cpts_ids: list[int], start: date, end: date) -> dict:
     counts = _practitioner_mix(cpts_ids, start, end)
     practitioners = _named([row[:3] for row in counts])
     breakdowns = {group_by: _fold(hours, start, end, group_by) for group_by in ("day", "week", "weekday", "hour")}
-    breakdowns |= {"practitioner": practitioners, "commune": _communes(practitioners, cpts_ids)}
+    breakdowns |= {"practitioner": practitioners, "commune": _communes(practitioners, cpts_ids),
+                   "channel": _by_channel(counts)}
     return {"summary": _summary(counts, cpts_ids, start, end), "breakdowns": breakdowns}
 
 
@@ -117,12 +125,11 @@ def offered_by_commune(cpts_id: int, day: date) -> list[dict]:
 def _offered_slots(columns, cpts_ids: list[int], start: date, end: date):
     lower, _ = paris_day_bounds(start)
     _, upper = paris_day_bounds(end)
-    members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
     return (
         select(*columns)
         .select_from(Slot)
         .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
-        .where(Slot.practitioner_id.in_(members), Slot.status != "withdrawn",
+        .where(Slot.practitioner_id.in_(members_of(cpts_ids)), Slot.status != "withdrawn",
                Slot.start_at >= lower, Slot.start_at < upper)
     )
 
@@ -136,11 +143,8 @@ def _grouped(key, cpts_ids: list[int], start: date, end: date):
 
 def _by_paris_hour(cpts_ids, start, end) -> list[tuple[datetime, int, int]]:
     """(Paris wall-clock hour, offered, filled) for each UTC hour with offered slots."""
-    if db.engine.dialect.name == "postgresql":
-        utc_hour = func.to_char(func.timezone("UTC", Slot.start_at), "YYYY-MM-DD HH24")
-    else:  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
-        utc_hour = func.substr(Slot.start_at, 1, 13)
-    return [(_paris_hour(hour), offered, filled) for hour, offered, filled in _grouped(utc_hour, cpts_ids, start, end)]
+    hours = _grouped(utc_hour_text(Slot.start_at), cpts_ids, start, end)
+    return [(_paris_hour(hour), offered, filled) for hour, offered, filled in hours]
 
 
 def _paris_hour(utc_hour: str) -> datetime:
@@ -155,19 +159,20 @@ def _practitioner_counts(cpts_ids, start, end) -> list[tuple[int, int, int]]:
 
 
 # The booking figures counted per practitioner in the same scan, each over the active bookings of the offered slots.
-_MIX = {
-    **{channel: Booking.channel == channel for channel in CHANNELS},
-    "without_treating_doctor": Booking.has_treating_doctor == "no",
-    "honored": Booking.outcome == "honored",
-    "no_show": Booking.outcome == "no_show",
-    "regulated": and_(Booking.outcome == "honored", Booking.channel.in_(REGULATED_CHANNELS)),
-}
+_MIX = (*CHANNELS, "without_treating_doctor", "honored", "no_show", "regulated")
+
+
+def _mix_conditions() -> list:
+    """The condition of each ``_MIX`` figure; a regulated act is the supplements' definition (channels are rules)."""
+    return [*(Booking.channel == channel for channel in CHANNELS), Booking.has_treating_doctor == "no",
+            Booking.outcome == "honored", Booking.outcome == "no_show",
+            supplements.regulated_act(supplements.current_rules())]
 
 
 def _practitioner_mix(cpts_ids, start, end) -> list[tuple[int, ...]]:
     """(practitioner id, offered, filled, *the ``_MIX`` counts) of each practitioner with offered slots: one scan."""
     columns = [Slot.practitioner_id, func.count(Slot.id), func.count(Booking.id),
-               *(func.count(case((condition, Booking.id))) for condition in _MIX.values())]
+               *(func.count(case((condition, Booking.id))) for condition in _mix_conditions())]
     query = _offered_slots(columns, cpts_ids, start, end)
     return db.session.execute(query.group_by(Slot.practitioner_id).order_by(Slot.practitioner_id)).all()
 
@@ -195,6 +200,13 @@ def _communes(practitioners: list[dict], cpts_ids: list[int]) -> list[dict]:
 
 
 # --- Folding day rows ------------------------------------------------------------------------------------------
+
+
+def _by_channel(practitioner_rows) -> list[dict]:
+    """One row per channel: the slots filled through it over every offered slot (see the module's docstring)."""
+    totals = [sum(column) for column in zip(*practitioner_rows)] or [0] * (3 + len(_MIX))
+    mix = dict(zip(_MIX, totals[3:]))
+    return [_row(channel, totals[1], mix[channel]) for channel in CHANNELS]
 
 
 def _row(key, offered: int, filled: int) -> dict:

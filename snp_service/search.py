@@ -19,7 +19,7 @@ from sqlalchemy import Float, and_, bindparam, case, func, literal_column, null,
 from .database import execute_core
 from .errors import Invalid
 from .extensions import db
-from .models import Commune, Practitioner, Slot, practitioner_cpts
+from .models import Commune, Practitioner, Slot, members_of
 from .timeutil import to_paris, utcnow
 
 DEFAULT_WINDOW = timedelta(hours=48)
@@ -149,9 +149,7 @@ def _candidates(*, scoped: bool, near: str | None, practitioner: str | None):
                       .join(centre, true())
                       .where(or_(and_(in_box, distance <= bindparam("radius_km", type_=Float())), treating)))
     if scoped:
-        members = select(practitioner_cpts.c.practitioner_id).where(
-            practitioner_cpts.c.cpts_id.in_(bindparam("scope", expanding=True)))
-        candidates = candidates.where(Practitioner.id.in_(members))
+        candidates = candidates.where(Practitioner.id.in_(members_of(bindparam("scope", expanding=True))))
     if practitioner:
         candidates = candidates.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
     # Materialized: computed once per practitioner, not again for each of their slots.

@@ -1,23 +1,21 @@
-"""Seasons of a CPTS, their reports, their comparison, and the coordinator's dashboard.
+"""Seasons of a CPTS, their reports and their comparison.
 
 A season is a named range of Europe/Paris days, both included ("Été 2026",
 13/07-10/09). Callers check that the actor coordinates the season's CPTS.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, directory, reporting
+from . import audit, cpts, reporting
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .hygiene import visible
-from .models import Commune, Cpts, Practitioner, Season, User, user_cpts
-from .timeutil import paris_today
+from .models import Season, User
 
 # (code, French label) of the summary figures shown side by side in a comparison.
 COMPARED_FIGURES = (
@@ -45,7 +43,7 @@ def list_seasons(cpts_id: int) -> list[Season]:
 
 
 def create_season(actor: User, data: dict) -> Season:
-    directory.get_cpts(data["cpts_id"])
+    cpts.get_cpts(data["cpts_id"])
     _check_dates(data["start_date"], data["end_date"])
     _check_name(data["name"])
     with write_transaction():
@@ -138,60 +136,3 @@ def _difference(a, b):
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return round(b - a, 4)
     return None
-
-
-# --- The coordinator's dashboard -------------------------------------------------------------------------------
-
-
-@dataclass
-class Dashboard:
-    week: dict
-    week_start: date
-    tomorrow: date
-    tomorrow_by_commune: list[dict]
-    season: Season | None
-    season_so_far: dict | None
-    seasons: list[Season]
-    practitioners: list[Practitioner]
-    accounts: list[User]
-    members: list[tuple[Practitioner, str]]  # each member with their commune's name, by commune then name
-
-
-def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
-    """This week live, tomorrow's offer per commune, the current season so far, members and seasons."""
-    today = today or paris_today()
-    monday = today - timedelta(days=today.weekday())
-    seasons = list_seasons(cpts_id)
-    current = next((s for s in reversed(seasons) if s.start_date <= today), None)
-    so_far = None
-    practitioners = directory.list_practitioners({cpts_id})
-    communes = dict(db.session.execute(select(Commune.insee, Commune.name).where(Commune.cpts_id == cpts_id)).all())
-    members = sorted(((p, communes.get(p.commune_insee, p.commune_insee or "")) for p in practitioners),
-                     key=lambda member: (member[1] or "\uffff", member[0].last_name, member[0].first_name))
-    if current is not None:
-        so_far = reporting.summary([cpts_id], current.start_date, min(today, current.end_date))
-    return Dashboard(
-        week=reporting.summary([cpts_id], monday, monday + timedelta(days=6)),
-        week_start=monday,
-        tomorrow=today + timedelta(days=1),
-        tomorrow_by_commune=reporting.offered_by_commune(cpts_id, today + timedelta(days=1)),
-        season=current,
-        season_so_far=so_far,
-        seasons=seasons,
-        practitioners=practitioners,
-        accounts=cpts_accounts(cpts_id),
-        members=members,
-    )
-
-
-def cpts_accounts(cpts_id: int) -> list[User]:
-    """The accounts attached to the CPTS (regulators, GPs, coordinators)."""
-    members = select(user_cpts.c.user_id).where(user_cpts.c.cpts_id == cpts_id)
-    return list(db.session.scalars(select(User).where(User.id.in_(members)).order_by(User.role, User.email)))
-
-
-def coordinated_cpts(user: User) -> list[Cpts]:
-    """The CPTS whose dashboard the user may open: all for an admin, their own for a coordinator."""
-    if user.role == "admin":
-        return list(db.session.scalars(select(Cpts).order_by(Cpts.name)))
-    return list(user.cpts)

@@ -19,9 +19,9 @@ from math import gcd
 
 from sqlalchemy import and_, select
 
-from .directory import commune_names
+from .cpts import commune_names
 from .extensions import db
-from .models import Booking, Patient, Practitioner, Slot, practitioner_cpts
+from .models import Booking, Patient, Practitioner, Slot, members_of
 from .timeutil import paris_day_bounds, to_paris, utcnow
 
 GRID_DAYS = (1, 3)
@@ -57,8 +57,7 @@ def _practitioners(scope: set[int] | None, practitioner_id: int | None, commune:
                         Practitioner.address, Practitioner.commune_insee)
                  .order_by(Practitioner.last_name, Practitioner.first_name, Practitioner.id))
     if scope is not None:
-        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(scope))
-        statement = statement.where(Practitioner.id.in_(members))
+        statement = statement.where(Practitioner.id.in_(members_of(scope)))
     if practitioner_id is not None:
         statement = statement.where(Practitioner.id == practitioner_id)
     if commune is not None:

@@ -2,27 +2,35 @@
 
 The rules are configuration (``SUPPLEMENT_RULES``); the defaults follow the NGAP
 art. 14.1.3 (May 2023, SPEC section 3). An act is a booking that is active, honored
-and came through a regulated channel. Each act gets a verdict: eligible, or the
-first rule that excluded it. The ledger is append-only: when a verdict changes
+and came through a regulated channel. Each act gets a verdict (``evaluate``): eligible,
+or the first rule that excluded it. The ledger is append-only: when a verdict changes
 after accrual (a late cancellation, an outcome corrected) a reversal line is added.
+
+The ledger is the one truth for the money: the statement, the reports and the
+indicators all add up its lines (``ledger_cents``). It is kept exact by evaluating
+again, in the same transaction, the week of every change that can alter an act: an
+outcome recorded or corrected (``outcome_changed``) and a history import. A booking,
+a cancel or a move cannot: a new booking has no outcome yet, and a booking with an
+outcome can be neither cancelled nor moved. The nightly job re-applies the rules to
+the open weeks (the last ``SUPPLEMENT_RECOMPUTE_DAYS``, for a change of configuration);
+older weeks are closed, for the outcome path as for the job.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, type_coerce
-from sqlalchemy.types import NullType
+from sqlalchemy import and_, delete, func, insert, select
 
 from . import audit
 from .database import write_transaction
 from .extensions import db
-from .models import Booking, Practitioner, Slot, SupplementAct, SupplementLine, practitioner_cpts
-from .timeutil import paris_day_bounds, paris_today, to_paris, utcnow
+from .models import Booking, Practitioner, Slot, SupplementAct, SupplementLine, members_of, practitioner_cpts
+from .timeutil import month_end, paris_day_bounds, paris_today, to_paris, utcnow
 
 
 @dataclass(frozen=True)
@@ -79,10 +87,7 @@ def _french_public_holidays(year: int) -> frozenset[date]:
 
 def is_pdsa(start_at: datetime, rules: Rules) -> bool:
     """Whether a slot starts during PDSA hours (out-of-hours duty), which the SNP supplement never pays."""
-    return _is_pdsa_local(to_paris(start_at), rules)
-
-
-def _is_pdsa_local(local: datetime, rules: Rules) -> bool:
+    local = to_paris(start_at)
     if local.weekday() == 6 or local.date() in _french_public_holidays(local.year):
         return True
     clock = local.time()
@@ -125,85 +130,33 @@ def _whole_weeks(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return paris_day_bounds(first)[0], paris_day_bounds(last)[1]
 
 
-def _members(cpts_ids: list[int]):
-    return select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+def regulated_act(rules: Rules):
+    """SQL condition of a regulated act (SPEC section 3): an active, honored booking of a regulated channel."""
+    return and_(Booking.status == "booked", Booking.outcome == "honored", Booking.channel.in_(rules.channels))
 
 
-def _load_acts(start: datetime, end: datetime, rules: Rules, cpts_ids: list[int] | None = None) -> list[Act]:
+def _load_acts(start: datetime, end: datetime, rules: Rules, practitioner_id: int | None = None) -> list[Act]:
     query = (
         select(Booking.id, Slot.practitioner_id, Slot.start_at, Booking.created_at, Booking.channel,
                Booking.by_treating_doctor)
         .join(Slot, Slot.id == Booking.slot_id)
-        .where(Booking.status == "booked", Booking.outcome == "honored", Booking.channel.in_(rules.channels),
-               Slot.start_at >= start, Slot.start_at < end)
+        .where(regulated_act(rules), Slot.start_at >= start, Slot.start_at < end)
     )
-    if cpts_ids is not None:
-        # The cap counts all of a practitioner's acts, whichever CPTS asks.
-        query = query.where(Slot.practitioner_id.in_(_members(cpts_ids)))
+    if practitioner_id is not None:
+        query = query.where(Slot.practitioner_id == practitioner_id)
     return [Act(*row) for row in db.session.execute(query)]
 
 
-def total_cents(cpts_ids: list[int], start: date, end: date) -> int:
-    """Supplement earned by acts whose slot starts in the Paris days ``start``..``end``, from current data.
-
-    The same verdicts as ``evaluate`` over ``_load_acts``, counted without building the acts: the
-    treating-doctor rule is applied by the query, which returns the other acts in slot order as
-    bare driver values; the PDSA test and the Paris ISO week are computed once per distinct slot
-    start (a few thousand a season), and the weekly cap counts the acts that passed the rules.
-    """
-    lo, hi = paris_day_bounds(start)[0], paris_day_bounds(end)[1]
-    rules = current_rules()
-    week_lo, week_hi = _whole_weeks(lo, hi)
-    query = (
-        select(Slot.practitioner_id, _raw(Slot.start_at), _raw(Booking.created_at))
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(Booking.status == "booked", Booking.outcome == "honored", Booking.channel.in_(rules.channels),
-               Booking.by_treating_doctor.isnot(True), Slot.start_at >= week_lo, Slot.start_at < week_hi)
-        .order_by(Slot.start_at, Booking.id)
-    )
-    if cpts_ids is not None:
-        # The cap counts all of a practitioner's acts, whichever CPTS asks.
-        query = query.where(Slot.practitioner_id.in_(_members(cpts_ids)))
-    # SQLite gives UTCDateTime's naive UTC text: parsed as naive, both sides of the delay alike.
-    parse = datetime.fromisoformat if db.engine.dialect.name == "sqlite" else _same
-    starts: dict = {}  # driver value of a slot start -> (start, PDSA?, ISO week, in the period?)
-    counted: dict[tuple, int] = defaultdict(int)
-    cap, max_delay, eligible = rules.weekly_cap, rules.max_delay, 0
-    for practitioner_id, start_value, created_value in db.session.connection().execute(query).all():
-        known = starts.get(start_value)
-        if known is None:
-            start_at = parse(start_value)
-            utc = start_at if start_at.tzinfo is not None else start_at.replace(tzinfo=timezone.utc)
-            local = to_paris(utc)
-            known = starts[start_value] = (start_at, _is_pdsa_local(local, rules), local.isocalendar()[:2],
-                                           lo <= utc < hi)
-        start_at, pdsa, week, in_period = known
-        if pdsa or start_at - parse(created_value) > max_delay:
-            continue
-        key = (practitioner_id, week)
-        counted[key] += 1
-        if in_period and counted[key] <= cap:
-            eligible += 1
-    return eligible * rules.amount_cents
-
-
-def _raw(column):
-    """The column as the driver returns it, without ``UTCDateTime``'s per-row conversion."""
-    return type_coerce(column, NullType())
-
-
-def _same(value):
-    return value
-
-
 def accrue(actor: str = "job:accrue_supplements", today: date | None = None) -> dict:
-    """Re-evaluate the acts of the recent weeks and add the ledger lines that bring each act to its due amount.
+    """Re-evaluate the acts of the open weeks and add the ledger lines that bring each act to its due amount.
 
     Acts older than ``SUPPLEMENT_RECOMPUTE_DAYS`` are closed: what was accrued for them stays.
     """
-    today = today or paris_today()
-    first = today - timedelta(days=current_app.config["SUPPLEMENT_RECOMPUTE_DAYS"])
-    return accrue_between(actor, first, today)
+    return accrue_between(actor, _first_open_day(today or paris_today()), today or paris_today())
+
+
+def _first_open_day(today: date) -> date:
+    return today - timedelta(days=current_app.config["SUPPLEMENT_RECOMPUTE_DAYS"])
 
 
 def accrue_between(actor, first: date, last: date) -> dict:
@@ -219,14 +172,37 @@ def record_accruals(actor, first: date, last: date) -> dict:
     statement like live ones, all or nothing with the import.
     """
     start, end = _whole_weeks(paris_day_bounds(first)[0], paris_day_bounds(last)[1])
+    return _reevaluate(actor, start, end)
+
+
+def outcome_changed(actor, booking: Booking) -> dict | None:
+    """Correct the ledger for a booking whose outcome was just set, inside the caller's transaction.
+
+    The weekly cap ties a practitioner's acts of one ISO week together (an act honored late
+    can push a later one over the cap), so the practitioner's whole week is evaluated again.
+    A closed week (one the nightly job no longer recomputes) is left as it is.
+    """
+    slot = booking.slot
+    start, end = _whole_weeks(slot.start_at, slot.start_at + timedelta(microseconds=1))
+    if end <= paris_day_bounds(_first_open_day(paris_today()))[0]:
+        return None
+    db.session.flush()  # the act query reads the new outcome
+    return _reevaluate(actor, start, end, practitioner_id=slot.practitioner_id)
+
+
+def _reevaluate(actor, start: datetime, end: datetime, practitioner_id: int | None = None) -> dict:
+    """New verdicts for the acts of [start, end) (whole weeks), and the ledger lines that follow from them."""
     rules = current_rules()
     now = utcnow()
-    acts = evaluate(_load_acts(start, end, rules), rules)
-    db.session.execute(delete(SupplementAct).where(SupplementAct.start_at >= start, SupplementAct.start_at < end))
+    acts = evaluate(_load_acts(start, end, rules, practitioner_id), rules)
+    stale = delete(SupplementAct).where(SupplementAct.start_at >= start, SupplementAct.start_at < end)
+    if practitioner_id is not None:
+        stale = stale.where(SupplementAct.practitioner_id == practitioner_id)
+    db.session.execute(stale)
     # Core inserts (one executemany): the ORM's bulk insert splits batches wherever a value is None.
     if acts:
         db.session.execute(insert(SupplementAct.__table__), [_verdict_row(act, now) for act in acts])
-    lines = _ledger_corrections(acts, start, end, rules, now)
+    lines = _ledger_corrections(acts, start, end, rules, now, practitioner_id)
     if lines:
         db.session.execute(insert(SupplementLine.__table__), lines)
     counts = {
@@ -236,8 +212,9 @@ def record_accruals(actor, first: date, last: date) -> dict:
         "reversals": sum(line["kind"] == "reversal" for line in lines),
         "net_cents": sum(line["amount_cents"] for line in lines),
     }
+    scope = {} if practitioner_id is None else {"practitioner_id": practitioner_id}
     audit.record(actor, "supplement.accrue", SupplementLine.__tablename__,
-                 after={"from": to_paris(start).date().isoformat(), **counts})
+                 after={"from": to_paris(start).date().isoformat(), **scope, **counts})
     return counts
 
 
@@ -247,7 +224,8 @@ def _verdict_row(act: Act, now: datetime) -> dict:
             "evaluated_at": now}
 
 
-def _ledger_corrections(acts: list[Act], start: datetime, end: datetime, rules: Rules, now: datetime) -> list[dict]:
+def _ledger_corrections(acts: list[Act], start: datetime, end: datetime, rules: Rules, now: datetime,
+                        practitioner_id: int | None) -> list[dict]:
     """Lines bringing each booking's net ledger amount to what its verdict earns now (none when equal)."""
     ledger = (
         select(SupplementLine.booking_id, SupplementLine.practitioner_id, SupplementLine.month,
@@ -257,6 +235,8 @@ def _ledger_corrections(acts: list[Act], start: datetime, end: datetime, rules: 
         .where(Slot.start_at >= start, Slot.start_at < end)
         .group_by(SupplementLine.booking_id, SupplementLine.practitioner_id, SupplementLine.month)
     )
+    if practitioner_id is not None:
+        ledger = ledger.where(SupplementLine.practitioner_id == practitioner_id)
     accrued = {booking_id: (practitioner_id, month, int(net)) for booking_id, practitioner_id, month, net
                in db.session.execute(ledger)}
     due = {act.booking_id: (act.practitioner_id, act.month, rules.amount_cents if act.eligible else 0)
@@ -272,16 +252,10 @@ def _ledger_corrections(acts: list[Act], start: datetime, end: datetime, rules: 
     return lines
 
 
-def month_days(month: str) -> tuple[date, date]:
-    """First and last day of a ``YYYY-MM`` month."""
-    first = date.fromisoformat(f"{month}-01")
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, following - timedelta(days=1)
-
-
 def statement(cpts_id: int, month: str, *, practitioner_id: int | None = None, detail: bool = False) -> dict:
     """The month's statement (``YYYY-MM``) of a CPTS."""
-    first, last = month_days(month)
+    first = date.fromisoformat(f"{month}-01")
+    last = month_end(first.year, first.month)
     return {"month": month, **period_statement(cpts_id, first, last, practitioner_id=practitioner_id, detail=detail)}
 
 
@@ -300,7 +274,7 @@ def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: 
     ``eligible_acts`` keeps the count.
     """
     lo, hi = paris_day_bounds(first)[0], paris_day_bounds(last)[1]
-    members = _members([cpts_id])
+    members = members_of([cpts_id])
     if practitioner_id is not None:
         members = members.where(practitioner_cpts.c.practitioner_id == practitioner_id)
     verdicts = db.session.scalars(
@@ -308,12 +282,7 @@ def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: 
                                     SupplementAct.start_at >= lo, SupplementAct.start_at < hi)
         .order_by(SupplementAct.start_at, SupplementAct.booking_id)
     ).all()
-    amounts = dict(db.session.execute(
-        select(SupplementLine.practitioner_id, func.sum(SupplementLine.amount_cents))
-        .join(Booking, Booking.id == SupplementLine.booking_id).join(Slot, Slot.id == Booking.slot_id)
-        .where(SupplementLine.practitioner_id.in_(members), Slot.start_at >= lo, Slot.start_at < hi)
-        .group_by(SupplementLine.practitioner_id)
-    ).all())
+    amounts = _ledger_by_practitioner(members, lo, hi)
     acts_of = defaultdict(list)
     for verdict in verdicts:
         acts_of[verdict.practitioner_id].append(verdict)
@@ -321,7 +290,7 @@ def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: 
         select(Practitioner).where(Practitioner.id.in_(acts_of.keys() | amounts.keys()))
         .order_by(Practitioner.last_name, Practitioner.first_name, Practitioner.id)
     ).all()
-    lines = [_statement_line(p, acts_of[p.id], int(amounts.get(p.id, 0)), detail) for p in practitioners]
+    lines = [_statement_line(p, acts_of[p.id], amounts.get(p.id, 0), detail) for p in practitioners]
     return {"from": first, "to": last, "lines": lines, "total_cents": sum(line["amount_cents"] for line in lines)}
 
 
@@ -334,3 +303,20 @@ def _statement_line(practitioner: Practitioner, verdicts: list[SupplementAct], a
         line["acts"] = [{"booking_id": v.booking_id, "start": to_paris(v.start_at).isoformat(), "channel": v.channel,
                          "eligible": v.eligible, "excluded_by": v.excluded_by} for v in verdicts]
     return line
+
+
+def ledger_cents(cpts_ids: list[int], first: date, last: date) -> int:
+    """The supplement of the CPTS's acts whose slot starts in the Paris days ``first``..``last``: the
+    statement's total (a practitioner of several of these CPTS counts once)."""
+    lo, hi = paris_day_bounds(first)[0], paris_day_bounds(last)[1]
+    return sum(_ledger_by_practitioner(members_of(cpts_ids), lo, hi).values())
+
+
+def _ledger_by_practitioner(members, lo: datetime, hi: datetime) -> dict[int, int]:
+    """Net ledger amount per practitioner of ``members`` for the acts whose slot starts in [lo, hi)."""
+    rows = db.session.execute(
+        select(SupplementLine.practitioner_id, func.sum(SupplementLine.amount_cents))
+        .join(Booking, Booking.id == SupplementLine.booking_id).join(Slot, Slot.id == Booking.slot_id)
+        .where(SupplementLine.practitioner_id.in_(members), Slot.start_at >= lo, Slot.start_at < hi)
+        .group_by(SupplementLine.practitioner_id))
+    return {practitioner_id: int(amount) for practitioner_id, amount in rows}

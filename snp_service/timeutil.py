@@ -7,6 +7,7 @@ silently shifting the slot.
 """
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -70,3 +71,8 @@ def paris_day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def paris_today() -> date:
     return utcnow().astimezone(PARIS).date()
+
+
+def month_end(year: int, month: int) -> date:
+    """The last day of a month."""
+    return date(year, month, calendar.monthrange(year, month)[1])

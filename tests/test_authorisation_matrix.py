@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from snp_service import calendar_feed, create_app
+from snp_service import create_app
 from snp_service.extensions import db, limiter
 from snp_service.timeutil import to_paris, utcnow
 
@@ -57,7 +57,7 @@ def _month(sw) -> str:
 
 def _feed(sw) -> str:
     gp = sw.users["gp_A"]
-    return f"{API}/calendar/{calendar_feed.ensure_token(gp, gp.practitioner)}.ics"
+    return f"{API}/calendar/{gp.practitioner.calendar_token}.ics"
 
 
 def _sas_regulator() -> dict:
@@ -88,7 +88,7 @@ MATRIX = {
     "GET /bookings/{booking_id}": (lambda sw: (f"/bookings/{sw.booked['A'].id}", {}),
                                    "401 200 404 200 404 200 404 200"),
     "POST /bookings/{booking_id}/cancel": (lambda sw: (f"/bookings/{sw.booked['A'].id}/cancel",
-                                                       {"json": {"reason": "va mieux", "by": "patient"}}),
+                                                       {"json": {"reason": "va mieux"}}),  # by: the caller's role
                                            "401 200 404 200 404 200 404 200"),
     "POST /bookings/{booking_id}/move": (lambda sw: (f"/bookings/{sw.booked['A'].id}/move",
                                                      {"json": {"slot_id": sw.more["free_A2"].id, "notify_patient": False}}),

@@ -281,6 +281,9 @@ ODD_IDS = ["0", "-1", str(2 ** 31), str(TOO_BIG - 1)]
 
 # The outcome of a booking is recorded once its slot has started: the world's booking is tomorrow.
 VALID_BODY_REFUSED = {("POST", "/bookings/{booking_id}/outcome")}
+# Operations whose every field is optional: no body at all is a valid request that acts (a cancel recorded as
+# the caller's role), so it is left to the control at the end, like the valid body.
+EMPTY_BODY_ACTS = {("POST", "/bookings/{booking_id}/cancel")}
 
 
 # --- the checks -------------------------------------------------------------------------------------------
@@ -375,6 +378,8 @@ def test_bad_input_is_a_clean_4xx(operation, client, bw, caplog):
             for label, body in _field_mutations(schema, valid):
                 sweep.send(label, method, url, headers=headers, json_body=body, check_state=writes)
         for label, raw, content_type in RAW_BODIES:
+            if raw == b"" and (method, path.removeprefix(API)) in EMPTY_BODY_ACTS:
+                continue
             # No body at all reads as {}: a PATCH of nothing is a valid no-op. Any other raw body is refused.
             refuse = raw != b"" or bool(_resolve(schema).get("required"))
             sweep.send(label, method, url, headers=headers, data=raw, content_type=content_type,

@@ -91,6 +91,27 @@ def test_idempotent_retry_returns_the_first_booking(client, world, area):
     assert db.session.query(Booking).count() == 1 and db.session.query(Patient).count() == 1
 
 
+@pytest.mark.parametrize("changes", [
+    {"patient": {"first_name": "Paul"}},  # another caller under the same key: never answer them the first booking
+    {"slot": "other"}, {"channel": "sas"}, {"reason": "Autre motif"}, {"notify_patient": False},
+])
+def test_an_idempotency_key_reused_with_another_body_is_refused(client, world, area, changes):
+    slot, other = world.slot(area["doctor"]), world.slot(area["doctor"], utcnow() + timedelta(hours=5))
+    headers = world.headers(area["regulator"]) | {"Idempotency-Key": "call-42-attempt"}
+    first = client.post("/api/v1/bookings", json=_payload(slot), headers=headers)
+    if changes.pop("slot", None):
+        changes["slot_id"] = other.id
+    reused = client.post("/api/v1/bookings", json=_payload(slot, **changes), headers=headers)
+    assert first.status_code == 201
+    assert reused.status_code == 422 and reused.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert "Paul" not in reused.get_data(as_text=True)
+    assert db.session.query(Booking).count() == 1 and _status(other.id) == "free"
+    # The same body, written differently (the phone as typed, keys in another order), is still a replay.
+    same = _payload(slot, patient={"phone": "+33612345678"})
+    again = client.post("/api/v1/bookings", json=dict(reversed(list(same.items()))), headers=headers)
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+
+
 @pytest.mark.parametrize("field, value", [
     ("first_name", ""), ("first_name", "x" * 101), ("last_name", None), ("birth_date", "not-a-date"),
     ("birth_date", (date.today() + timedelta(days=2)).isoformat()), ("birth_date", "1890-01-01"),
@@ -181,6 +202,30 @@ def test_who_may_cancel(client, world, area):
                       headers=world.headers(area["regulator"]))
     assert bad.status_code == 422 and "by" in bad.get_json()["error"]["fields"]
     assert db.session.get(Booking, booking.id).status == "booked"
+
+
+@pytest.mark.parametrize("role, by, recorded", [
+    ("gp", None, "practitioner"), ("gp", "practitioner", "practitioner"), ("gp", "regulator", None),
+    ("gp", "patient", None),
+    ("regulator", None, "regulator"), ("regulator", "patient", "patient"), ("regulator", "coordinator", None),
+    ("regulator", "practitioner", None),
+    ("coordinator", None, "coordinator"), ("coordinator", "patient", "patient"), ("coordinator", "regulator", None),
+    ("admin", None, "coordinator"),
+])
+def test_who_cancelled_comes_from_the_callers_role(client, world, area, role, by, recorded):
+    """A GP cancels as the practitioner; a regulator or a coordinator as themselves, or records the patient's call."""
+    booking = world.booking(world.slot(area["doctor"]))
+    user = {"gp": lambda: world.user("gp", area["cpts"], area["doctor"]), "regulator": lambda: area["regulator"],
+            "coordinator": lambda: world.user("coordinator", area["cpts"]), "admin": lambda: world.user("admin")}[role]()
+    response = client.post(f"/api/v1/bookings/{booking.id}/cancel", json={"by": by} if by else {},
+                           headers=world.headers(user))
+    db.session.expire_all()
+    if recorded is None:
+        assert response.status_code == 422 and "by" in response.get_json()["error"]["fields"]
+        assert db.session.get(Booking, booking.id).status == "booked"
+    else:
+        assert response.status_code == 200 and response.get_json()["cancelled_by"] == recorded
+        assert db.session.get(Booking, booking.id).cancelled_by == recorded
 
 
 def test_move_books_the_new_slot_and_frees_the_old(client, world, area):

@@ -1,12 +1,19 @@
 """The iCalendar feed: parsed back it gives the same slots; minimal patient data; the token rotates."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import icalendar
 import pytest
+from flask_migrate import upgrade
+from sqlalchemy import event, text
 
+from snp_service import create_app
+from snp_service.extensions import db
+from snp_service.models import Practitioner
 from snp_service.timeutil import utcnow
+from tests.factories import PASSWORD
 
 
 @pytest.fixture
@@ -112,3 +119,57 @@ def test_long_names_with_commas_are_escaped_and_folded(client, world, cpts):
     # icalendar unfolds X- properties but leaves their TEXT escapes in place.
     escaped = gp.practitioner.display_name.replace(",", "\\,").replace(";", "\\;")
     assert str(calendar["X-WR-CALNAME"]) == f"SNP — {escaped}"
+
+
+@pytest.fixture
+def writes(app):
+    """The INSERT, UPDATE and DELETE statements the database receives."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_reading_the_gp_page_or_a_practitioner_writes_nothing(client, world, cpts, gp, writes):
+    """The feed's secret exists from the practitioner's creation: a GET never has to make it."""
+    headers = world.headers(gp)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"email": gp.email, "password": PASSWORD, "csrf_token": csrf.group(1)})
+    writes.clear()
+    page = client.get("/gp")
+    card = client.get(f"/api/v1/practitioners/{gp.practitioner_id}", headers=headers)
+    assert page.status_code == 200 and card.status_code == 200
+    assert writes == []
+    assert card.get_json()["calendar_url"].split("/calendar/")[1] in page.get_data(as_text=True)
+
+
+def test_a_practitioner_created_through_the_api_has_a_feed_at_once(client, world, cpts):
+    coordinator = world.headers(world.user("coordinator", cpts))
+    created = client.post("/api/v1/practitioners", headers=coordinator, json={
+        "cpts_ids": [cpts.id], "rpps": "10987654321", "first_name": "Lou", "last_name": "Neuf"})
+    assert created.status_code == 201
+    token = db.session.get(Practitioner, created.get_json()["id"]).calendar_token
+    assert token and len(token) >= 32
+    assert client.get(f"/calendar/{token}.ics").status_code == 200
+
+
+def test_migration_gives_existing_practitioners_a_feed_token(empty_database_url):
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="9d41c2e7a8b3")  # before practitioners were given their token at creation
+        for rpps in ("10000000001", "10000000002"):
+            db.session.execute(text("INSERT INTO practitioner (rpps, first_name, last_name, profession, created_at) "
+                                    "VALUES (:rpps, 'A', 'B', 'gp', CURRENT_TIMESTAMP)"), {"rpps": rpps})
+        db.session.commit()
+        upgrade()
+        tokens = db.session.scalars(text("SELECT calendar_token FROM practitioner")).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert len(tokens) == 2 and all(tokens) and len(set(tokens)) == 2

@@ -66,6 +66,7 @@ def test_french_excel_csv(client, world, lv):
     ("weekday", ["Jour de la semaine"], ["mardi"]),
     ("hour", ["Heure"], ["09:00"]),
     ("commune", ["Code INSEE", "Commune"], ["85222", "Saint-Gilles-Croix-de-Vie"]),
+    ("channel", ["Canal"], ["116 117", "4", "1", "25"]),
 ])
 def test_every_grouping_has_french_headers_and_readable_keys(client, world, lv, group_by, header, first):
     rows = list(csv.reader(io.StringIO(get(client, world, lv, f"group_by={group_by}&format=csv")
@@ -88,7 +89,7 @@ def test_xlsx_has_a_summary_and_one_sheet_per_grouping_with_real_numbers(client,
     assert answer.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(answer.get_data()))
     assert workbook.sheetnames == ["Synthèse", "Par jour", "Par semaine", "Par jour de semaine", "Par heure",
-                                   "Par praticien", "Par commune"]
+                                   "Par praticien", "Par commune", "Par canal"]
     summary = workbook["Synthèse"]
     values = {row[0].value: row[1] for row in summary.iter_rows(min_row=3)}
     assert values["Créneaux offerts"].value == 4 and isinstance(values["Créneaux offerts"].value, int)
@@ -116,6 +117,11 @@ def test_xlsx_has_a_summary_and_one_sheet_per_grouping_with_real_numbers(client,
     assert [c.value for c in practitioners[2]] == [lv["gp"].rpps, "Dr Alex Durand", 4, 2, 0.5]
     communes = workbook["Par commune"]
     assert [c.value for c in communes[2]][:2] == ["85222", "Saint-Gilles-Croix-de-Vie"]
+    channels = workbook["Par canal"]  # each channel's bookings over every offered slot
+    assert [[c.value for c in row] for row in channels.iter_rows()] == [
+        ["Canal", "Offerts", "Pourvus", "Taux de remplissage"],
+        ["116 117", 4, 1, 0.25], ["SAS", 4, 1, 0.25], ["Centre 15", 4, 0, 0.0], ["Autre", 4, 0, 0.0]]
+    assert channels["D2"].number_format == "0.0%"
 
 
 def test_bad_parameters_and_scope(client, world, lv):

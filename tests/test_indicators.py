@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from snp_service import indicators
+from snp_service import indicators, supplements
 from snp_service.extensions import db
 from snp_service.models import IndicatorValue, Season
 from tests.factories import PASSWORD
@@ -32,6 +32,7 @@ def summer(world):
     act(world, p2, "2020-07-15T11:00", channel="other", has_treating_doctor="yes")
     act(world, p2, "2020-07-16T11:00", channel="15", outcome="no_show")
     world.slot(p2, paris("2020-07-16T11:30"), status="withdrawn")
+    supplements.accrue_between("test", season.start_date, season.end_date)  # as the nightly run leaves the ledger
     return cpts, season
 
 
@@ -77,11 +78,31 @@ def test_month_quarter_and_year_average_over_their_own_days(summer):
     assert averages == {"2020-07": round(5 / 31, 2), "2020-Q3": round(5 / 92, 2), "2020": round(5 / 366, 2)}
 
 
-def test_nightly_job_computes_this_and_last_month_quarter_year_and_current_seasons(summer):
+def test_nightly_job_computes_every_period_whose_days_are_still_open(summer):
     cpts, season = summer
-    assert indicators.compute_due(today=date(2020, 7, 20)) == {"cpts": 1, "values": 5 * 9}
+    # Open: the days of the supplement recompute window (62 days), 19/05..20/07.
+    assert indicators.compute_due(today=date(2020, 7, 20)) == {"cpts": 1, "values": 7 * 9}
     periods = set(db.session.scalars(select(IndicatorValue.period)))
-    assert periods == {"2020-07", "2020-06", "2020-Q3", "2020", f"season:{season.id}"}
+    assert periods == {"2020-05", "2020-06", "2020-07", "2020-Q2", "2020-Q3", "2020", f"season:{season.id}"}
+
+
+def test_a_quarter_and_a_year_just_ended_are_recomputed(world):
+    """After the 1 April run, 2026-Q1 says what March says (it used to keep its March figure forever)."""
+    cpts = world.cpts()
+    practitioner = world.practitioner(cpts)
+    world.slot(practitioner, paris("2026-03-02T10:00"), status="expired")
+    indicators.compute_due(today=date(2026, 3, 10))
+    world.slot(practitioner, paris("2026-03-20T10:00"), status="expired")
+    indicators.compute_due(today=date(2026, 4, 1))
+    offered = {period: indicators.read(cpts.id, period)["indicators"][1]["value"] for period in ("2026-03", "2026-Q1")}
+    assert offered == {"2026-03": 2, "2026-Q1": 2}
+
+    world.slot(practitioner, paris("2026-12-30T10:00"), status="expired")
+    indicators.compute_due(today=date(2026, 12, 31))
+    world.slot(practitioner, paris("2026-12-31T10:00"), status="expired")
+    indicators.compute_due(today=date(2027, 1, 1))
+    offered = {period: indicators.read(cpts.id, period)["indicators"][1]["value"] for period in ("2026-Q4", "2026")}
+    assert offered == {"2026-Q4": 2, "2026": 4}
 
 
 def test_indicators_api(client, world, summer):

@@ -64,6 +64,17 @@ def test_series_keeps_its_local_hour_across_both_dst_changes(gp, app):
     assert len(slots) == 4 * len(firsts) and len(firsts) == 66  # 33 weeks of Tuesdays and Thursdays
 
 
+@pytest.mark.parametrize("until", ["20270910", "20270910T235959", "20270910T215959Z"])
+def test_series_until_a_date_keeps_that_day(gp, app, until):
+    """RFC 5545: a DATE UNTIL is the last day of the series, in Europe/Paris (the schema's own example)."""
+    app.config["PUBLISH_HORIZON_DAYS"] = 400
+    slots = publishing.publish_request(gp, gp.practitioner, {"series": {
+        "first_start": datetime(2027, 8, 31, 17, 0), "block_minutes": 30, "slot_minutes": 15,
+        "rrule": f"FREQ=WEEKLY;BYDAY=TU,TH,FR;UNTIL={until}"}}, now=NOW)
+    days = sorted({start[:10] for start in local_starts(slots)})
+    assert days == ["2027-08-31", "2027-09-02", "2027-09-03", "2027-09-07", "2027-09-09", "2027-09-10"]
+
+
 @pytest.mark.parametrize("first_start, code", [
     (datetime(2027, 3, 14, 2, 30), "nonexistent_local_time"),   # 28 March 2027 02:30 does not exist
     (datetime(2027, 10, 24, 2, 30), "ambiguous_local_time"),    # 31 October 2027 02:30 happens twice

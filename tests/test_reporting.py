@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from snp_service import reporting
+from snp_service import reporting, supplements
 from snp_service.extensions import db
+from snp_service.models import Season
 from snp_service.timeutil import PARIS, UTC
 
 ST_GILLES, ST_JEAN = ("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428), ("85234", "Saint-Jean-de-Monts", 46.79, -2.06)
@@ -69,6 +70,7 @@ def season(world):
     book(world, slot("tue_0010", one, paris(2027, 3, 30, 0, 10)))
     # Another CPTS's practitioner.
     book(world, slot("other_cpts", three, paris(2027, 3, 28, 10, 0)), outcome="honored")
+    supplements.accrue_between("test", START, END)  # the ledger, as the nightly run leaves it
     return {"a": a, "b": b, "one": one, "two": two, "three": three, "slots": slots}
 
 
@@ -181,11 +183,31 @@ def test_days_without_offer_still_appear_in_the_daily_series(world):
         ("2027-07-13", 0, None), ("2027-07-14", 1, 0.0), ("2027-07-15", 0, None)]
 
 
+def test_fill_rate_by_channel_counts_each_channels_bookings_over_every_offered_slot(season, client, world):
+    """An offered slot has no channel: each channel's rate is its filled slots over all the offered ones."""
+    expected = [{"key": channel, "offered": 8, "filled": 1, "fill_rate": 0.125} for channel in ("116117", "sas", "15", "other")]
+    assert reporting.breakdown([season["a"].id], START, END, "channel") == expected
+    assert sum(row["fill_rate"] for row in expected) == reporting.summary([season["a"].id], START, END)["fill_rate"]
+
+    headers = world.headers(world.user("coordinator", season["a"]))
+    answer = client.get(f"/api/v1/reports/fill-rate?cpts_id={season['a'].id}&from={START}&to={END}&group_by=channel",
+                        headers=headers)
+    assert answer.status_code == 200 and answer.get_json()["breakdown"] == expected
+    season_row = Season(cpts_id=season["a"].id, name="Printemps", start_date=START, end_date=END)
+    db.session.add(season_row)
+    db.session.commit()
+    report = client.get(f"/api/v1/seasons/{season_row.id}/report?group_by=channel", headers=headers).get_json()
+    assert report["breakdown"] == expected and report["breakdowns"]["channel"] == expected
+    workbook = client.get(f"/api/v1/seasons/{season_row.id}/report?format=xlsx", headers=headers)
+    assert workbook.status_code == 200
+
+
 def test_full_report_agrees_with_its_parts(season):
     report = reporting.full_report([season["a"].id], START, END)
 
     assert report["summary"]["offered"] == 8
-    for group_by in reporting.GROUPINGS:
+    assert report["breakdowns"]["channel"] == reporting.breakdown([season["a"].id], START, END, "channel")
+    for group_by in set(reporting.GROUPINGS) - {"channel"}:  # channel rows each count every offered slot
         rows = report["breakdowns"][group_by]
         assert sum(r["offered"] for r in rows) == 8, group_by
         assert sum(r["filled"] for r in rows) == 4, group_by
@@ -196,3 +218,9 @@ def test_offered_by_commune_lists_communes_without_offer(season):
 
     assert rows == [{"insee": "85222", "name": "Saint-Gilles-Croix-de-Vie", "offered": 0},
                     {"insee": "85234", "name": "Saint-Jean-de-Monts", "offered": 2}]
+
+
+def test_regulated_channels_are_configuration_for_the_report_too(season, app):
+    """SPEC: rules are configuration. A channel taken out of the rules no longer makes regulated acts anywhere."""
+    app.config["SUPPLEMENT_RULES"] = app.config["SUPPLEMENT_RULES"] | {"channels": ["116117"]}
+    assert reporting.summary([season["a"].id], START, END)["regulated_acts"] == 1  # sun_0330 came through the 15

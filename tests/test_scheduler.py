@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
@@ -21,15 +22,40 @@ from snp_service.extensions import db
 from snp_service.models import JobRun, Slot
 from snp_service.scheduling import JOBS, run_job
 from snp_service.scheduling.leader import leader_lock_for
-from snp_service.timeutil import utcnow
+from snp_service.scheduling.runner import build_scheduler
+from snp_service.timeutil import PARIS, UTC, utcnow
 
 REPO = Path(__file__).resolve().parents[1]
 TICK_SECONDS = 1.0
 
 
 def test_every_job_is_registered():
-    assert set(JOBS) == {"expire_slots", "send_outbox", "send_sas_appointments", "send_reminders", "snapshot_fill_rates",
+    assert set(JOBS) == {"expire_slots", "send_outbox", "send_sas_appointments", "send_reminders",
                          "accrue_supplements", "compute_indicators", "purge_patient_data"}
+
+
+NIGHTLY = ("accrue_supplements", "compute_indicators", "purge_patient_data")  # in the order they must run
+
+
+def _fire_times(trigger, start, end) -> list:
+    times, fire = [], trigger.get_next_fire_time(None, start)
+    while fire is not None and fire < end and len(times) < 10:
+        times.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return times
+
+
+@pytest.mark.parametrize("sunday", [date(2026, 10, 25), date(2027, 3, 28)], ids=["october-fold", "march-gap"])
+def test_nightly_jobs_run_once_and_in_order_on_the_daylight_saving_sundays(app, sunday):
+    """APScheduler reads cron times in Europe/Paris: 02:30 happened twice on the last Sunday of October and
+    fell to 03:30, after the indicators, on the last Sunday of March. No nightly job may sit in that hour."""
+    scheduler = build_scheduler(app, "test")
+    start = datetime.combine(sunday - timedelta(days=1), clock_time(12), PARIS)
+    runs = {name: _fire_times(scheduler.get_job(name).trigger, start, start + timedelta(days=2)) for name in NIGHTLY}
+    for name, times in runs.items():
+        assert [t.astimezone(PARIS).date() for t in times] == [sunday, sunday + timedelta(days=1)], name
+    for day in (0, 1):  # compared as instants: datetimes of one tzinfo compare by their wall-clock times
+        assert sorted(NIGHTLY, key=lambda name: runs[name][day].astimezone(UTC)) == list(NIGHTLY)
 
 
 def test_expire_slots_job_counts_and_records_its_run(app, world):
@@ -51,7 +77,6 @@ def test_expire_slots_job_counts_and_records_its_run(app, world):
 
 
 def test_nightly_jobs_run_on_an_empty_database(app):
-    assert run_job(app, "snapshot_fill_rates")["rows"] == 0
     assert run_job(app, "accrue_supplements")["acts"] == 0
     assert run_job(app, "compute_indicators") == {"cpts": 0, "values": 0}
     assert run_job(app, "purge_patient_data") == {"patients": 0, "booking_reasons": 0, "sms": 0}

@@ -179,3 +179,21 @@ def test_bad_parameters_are_422_naming_the_field(client, world):
         response = client.get("/api/v1/slots/search", query_string=params, headers=headers)
         assert response.status_code == 422, params
         assert field in response.get_json()["error"]["fields"], params
+
+
+def test_the_answer_is_the_response_schema(client, world, monkeypatch):
+    """What the OpenAPI document says is what the client gets: the schema cuts the answer to its fields."""
+    from marshmallow import Schema
+
+    from snp_service import search
+    from snp_service.api.schemas.search import SearchAnswerSchema
+
+    cpts, headers = _area(world)
+    world.slot(world.practitioner(cpts), utcnow() + timedelta(hours=2))
+    plain = search._result
+    monkeypatch.setattr(search, "_result", lambda row: plain(row) | {"internal": "not documented"})
+    answer = client.get("/api/v1/slots/search", query_string={"commune": "85222"}, headers=headers).get_json()
+
+    assert len(answer["results"]) == 1 and "internal" not in answer["results"][0]
+    found = search.search_free_slots({cpts.id}, {"commune": "85222"})
+    assert answer == Schema.dump(SearchAnswerSchema(), {"results": found})  # marshmallow's own dump, field by field

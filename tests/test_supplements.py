@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import holidays
 import pytest
 from sqlalchemy import select
 
-from snp_service import supplements
+from snp_service import indicators, supplements
 from snp_service.extensions import db
 from snp_service.models import SupplementAct, SupplementLine
+from snp_service.timeutil import month_end, paris_today, to_paris
 
 from .supplement_helpers import act
 
@@ -55,7 +57,7 @@ def test_each_rule_excludes_the_act_with_its_code(world):
     assert verdicts(cpts) == {b.id: None for b in eligible} | excluded
     line, = supplements.statement(cpts.id, "2020-07")["lines"]
     assert (line["practitioner_id"], line["acts"], line["amount_cents"]) == (gp.id, 5, 7500)
-    assert supplements.total_cents([cpts.id], date(2020, 7, 6), date(2020, 7, 12)) == 7500
+    assert supplements.ledger_cents([cpts.id], date(2020, 7, 6), date(2020, 7, 12)) == 7500
 
 
 def test_french_public_holiday_is_pdsa_all_day(world):
@@ -144,7 +146,7 @@ def test_amount_and_cap_come_from_configuration(world, app):
     act(world, gp, "2020-07-21T10:00")
     supplements.accrue(today=JULY_31)
     assert supplements.statement(cpts.id, "2020-07")["total_cents"] == 1650
-    assert supplements.total_cents([cpts.id], date(2020, 7, 1), date(2020, 7, 31)) == 1650
+    assert supplements.ledger_cents([cpts.id], date(2020, 7, 1), date(2020, 7, 31)) == 1650
 
 
 def test_weekly_cap_counts_a_practitioners_acts_in_every_cpts(world, app):
@@ -155,8 +157,10 @@ def test_weekly_cap_counts_a_practitioners_acts_in_every_cpts(world, app):
     db.session.commit()
     act(world, gp, "2020-07-20T10:00")
     act(world, gp, "2020-07-21T10:00")
-    assert supplements.total_cents([second.id], date(2020, 7, 21), date(2020, 7, 21)) == 0
-    assert supplements.total_cents([second.id], date(2020, 7, 20), date(2020, 7, 20)) == 1500
+    supplements.accrue(today=JULY_31)
+    assert supplements.ledger_cents([second.id], date(2020, 7, 21), date(2020, 7, 21)) == 0
+    assert supplements.ledger_cents([second.id], date(2020, 7, 20), date(2020, 7, 20)) == 1500
+    assert supplements.ledger_cents([first.id, second.id], date(2020, 7, 1), date(2020, 7, 31)) == 1500
 
 
 def test_statement_api_json_and_scopes(client, world):
@@ -245,3 +249,56 @@ def test_season_statement_spans_months_and_stops_at_the_season_bounds(client, wo
     elsewhere = client.get(f"/api/v1/supplements?cpts_id={other.id}&season_id={season.id}",
                            headers=world.headers(world.user("coordinator", other)))
     assert elsewhere.status_code == 404
+
+
+def _weekday_morning(days_ago: int) -> str:
+    """A Paris weekday 10:00 about ``days_ago`` days back, not a public holiday: an act that earns the supplement."""
+    day = paris_today() - timedelta(days=days_ago)
+    while day.weekday() > 4 or day in holidays.France(years=day.year):
+        day -= timedelta(days=1)
+    return f"{day.isoformat()}T10:00"
+
+
+def test_report_indicators_and_statement_agree_at_any_time(client, world):
+    """One truth for the money: the report, the indicators and the statement all read the ledger.
+
+    An outcome recorded today reaches them all at once (the ledger is corrected in the outcome's
+    transaction, not by the nightly run); a late correction beyond the recompute window changes
+    none of them (the ledger of those weeks is closed).
+    """
+    cpts = world.cpts()
+    gp = world.gp(cpts)
+    coordinator = world.headers(world.user("coordinator", cpts))
+    gp_headers = world.headers(gp)
+    recent = act(world, gp.practitioner, _weekday_morning(3), outcome=None)
+    old = act(world, gp.practitioner, _weekday_morning(100), outcome=None)
+
+    def figures(booking):
+        day = to_paris(booking.slot.start_at).date()
+        month = f"{day:%Y-%m}"
+        first, last = date(day.year, day.month, 1), month_end(day.year, day.month)
+        report = client.get(f"/api/v1/reports/fill-rate?cpts_id={cpts.id}&from={first}&to={last}",
+                            headers=coordinator).get_json()["summary"]["supplement_cents"]
+        statement = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month={month}",
+                               headers=coordinator).get_json()["total_cents"]
+        indicator = indicators.read(cpts.id, month)["indicators"][-1]
+        assert indicator["code"] == "supplement_cents"
+        return report, statement, indicator["value"]
+
+    assert figures(recent) == (0, 0, 0)
+    honored = client.post(f"/api/v1/bookings/{recent.id}/outcome", json={"outcome": "honored"}, headers=gp_headers)
+    assert honored.status_code == 200
+    assert figures(recent) == (1500, 1500, 1500)  # before any nightly run
+
+    # The old act was honored and accrued at the time; 100 days later the coordination corrects its outcome
+    # (a GP corrects only on the day: booking.outcome_correctable).
+    old.outcome = "honored"
+    db.session.commit()
+    old_day = to_paris(old.slot.start_at).date()
+    supplements.accrue_between("job:accrue_supplements", old_day, old_day)
+    assert figures(old) == (1500, 1500, 1500)
+    corrected = client.post(f"/api/v1/bookings/{old.id}/outcome", json={"outcome": "no_show"}, headers=coordinator)
+    assert corrected.status_code == 200
+    assert figures(old) == (1500, 1500, 1500)  # closed: the ledger keeps what was accrued, and so does the report
+    supplements.accrue()  # the nightly run changes nothing either
+    assert figures(old) == (1500, 1500, 1500) and figures(recent) == (1500, 1500, 1500)

@@ -7,6 +7,7 @@ from flask_login import current_user as session_user
 from ..accounts import user_for_token
 from ..errors import Unauthorized
 from ..extensions import api, csrf
+from .blueprint import Blueprint
 from .errors import register_error_handlers
 from .openapi import ErrorResponsesPlugin
 
@@ -36,6 +37,8 @@ def register_api(app: Flask) -> None:
 
 
 def register_api_blueprint(module) -> None:
+    if not isinstance(module.blp, Blueprint):  # the plain class would parse bodies leniently
+        raise TypeError(f"{module.__name__}.blp must be snp_service.api.blueprint.Blueprint")
     csrf.exempt(module.blp)
     api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
 

@@ -2,11 +2,11 @@
 from datetime import timedelta
 
 from flask import current_app, g
-from flask_smorest import Blueprint
 
 from .. import accounts
 from ..extensions import sign_in_limit
 from ..policy import require_roles
+from .blueprint import Blueprint
 from .schemas.auth import TokenRequestSchema, TokenResponseSchema
 
 URL_PREFIX = "/auth"

@@ -1,10 +1,10 @@
 """/api/v1/bookings: book, cancel, move, record outcomes."""
 from flask import request
-from flask_smorest import Blueprint
 
 from .. import booking
 from ..errors import Invalid
 from ..policy import require_roles
+from .blueprint import Blueprint
 from .schemas.bookings import (BookingQuerySchema, BookingRequestSchema, BookingSchema, CancelRequestSchema,
                                MoveRequestSchema, OutcomeRequestSchema)
 

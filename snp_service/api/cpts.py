@@ -1,10 +1,10 @@
 """/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
-from flask_smorest import Blueprint
 
-from .. import directory, indicators
+from .. import cpts, indicators
 from ..policy import check_cpts, require_roles
-from .schemas.directory import CptsSchema, CptsUpdateSchema
-from .schemas.supplements import IndicatorQuerySchema, IndicatorsSchema
+from .blueprint import Blueprint
+from .schemas.cpts import CptsSchema, CptsUpdateSchema
+from .schemas.indicators import IndicatorQuerySchema, IndicatorsSchema
 
 URL_PREFIX = "/cpts"
 blp = Blueprint("cpts", __name__, description="CPTS records")
@@ -15,7 +15,7 @@ blp = Blueprint("cpts", __name__, description="CPTS records")
 @blp.arguments(CptsSchema())
 @blp.response(201, CptsSchema)
 def create_cpts(data, user):
-    return directory.create_cpts(user, data)
+    return cpts.create_cpts(user, data)
 
 
 @blp.route("/<int:cpts_id>", methods=["GET"])
@@ -23,7 +23,7 @@ def create_cpts(data, user):
 @blp.response(200, CptsSchema)
 def get_cpts(cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
-    return directory.get_cpts(cpts_id)
+    return cpts.get_cpts(cpts_id)
 
 
 @blp.route("/<int:cpts_id>", methods=["PATCH"])
@@ -32,7 +32,7 @@ def get_cpts(cpts_id, user):
 @blp.response(200, CptsSchema)
 def update_cpts(data, cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
-    return directory.update_cpts(user, cpts_id, data)
+    return cpts.update_cpts(user, cpts_id, data)
 
 
 @blp.route("/<int:cpts_id>/indicators", methods=["GET"])

@@ -6,11 +6,11 @@ answer ``fhir_publish.MAX_AGE_SECONDS`` (Cache-Control).
 from datetime import datetime
 
 from flask import Response, current_app, jsonify, request
-from flask_smorest import Blueprint
 
 from .. import fhir_publish
 from ..errors import NotFound
 from ..sas.outcome import FhirInvalid
+from .blueprint import Blueprint
 
 URL_PREFIX = "/fhir"
 blp = Blueprint("fhir", __name__, description="FHIR slot publishing")

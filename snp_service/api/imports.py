@@ -1,11 +1,11 @@
 """/api/v1/imports: history import of past seasons (SPEC's CSV format, all or nothing)."""
 from flask import request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .. import history_import
 from ..policy import check_cpts, require_roles
-from .schemas.reports import HistoryImportQuerySchema, HistoryImportResultSchema
+from .blueprint import Blueprint
+from .schemas.imports import HistoryImportQuerySchema, HistoryImportResultSchema
 
 URL_PREFIX = "/imports"
 blp = Blueprint("imports", __name__, description="History import")

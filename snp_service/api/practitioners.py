@@ -1,11 +1,10 @@
 """/api/v1/practitioners: the members of a CPTS."""
-from flask_smorest import Blueprint
 
-from .. import calendar_feed, directory
+from .. import calendar_feed, practitioners
 from ..policy import check_cpts, get_practitioner, listing_scope, practitioner_lookup_scope, require_roles
-from .schemas.directory import PractitionerQuerySchema, PractitionerSchema
+from .blueprint import Blueprint
 from .schemas.practitioner_lookup import LookupAnswerSchema, LookupQuerySchema
-from .schemas.slots import PractitionerWithCalendarSchema
+from .schemas.practitioners import PractitionerQuerySchema, PractitionerSchema, PractitionerWithCalendarSchema
 
 URL_PREFIX = "/practitioners"
 blp = Blueprint("practitioners", __name__, description="Practitioners")
@@ -18,7 +17,7 @@ blp = Blueprint("practitioners", __name__, description="Practitioners")
 def create_practitioner(data, user):
     for cpts_id in data["cpts_ids"]:
         check_cpts(user, cpts_id, manage=True)
-    return directory.create_practitioner(user, data)
+    return practitioners.create_practitioner(user, data)
 
 
 @blp.route("", methods=["GET"])
@@ -26,7 +25,7 @@ def create_practitioner(data, user):
 @blp.arguments(PractitionerQuerySchema(), location="query")
 @blp.response(200, PractitionerSchema(many=True))
 def list_practitioners(query, user):
-    return directory.list_practitioners(listing_scope(user, query.get("cpts_id")))
+    return practitioners.list_practitioners(listing_scope(user, query.get("cpts_id")))
 
 
 @blp.route("/<int:practitioner_id>", methods=["GET"])
@@ -49,4 +48,4 @@ def rotate_calendar_token(practitioner_id, user):
 @blp.response(200, LookupAnswerSchema)
 def lookup(query, user):
     """A few practitioners of the caller's area found by name or RPPS start (the treating-doctor field)."""
-    return {"results": directory.lookup_practitioners(practitioner_lookup_scope(user), query["q"], query["limit"])}
+    return {"results": practitioners.lookup_practitioners(practitioner_lookup_scope(user), query["q"], query["limit"])}

@@ -1,10 +1,10 @@
 """/api/v1/reports: fill-rate reports for any period and grouping (coordinator of the CPTS)."""
 from flask import Response
-from flask_smorest import Blueprint
 
 from .. import exports, reporting
 from ..policy import check_cpts, require_roles
 from ..spreadsheets import CSV_TYPE, XLSX_TYPE
+from .blueprint import Blueprint
 from .schemas.reports import FillRateQuerySchema, ReportSchema
 
 URL_PREFIX = "/reports"

@@ -1,10 +1,9 @@
 """/api/v1/slots/search: the regulator's search for free slots."""
-from flask import jsonify
-from flask_smorest import Blueprint
 
 from .. import search
 from ..policy import require_roles, visible_cpts_ids
-from .schemas.bookings import SearchAnswerSchema, SearchQuerySchema
+from .blueprint import Blueprint
+from .schemas.search import SearchAnswerSchema, SearchQuerySchema
 
 URL_PREFIX = "/slots"
 blp = Blueprint("search", __name__, description="Slot search")
@@ -16,6 +15,4 @@ blp = Blueprint("search", __name__, description="Slot search")
 @blp.response(200, SearchAnswerSchema)
 def search_slots(query, user):
     """Free slots: the treating doctor's first, then by start, then by distance."""
-    # Already plain JSON (search results match SearchAnswerSchema): a marshmallow pass
-    # over every result would cost more than the query on a regulator's every keystroke.
-    return jsonify(results=search.search_free_slots(visible_cpts_ids(user), query))
+    return {"results": search.search_free_slots(visible_cpts_ids(user), query)}

@@ -1,13 +1,13 @@
 """/api/v1/seasons: seasons of a CPTS, their fill-rate report and the comparison of two seasons."""
 from flask import Response, render_template
-from flask_smorest import Blueprint
 
 from .. import charts, seasons
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
 from ..spreadsheets import CSV_TYPE, XLSX_TYPE
+from .blueprint import Blueprint
 from .reports import CSV_DESCRIPTION, csv_response, file_formats, xlsx_response
-from .schemas.reports import (
+from .schemas.seasons import (
     CompareQuerySchema, ComparisonSchema, SeasonListQuerySchema, SeasonReportQuerySchema, SeasonReportSchema,
     SeasonSchema, SeasonUpdateSchema,
 )

@@ -2,7 +2,6 @@
 from datetime import timedelta
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .. import calendar_import, publishing
@@ -10,6 +9,7 @@ from ..errors import Invalid
 from ..models import Practitioner, User
 from ..policy import get_practitioner, require_roles
 from ..timeutil import paris_day_bounds, paris_today
+from .blueprint import Blueprint
 from .schemas.slots import (ImportQuerySchema, ImportResultSchema, PublishedSchema, PublishSchema, SlotQuerySchema,
                             SlotSchema)
 

@@ -1,10 +1,10 @@
 """/api/v1/supplements: the SNP supplement statement (JSON, or CSV / XLSX for French Excel)."""
-from flask_smorest import Blueprint
-
-from .. import directory, exports, formatting, seasons, supplements
+from .. import exports, formatting, seasons, supplements
+from ..cpts import get_cpts
 from ..errors import NotFound
 from ..policy import check_cpts, require_roles, supplement_lines_for
 from ..spreadsheets import CSV_TYPE, XLSX_TYPE
+from .blueprint import Blueprint
 from .reports import download, file_formats
 from .schemas.supplements import StatementQuerySchema, StatementSchema
 
@@ -39,5 +39,5 @@ def get_statement(query, user):
     if query["format"] == "csv":
         body = exports.statement_csv(statement, detail=query["detail"], sep=query["sep"], decimal=query["decimal"])
         return download(body, CSV_TYPE, f"{filename}{'-actes' if query['detail'] else ''}.csv")
-    title = f"Majorations SNP · {directory.get_cpts(query['cpts_id']).name} · {period}"
+    title = f"Majorations SNP · {get_cpts(query['cpts_id']).name} · {period}"
     return download(exports.statement_xlsx(statement, title), XLSX_TYPE, f"{filename}.xlsx")

@@ -1,9 +1,9 @@
 """/api/v1/users: accounts (admin anywhere, coordinator inside their CPTS)."""
-from flask_smorest import Blueprint
 
 from .. import accounts
 from ..policy import require_roles
-from .schemas.directory import UserSchema
+from .blueprint import Blueprint
+from .schemas.users import UserSchema
 
 URL_PREFIX = "/users"
 blp = Blueprint("users", __name__, description="User accounts")

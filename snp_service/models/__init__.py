@@ -1,12 +1,17 @@
-"""All models, imported here so that Alembic and ``db.create_all`` see every table."""
-from .agenda import (  # noqa: F401
-    BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, REGULATED_CHANNELS, SLOT_MODES, SLOT_STATUSES,
-    TREATING_DOCTOR_ANSWERS, Booking, Patient, Slot,
+"""All models, imported here so that Alembic and ``db.create_all`` see every table.
+
+One module per concept, named after what it holds; import from this package.
+"""
+from .cpts import Commune, Cpts, members_of, practitioner_cpts, size_class_for, user_cpts  # noqa: F401
+from .practitioners import PROFESSIONS, Practitioner, new_calendar_token  # noqa: F401
+from .accounts import ROLES, ApiToken, User  # noqa: F401
+from .seasons import Season  # noqa: F401
+from .slots import SLOT_MODES, SLOT_STATUSES, Slot  # noqa: F401
+from .patients import TREATING_DOCTOR_ANSWERS, Patient  # noqa: F401
+from .bookings import (  # noqa: F401
+    BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, Booking,
 )
 from .audit import AuditEvent  # noqa: F401
-from .people import PROFESSIONS, ROLES, ApiToken, Practitioner, User  # noqa: F401
-from .territory import Commune, Cpts, Season, practitioner_cpts, size_class_for, user_cpts  # noqa: F401
-from .fill_rates import FillRateSnapshot  # noqa: F401
 from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F401
 from .job_runs import JobRun  # noqa: F401
 from .supplements import LEDGER_KINDS, SUPPLEMENT_EXCLUSIONS, SupplementAct, SupplementLine  # noqa: F401

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import UTCDateTime
 from ..extensions import db
 from ..timeutil import utcnow
-from .agenda import Booking
+from .bookings import Booking
 
 MESSAGE_KINDS = (
     "patient_confirmation", "patient_reminder", "patient_cancellation", "patient_move",

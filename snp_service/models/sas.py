@@ -19,8 +19,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import UTCDateTime
 from ..extensions import db
 from ..timeutil import utcnow
-from .agenda import Booking
-from .people import User
+from .bookings import Booking
+from .accounts import User
 
 SAS_PUSH_EVENTS = ("booked", "cancelled", "honored", "no_show", "moved")
 SAS_PUSH_STATUSES = ("pending", "sending", "sent", "failed")

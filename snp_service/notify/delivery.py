@@ -4,7 +4,8 @@
 - ``wake_after_commit``: a commit that queued rows wakes that outbox's sender; a rollback wakes nobody
   (nothing leaves for a change that did not happen);
 - ``wake``: one sender thread per process and outbox, drained whenever woken (the scheduler's job
-  drains the same outbox on its own, for rows a crashed process left behind).
+  drains the same outbox on its own, for rows a crashed process left behind);
+- ``set_status`` and ``fail``: a row's status change, and its final failure (audited, logged).
 
 Each outbox keeps its own claim, lease and final states: the rules of what may be sent twice differ
 (an SMS is checked with the provider before a resend; a call to the SAS platform is an idempotent update).
@@ -14,14 +15,31 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .. import audit
+
 log = logging.getLogger(__name__)
+
+
+def set_status(row, status: str, now: datetime) -> None:
+    """A row's new status: a row no longer being sent holds no lease."""
+    row.status, row.status_changed_at = status, now
+    if status != "sending":
+        row.lease_expires_at = None
+
+
+def fail(row, code: str, now: datetime, *, actor: str, action: str, what: str) -> None:
+    """A row failed for good (``code`` says why, never the provider's text): audited and logged."""
+    row.last_error = code
+    set_status(row, "failed", now)
+    audit.record(actor, action, row, after={"status": "failed", "error": code, "attempts": row.attempts})
+    log.warning("%s #%s failed for good after %s attempt(s): %s", what, row.id, row.attempts, code)
 
 
 def backoff(attempts: int, base_seconds: float, max_seconds: float) -> timedelta:

@@ -14,7 +14,7 @@ from .. import audit
 from ..database import write_transaction
 from ..errors import Conflict, NotFound
 from ..extensions import db
-from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, practitioner_cpts
+from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, members_of
 from ..timeutil import utcnow
 from . import delivery
 
@@ -81,7 +81,7 @@ def resend(actor, message_id: int, cpts_ids: set[int] | None) -> OutboxMessage:
 def _within(query, cpts_ids: set[int] | None):
     if cpts_ids is None:
         return query
-    members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+    members = members_of(cpts_ids)
     return query.where(OutboxMessage.practitioner_id.in_(members))
 
 

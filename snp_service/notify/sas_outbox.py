@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Booking, SasAppointment, SasPush, practitioner_cpts
+from ..models import Booking, SasAppointment, SasPush, members_of
 from ..sas import appointments
 from ..sas.codes import as_list
 from ..timeutil import utcnow
@@ -56,8 +56,7 @@ def recent_pushes(cpts_ids: set[int] | None, limit: int = 100) -> list[SasPush]:
     query = (select(SasPush).join(SasAppointment, SasAppointment.id == SasPush.appointment_id)
              .order_by(SasPush.created_at.desc(), SasPush.id.desc()).limit(limit))
     if cpts_ids is not None:
-        members = select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
-        query = query.where(SasAppointment.practitioner_id.in_(members))
+        query = query.where(SasAppointment.practitioner_id.in_(members_of(cpts_ids)))
     return list(db.session.scalars(query))
 
 

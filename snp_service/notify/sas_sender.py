@@ -24,7 +24,6 @@ from flask import Flask, current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from .. import audit
 from ..database import write_transaction
 from ..extensions import db
 from ..models import SasPush
@@ -92,7 +91,7 @@ def _record(push_id: int, attempts: int, now: datetime, *, failed: str | None = 
         if push is None or push.status != "sending" or push.attempts != attempts:
             return "retried"  # no longer our claim (a lease check requeued it meanwhile)
         if failed is None and retry is None:
-            _set_status(push, "sent", now)
+            delivery.set_status(push, "sent", now)
             push.last_error = None
             return "sent"
         if failed is None and attempts < config["SAS_PUSH_MAX_ATTEMPTS"]:
@@ -101,7 +100,7 @@ def _record(push_id: int, attempts: int, now: datetime, *, failed: str | None = 
                 push.method = "PUT"
             push.next_attempt_at = now + delivery.backoff(attempts, config["SAS_PUSH_RETRY_BASE_SECONDS"],
                                                           config["SAS_PUSH_RETRY_MAX_SECONDS"])
-            _set_status(push, "pending", now)
+            delivery.set_status(push, "pending", now)
             log.warning("SAS appointment call #%s: %s, attempt %s, retry at %s", push_id, retry, attempts,
                         push.next_attempt_at)
             return "retried"
@@ -120,22 +119,13 @@ def _requeue_expired_leases(now: datetime) -> int:
                 _fail(push, push.last_error or "lost", now)
                 continue
             push.method, push.next_attempt_at = "PUT", now
-            _set_status(push, "pending", now)
+            delivery.set_status(push, "pending", now)
             requeued += 1
     return requeued
 
 
-def _fail(push: SasPush, code: str, now: datetime) -> None:
-    push.last_error = code
-    _set_status(push, "failed", now)
-    audit.record(ACTOR, "sas_push.failed", push, after={"status": "failed", "error": code, "attempts": push.attempts})
-    log.warning("SAS appointment call #%s failed for good after %s attempt(s): %s", push.id, push.attempts, code)
-
-
-def _set_status(push: SasPush, status: str, now: datetime) -> None:
-    push.status, push.status_changed_at = status, now
-    if status != "sending":
-        push.lease_expires_at = None
+def _fail(push, code: str, now: datetime) -> None:
+    delivery.fail(push, code, now, actor=ACTOR, action="sas_push.failed", what="SAS appointment call")
 
 
 def wake_background_sender(app: Flask) -> None:

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from .. import audit
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Booking, OutboxMessage
@@ -64,7 +63,7 @@ def _claim_next(now: datetime, counts: Counter) -> OutboxMessage | None:
             if message is None:
                 return None
             if _reminder_is_moot(message, now):
-                _set_status(message, "skipped", now)
+                delivery.set_status(message, "skipped", now)
                 counts["skipped"] += 1
                 continue
             message.status, message.attempts = "sending", message.attempts + 1
@@ -109,7 +108,7 @@ def _finish(message_id: int, attempts: int, now: datetime, *, sid: str | None = 
             return "sent" if sid else "failed"
         if sid:
             message.provider_sid = sid
-            _set_status(message, "queued", now)
+            delivery.set_status(message, "queued", now)
             return "sent"
         _fail(message, failed, now)
         return "failed"
@@ -126,7 +125,7 @@ def _retry_later(message_id: int, attempts: int, now: datetime, code: str) -> st
             return "failed"
         message.last_error = code
         message.next_attempt_at = now + backoff(attempts)
-        _set_status(message, "pending", now)
+        delivery.set_status(message, "pending", now)
     log.warning("SMS #%s: %s, attempt %s, retry at %s", message_id, code, attempts, message.next_attempt_at)
     return "retried"
 
@@ -188,20 +187,11 @@ def _requeue(message_id: int, attempts: int, now: datetime) -> None:
             _fail(message, message.last_error or "lost", now)
         else:
             message.next_attempt_at = now
-            _set_status(message, "pending", now)
+            delivery.set_status(message, "pending", now)
 
 
-def _fail(message: OutboxMessage, code: str, now: datetime) -> None:
-    message.last_error = code
-    _set_status(message, "failed", now)
-    audit.record(ACTOR, "outbox.failed", message, after={"status": "failed", "error": code, "attempts": message.attempts})
-    log.warning("SMS #%s failed for good after %s attempt(s): %s", message.id, message.attempts, code)
-
-
-def _set_status(message: OutboxMessage, status: str, now: datetime) -> None:
-    message.status, message.status_changed_at = status, now
-    if status != "sending":
-        message.lease_expires_at = None
+def _fail(message, code: str, now: datetime) -> None:
+    delivery.fail(message, code, now, actor=ACTOR, action="outbox.failed", what="SMS")
 
 
 def wake_background_sender(app: Flask) -> None:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-import phonenumbers
-
+from ..patients import normalise_phone
 from ..timeutil import PARIS
 from .codes import (
     ACT_CODE, APPOINTMENT_REASON, CATEGORIE_ETABLISSEMENT, CPTS_CATEGORY, FINESS_PREFIX, IDNPS_SYSTEM, IDNST_SYSTEM,
@@ -76,15 +75,7 @@ def instant(moment: datetime) -> str:
 @lru_cache(maxsize=4096)
 def e164(phone: str | None) -> str | None:
     """``+33XXXXXXXXX`` (the FAQ's format), or None when the number cannot be read as a French one."""
-    if not phone:
-        return None
-    try:
-        number = phonenumbers.parse(phone, "FR")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return normalise_phone(phone) if phone else None
 
 
 def slot(free: FreeSlot, booking_link: str) -> dict:

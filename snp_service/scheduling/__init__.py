@@ -47,8 +47,9 @@ JOBS: dict[str, Job] = {
         Job("send_outbox", jobs.send_outbox, {"trigger": "interval", "seconds": 30}),
         Job("send_sas_appointments", jobs.send_sas_appointments, {"trigger": "interval", "seconds": 30}),
         Job("send_reminders", jobs.send_reminders, {"trigger": "interval", "minutes": 5}),
-        Job("snapshot_fill_rates", jobs.snapshot_fill_rates, {"trigger": "cron", "minute": 7}, timedelta(hours=2)),
-        Job("accrue_supplements", jobs.accrue_supplements, {"trigger": "cron", "hour": 2, "minute": 30}, _NIGHTLY),
+        # Cron times are Europe/Paris wall-clock times: none between 02:00 and 03:00, the hour that happens
+        # twice on the last Sunday of October and not at all on the last Sunday of March.
+        Job("accrue_supplements", jobs.accrue_supplements, {"trigger": "cron", "hour": 1, "minute": 30}, _NIGHTLY),
         # After the supplements: the indicators include the supplement total.
         Job("compute_indicators", jobs.compute_indicators, {"trigger": "cron", "hour": 3, "minute": 0}, _NIGHTLY),
         Job("purge_patient_data", jobs.purge_patient_data, {"trigger": "cron", "hour": 3, "minute": 30}, _NIGHTLY),

@@ -26,12 +26,6 @@ def send_reminders() -> dict:
     return {"enqueued": enqueue_due_reminders()}
 
 
-def snapshot_fill_rates() -> dict:
-    from ..fill_rates import snapshot_recent_days
-
-    return snapshot_recent_days()
-
-
 def accrue_supplements() -> dict:
     from ..supplements import accrue
 

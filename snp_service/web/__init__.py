@@ -1,14 +1,14 @@
 """Server-rendered pages, in French, phone first."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from .. import accounts, formatting
-from ..errors import Unauthorized
+from ..errors import DomainError, Unauthorized
 from ..extensions import sign_in_limit
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
@@ -28,6 +28,21 @@ def register_pages(app: Flask) -> None:
     app.register_blueprint(pages)
     for module in (gp, regulation, coordination, messages, cpts_record):
         app.register_blueprint(module.bp)
+
+
+def flash_outcome(action, success):
+    """Run a page's service call: flash its success (a message, or a function of the result) or its refusal.
+
+    A refused request comes back as a French message on the same page rather than an error
+    page, so the user retries in place. Returns the result, or None when refused.
+    """
+    try:
+        result = action()
+    except DomainError as error:
+        flash(error.message, "error")
+        return None
+    flash(success(result) if callable(success) else success, "success")
+    return result
 
 
 def home_url(user) -> str:

@@ -7,11 +7,12 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, charts, directory, seasons, supplements
+from .. import accounts, charts, dashboard, seasons, supplements
+from ..cpts import get_cpts
 from ..database import MAX_ID
-from ..errors import DomainError
 from ..policy import check_cpts, require_roles, supplement_lines_for
 from ..timeutil import paris_today
+from . import flash_outcome
 from .forms import FrenchForm
 
 bp = Blueprint("coordination", __name__, url_prefix="/coordination")
@@ -35,7 +36,7 @@ class AccountForm(FrenchForm):
 
 def _cpts_id(user) -> int:
     """The CPTS of the page: ``?cpts_id=`` among those the user coordinates, else the first."""
-    choices = seasons.coordinated_cpts(user)
+    choices = dashboard.coordinated_cpts(user)
     if not choices:
         abort(404)
     cpts_id = request.values.get("cpts_id", type=int) or choices[0].id
@@ -54,8 +55,8 @@ def _account_form(board) -> AccountForm:
 @require_roles("coordinator", "admin")
 def home(user):
     cpts_id = _cpts_id(user)
-    board = seasons.dashboard(cpts_id)
-    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=seasons.coordinated_cpts(user),
+    board = dashboard.dashboard(cpts_id)
+    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=dashboard.coordinated_cpts(user),
                            season_form=SeasonForm(formdata=None), account_form=_account_form(board), roles=ROLE_LABELS)
 
 
@@ -65,7 +66,7 @@ def create_season(user):
     cpts_id = _cpts_id(user)
     form = SeasonForm()
     if _valid(form):
-        _attempt(lambda: seasons.create_season(user, form.data | {"cpts_id": cpts_id}), "Saison créée.")
+        flash_outcome(lambda: seasons.create_season(user, form.data | {"cpts_id": cpts_id}), "Saison créée.")
     return redirect(url_for(".home", cpts_id=cpts_id))
 
 
@@ -75,7 +76,7 @@ def update_season(season_id, user):
     season = _season(user, season_id)
     form = SeasonForm()
     if _valid(form):
-        _attempt(lambda: seasons.update_season(user, season_id, form.data), "Saison modifiée.")
+        flash_outcome(lambda: seasons.update_season(user, season_id, form.data), "Saison modifiée.")
     return redirect(url_for(".home", cpts_id=season.cpts_id))
 
 
@@ -100,12 +101,12 @@ def compare(user):
 @require_roles("coordinator", "admin")
 def create_account(user):
     cpts_id = _cpts_id(user)
-    form = _account_form(seasons.dashboard(cpts_id))
+    form = _account_form(dashboard.dashboard(cpts_id))
     if _valid(form):
         practitioner_id = form.practitioner_id.data or None
-        _attempt(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
-                                              role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
-                 "Compte créé.")
+        flash_outcome(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
+                                                   role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
+                      "Compte créé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
@@ -124,13 +125,13 @@ def set_account_active(account_id, user):
     cpts_id = _cpts_id(user)
     _cpts_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
-    _attempt(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
+    flash_outcome(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
 def _cpts_account(user, cpts_id: int, account_id: int):
     """An account of the CPTS other than the coordinator's own; 404 otherwise."""
-    account = next((a for a in seasons.cpts_accounts(cpts_id) if a.id == account_id), None)
+    account = next((a for a in dashboard.cpts_accounts(cpts_id) if a.id == account_id), None)
     if account is None or account.id == user.id:
         abort(404)
     return account
@@ -153,7 +154,7 @@ def supplements_statement(user):
         statement = supplements.statement(cpts_id, month, practitioner_id=own, detail=True)
     query = {"cpts_id": cpts_id} | ({"season_id": season.id} if season else {"month": month})
     return render_template("coordination/supplements.html", statement=statement, season=season, month=month,
-                           month_error=month_error, cpts=directory.get_cpts(cpts_id), query=query,
+                           month_error=month_error, cpts=get_cpts(cpts_id), query=query,
                            seasons=seasons.list_seasons(cpts_id), rules=supplements.current_rules()), \
         422 if month_error else 200
 
@@ -174,11 +175,3 @@ def _valid(form: FlaskForm) -> bool:
         flash(f"{label} : {', '.join(problems)}", "error")
     return False
 
-
-def _attempt(action, success: str) -> None:
-    try:
-        action()
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(success, "success")

@@ -8,8 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
-from .. import directory, formatting, indicators
-from ..directory import TARGET_BOUNDS
+from .. import formatting, indicators
+from ..cpts import TARGET_BOUNDS, get_cpts, update_cpts
 from ..errors import DomainError
 from ..models import INDICATORS
 from ..policy import check_cpts, require_roles, visible_cpts_ids
@@ -45,7 +45,7 @@ class FrenchDecimalField(DecimalField):
 
 
 class TargetsForm(FlaskForm):
-    """One field per targetable indicator, bounded by ``directory.TARGET_BOUNDS`` in the unit shown."""
+    """One field per targetable indicator, bounded by ``cpts.TARGET_BOUNDS`` in the unit shown."""
 
 
 for _code, _label in INDICATORS:
@@ -64,19 +64,19 @@ def index(user):
     ids = sorted(visible_cpts_ids(user) or user.cpts_ids)
     if len(ids) == 1:
         return redirect(url_for(".show", cpts_id=ids[0]))
-    return render_template("cpts_record/index.html", cpts_list=[directory.get_cpts(i) for i in ids])
+    return render_template("cpts_record/index.html", cpts_list=[get_cpts(i) for i in ids])
 
 
 @bp.route("/<int:cpts_id>", methods=["GET", "POST"])
 @require_roles("coordinator", "admin")
 def show(cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
-    cpts = directory.get_cpts(cpts_id)
+    cpts = get_cpts(cpts_id)
     # On POST the submitted form is the whole set of targets: an emptied field removes its target.
     form = TargetsForm(data=_form_targets(cpts.indicator_targets or {}) if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            directory.update_cpts(user, cpts_id, {"indicator_targets": _stored_targets(form)})
+            update_cpts(user, cpts_id, {"indicator_targets": _stored_targets(form)})
         except DomainError as error:
             _attach(form, error)
         else:

@@ -2,7 +2,7 @@
 
 Forms post here (Flask-WTF CSRF) with Europe/Paris wall-clock times. A refused publish
 comes back as the same page with every value kept and the reason next to its field
-(422); the preview asks the publishing service for a dry run of the same request, so the
+(422); the preview asks ``publish_preview`` for a dry run of the same request, so the
 count it shows is the count a publish creates.
 """
 from __future__ import annotations
@@ -14,10 +14,12 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from .. import booking, calendar_feed, calendar_import, directory, formatting, gp_agenda, publishing, supplements
+from .. import (booking, calendar_feed, calendar_import, formatting, gp_agenda, practitioners, publish_preview, publishing,
+               supplements)
 from ..errors import DomainError
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
 from ..timeutil import paris_today, to_paris
+from . import flash_outcome
 from .forms import FrenchForm
 from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
 
@@ -48,7 +50,7 @@ def _page(user, forms: dict | None = None, opened: str = "block", status: int = 
     if not MONTH.match(month):
         month = f"{paris_today():%Y-%m}"
     page = {
-        "practitioner": user.practitioner, "home": gp_agenda.gp_home(user, user.practitioner),
+        "practitioner": user.practitioner, "home": gp_agenda.gp_home(user.practitioner),
         "forms": fresh_forms() | (forms or {}), "opened": opened, "import_form": ImportForm(prefix="ics"),
         "action_form": FrenchForm(), "open_week": request.args.get("week", ""),
         "month": month, "statement": _own_statement(user, month), "outcome_labels": OUTCOME_LABELS,
@@ -88,7 +90,7 @@ def preview(kind, user):
     form = _form(kind)
     if form.validate_on_submit():
         try:
-            plan = publishing.plan_request(user.practitioner, form.publish_request())
+            plan = publish_preview.plan_request(user.practitioner, form.publish_request())
         except DomainError as error:
             form.place(error)
         else:
@@ -104,7 +106,7 @@ def _form(kind: str) -> PublishForm:
     return FORMS[kind](prefix=kind)
 
 
-def _summary(kind: str, plan: publishing.Plan) -> str:
+def _summary(kind: str, plan: publish_preview.Plan) -> str:
     if kind == "series":
         days = sorted({to_paris(i.start).date() for i in plan.intervals})
         shown = ", ".join(f"{formatting.weekday(d)[:3]}. {d:%d/%m}" for d in days[:PREVIEWED_TIMES])
@@ -124,16 +126,11 @@ def _monday(moment: datetime) -> str:
 @bp.post("/slots/<int:slot_id>/withdraw")
 @require_roles("gp")
 def withdraw(slot_id, user):
-    week = ""
+    slot = None
     if FrenchForm().validate_on_submit():
-        try:
-            slot = publishing.withdraw(user, slot_id)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            week = _monday(slot.start_at)
-            flash(f"Créneau du {formatting.day(slot.start_at)[:5]} à {formatting.clock(slot.start_at)} retiré", "success")
-    return redirect(url_for("gp.home", week=week or None) + "#agenda-title")
+        slot = flash_outcome(lambda: publishing.withdraw(user, slot_id), lambda slot: (
+            f"Créneau du {formatting.day(slot.start_at)[:5]} à {formatting.clock(slot.start_at)} retiré"))
+    return redirect(url_for("gp.home", week=_monday(slot.start_at) if slot else None) + "#agenda-title")
 
 
 @bp.post("/bookings/<int:booking_id>/outcome")
@@ -141,12 +138,8 @@ def withdraw(slot_id, user):
 def record_outcome(booking_id, user):
     outcome = request.form.get("outcome")
     if FrenchForm().validate_on_submit() and outcome in OUTCOME_LABELS:
-        try:
-            done = booking.record_outcome(user, booking_id, outcome)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(f"Rendez-vous de {formatting.clock(done.slot.start_at)} : {OUTCOME_LABELS[outcome]}", "success")
+        flash_outcome(lambda: booking.record_outcome(user, booking_id, outcome),
+                      lambda done: f"Rendez-vous de {formatting.clock(done.slot.start_at)} : {OUTCOME_LABELS[outcome]}")
     return redirect(url_for("gp.home") + "#today-bookings")
 
 
@@ -157,12 +150,9 @@ def import_ics(user):
     if not form.validate_on_submit():
         flash("Choisissez un fichier .ics", "error")
         return redirect(url_for("gp.home"))
-    try:
-        result = calendar_import.import_calendar(user, user.practitioner, form.file.data.read(), form.slot_minutes.data)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(f"Import : {result.created} créneau(x) créé(s), {len(result.skipped)} ignoré(s)", "success")
+    flash_outcome(lambda: calendar_import.import_calendar(user, user.practitioner, form.file.data.read(),
+                                                          form.slot_minutes.data),
+                  lambda result: f"Import : {result.created} créneau(x) créé(s), {len(result.skipped)} ignoré(s)")
     return redirect(url_for("gp.home"))
 
 
@@ -180,11 +170,7 @@ def rotate_calendar_token(user):
 def set_sas_participation(user):
     if FrenchForm().validate_on_submit():
         participate = request.form.get("participate") == "1"
-        try:
-            directory.set_sas_participation(user, user.practitioner_id, participate)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash("Vos créneaux sont visibles sur la plateforme SAS" if participate
-                  else "Vos créneaux ne sont plus visibles sur la plateforme SAS", "success")
+        flash_outcome(lambda: practitioners.set_sas_participation(user, user.practitioner_id, participate),
+                      "Vos créneaux sont visibles sur la plateforme SAS" if participate
+                      else "Vos créneaux ne sont plus visibles sur la plateforme SAS")
     return redirect(url_for("gp.home") + "#sas")

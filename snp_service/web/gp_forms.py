@@ -135,9 +135,9 @@ class SeriesForm(PublishForm):
         return "last_day"
 
     def publish_request(self) -> dict:
-        # Local UNTIL at the end of the last day: the series is expanded on Paris wall-clock times.
+        # A DATE UNTIL: the last day is included (RFC 5545).
         days = [code for code in RRULE_DAYS if code in self.weekdays.data]
-        rrule = f"FREQ=WEEKLY;BYDAY={','.join(days)};UNTIL={self.last_day.data:%Y%m%d}T235959"
+        rrule = f"FREQ=WEEKLY;BYDAY={','.join(days)};UNTIL={self.last_day.data:%Y%m%d}"
         return {"series": {"first_start": datetime.combine(self.first_day.data, self.start.data),
                            "block_minutes": self.block_minutes.data, "slot_minutes": self.slot_minutes.data,
                            "rrule": rrule}, "mode": self.mode.data}

@@ -11,22 +11,23 @@ from datetime import date
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from .. import search, shared_agenda
+from ..booking import CANCELLED_BY_ROLE
 from ..errors import Invalid
 from ..policy import get_practitioner, require_roles, visible_cpts_ids
 from ..timeutil import paris_today
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-# Who asked for a cancellation, as offered to each role besides the patient.
-CANCELLER = {"regulator": ("regulator", "La régulation"), "coordinator": ("coordinator", "La coordination"),
-             "admin": ("coordinator", "La coordination")}
+# How the console names who asked for a cancellation, besides the patient (the rule: booking.CANCELLED_BY_ROLE).
+CANCELLER_LABELS = {"regulator": "La régulation", "coordinator": "La coordination"}
 
 
 @bp.get("")
 @require_roles("regulator", "coordinator", "admin")
 def home(user):
+    by = CANCELLED_BY_ROLE[user.role][0]
     return render_template("regulation/home.html", communes=search.area_communes(visible_cpts_ids(user)),
-                           canceller=CANCELLER[user.role])
+                           canceller=(by, CANCELLER_LABELS[by]))
 
 
 @bp.get("/agenda")

@@ -61,23 +61,15 @@ def _report(figures: dict, name: str) -> None:
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_gp_page_has_no_serious_axe_violation(viewport, app, world, live_server, request):
+@pytest.mark.parametrize("role", ["gp", "coordinator"])
+def test_each_roles_pages_have_no_serious_axe_violation(role, viewport, app, world, live_server, request):
     page = request.getfixturevalue(f"{viewport}_page")
     w = pages_world(world)
-    login(page, live_server, w.gp.email, PASSWORD)
+    account, pages = (w.gp, {"gp": "/gp"}) if role == "gp" else (w.coordinator, coordinator_pages(w))
+    login(page, live_server, account.email, PASSWORD)
     figures: dict = {}
-    _audit(page, live_server, {"gp": "/gp"}, figures)
-    _report(figures, f"gp-{viewport}")
-
-
-@pytest.mark.parametrize("viewport", ["phone", "desktop"])
-def test_coordinator_pages_have_no_serious_axe_violation(viewport, app, world, live_server, request):
-    page = request.getfixturevalue(f"{viewport}_page")
-    w = pages_world(world)
-    login(page, live_server, w.coordinator.email, PASSWORD)
-    figures: dict = {}
-    _audit(page, live_server, coordinator_pages(w), figures)
-    _report(figures, f"coordinator-{viewport}")
+    _audit(page, live_server, pages, figures)
+    _report(figures, f"{role}-{viewport}")
 
 
 INTERACTIVE = ("a[href], button, input:not([type=hidden]), select, textarea, summary, "

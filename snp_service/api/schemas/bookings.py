@@ -1,48 +1,11 @@
-"""Schemas of the regulator's work: slot search, bookings, cancel, move, outcome."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+"""Schemas of bookings: book, cancel, move, outcome, list."""
+from marshmallow import Schema, fields, validate
 
-from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS
+from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, TREATING_DOCTOR_ANSWERS
 from .common import Id, Insee, Name, ParisDateTime, Rpps, aware_datetime
+from .practitioners import PractitionerSummarySchema
 from .slots import SlotSchema
 
-
-
-class PractitionerSummarySchema(Schema):
-    id = fields.Integer()
-    rpps = fields.String()
-    first_name = fields.String()
-    last_name = fields.String()
-    address = fields.String(allow_none=True)
-    commune_insee = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-
-
-class SearchQuerySchema(Schema):
-    from_ = aware_datetime(data_key="from", attribute="from")
-    to = aware_datetime()
-    commune = Insee()
-    lat = fields.Float(validate=validate.Range(-90, 90))
-    lon = fields.Float(validate=validate.Range(-180, 180))
-    radius_km = fields.Float(validate=validate.Range(min=0.1, max=300))
-    treating_rpps = Rpps()
-    mode = fields.String(validate=validate.OneOf(SLOT_MODES))
-    limit = fields.Integer(validate=validate.Range(min=1, max=100))
-
-    @validates_schema
-    def both_coordinates(self, data, **kwargs):
-        if ("lat" in data) != ("lon" in data):
-            raise ValidationError("lat and lon go together", field_name="lat" if "lon" in data else "lon")
-
-
-class SearchResultSchema(Schema):
-    slot = fields.Nested(SlotSchema)
-    practitioner = fields.Nested(PractitionerSummarySchema)
-    distance_km = fields.Float(allow_none=True)
-    is_treating_doctor = fields.Boolean()
-
-
-class SearchAnswerSchema(Schema):
-    results = fields.List(fields.Nested(SearchResultSchema))
 
 
 class PatientSchema(Schema):
@@ -65,7 +28,9 @@ class BookingRequestSchema(Schema):
 
 class CancelRequestSchema(Schema):
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
-    by = fields.String(required=True, validate=validate.OneOf(CANCELLED_BY))
+    by = fields.String(load_default=None, validate=validate.OneOf(CANCELLED_BY), metadata={"description": (
+        "who asked for the cancel, as the caller's role allows: a GP cancels as practitioner; a regulator as "
+        "regulator or patient; a coordinator (or admin) as coordinator or patient. Default: the role's own")})
 
 
 class MoveRequestSchema(Schema):

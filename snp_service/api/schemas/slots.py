@@ -1,4 +1,4 @@
-"""Schemas of slots: publishing requests, listing, .ics import, and the practitioner with their feed link.
+"""Schemas of slots: publishing requests, listing, .ics import.
 
 Slot times are answered in Europe/Paris with their offset (``2027-03-30T17:00:00+02:00``):
 the same instant as UTC, but readable as the wall-clock time people booked.
@@ -10,7 +10,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ...models import SLOT_MODES, SLOT_STATUSES
 from ...timeutil import PARIS
 from .common import BoundedAwareDateTime, Id, ParisDateTime, aware_datetime
-from .directory import PractitionerSchema
 
 _SHAPES = ("start", "slots", "block", "series")
 
@@ -107,9 +106,3 @@ class ImportResultSchema(Schema):
     created = fields.Integer()
     slots = fields.List(fields.Nested(SlotSchema))
     skipped = fields.List(fields.Nested(SkippedSchema))
-
-
-class PractitionerWithCalendarSchema(PractitionerSchema):
-    """The practitioner as they themselves and their coordinator see it: with the feed's secret URL."""
-
-    calendar_url = fields.String(dump_only=True)

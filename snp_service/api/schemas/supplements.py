@@ -1,4 +1,4 @@
-"""Schemas of the supplement statement and of the ACI indicators."""
+"""Schemas of the supplement statement."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .common import Id
@@ -38,22 +38,3 @@ class StatementSchema(Schema):
     to = fields.Date()
     lines = fields.List(fields.Nested(StatementLineSchema))
     total_cents = fields.Integer()
-
-
-class IndicatorQuerySchema(Schema):
-    period = fields.String(required=True, validate=validate.Length(min=4, max=30),
-                           metadata={"description": "YYYY-MM, YYYY-Qn, YYYY or season:<id>"})
-
-
-class IndicatorSchema(Schema):
-    code = fields.String()
-    label = fields.String()
-    value = fields.Raw()
-    target = fields.Float(allow_none=True)
-    achievement = fields.Float(allow_none=True)
-
-
-class IndicatorsSchema(Schema):
-    period = fields.String()
-    computed_at = fields.AwareDateTime(format="iso")
-    indicators = fields.List(fields.Nested(IndicatorSchema))

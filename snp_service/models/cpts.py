@@ -1,14 +1,19 @@
-"""The CPTS record: territory, communes, seasons."""
+"""The CPTS record: territory, communes, memberships of practitioners and accounts."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, Column, Date, Float, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime
 from ..extensions import db
 from ..timeutil import utcnow
+
+if TYPE_CHECKING:  # the relationship resolves the name through the model registry
+    from .seasons import Season
 
 # ACI size classes by population: (upper bound exclusive, class).
 SIZE_CLASS_BOUNDS = ((40_000, 1), (80_000, 2), (175_000, 3))
@@ -28,6 +33,15 @@ practitioner_cpts = Table(
     # The primary key (practitioner_id, cpts_id) does not serve "the practitioners of these CPTS".
     Column("cpts_id", ForeignKey("cpts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
+
+def members_of(cpts_ids):
+    """The ids of the practitioners of the CPTS ``cpts_ids`` (ids, or an expanding bind parameter), for ``IN``.
+
+    A practitioner belongs to one or more CPTS: every "the practitioners of these CPTS" of the
+    service is this subquery.
+    """
+    return select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+
 
 user_cpts = Table(
     "user_cpts",
@@ -83,19 +97,3 @@ class Commune(db.Model):
     postal_code: Mapped[str | None] = mapped_column(String(5))
 
     cpts: Mapped[Cpts] = relationship(back_populates="communes")
-
-
-class Season(db.Model):
-    __tablename__ = "season"
-    __table_args__ = (
-        CheckConstraint("end_date >= start_date", name="dates_ordered"),
-        UniqueConstraint("cpts_id", "name"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    cpts_id: Mapped[int] = mapped_column(ForeignKey("cpts.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date] = mapped_column(Date)
-
-    cpts: Mapped[Cpts] = relationship(back_populates="seasons")

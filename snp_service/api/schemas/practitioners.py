@@ -1,0 +1,43 @@
+"""Schemas of practitioners: the member record, its summary in search results and bookings, the feed link."""
+from marshmallow import Schema, fields, validate
+
+from ...models import PROFESSIONS
+from .common import Finess, Id, Insee, Name, PostalCode, Rpps, Siret
+
+
+class PractitionerSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    cpts_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=50))
+    rpps = Rpps(required=True)
+    first_name = Name(required=True)
+    last_name = Name(required=True)
+    profession = fields.String(load_default="gp", validate=validate.OneOf(PROFESSIONS))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=20))
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    commune_insee = Insee(allow_none=True)
+    postal_code = PostalCode(allow_none=True)
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    practice_siret = Siret(allow_none=True)
+    practice_finess = Finess(allow_none=True)
+    sas_participation = fields.Boolean(load_default=False)
+
+
+class PractitionerQuerySchema(Schema):
+    cpts_id = Id()
+
+
+class PractitionerSummarySchema(Schema):
+    id = fields.Integer()
+    rpps = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    address = fields.String(allow_none=True)
+    commune_insee = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class PractitionerWithCalendarSchema(PractitionerSchema):
+    """The practitioner as they themselves and their coordinator see it: with the feed's secret URL."""
+
+    calendar_url = fields.String(dump_only=True)

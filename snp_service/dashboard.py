@@ -1,0 +1,91 @@
+"""The coordinator's dashboard: this week live, tomorrow's offer per commune, the season, members, accounts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from . import reporting
+from .cpts import commune_names
+from .extensions import db
+from .models import Cpts, Practitioner, Season, User, user_cpts
+from .practitioners import list_practitioners
+from .seasons import list_seasons
+from .timeutil import paris_today
+
+
+# Which season the dashboard shows: the one holding today, else the last ended, else the next one.
+SEASON_KINDS = ("current", "last", "next")
+
+
+@dataclass
+class Dashboard:
+    week: dict
+    week_start: date
+    tomorrow: date
+    tomorrow_by_commune: list[dict]
+    season: Season | None
+    season_kind: str | None  # one of SEASON_KINDS
+    season_figures: dict | None  # current: so far; last: the whole season; next: none yet
+    seasons: list[Season]
+    practitioners: list[Practitioner]
+    accounts: list[User]
+    members: list[tuple[Practitioner, str]]  # each member with their commune's name, by commune then name
+
+
+def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
+    """This week live, tomorrow's offer per commune, the season that matters today, members and seasons."""
+    today = today or paris_today()
+    monday = today - timedelta(days=today.weekday())
+    seasons = list_seasons(cpts_id)
+    season, kind = shown_season(seasons, today)
+    figures = None
+    if kind == "current":
+        figures = reporting.summary([cpts_id], season.start_date, today)
+    elif kind == "last":
+        figures = reporting.summary([cpts_id], season.start_date, season.end_date)
+    practitioners = list_practitioners({cpts_id})
+    communes = commune_names({cpts_id}, {p.commune_insee for p in practitioners})
+    members = sorted(((p, communes.get(p.commune_insee, p.commune_insee or "")) for p in practitioners),
+                     key=lambda member: (member[1] or "\uffff", member[0].last_name, member[0].first_name))
+    return Dashboard(
+        week=reporting.summary([cpts_id], monday, monday + timedelta(days=6)),
+        week_start=monday,
+        tomorrow=today + timedelta(days=1),
+        tomorrow_by_commune=reporting.offered_by_commune(cpts_id, today + timedelta(days=1)),
+        season=season,
+        season_kind=kind,
+        season_figures=figures,
+        seasons=seasons,
+        practitioners=practitioners,
+        accounts=cpts_accounts(cpts_id),
+        members=members,
+    )
+
+
+def shown_season(seasons: list[Season], today: date) -> tuple[Season | None, str | None]:
+    """Only a season whose days hold today is current; otherwise the last one ended, else the next one."""
+    current = [s for s in seasons if s.start_date <= today <= s.end_date]
+    if current:
+        return current[-1], "current"
+    ended = [s for s in seasons if s.end_date < today]
+    if ended:
+        return max(ended, key=lambda s: s.end_date), "last"
+    upcoming = [s for s in seasons if s.start_date > today]
+    if upcoming:
+        return min(upcoming, key=lambda s: s.start_date), "next"
+    return None, None
+
+
+def cpts_accounts(cpts_id: int) -> list[User]:
+    """The accounts attached to the CPTS (regulators, GPs, coordinators)."""
+    members = select(user_cpts.c.user_id).where(user_cpts.c.cpts_id == cpts_id)
+    return list(db.session.scalars(select(User).where(User.id.in_(members)).order_by(User.role, User.email)))
+
+
+def coordinated_cpts(user: User) -> list[Cpts]:
+    """The CPTS whose dashboard the user may open: all for an admin, their own for a coordinator."""
+    if user.role == "admin":
+        return list(db.session.scalars(select(Cpts).order_by(Cpts.name)))
+    return list(user.cpts)

@@ -1,0 +1,70 @@
+"""Bookings of slots, by whom and through which channel.
+
+One active booking per slot is held by the database itself: a partial unique
+index on ``booking(slot_id)``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime
+from ..extensions import db
+from ..timeutil import utcnow
+from .accounts import User
+from .patients import TREATING_DOCTOR_ANSWERS, Patient
+from .slots import Slot
+
+BOOKING_STATUSES = ("booked", "cancelled")
+OUTCOMES = ("honored", "no_show")
+CHANNELS = ("116117", "sas", "15", "other")
+CANCELLED_BY = ("patient", "practitioner", "regulator", "coordinator")
+
+
+class Booking(db.Model):
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint(f"status IN {BOOKING_STATUSES}", name="status_known"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN {OUTCOMES}", name="outcome_known"),
+        CheckConstraint(f"channel IN {CHANNELS}", name="channel_known"),
+        CheckConstraint(
+            f"has_treating_doctor IS NULL OR has_treating_doctor IN {TREATING_DOCTOR_ANSWERS}",
+            name="treating_answer_known",
+        ),
+        CheckConstraint(f"cancelled_by IS NULL OR cancelled_by IN {CANCELLED_BY}", name="cancelled_by_known"),
+        # The database, not Python, guarantees at most one active booking per slot.
+        Index(
+            "uq_booking_active_slot", "slot_id", unique=True,
+            sqlite_where=text("status = 'booked'"), postgresql_where=text("status = 'booked'"),
+        ),
+        Index("uq_booking_idempotency", "booked_by_id", "idempotency_key", unique=True),
+        Index("ix_booking_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id", ondelete="CASCADE"), index=True)
+    # Null for bookings imported from a past season: they carry no identity.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    # A keyed hash of the request that used the key: the same key with another request is refused.
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="booked")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    # Kept on the booking (not only the patient) so reports survive the retention purge.
+    has_treating_doctor: Mapped[str | None] = mapped_column(String(10))
+    # The slot's practitioner is the patient's own treating doctor: no SNP supplement then.
+    by_treating_doctor: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    slot: Mapped[Slot] = relationship()
+    patient: Mapped[Patient | None] = relationship()
+    booked_by: Mapped[User | None] = relationship()

@@ -1,0 +1,34 @@
+"""The patient of a booking: minimal data (health data under GDPR)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..database import UTCDateTime
+from ..extensions import db
+
+TREATING_DOCTOR_ANSWERS = ("yes", "no", "unknown")
+
+
+class Patient(db.Model):
+    """Minimal patient data (health data under GDPR); identity erased after the retention period."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        CheckConstraint(f"has_treating_doctor IN {TREATING_DOCTOR_ANSWERS}", name="treating_answer_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    commune_insee: Mapped[str | None] = mapped_column(String(5))
+    has_treating_doctor: Mapped[str] = mapped_column(String(10), default="unknown")
+    treating_rpps: Mapped[str | None] = mapped_column(String(11))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:  # never print identity, even in a debugger or a traceback
+        return f"<Patient {self.id}>"
