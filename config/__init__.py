@@ -28,9 +28,24 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_LOGIN = "20 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
+    # Page sessions live on the server (SPEC section 8): signing out, deactivation and a password
+    # change end them. Idle: a regulator's 8-hour shift without a request; absolute: the longest
+    # shift (12 h) and its handover, then one signs in again.
+    PAGE_SESSION_IDLE_MINUTES = 480
+    PAGE_SESSION_MAX_HOURS = 14
+    # Sign-in throttling, counted in the database so every worker and instance shares the count:
+    # attempts that did not succeed, per account (the e-mail typed) and per client address, over a
+    # sliding window ("N per M minutes", the syntax of the ``limits`` package). The address limit is
+    # higher: a 116 117 centre signs in many regulators from one address.
+    RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
+    RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
+    # Reverse proxies whose headers are believed (IPs or CIDR networks, a JSON list or comma-separated):
+    # X-Forwarded-For / -Proto (ProxyFix, through PROXY_HOPS proxies) and the SAS client-certificate
+    # headers (sas/mtls.py, which reads the socket peer).
+    TRUSTED_PROXIES = ["127.0.0.1"]
+    PROXY_HOPS = 1
+    # The demo's password is published in the README: production refuses it at sign-in and when set.
+    ALLOW_DEMO_PASSWORD = True
     SMS_BACKEND = "console"
     SCHEDULER_IN_PROCESS = False
     # Publishing rules (SPEC section 4, POST /slots).
@@ -66,8 +81,8 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI is served by snp_service/api/docs.py from the service's own files, not by flask-smorest
+    # (whose page loads it from a CDN and starts it with an inline script).
     TWILIO_ACCOUNT_SID = None
     TWILIO_AUTH_TOKEN = None
     TWILIO_FROM = None
@@ -82,8 +97,6 @@ class Config:
     # A row claimed longer than this is checked with the provider before any resend.
     SMS_LEASE_SECONDS = 300
     REMINDER_BEFORE_MINUTES = 120
-    # Reverse proxies (IPs or CIDRs) whose headers are believed: forwarded addresses, client certificates.
-    TRUSTED_PROXIES = ["127.0.0.1"]
     # The national SAS platform (SPEC section 7). Its calls: the client certificate's CN and OU, checked by
     # the reverse proxy; the regulation area its regulator accounts join.
     SAS_CLIENT_CN = None
@@ -120,7 +133,6 @@ class TestingConfig(Config):
     # Tests drive notify.sender.send_pending (and sas_sender.send_pending) themselves.
     SMS_SEND_AFTER_COMMIT = False
     SAS_PUSH_SEND_AFTER_COMMIT = False
-    RATELIMIT_ENABLED = True
     WTF_CSRF_ENABLED = True
 
 
@@ -128,6 +140,7 @@ class ProductionConfig(Config):
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None
     SESSION_COOKIE_SECURE = True
+    ALLOW_DEMO_PASSWORD = False
 
 
 CONFIGS = {
@@ -200,3 +213,12 @@ def _check(settings: dict) -> None:
         raise ConfigurationError("production needs SNP_SECRET_KEY: a random secret of 32 characters or more")
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         raise ConfigurationError("production needs SNP_DATABASE_URL")
+    if settings.get("SMS_BACKEND") in _NOT_FOR_PRODUCTION_SMS:
+        raise ConfigurationError(f"production refuses SNP_SMS_BACKEND={settings['SMS_BACKEND']}: "
+                                 f"{_NOT_FOR_PRODUCTION_SMS[settings['SMS_BACKEND']]}; use twilio")
+
+
+_NOT_FOR_PRODUCTION_SMS = {
+    "console": "it prints every SMS, so patients' phone numbers, in the log",
+    "memory": "it keeps the SMS in the process and sends none",
+}

@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, session
 from werkzeug.routing import IntegerConverter
 
 from config import load_config
 
 from .database import configure_database
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config: str | dict | None = None) -> Flask:
@@ -65,12 +65,21 @@ def _ensure_sqlite_dir(uri: str) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    from .secret_masking import install_log_masking
+
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Twilio's client logs each request at INFO, query included: the message look-up before a resend
+    # (``find``) asks by the patient's number.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    install_log_masking()
 
 
 def configure_extensions(app: Flask) -> None:
     from . import hygiene, models  # noqa: F401  (models: register every table before Alembic/create_all look)
+    from . import page_sessions
+    from .proxy import install_proxy_fix
+    from .security_headers import install_security_headers
 
     # Input hygiene first, for every endpoint: NFC text, no NUL or lone surrogate, bounded JSON numbers.
     app.request_class = hygiene.CleanRequest
@@ -80,15 +89,16 @@ def configure_extensions(app: Flask) -> None:
     configure_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)
+    install_proxy_fix(app)
+    install_security_headers(app)
     login_manager.init_app(app)
     login_manager.login_view = "pages.login"
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.active else None
+        # The cookie names the user, but only a live server-side session signs them in.
+        return page_sessions.resume(session.get(page_sessions.COOKIE_KEY), int(user_id))
 
 
 def configure_blueprints(app: Flask) -> None:

@@ -1,7 +1,8 @@
 """Accounts: users, passwords, API tokens.
 
-Passwords use Werkzeug's scrypt hashing; bearer tokens are random secrets of
-which only a SHA-256 is stored, with an expiry and a revocation time.
+Passwords use Werkzeug's scrypt hashing and the policy of ``passwords``; bearer tokens are
+random secrets of which only a SHA-256 is stored, with an expiry and a revocation time.
+Deactivating an account or changing its password ends its page sessions and revokes its tokens.
 """
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit, policy
+from . import audit, page_sessions, passwords, policy
 from .database import as_loaded, execute_core, write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .extensions import db
 from .models import ROLES, ApiToken, Cpts, Practitioner, User, practitioner_cpts, user_cpts
 from .timeutil import utcnow
 
-MIN_PASSWORD_LENGTH = 10
 
 
 def hash_password(password: str) -> str:
@@ -44,6 +44,9 @@ def authenticate(email: str, password: str) -> User:
         check_password_hash(_dummy_hash(), password)
         raise Unauthorized("Identifiants invalides", code="invalid_credentials")
     if not check_password_hash(user.password_hash, password) or not user.active:
+        raise Unauthorized("Identifiants invalides", code="invalid_credentials")
+    if passwords.is_refused_demo_password(password):
+        # An account seeded by the demo on a database later run in production: its password is public.
         raise Unauthorized("Identifiants invalides", code="invalid_credentials")
     return user
 
@@ -144,23 +147,44 @@ def set_user_active(actor, user_id: int, active: bool) -> User:
         before = {"active": user.active}
         user.active = active
         if not active:
-            db.session.query(ApiToken).filter_by(user_id=user.id, revoked_at=None).update({"revoked_at": utcnow()})
+            _end_sessions_and_tokens(user.id)
         audit.record(actor, "user.activate" if active else "user.deactivate", user, before, {"active": active})
     return user
 
 
+def change_password(actor, user_id: int, new_password: str) -> User:
+    """Set a new password (policy checked); every page session and API token of the account ends."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound("Compte introuvable")
+        passwords.check_new_password(new_password, user.email)
+        user.password_hash = hash_password(new_password)
+        _end_sessions_and_tokens(user.id)
+        audit.record(actor, "user.password_change", user)
+    return user
+
+
+def _end_sessions_and_tokens(user_id: int) -> None:
+    page_sessions.end_sessions_of(user_id)
+    db.session.query(ApiToken).filter_by(user_id=user_id, revoked_at=None).update({"revoked_at": utcnow()})
+
+
 def _check_new_user(email: str, password: str, role: str, practitioner_id: int | None) -> None:
     errors = {}
+    message = "Compte invalide"
     if "@" not in email or len(email) > 254:
         errors["email"] = ["invalid email"]
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = [f"at least {MIN_PASSWORD_LENGTH} characters"]
+    password_problem = passwords.password_problem(password, email)
+    if password_problem:
+        errors["password"] = [password_problem[0]]
+        message = f"Compte invalide : mot de passe refusé. {password_problem[1]}"
     if role not in ROLES:
         errors["role"] = [f"one of {', '.join(ROLES)}"]
     if role == "gp" and practitioner_id is None:
         errors["practitioner_id"] = ["required for a gp account"]
     if errors:
-        raise Invalid("Compte invalide", fields=errors)
+        raise Invalid(message, fields=errors)
 
 
 def _load_cpts(cpts_ids) -> list[Cpts]:

@@ -41,13 +41,37 @@ def create_user(email, password, role, cpts_ids, practitioner_id):
     click.echo(f"Created {user.role} account {user.email} (id {user.id}).")
 
 
+@snp.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def set_password(email, password):
+    """Change an account's password: its page sessions and API tokens end."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import User
+
+    user_id = db.session.scalar(select(User.id).where(User.email == accounts.normalise_email(email)))
+    if user_id is None:
+        raise click.ClickException("Compte introuvable")
+    try:
+        accounts.change_password("cli", user_id, password)
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.fields or ''}".strip())
+    click.echo(f"Password changed for {accounts.normalise_email(email)}; its sessions and tokens are ended.")
+
+
 @snp.command("demo")
 @with_appcontext
 def demo():
     """Load the demo CPTS (Littoral Vendéen), its members, accounts and slots."""
     from .demo import load_demo
 
-    accounts_created = load_demo()
+    try:
+        accounts_created = load_demo()
+    except DomainError as error:  # production refuses the published demo password
+        raise click.ClickException(error.message)
     if not accounts_created:
         click.echo("Demo data already loaded.")
         return

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from . import accounts, history_import, seasons
 from .database import write_transaction
 from .extensions import db
+from .errors import Invalid
 from .models import Commune, Cpts, Practitioner, Slot
+from .passwords import DEMO_PASSWORD, demo_password_allowed
 from .timeutil import PARIS, paris_today
-
-DEMO_PASSWORD = "snp-demo-2026"
 REGULATION_AREA = "Vendée littoral nord"
 
 LV_COMMUNES = [
@@ -50,6 +50,8 @@ LAST_NAMES = ["Martin", "Bernard", "Robin", "Guérin", "Morel", "Fournier", "Gir
 
 def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
     """Create the demo world; returns (email, role, password) of the accounts, or [] if already there."""
+    if not demo_password_allowed():
+        raise Invalid("Démonstration refusée ici : ses comptes ont un mot de passe publié (ALLOW_DEMO_PASSWORD).")
     if db.session.scalar(select(Cpts.id).where(Cpts.name == "CPTS Littoral Vendéen")) is not None:
         return []
     rng = random.Random(2020)

@@ -1,7 +1,4 @@
 """Flask extensions, created unbound here and wired in ``create_app``."""
-from flask import current_app, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -43,21 +40,4 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-def sign_in_limit(**options):
-    """Decorator: the sign-in rate limit (``RATELIMIT_LOGIN``), the service's only rate limit."""
-    def decorator(view):
-        limited = limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], **options)(view)
-        limited.snp_sign_in = True  # functools.wraps carries it through any decorator above
-        return limited
-    return decorator
-
-
-@limiter.request_filter
-def _not_a_sign_in() -> bool:
-    # Every other request skips the limiter, which would otherwise resolve (empty) limits for each.
-    return not getattr(current_app.view_functions.get(request.endpoint), "snp_sign_in", False)
-
 api = SnpApi()

@@ -30,7 +30,9 @@ class Operation:
 def api_operations(app) -> list[Operation]:
     operations = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/") or rule.endpoint.startswith("api-docs") or rule.endpoint == "static":
+        # The documentation (the OpenAPI document, Swagger UI's page and files) is public and no operation.
+        if not rule.rule.startswith("/api/") or rule.endpoint.startswith(("api-docs", "swagger_ui")) \
+                or rule.endpoint == "static":
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             operations.append(Operation(method, _PARAM.sub(r"{\1}", rule.rule), rule.endpoint,

@@ -2,15 +2,32 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime, timedelta
 
-from snp_service import accounts
+from snp_service import accounts, page_sessions
 from snp_service.extensions import db
 from snp_service.models import Booking, Commune, Cpts, Patient, Practitioner, Slot, User
 from snp_service.timeutil import utcnow
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
+
+
+def page_csrf(client, path: str) -> str:
+    """The CSRF token a page carries (its meta tag, or the login form's hidden field)."""
+    page = client.get(path).get_data(as_text=True)
+    found = (re.search(r'name="csrf-token" content="([^"]+)"', page)
+             or re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page))
+    return found.group(1)
+
+
+def sign_in_form(client, user: User, password: str = PASSWORD) -> str:
+    """Sign in through the /login form; returns the CSRF token of the home page it lands on (signing in starts a
+    new session, CSRF token included)."""
+    home = client.post("/login", data={"email": user.email, "password": password,
+                                       "csrf_token": page_csrf(client, "/login")}).location
+    return page_csrf(client, home)
 
 
 class World:
@@ -57,6 +74,24 @@ class World:
     def headers(self, user: User) -> dict:
         secret, _token = accounts.issue_token(user, timedelta(hours=1))
         return {"Authorization": f"Bearer {secret}"}
+
+    @staticmethod
+    def forget_sign_in_attempts() -> None:
+        """Empty the sign-in throttle's count (kept in the database), for tests that sign in many times."""
+        from sqlalchemy import delete
+
+        from snp_service.models import SignInAttempt
+
+        db.session.execute(delete(SignInAttempt))
+        db.session.commit()
+
+    @staticmethod
+    def sign_in_page(client, user: User) -> None:
+        """Sign ``client`` in as the /login page does: a server-side session, its secret in the cookie."""
+        secret = page_sessions.start(user)
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)  # Flask-Login's key
+            session[page_sessions.COOKIE_KEY] = secret
 
     @staticmethod
     def _save(obj):

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from snp_service import create_app
-from snp_service.extensions import db, limiter
+from snp_service.extensions import db
 from snp_service.timeutil import to_paris, utcnow
 
 from . import scope_world
@@ -231,7 +231,7 @@ def _cell(key, caller, expected, build, sw, client, world) -> list[str]:
     method = key.split()[0]
     path, options = build(sw)
     headers = {} if caller == "anonymous" else world.headers(sw.users[caller])
-    limiter.reset()
+    world.forget_sign_in_attempts()
     response = client.open(f"{API}{path}", method=method, headers=headers, **options)
     if response.status_code != expected:
         return [f"{key} as {caller}: {response.status_code}, expected {expected}: "

@@ -34,13 +34,13 @@ def test_unknown_configuration_name():
 
 
 def test_every_setting_comes_from_the_environment_with_its_type(monkeypatch):
-    monkeypatch.setenv("SNP_RATELIMIT_LOGIN", "5 per minute")
+    monkeypatch.setenv("SNP_RATELIMIT_LOGIN_PER_ACCOUNT", "5 per minute")
     monkeypatch.setenv("SNP_SCHEDULER_IN_PROCESS", "true")
     monkeypatch.setenv("SNP_TOKEN_TTL_HOURS", "1.5")
     monkeypatch.setenv("SNP_SUPPLEMENT_RULES__weekly_cap", "15")
     monkeypatch.setenv("SNP_SECRET_KEY", "12345")
     settings = load_config("development")
-    assert settings["RATELIMIT_LOGIN"] == "5 per minute"
+    assert settings["RATELIMIT_LOGIN_PER_ACCOUNT"] == "5 per minute"
     assert settings["SCHEDULER_IN_PROCESS"] is True
     assert settings["TOKEN_TTL_HOURS"] == 1.5
     assert settings["SUPPLEMENT_RULES"]["weekly_cap"] == 15 and settings["SUPPLEMENT_RULES"]["amount_cents"] == 1500

@@ -14,14 +14,8 @@ from snp_service.extensions import db
 from snp_service.models import AuditEvent, Season, Slot
 from snp_service.timeutil import paris_today, utcnow
 
-from .factories import PASSWORD
+from .factories import sign_in_form
 from .supplement_helpers import act
-
-
-def sign_in(client, user) -> str:
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
-    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-    return token
 
 
 def last_sunday(year: int, month: int) -> date:
@@ -48,7 +42,7 @@ def block(day: date, start: str, end: str, minutes: int = 15) -> dict:
     (10, 16, "passage à l'heure d'hiver : de 01:00 à 04:00 il s'écoule 4 h et non 3 h, soit 16 créneaux au lieu de 12."),
 ])
 def test_preview_of_a_night_block_on_a_daylight_saving_day_counts_what_is_published(client, gp, month, count, note):
-    token = sign_in(client, gp)
+    token = sign_in_form(client, gp)
     day = last_sunday(paris_today().year + 1, month)
     form = block(day, "01:00", "04:00") | {"csrf_token": token}
 
@@ -64,7 +58,7 @@ def test_preview_of_a_night_block_on_a_daylight_saving_day_counts_what_is_publis
 
 
 def test_a_series_on_any_weekdays_previews_and_publishes_the_same_slots(client, gp):
-    token = sign_in(client, gp)
+    token = sign_in_form(client, gp)
     monday = paris_today() + timedelta(days=7 - paris_today().weekday())
     form = {"csrf_token": token, "series-weekdays": ["MO", "TH"], "series-start": "17:00", "series-block_minutes": "60",
             "series-slot_minutes": "20", "series-first_day": monday.isoformat(),
@@ -90,7 +84,7 @@ def test_plan_and_publish_agree_across_the_spring_change(ctx, gp):
 
 
 def test_a_refused_publish_comes_back_with_the_values_and_the_reason_by_the_field(client, gp):
-    token = sign_in(client, gp)
+    token = sign_in_form(client, gp)
     yesterday = paris_today() - timedelta(days=1)
     answer = client.post("/gp/block", data=block(yesterday, "10:00", "11:00", 20) | {"csrf_token": token})
     assert answer.status_code == 422
@@ -111,7 +105,7 @@ def test_a_refused_publish_comes_back_with_the_values_and_the_reason_by_the_fiel
 
 
 def test_outcome_is_corrected_the_same_day_and_audited(client, world, gp):
-    token = sign_in(client, gp)
+    token = sign_in_form(client, gp)
     today = world.booking(world.slot(gp.practitioner, utcnow() - timedelta(minutes=1)))
     earlier = world.booking(world.slot(gp.practitioner, utcnow() - timedelta(days=2)))
     for booking, outcome in ((today, "honored"), (today, "no_show"), (earlier, "honored")):
@@ -144,7 +138,7 @@ def test_the_gp_page_shows_their_own_supplement_line_only(client, world):
     excluded = act(world, gp.practitioner, "2020-07-20T21:00")
     theirs = act(world, other, "2020-07-21T10:00")
     supplements.accrue(today=date(2020, 7, 31))
-    sign_in(client, gp)
+    sign_in_form(client, gp)
     page = client.get("/gp?month=2020-07").get_data(as_text=True)
     assert "Juillet 2020 : 15,00\xa0€" in page
     assert f'data-booking-id="{mine.id}"' in page and f'data-booking-id="{excluded.id}"' in page
@@ -161,7 +155,7 @@ def test_the_statement_page_filters_a_month_or_a_season(client, world):
     season = Season(cpts_id=cpts.id, name="Été 2020", start_date=date(2020, 7, 13), end_date=date(2020, 9, 10))
     db.session.add(season)
     db.session.commit()
-    sign_in(client, world.user("coordinator", cpts))
+    sign_in_form(client, world.user("coordinator", cpts))
 
     page = client.get(f"/coordination/supplements?cpts_id={cpts.id}&month=2020-07").get_data(as_text=True)
     assert "CPTS Littoral · juillet 2020" in page and "Total : 15,00\xa0€" in page
@@ -181,7 +175,7 @@ def test_dashboard_lists_members_by_commune_name(client, world):
                                 ("85234", "Saint-Jean-de-Monts", 46.79, -2.06)))
     world.practitioner(cpts, last_name="Zola", commune_insee="85222")
     world.practitioner(cpts, last_name="Abel", commune_insee="85234")
-    sign_in(client, world.user("coordinator", cpts))
+    sign_in_form(client, world.user("coordinator", cpts))
     page = client.get("/coordination").get_data(as_text=True)
     members = page[page.index('id="members"'):page.index('id="comptes"')]
     rows = re.findall(r"<tr><td>([^<]+)</td><td>Dr Alex (\w+)</td>", members)
@@ -206,7 +200,7 @@ def _series(first: date, last: date, start: str = "17:00", days=("MO",)) -> dict
      "doit suivre le premier"),
 ])
 def test_each_refusal_is_shown_next_to_the_field_it_is_about(client, gp, kind, form, field, words):
-    token = sign_in(client, gp)
+    token = sign_in_form(client, gp)
     answer = client.post(f"/gp/preview/{kind}", data=form(paris_today()) | {"csrf_token": token}).get_json()
     assert list(answer["errors"]) == [field] and words in answer["errors"][field]
     page = client.post(f"/gp/{kind}", data=form(paris_today()) | {"csrf_token": token})

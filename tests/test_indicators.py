@@ -1,7 +1,6 @@
 """ACI indicators per CPTS and period: computed from the report, stored, read against the targets."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -10,7 +9,7 @@ from sqlalchemy import select
 from snp_service import indicators, supplements
 from snp_service.extensions import db
 from snp_service.models import IndicatorValue, Season
-from tests.factories import PASSWORD
+from tests.factories import sign_in_form
 
 from .supplement_helpers import act, paris
 
@@ -147,18 +146,12 @@ def test_indicators_api_scopes(client, world, summer):
     assert client.get(f"/api/v1/cpts/{cpts.id}/indicators?period=2020", headers=regulator).status_code == 403
 
 
-def _login(client, user) -> str:
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
-    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-    return token
-
-
 def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summer):
     cpts, season = summer
     cpts.aci_missions = ["Accès aux soins"]
     db.session.commit()
     coordinator = world.user("coordinator", cpts)
-    token = _login(client, coordinator)
+    token = sign_in_form(client, coordinator)
 
     page = client.get(f"/coordination/cpts/{cpts.id}?period=season:{season.id}")
     html = page.get_data(as_text=True)
@@ -184,5 +177,5 @@ def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summ
 
 def test_cpts_record_page_is_for_its_own_coordinator(client, world, summer):
     cpts, _season = summer
-    _login(client, world.user("coordinator", world.cpts()))
+    sign_in_form(client, world.user("coordinator", world.cpts()))
     assert client.get(f"/coordination/cpts/{cpts.id}").status_code == 403

@@ -50,11 +50,12 @@ def test_forged_headers_from_an_untrusted_address_are_refused(client, gp):
 
 
 def test_the_socket_peer_counts_not_the_forwarded_address(client, gp):
-    """With ProxyFix installed, REMOTE_ADDR is the forwarded one: the original peer decides."""
-    forged = {"werkzeug.proxy_fix.orig": {"REMOTE_ADDR": "10.1.2.3"}}
-    _refused(_search(client, gp, SAS_HEADERS, remote_addr="127.0.0.1", environ=forged), 401)
-    behind = {"werkzeug.proxy_fix.orig": {"REMOTE_ADDR": "127.0.0.1"}}
-    assert _search(client, gp, SAS_HEADERS, remote_addr="203.0.113.9", environ=behind).status_code == 200
+    """With ProxyFix installed (snp_service/proxy.py), REMOTE_ADDR is the forwarded one: the socket peer decides."""
+    # A stranger claiming, by X-Forwarded-For, to be the proxy.
+    _refused(_search(client, gp, SAS_HEADERS | {"X-Forwarded-For": "127.0.0.1"}, remote_addr="10.1.2.3"), 401)
+    # The proxy forwarding the platform's connection: its own address counts, not the forwarded one.
+    assert _search(client, gp, SAS_HEADERS | {"X-Forwarded-For": "203.0.113.9"},
+                   remote_addr="127.0.0.1").status_code == 200
 
 
 def test_trusted_proxies_may_be_networks(client, gp, app):
@@ -127,7 +128,7 @@ def mtls(tmp_path, live_server, gp):
                             ("/etc/snp/tls/sas-server.pem", str(server_cert)),
                             ("/etc/snp/tls/sas-server.key", str(server_key)),
                             ("/etc/snp/tls/igc-sante-ca.pem", str(igc.path)),
-                            ("http://127.0.0.1:8000", f"http://127.0.0.1:{service_port}")):
+                            ("http://snp_web", f"http://127.0.0.1:{service_port}")):
         assert default in conf, default
         conf = conf.replace(default, actual)
     try:

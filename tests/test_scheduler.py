@@ -31,7 +31,7 @@ TICK_SECONDS = 1.0
 
 def test_every_job_is_registered():
     assert set(JOBS) == {"expire_slots", "send_outbox", "send_sas_appointments", "send_reminders",
-                         "accrue_supplements", "compute_indicators", "purge_patient_data"}
+                         "accrue_supplements", "compute_indicators", "purge_patient_data", "purge_sign_in_records"}
 
 
 NIGHTLY = ("accrue_supplements", "compute_indicators", "purge_patient_data")  # in the order they must run

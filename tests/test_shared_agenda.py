@@ -6,13 +6,14 @@ from datetime import date, datetime, time, timedelta
 from snp_service.shared_agenda import planning_grid
 from snp_service.timeutil import PARIS, paris_today, utcnow
 
+from .factories import World
+
 COMMUNES = (("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),
             ("85226", "Saint-Hilaire-de-Riez", 46.7206, -1.9461))
 
 
 def _signed_in(client, user):
-    with client.session_transaction() as session:  # as for the pages (Flask-Login's session key)
-        session["_user_id"] = str(user.id)
+    World.sign_in_page(client, user)  # a server-side page session, as /login opens
 
 
 def _grid(client, **params):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from snp_service import supplements
 from snp_service.extensions import db
 from snp_service.spreadsheets import append_row, csv_bytes, xlsx_bytes
 
-from .factories import PASSWORD
+from .factories import sign_in_form
 from .supplement_helpers import act
 
 INJECTIONS = ["=HYPERLINK(\"http://x\")", "+33 1 23", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
@@ -143,8 +142,7 @@ def test_a_full_fill_rate_target_is_accepted_and_typed_the_french_way(client, wo
     coordinator = world.user("coordinator", cpts)
     assert client.patch(f"/api/v1/cpts/{cpts.id}", json={"indicator_targets": {"fill_rate": 1}},
                         headers=world.headers(coordinator)).status_code == 200
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
-    client.post("/login", data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token})
+    token = sign_in_form(client, coordinator)
     answer = client.post(f"/coordination/cpts/{cpts.id}", data={"csrf_token": token, "fill_rate": "70,5",
                                                                 "supplement_cents": "1 200,50"})
     assert answer.status_code == 302

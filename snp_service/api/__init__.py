@@ -15,8 +15,8 @@ _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def register_api(app: Flask) -> None:
-    from . import (auth, bookings, calendar_feed, cpts, fhir, fhir_sas, health, imports, practitioners, reports,
-                   search, seasons, slots, supplements, twilio_status, users)
+    from . import (auth, bookings, calendar_feed, cpts, docs, fhir, fhir_sas, health, imports, practitioners,
+                   reports, search, seasons, slots, supplements, twilio_status, users)
 
     api.init_app(app, spec_kwargs={
         "extra_plugins": [ErrorResponsesPlugin(app)],
@@ -28,6 +28,7 @@ def register_api(app: Flask) -> None:
     for module in (auth, cpts, practitioners, users, search, slots, bookings, seasons, reports, supplements,
                    imports, fhir):
         register_api_blueprint(module)
+    app.register_blueprint(docs.bp)
     for blueprint in (health.blp, calendar_feed.bp, twilio_status.bp, fhir_sas.bp):
         # Token-, signature-, certificate- or not-authenticated endpoints outside the page session: no CSRF.
         csrf.exempt(blueprint)

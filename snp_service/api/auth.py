@@ -1,12 +1,13 @@
 """POST /api/v1/auth/token: exchange email and password for an expiring bearer token."""
 from datetime import timedelta
 
-from flask import current_app, g
+from flask import current_app, g, request
 
-from .. import accounts
-from ..extensions import sign_in_limit
+from .. import accounts, sign_in
 from ..policy import require_roles
 from .blueprint import Blueprint
+from .errors import error_response
+from .openapi import documented_errors
 from .schemas.auth import TokenRequestSchema, TokenResponseSchema
 
 URL_PREFIX = "/auth"
@@ -14,11 +15,16 @@ blp = Blueprint("auth", __name__, description="Bearer tokens")
 
 
 @blp.route("/token", methods=["POST"])
-@sign_in_limit()
 @blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenResponseSchema)
+@documented_errors(429)  # too many attempts for this account or from this address (Retry-After)
 def issue_token(credentials):
-    user = accounts.authenticate(credentials["email"], credentials["password"])
+    try:
+        user = sign_in.sign_in(credentials["email"], credentials["password"], request.remote_addr)
+    except sign_in.TooManyAttempts as refused:
+        body, status = error_response(refused.status, refused.code, refused.message)
+        body.headers["Retry-After"] = str(refused.retry_after)
+        return body, status
     secret, token = accounts.issue_token(user, timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
     return {"token": secret, "expires_at": token.expires_at, "user": user_summary(user)}
 

@@ -2,9 +2,8 @@
 answer, with the body the error handlers really send (``error_formats``, chosen by the URL prefix).
 
 An apispec plugin completes each operation as flask-smorest registers it, from what the view says
-about itself: ``require_roles`` (401, 403), ``sign_in_limit`` (429), ``documented_errors`` for the
-rest; every operation may also answer 400 (input refused at the edge), 404 and 503 (database
-unreachable). New blueprints inherit all of it without a line of documentation.
+about itself: ``require_roles`` (401, 403), ``documented_errors`` for the rest (the sign-in's 429);
+every operation may also answer 400 (input refused at the edge), 404 and 503 (database unreachable). New blueprints inherit all of it without a line of documentation.
 """
 from __future__ import annotations
 
@@ -70,8 +69,6 @@ class ErrorResponsesPlugin(BasePlugin):
                 statuses |= {409, 413, 415}
             if operation.get("parameters") or operation.get("requestBody") or method in _WRITES:
                 statuses.add(422)
-            if getattr(view, "snp_sign_in", False):
-                statuses.add(429)
             responses = operation.setdefault("responses", {})
             for code in [code for code in responses if str(code) == "default" or int(str(code)) >= 400]:
                 del responses[code]  # flask-smorest's, in its own error format

@@ -53,6 +53,8 @@ JOBS: dict[str, Job] = {
         # After the supplements: the indicators include the supplement total.
         Job("compute_indicators", jobs.compute_indicators, {"trigger": "cron", "hour": 3, "minute": 0}, _NIGHTLY),
         Job("purge_patient_data", jobs.purge_patient_data, {"trigger": "cron", "hour": 3, "minute": 30}, _NIGHTLY),
+        # Expired page sessions and sign-in attempts past their window: dead rows, kept small.
+        Job("purge_sign_in_records", jobs.purge_sign_in_records, {"trigger": "cron", "minute": 41}),
     )
 }
 

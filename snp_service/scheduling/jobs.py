@@ -42,3 +42,10 @@ def purge_patient_data() -> dict:
     from ..retention import purge_patient_data as purge
 
     return purge()
+
+
+def purge_sign_in_records() -> dict:
+    from ..page_sessions import purge_expired
+    from ..sign_in import purge_old_attempts
+
+    return {"sessions": purge_expired(), "attempts": purge_old_attempts()}

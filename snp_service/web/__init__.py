@@ -1,15 +1,14 @@
 """Server-rendered pages, in French, phone first."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, formatting
+from .. import formatting, page_sessions, sign_in
 from ..errors import DomainError, Unauthorized
-from ..extensions import sign_in_limit
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
 
@@ -57,20 +56,30 @@ def index():
 
 
 @pages.route("/login", methods=["GET", "POST"])
-@sign_in_limit(methods=["POST"])
 def login():
     form = LoginForm()
-    error = None
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data)
+            user = sign_in.sign_in(form.email.data, form.password.data, request.remote_addr)
+        except sign_in.TooManyAttempts as refused:
+            error, status, headers = refused.message, 429, {"Retry-After": str(refused.retry_after)}
         except Unauthorized:
-            error = "E-mail ou mot de passe incorrect."
+            error, status = "E-mail ou mot de passe incorrect.", 401
         else:
-            login_user(user)
+            _open_page_session(user)
             return redirect(_safe_next() or home_url(user))
-    status = 401 if error else 200
-    return render_template("login.html", form=form, error=error), status
+    return render_template("login.html", form=form, error=error), status, headers
+
+
+def _open_page_session(user) -> None:
+    secret = page_sessions.start(user, replacing=session.get(page_sessions.COOKIE_KEY))
+    # A new cookie session: nothing from before sign-in (CSRF token included) carries over, not even
+    # Flask-WTF's copy of the old token for this request.
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    session[page_sessions.COOKIE_KEY] = secret
+    login_user(user)
 
 
 def _safe_next() -> str | None:
@@ -81,5 +90,9 @@ def _safe_next() -> str | None:
 
 @pages.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        page_sessions.sign_out(current_user._get_current_object())
     logout_user()
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     return redirect(url_for("pages.login"))

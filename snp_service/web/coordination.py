@@ -29,7 +29,7 @@ class SeasonForm(FrenchForm):
 
 class AccountForm(FrenchForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Rôle", choices=[SelectChoice("regulator", "Régulateur"), SelectChoice("gp", "Médecin (praticien)")])
     practitioner_id = SelectField("Praticien (compte médecin)", coerce=int)
 

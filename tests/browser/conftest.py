@@ -44,8 +44,10 @@ def phone_page(chromium):
                                    has_touch=True, device_scale_factor=2)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused = watch_content_security_policy(page)
     yield page
     context.close()
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 
 @pytest.fixture
@@ -53,8 +55,22 @@ def desktop_page(chromium):
     context = chromium.new_context(viewport=DESKTOP, locale="fr-FR", timezone_id="Europe/Paris")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused = watch_content_security_policy(page)
     yield page
     context.close()
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
+
+
+def watch_content_security_policy(page) -> list[str]:
+    """Every page a browser test opens is also checked against the CSP: whatever it refused
+    (an inline script or style, an asset from another host) fails the test.
+
+    Give ``page.wait_for_function`` a function (``"() => ..."``): a bare expression is evaluated
+    as a string inside the page, which the policy (no 'unsafe-eval') refuses."""
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+    return refused
 
 
 def screenshot(page, name: str) -> Path:

@@ -83,7 +83,7 @@ def test_25_gps_fit_one_screen_by_commune_with_states_told_apart(app, cpts_of_25
         assert axe_violations(page) == []
         screenshot(page, "regulation-grid-1366")
         page.select_option("#agenda-days", "3")
-        page.wait_for_function("document.querySelectorAll('#planning tr.day-row').length === 3")
+        page.wait_for_function("() => document.querySelectorAll('#planning tr.day-row').length === 3")
         assert page.inner_text("#grid-day").startswith("Du ")
         assert axe_violations(page) == []
         screenshot(page, "regulation-grid-3-days-1366")

@@ -106,7 +106,7 @@ def test_keyboard_only_call_books_the_treating_doctor_then_serves_the_next_calle
     assert page.input_value("#treating_rpps") == "10100000017"
     assert page.is_checked('input[name="has_treating_doctor"][value="yes"]')
     keys.press("Enter")  # searches, focus on the best slot
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     best = page.inner_text('#results [aria-selected="true"]')
     assert "Dr Claire Lefèvre" in best and "Challans" in best and "Médecin traitant" in best
     assert page.get_attribute("#results", "aria-activedescendant") == "result-0"
@@ -140,7 +140,7 @@ def test_keyboard_only_call_books_the_treating_doctor_then_serves_the_next_calle
     second = Keys(page)
     _type_caller(second, "Martin", "Paul", "15/06/1981", "0699887766", "Saint-Hi", "Toux")
     second.press("Enter")
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     form_text, results_text = page.inner_text("#patient-form"), page.inner_text(".results-card")
     for trace in ("Durand", "Jeanne", "Lefèvre", "10100000017"):
         assert trace not in form_text, trace
@@ -202,7 +202,7 @@ def test_move_searches_with_the_patients_commune_and_treating_doctor(app, area, 
     page = small_desktop
     _open_console(page, live_server, area["regulator"])
     page.click(f'tr[data-booking="{booking.id}"] >> text=Déplacer')
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     assert "Déplacement" in page.inner_text("#move-banner")
     best = page.inner_text('#results [aria-selected="true"]')
     assert "Dr Claire Lefèvre" in best and "Médecin traitant" in best
@@ -221,7 +221,7 @@ def test_errors_are_french_next_to_each_field_and_long_names_wrap(app, area, liv
     page = small_desktop
     _open_console(page, live_server, area["regulator"])
     page.keyboard.press("Enter")  # an empty form still searches
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     page.keyboard.press("Enter")  # booking an empty caller: refused next to each field
     page.wait_for_selector("#last_name[aria-invalid=true]")
     assert page.evaluate("document.activeElement.id") == "last_name"
@@ -243,7 +243,7 @@ def test_errors_are_french_next_to_each_field_and_long_names_wrap(app, area, liv
     page.fill("#birth_date", "31/02/1950")
     page.fill("#phone", "12")
     page.press("#phone", "Enter")
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     page.keyboard.press("Enter")
     page.wait_for_selector("#birth_date[aria-invalid=true]")
     assert page.inner_text("#birth_date-error") == "Cette date n'existe pas."
@@ -252,7 +252,7 @@ def test_errors_are_french_next_to_each_field_and_long_names_wrap(app, area, liv
     page.fill("#birth_date", "02/04/1950")
     page.fill("#phone", "0000000000")  # looks like a number; the service knows better
     page.press("#phone", "Enter")
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     page.keyboard.press("Enter")
     page.wait_for_selector("#phone[aria-invalid=true]")
     assert page.inner_text("#phone-error") == "Numéro de téléphone invalide."
@@ -260,7 +260,7 @@ def test_errors_are_french_next_to_each_field_and_long_names_wrap(app, area, liv
     assert "Invalid" not in page.inner_text("body") and "phone" not in page.inner_text("#form-message")
     page.fill("#phone", "0612345678")
     page.press("#phone", "Enter")
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     page.keyboard.press("Enter")
     page.wait_for_selector("#confirmation:not([hidden])")
     page.wait_for_selector("#bookings tr")
@@ -275,7 +275,7 @@ def test_the_race_loser_reads_why_next_to_the_list_with_alternatives(app, area, 
                             ("#phone", "0612345678")):
         page.fill(selector, value)
     page.press("#phone", "Enter")
-    page.wait_for_function("document.activeElement.id === 'results'")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
     world.booking(area["others"][0])  # another regulator takes the best slot meanwhile
     page.keyboard.press("Enter")
 
@@ -309,7 +309,7 @@ def test_console_has_no_serious_accessibility_violation(app, area, live_server, 
         for selector, value in (("#first_name", "Jeanne"), ("#birth_date", "02/04/1950"), ("#phone", "0612345678")):
             page.fill(selector, value)
         page.press("#phone", "Enter")
-        page.wait_for_function("document.activeElement.id === 'results'")
+        page.wait_for_function("() => document.activeElement.id === 'results'")
         page.keyboard.press("Enter")
         page.wait_for_selector("#confirmation:not([hidden])")
         page.wait_for_selector("#bookings tr button.danger")

@@ -1,0 +1,75 @@
+"""Secrets that travel in URLs never reach a log: the calendar feed's token (``/calendar/<token>.ics``).
+
+The token is the feed's only credential (a calendar application cannot send a header), so a log
+line holding it would let whoever reads the log follow that GP's agenda. Three writers are masked:
+
+- this process's own logging (Flask's "Exception on <path>", anything else): every record's message
+  goes through ``mask_secrets`` (``install_log_masking``);
+- gunicorn's access and error logs: ``MaskingGunicornLogger`` (``config/gunicorn_conf.py``);
+- nginx's access log: the ``$snp_log_uri`` map in ``deploy/nginx/snp.conf``, with the same mask.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+try:  # gunicorn is only there under gunicorn; the rest of the module serves every process.
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover
+    _GunicornLogger = object
+
+MASK = "***"
+_CALENDAR_TOKEN = re.compile(r"(/calendar/)[^/?#\s\"']+(\.ics)")
+
+
+def mask_secrets(text: str) -> str:
+    return _CALENDAR_TOKEN.sub(rf"\g<1>{MASK}\g<2>", text) if "/calendar/" in text else text
+
+
+class _MaskedRecord(logging.LogRecord):
+    def getMessage(self) -> str:
+        return mask_secrets(super().getMessage())
+
+
+def install_log_masking() -> None:
+    """Every log record of the process masks its message (idempotent; keeps any other custom factory)."""
+    if logging.getLogRecordFactory() is logging.LogRecord:
+        logging.setLogRecordFactory(_MaskedRecord)
+
+
+class MaskingGunicornLogger(_GunicornLogger):
+    """gunicorn's logger, with the calendar token masked in every access-log atom (request line, path,
+    referrer, raw URI...) and in its error log (``Error handling request <uri>``)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: mask_secrets(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+    def log(self, lvl, msg, *args, **kwargs):
+        super().log(lvl, msg, *_masked(args), **kwargs)
+
+    def critical(self, msg, *args, **kwargs):
+        super().critical(_mask_any(msg), *_masked(args), **kwargs)
+
+    def error(self, msg, *args, **kwargs):
+        super().error(_mask_any(msg), *_masked(args), **kwargs)
+
+    def warning(self, msg, *args, **kwargs):
+        super().warning(_mask_any(msg), *_masked(args), **kwargs)
+
+    def info(self, msg, *args, **kwargs):
+        super().info(_mask_any(msg), *_masked(args), **kwargs)
+
+    def debug(self, msg, *args, **kwargs):
+        super().debug(_mask_any(msg), *_masked(args), **kwargs)
+
+    def exception(self, msg, *args, **kwargs):
+        super().exception(_mask_any(msg), *_masked(args), **kwargs)
+
+
+def _mask_any(value):
+    return mask_secrets(value) if isinstance(value, str) else value
+
+
+def _masked(args: tuple) -> tuple:
+    return tuple(_mask_any(arg) for arg in args)

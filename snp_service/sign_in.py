@@ -1,0 +1,100 @@
+"""Sign-in with throttling per account and per client address (SPEC section 8).
+
+Both sign-in paths (the ``/login`` page and ``POST /api/v1/auth/token``) call ``sign_in``. The
+count is kept in the database (``sign_in_attempt``), so every worker and every instance adds to
+the same one. An attempt is written *before* the password is checked and removed only when it
+succeeds: concurrent attempts cannot all pass the count before any is recorded, so at most the
+limit reaches the password check, however many workers answer.
+
+The answer leaks nothing: the account key is the e-mail typed, whether or not it names an account,
+and a locked account answers 429 to the right password as to a wrong one. Only the locked account
+(or address) is refused: other people behind the same proxy sign in, each with their own address.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from flask import current_app
+from limits import parse
+from sqlalchemy import delete, func, insert, select
+
+from . import accounts
+from .database import execute_core, write_transaction
+from .errors import DomainError
+from .extensions import db
+from .models import SignInAttempt, User
+from .timeutil import utcnow
+
+_ATTEMPTS = SignInAttempt.__table__
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int):
+        super().__init__("Trop de tentatives de connexion : réessayez dans quelques minutes.")
+        self.retry_after = retry_after
+
+
+@lru_cache(maxsize=16)
+def _parse_limit(text: str) -> tuple[int, timedelta]:
+    item = parse(text)
+    return item.amount, timedelta(seconds=item.get_expiry())
+
+
+def limits() -> dict[str, tuple[int, timedelta]]:
+    config = current_app.config
+    return {"account": _parse_limit(config["RATELIMIT_LOGIN_PER_ACCOUNT"]),
+            "address": _parse_limit(config["RATELIMIT_LOGIN_PER_ADDRESS"])}
+
+
+def account_key(email: str) -> str:
+    return hashlib.sha256(accounts.normalise_email(email).encode()).hexdigest()
+
+
+def sign_in(email: str, password: str, address: str | None) -> User:
+    """The user whose e-mail and password these are; ``TooManyAttempts`` (429) past either limit,
+    ``Unauthorized`` (401) for wrong credentials."""
+    attempt_id = _admit(account_key(email), (address or "unknown")[:45])
+    user = accounts.authenticate(email, password)  # a failure leaves the attempt counted
+    with write_transaction():
+        execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == attempt_id))
+    return user
+
+
+def _admit(account: str, address: str) -> int:
+    now = utcnow()
+    with write_transaction():
+        attempt_id = execute_core(insert(_ATTEMPTS).values(account_key=account, address=address, at=now)
+                                  .returning(_ATTEMPTS.c.id)).scalar_one()
+    # Committed: from here every concurrent attempt counts this one, as this one counts theirs.
+    retry_after = 0
+    for column, value, (allowed, window) in ((_ATTEMPTS.c.account_key, account, limits()["account"]),
+                                             (_ATTEMPTS.c.address, address, limits()["address"])):
+        counted, oldest = db.session.execute(
+            select(func.count(), func.min(_ATTEMPTS.c.at)).where(column == value, _ATTEMPTS.c.at > now - window)).one()
+        if counted > allowed:
+            retry_after = max(retry_after, _seconds_until(oldest + window, now))
+    db.session.commit()
+    if retry_after:
+        # A refused attempt never reached the password: it does not push the lockout further.
+        with write_transaction():
+            execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == attempt_id))
+        raise TooManyAttempts(retry_after)
+    return attempt_id
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def purge_old_attempts(now: datetime | None = None) -> int:
+    """Delete attempts older than both windows (the job's housekeeping); returns how many."""
+    now = now or utcnow()
+    longest = max(window for _amount, window in limits().values())
+    with write_transaction():
+        return execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.at < now - longest)).rowcount
