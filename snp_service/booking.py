@@ -26,7 +26,7 @@ from .extensions import db
 from .models import Booking, Patient, Practitioner, Slot, User, members_of
 from .notify import events, sas_outbox
 from .policy import practitioner_in_scope, visible_cpts_ids
-from .timeutil import paris_day_bounds, paris_today, utcnow
+from .timeutil import paris_day_bounds, paris_today, to_paris, utcnow
 
 MAX_LISTED = 1000
 # The only integrity errors a booking can meet are the two races the indexes settle.
@@ -259,7 +259,7 @@ def _rebooked(actor: User, old: Booking, target: Slot) -> Booking:
 
 
 def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
-    """Seen or no-show: only once the slot has started, on an active booking."""
+    """Seen or no-show: only once the slot has started, on an active booking; corrected per ``outcome_correctable``."""
     with write_transaction():
         booking = _booking_in_scope(actor, booking_id)
         if actor.role == "regulator":
@@ -269,12 +269,30 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
         if booking.slot.start_at > utcnow():
             raise Conflict("Le créneau n'a pas encore commencé", code="slot_not_started",
                            fields={"outcome": ["the slot has not started yet"]})
+        if booking.outcome == outcome:
+            return booking
+        correction = booking.outcome is not None
+        if correction and not outcome_correctable(actor.role, booking):
+            raise Conflict("Le résultat se corrige le jour du rendez-vous ; ensuite, demandez à la coordination",
+                           code="outcome_closed", fields={"outcome": ["corrected on the day of the slot only"]})
         before = {"outcome": booking.outcome}
         booking.outcome, booking.outcome_at = outcome, utcnow()
         sas_outbox.enqueue(booking, outcome)
-        audit.record(actor, "booking.outcome", booking, before=before, after={"outcome": outcome})
+        audit.record(actor, "booking.outcome", booking, before=before,
+                     after={"outcome": outcome, "correction": correction})
         supplements.outcome_changed(actor, booking)
     return booking
+
+
+def outcome_correctable(role: str, booking: Booking, now: datetime | None = None) -> bool:
+    """Whether an account of ``role`` may change the outcome already recorded on ``booking``.
+
+    A GP corrects a wrong tap the same day (Paris) as the slot; later, the coordination
+    may, since each correction reaches the supplement ledger as a reversal line.
+    """
+    if role in ("coordinator", "admin"):
+        return True
+    return to_paris(now or utcnow()).date() == to_paris(booking.slot.start_at).date()
 
 
 def get_booking(actor: User, booking_id: int) -> Booking:

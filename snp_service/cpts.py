@@ -3,14 +3,49 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import audit, policy
+from . import audit, formatting, policy
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
-from .models import Commune, Cpts, User
+from .models import INDICATORS, Commune, Cpts, User
 
 _CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets",
                 "finess")
+
+
+# The targets an indicator may be given, in the indicator's own unit (rates are fractions, money is cents).
+# A distribution (bookings by channel) has no single target.
+TARGET_BOUNDS = {
+    "participating_practitioners": (0, 100_000, "count"),
+    "offered_slots": (0, 10_000_000, "count"),
+    "avg_offered_per_day": (0, 100_000, "count"),
+    "fill_rate": (0, 1, "rate"),
+    "share_without_treating_doctor": (0, 1, "rate"),
+    "no_show_rate": (0, 1, "rate"),
+    "regulated_acts": (0, 10_000_000, "count"),
+    "supplement_cents": (0, 10_000_000_000, "cents"),
+}
+_INDICATOR_LABELS = dict(INDICATORS)
+
+
+def check_targets(targets: dict) -> None:
+    """Refuse a target outside its bounds (a fill rate above 100 %, a negative count), naming each one in French."""
+    messages, fields = [], {}
+    for code, value in targets.items():
+        if code not in TARGET_BOUNDS:
+            messages.append(f"« {_INDICATOR_LABELS.get(code, code)} » ne prend pas d'objectif")
+            fields[f"indicator_targets.{code}"] = ["not a targetable indicator"]
+            continue
+        low, high, kind = TARGET_BOUNDS[code]
+        if value is not None and not low <= value <= high:
+            messages.append(f"« {_INDICATOR_LABELS[code]} » : objectif entre {_bound(low, kind)} et {_bound(high, kind)}")
+            fields[f"indicator_targets.{code}"] = [f"between {low} and {high}"]
+    if fields:
+        raise Invalid("Objectifs refusés : " + " ; ".join(messages), fields=fields, code="target_out_of_range")
+
+
+def _bound(value, kind: str) -> str:
+    return formatting.percent(value, 0) if kind == "rate" else formatting.figure(value, kind)
 
 
 def get_cpts(cpts_id: int) -> Cpts:
@@ -30,6 +65,7 @@ def create_cpts(actor: User | str, data: dict) -> Cpts:
     with write_transaction():
         if db.session.scalar(select(Cpts.id).where(Cpts.name == data["name"])) is not None:
             raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
+        check_targets(data.get("indicator_targets") or {})
         cpts = Cpts(**{k: data[k] for k in _CPTS_FIELDS if k in data})
         cpts.communes = _communes(data.get("communes", []))
         db.session.add(cpts)
@@ -39,6 +75,7 @@ def create_cpts(actor: User | str, data: dict) -> Cpts:
 
 
 def update_cpts(actor: User | str, cpts_id: int, data: dict) -> Cpts:
+    check_targets(data.get("indicator_targets") or {})
     with write_transaction():
         cpts = get_cpts(cpts_id)
         policy.check_scope_change(actor, cpts, data)

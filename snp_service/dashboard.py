@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from . import reporting
+from .cpts import commune_names
 from .extensions import db
 from .models import Cpts, Practitioner, Season, User, user_cpts
 from .practitioners import list_practitioners
@@ -30,6 +31,7 @@ class Dashboard:
     seasons: list[Season]
     practitioners: list[Practitioner]
     accounts: list[User]
+    members: list[tuple[Practitioner, str]]  # each member with their commune's name, by commune then name
 
 
 def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
@@ -43,6 +45,10 @@ def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
         figures = reporting.summary([cpts_id], season.start_date, today)
     elif kind == "last":
         figures = reporting.summary([cpts_id], season.start_date, season.end_date)
+    practitioners = list_practitioners({cpts_id})
+    communes = commune_names({cpts_id}, {p.commune_insee for p in practitioners})
+    members = sorted(((p, communes.get(p.commune_insee, p.commune_insee or "")) for p in practitioners),
+                     key=lambda member: (member[1] or "\uffff", member[0].last_name, member[0].first_name))
     return Dashboard(
         week=reporting.summary([cpts_id], monday, monday + timedelta(days=6)),
         week_start=monday,
@@ -52,8 +58,9 @@ def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
         season_kind=kind,
         season_figures=figures,
         seasons=seasons,
-        practitioners=list_practitioners({cpts_id}),
+        practitioners=practitioners,
         accounts=cpts_accounts(cpts_id),
+        members=members,
     )
 
 

@@ -1,185 +1,159 @@
-"""Report files: CSV for French Excel, an XLSX workbook, and the geometry of the HTML report's SVG charts.
+"""Report and statement files for spreadsheets: CSV for French Excel and XLSX workbooks, with French headers.
 
-CSV columns (one header row, one row per group of the breakdown):
+Fill-rate CSV columns (one header row, one row per group of the breakdown), by grouping:
 
-    key            the group: day YYYY-MM-DD, ISO week 2020-W29, weekday 1-7 (Monday = 1),
-                   hour 0-23 (Paris), practitioner id, commune INSEE code or channel
-                   (116117, sas, 15, other)
-    label          practitioner's name or commune's name (empty for time groupings)
-    offered        offered slots (not withdrawn, starting in the group; by channel: every
-                   offered slot of the period, since a slot has no channel until booked)
-    filled         offered slots holding an active booking (by channel: booked through it)
-    fill_rate      filled / offered as a fraction (0,59), empty when nothing was offered
+    Jour (dd/mm/yyyy) | Semaine ISO (2020-S29) | Jour de la semaine (lundi) | Heure (14:00)
+    | RPPS and Praticien | Code INSEE and Commune | Canal (116 117, SAS, Centre 15, Autre),
+    then Créneaux offerts, Créneaux pourvus, Taux de remplissage (%) (59,26; empty when nothing
+    was offered). By channel, "offered" is every offered slot of the period (a slot has no
+    channel until booked) and "filled" the slots booked through that channel.
 
-French Excel opens a file as UTF-8 only with a byte-order mark, and expects ``;``
-between fields and a decimal comma: that is the default; ``sep=","`` and
-``decimal="point"`` give the international form.
+Supplement statement CSV: ``RPPS;Nom;Prénom;Actes majorés;Montant (€)`` per practitioner and a
+``Total`` row; with ``detail=1`` one row per act: ``RPPS;Nom;Prénom;N° de réservation;Date;Heure;
+Canal;Majoré;Motif d'exclusion``. The JSON answers keep their English keys; only files meant
+for spreadsheets speak French. Every file goes through ``spreadsheets`` (one CSV writer,
+guarded against formula injection).
 """
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
+from datetime import date, datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
+from . import formatting
 from .models import CHANNELS
+from .spreadsheets import DAY, EUROS, PERCENT, append_row, cents_to_euros, csv_bytes, header, title, xlsx_bytes
 
-CSV_COLUMNS = ("key", "label", "offered", "filled", "fill_rate")
 GROUP_TITLES = {"day": "Par jour", "week": "Par semaine", "weekday": "Par jour de semaine", "hour": "Par heure",
                 "practitioner": "Par praticien", "commune": "Par commune", "channel": "Par canal"}
-KEY_TITLES = {"day": "Jour", "week": "Semaine ISO", "weekday": "Jour de semaine (1 = lundi)", "hour": "Heure",
-              "practitioner": "Praticien (id)", "commune": "Commune (INSEE)", "channel": "Canal"}
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-CHANNEL_LABELS = {"116117": "116 117", "sas": "SAS", "15": "Centre 15", "other": "Autre"}
-PERCENT = "0.0%"
+# Per grouping: the columns naming the group, and their values for a breakdown row.
+KEY_COLUMNS = {
+    "day": (("Jour",), lambda row: [date.fromisoformat(row["key"])]),
+    "week": (("Semaine ISO",), lambda row: [formatting.iso_week(row["key"])]),
+    "weekday": (("Jour de la semaine",), lambda row: [formatting.weekday(row["key"])]),
+    "hour": (("Heure",), lambda row: [f"{row['key']:02d}:00"]),
+    "practitioner": (("RPPS", "Praticien"), lambda row: [row.get("rpps", ""), row.get("label", "")]),
+    "commune": (("Code INSEE", "Commune"), lambda row: [row["key"], row.get("label", "")]),
+    "channel": (("Canal",), lambda row: [formatting.channel(row["key"])]),
+}
+FIGURE_COLUMNS = ("Créneaux offerts", "Créneaux pourvus")
+# What the API documents of each CSV (the OpenAPI descriptions).
+FILL_RATE_CSV_DOC = ("French headers; group columns Jour | Semaine ISO | Jour de la semaine | Heure | RPPS, Praticien "
+                     "| Code INSEE, Commune | Canal, then Créneaux offerts, Créneaux pourvus, Taux de remplissage (%).")
+STATEMENT_CSV_DOC = ("French headers: RPPS;Nom;Prénom;Actes majorés;Montant (€) and a Total row; with detail=1 one row "
+                     "per act: RPPS;Nom;Prénom;N° de réservation;Date;Heure;Canal;Majoré;Motif d'exclusion.")
+STATEMENT_COLUMNS = ("RPPS", "Nom", "Prénom", "Actes majorés", "Montant (€)")
+ACT_COLUMNS = ("RPPS", "Nom", "Prénom", "N° de réservation", "Date", "Heure", "Canal", "Majoré", "Motif d'exclusion")
 
 
-def breakdown_csv(rows: list[dict], *, sep: str = ";", decimal: str = "comma") -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        rate = "" if row["fill_rate"] is None else f"{row['fill_rate']:.4f}"
-        if decimal == "comma":
-            rate = rate.replace(".", ",")
-        writer.writerow([row["key"], row.get("label", ""), row["offered"], row["filled"], rate])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+def _key_columns(group_by: str):
+    return KEY_COLUMNS.get(group_by, (("Groupe",), lambda row: [str(row["key"])]))
 
 
-def report_xlsx(report: dict, title: str) -> bytes:
+# --- Fill-rate reports ------------------------------------------------------------------------------------------
+
+
+def breakdown_csv(rows: list[dict], group_by: str, *, sep: str = ";", decimal: str = "comma") -> bytes:
+    titles, key_values = _key_columns(group_by)
+    body = ([*key_values(row), row["offered"], row["filled"],
+             None if row["fill_rate"] is None else round(row["fill_rate"] * 100, 2)] for row in rows)
+    return csv_bytes([*titles, *FIGURE_COLUMNS, "Taux de remplissage (%)"], body, sep=sep, decimal=decimal)
+
+
+def report_xlsx(report: dict, report_title: str) -> bytes:
     """A summary sheet, then one sheet per breakdown; numbers stay numbers, rates are percentages."""
     workbook = Workbook()
-    _summary_sheet(workbook.active, report["summary"], title)
+    _summary_sheet(workbook.active, report["summary"], report_title)
     for group_by, rows in report["breakdowns"].items():
-        _breakdown_sheet(workbook.create_sheet(GROUP_TITLES[group_by]), group_by, rows)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        _breakdown_sheet(workbook.create_sheet(GROUP_TITLES.get(group_by, group_by)), group_by, rows)
+    return xlsx_bytes(workbook)
 
 
 def summary_lines(summary: dict) -> list[tuple[str, object, str]]:
-    """(French label, value, kind) of the summary figures; kind is 'count', 'rate', 'decimal' or 'euros'."""
+    """(French label, value, kind) of the summary figures; kind as ``formatting.figure`` takes it."""
     lines = [("Créneaux offerts", summary["offered"], "count"),
              ("Créneaux pourvus", summary["filled"], "count"),
              ("Taux de remplissage", summary["fill_rate"], "rate"),
              ("Créneaux offerts par jour (moyenne)", summary["avg_offered_per_day"], "decimal"),
              ("Praticiens participants", summary["practitioners"], "count")]
-    lines += [(f"Réservations {CHANNEL_LABELS[c]}", summary["bookings_by_channel"][c], "count") for c in CHANNELS]
+    lines += [(f"Réservations {formatting.channel(c)}", summary["bookings_by_channel"][c], "count") for c in CHANNELS]
     lines += [("Part des patients sans médecin traitant", summary["share_without_treating_doctor"], "rate"),
               ("Taux de rendez-vous non honorés", summary["no_show_rate"], "rate"),
               ("Actes régulés", summary["regulated_acts"], "count"),
-              ("Majorations SNP (€)", summary["supplement_cents"] / 100, "euros")]
+              ("Majorations SNP", summary["supplement_cents"], "cents")]
     return lines
 
 
-def _summary_sheet(sheet, summary: dict, title: str) -> None:
+def _summary_sheet(sheet, summary: dict, report_title: str) -> None:
     sheet.title = "Synthèse"
-    sheet.append([title])
-    sheet["A1"].font = Font(bold=True, size=13)
+    title(sheet, report_title)
     sheet.append(["Indicateur", "Valeur"])
     for label, value, kind in summary_lines(summary):
-        sheet.append([label, value])
-        cell = sheet.cell(row=sheet.max_row, column=2)
-        cell.number_format = {"rate": PERCENT, "decimal": "0.00", "euros": "#,##0.00 €"}.get(kind, "0")
-    _header(sheet, row=2, widths=(42, 14))
+        if kind == "cents":
+            value = cents_to_euros(value)
+        append_row(sheet, [label, value], [None, {"rate": PERCENT, "decimal": "0.00", "cents": EUROS}.get(kind, "0")])
+    header(sheet, row=2, widths=(42, 14))
 
 
 def _breakdown_sheet(sheet, group_by: str, rows: list[dict]) -> None:
-    labelled = group_by in ("practitioner", "commune", "weekday")
-    sheet.append([KEY_TITLES[group_by]] + (["Libellé"] if labelled else []) + ["Offerts", "Pourvus", "Taux de remplissage"])
+    titles, key_values = _key_columns(group_by)
+    sheet.append([*titles, "Offerts", "Pourvus", "Taux de remplissage"])
     for row in rows:
-        key = date.fromisoformat(row["key"]) if group_by == "day" else row["key"]
-        label = WEEKDAYS[row["key"] - 1] if group_by == "weekday" else row.get("label", "")
-        sheet.append([key] + ([label] if labelled else []) + [row["offered"], row["filled"], row["fill_rate"]])
-        sheet.cell(row=sheet.max_row, column=sheet.max_column).number_format = PERCENT
-        if group_by == "day":
-            sheet.cell(row=sheet.max_row, column=1).number_format = "DD/MM/YYYY"
-    _header(sheet, row=1, widths=(16,) + ((30,) if labelled else ()) + (10, 10, 20))
+        keys = key_values(row)
+        append_row(sheet, [*keys, row["offered"], row["filled"], row["fill_rate"]],
+                   [DAY if group_by == "day" else None] * len(keys) + [None, None, PERCENT])
+    widths = {"practitioner": (14, 30), "commune": (12, 30)}.get(group_by, (20,))
+    header(sheet, row=1, widths=widths + (10, 10, 20))
 
 
-def _header(sheet, row: int, widths: tuple[int, ...]) -> None:
-    for cell in sheet[row]:
+# --- Supplement statements ------------------------------------------------------------------------------------
+
+
+def statement_csv(statement: dict, *, detail: bool, sep: str = ";", decimal: str = "comma") -> bytes:
+    """The statement per practitioner with a total row, or (``detail``) one row per act with its verdict."""
+    if detail:
+        return csv_bytes(ACT_COLUMNS, _act_rows(statement), sep=sep, decimal=decimal)
+    rows = [[*_who(line), line["eligible_acts"], cents_to_euros(line["amount_cents"])] for line in statement["lines"]]
+    rows.append(["Total", "", "", sum(line["eligible_acts"] for line in statement["lines"]),
+                 cents_to_euros(statement["total_cents"])])
+    return csv_bytes(STATEMENT_COLUMNS, rows, sep=sep, decimal=decimal)
+
+
+def statement_xlsx(statement: dict, statement_title: str) -> bytes:
+    """Sheet "Synthèse" (one line per practitioner, the total), sheet "Détail des actes" (needs a ``detail`` statement)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Synthèse"
+    title(sheet, statement_title)
+    sheet.append(["RPPS", "Nom", "Prénom", "Actes majorés", "Actes non majorés", "Montant (€)"])
+    formats = [None, None, None, "0", "0", EUROS]
+    for line in statement["lines"]:
+        excluded = sum(not act["eligible"] for act in line["acts"]) if isinstance(line["acts"], list) else None
+        append_row(sheet, [*_who(line), line["eligible_acts"], excluded, cents_to_euros(line["amount_cents"])], formats)
+    total = append_row(sheet, ["Total", None, None, sum(line["eligible_acts"] for line in statement["lines"]), None,
+                               cents_to_euros(statement["total_cents"])], formats)
+    for cell in sheet[total]:
         cell.font = Font(bold=True)
-    sheet.freeze_panes = sheet.cell(row=row + 1, column=1)
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
+    header(sheet, row=2, widths=(14, 22, 18, 14, 18, 14))
+
+    acts = workbook.create_sheet("Détail des actes")
+    acts.append(list(ACT_COLUMNS))
+    for row in _act_rows(statement, typed=True):
+        append_row(acts, row, [None, None, None, "0", DAY, "HH:MM"])
+    header(acts, row=1, widths=(14, 22, 18, 16, 12, 8, 12, 9, 58))
+    return xlsx_bytes(workbook)
 
 
-# --- SVG charts of the HTML report (drawn by the template, computed here) ----------------------------------------
-
-CHART_WIDTH, CHART_HEIGHT, MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 640, 220, 40, 28, 10
-
-
-def rate_chart(series: list[list[dict]], labels: list[str]) -> dict:
-    """Polylines of fill rates (0-100 %) over the same x axis, one per series (e.g. two seasons' weeks)."""
-    count = max((len(rows) for rows in series), default=0)
-    step = (CHART_WIDTH - MARGIN_LEFT - 10) / max(count - 1, 1)
-    plot_height = CHART_HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
-
-    def y(rate: float) -> float:
-        return round(MARGIN_TOP + plot_height * (1 - rate), 1)
-
-    lines = []
-    for rows in series:
-        points = [(round(MARGIN_LEFT + i * step, 1), y(r["fill_rate"]), r) for i, r in enumerate(rows)
-                  if r["fill_rate"] is not None]
-        lines.append({"points": " ".join(f"{x},{py}" for x, py, _r in points),
-                      "dots": [{"x": x, "y": py, "title": f"{row['key']} : {row['fill_rate'] * 100:.0f} %"}
-                               for x, py, row in points]})
-    ticks = [{"y": y(v / 100), "label": f"{v} %"} for v in (0, 25, 50, 75, 100)]
-    x_labels = [{"x": round(MARGIN_LEFT + i * step, 1), "label": label} for i, label in enumerate(labels)]
-    return _frame() | {"lines": lines, "ticks": ticks, "x_labels": x_labels}
+def _act_rows(statement: dict, typed: bool = False):
+    for line in statement["lines"]:
+        for act in line["acts"] if isinstance(line["acts"], list) else ():
+            start = datetime.fromisoformat(act["start"])  # already Europe/Paris
+            when = [start.date(), start.time().replace(tzinfo=None)] if typed else \
+                [f"{start:%d/%m/%Y}", f"{start:%H:%M}"]
+            yield [*_who(line), act["booking_id"], *when, formatting.channel(act["channel"]),
+                   "oui" if act["eligible"] else "non", formatting.exclusion(act["excluded_by"])]
 
 
-def offered_filled_chart(days: list[dict]) -> dict:
-    """Paired bars per day: offered (light) and filled (dark), on a scale of the busiest day."""
-    top = max((d["offered"] for d in days), default=0) or 1
-    slot = (CHART_WIDTH - MARGIN_LEFT - 10) / max(len(days), 1)
-    plot_height = CHART_HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
-    bars = []
-    for i, day in enumerate(days):
-        x = MARGIN_LEFT + i * slot
-        for value, kind in ((day["offered"], "offered"), (day["filled"], "filled")):
-            height = round(plot_height * value / top, 1)
-            bars.append({"x": round(x + (slot * 0.45 if kind == "filled" else slot * 0.05), 1),
-                         "y": round(MARGIN_TOP + plot_height - height, 1), "width": round(slot * 0.45, 1),
-                         "height": height, "kind": kind, "title": f"{day['key']} : {value}"})
-    every = max(len(days) // 8, 1)
-    x_labels = [{"x": round(MARGIN_LEFT + i * slot + slot / 2, 1), "label": f"{d['key'][8:10]}/{d['key'][5:7]}"}
-                for i, d in enumerate(days) if i % every == 0]
-    ticks = [{"y": round(MARGIN_TOP + plot_height * (1 - f), 1), "label": str(round(top * f))} for f in (0, 0.5, 1)]
-    return _frame() | {"bars": bars, "ticks": ticks, "x_labels": x_labels}
-
-
-def _frame() -> dict:
-    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": MARGIN_LEFT,
-            "bottom": CHART_HEIGHT - MARGIN_BOTTOM, "top": MARGIN_TOP}
-
-
-def season_page(report: dict) -> dict:
-    """What the printable season report draws: summary lines, the two charts, the per-practitioner table."""
-    weeks, days = report["breakdowns"]["week"], report["breakdowns"]["day"]
-    return {"report": report, "season": report["season"], "summary_lines": summary_lines(report["summary"]),
-            "week_chart": rate_chart([weeks], [w["key"].split("-")[1] for w in weeks]),
-            "day_chart": offered_filled_chart(days), "practitioners": report["breakdowns"]["practitioner"]}
-
-
-FIGURE_KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
-                "avg_offered_per_day": "decimal", "supplement_cents": "euros"}
-
-
-def comparison_page(comparison: dict) -> dict:
-    """The comparison's figures formatted by kind (cents shown as euros) and the two weekly curves overlaid."""
-    figures = []
-    for figure in comparison["figures"]:
-        scale = 100 if figure["code"] == "supplement_cents" else 1
-        figures.append(figure | {"kind": FIGURE_KINDS.get(figure["code"], "count"),
-                                 "label": figure["label"].replace(" (centimes)", " (€)")}
-                       | {side: None if figure[side] is None else figure[side] / scale for side in ("a", "b", "difference")})
-    weeks = comparison["weekly"]
-    series = [[{"key": f"S{w['week']}", "fill_rate": w[side]} for w in weeks] for side in ("a", "b")]
-    return {"figures": figures, "week_chart": rate_chart(series, [f"S{w['week']}" for w in weeks]),
-            "names": (comparison["a"]["season"].name, comparison["b"]["season"].name)}
+def _who(line: dict) -> list[str]:
+    return [line["rpps"], line["last_name"], line["first_name"]]

@@ -1,4 +1,4 @@
-"""What the GP's page shows: the next days' slots, today's bookings, the feed link.
+"""What the GP's page shows: every coming slot week by week, today's bookings, the feed link.
 
 Read-only queries gathered here so that neither the view nor the template
 queries the database.
@@ -11,23 +11,24 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
+from . import booking as bookings
 from . import calendar_feed
 from .extensions import db
+from .formatting import WEEKDAYS
 from .models import Booking, Practitioner, Slot
 from .timeutil import PARIS, paris_day_bounds, utcnow
 
-AGENDA_DAYS = 7
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+# A season of slots at most (a publish is capped the same way): beyond it the page says so.
+MAX_SHOWN = 2000
 
 
 @dataclass
 class AgendaSlot:
     slot: Slot
     booking: Booking | None
-
-    @property
-    def started(self) -> bool:
-        return self.slot.start_at <= utcnow()
+    started: bool = False
+    # The outcome may be recorded now, or the one recorded may still be corrected (booking.outcome_correctable).
+    outcome_open: bool = False
 
 
 @dataclass
@@ -38,36 +39,76 @@ class AgendaDay:
 
 
 @dataclass
+class AgendaWeek:
+    monday: date
+    label: str
+    days: list[AgendaDay] = field(default_factory=list)
+
+    @property
+    def iso_week(self) -> str:
+        return f"S{self.monday.isocalendar()[1]}"
+
+    def count(self, status: str) -> int:
+        return sum(item.slot.status == status for day in self.days for item in day.slots)
+
+    @property
+    def total(self) -> int:
+        return sum(len(day.slots) for day in self.days)
+
+
+@dataclass
 class GpHome:
-    days: list[AgendaDay]
+    weeks: list[AgendaWeek]
     todays_bookings: list[AgendaSlot]
     feed_url: str
+    truncated: bool = False
 
 
 def gp_home(practitioner: Practitioner, now: datetime | None = None) -> GpHome:
     now = now or utcnow()
     today = now.astimezone(PARIS).date()
-    days = agenda(practitioner.id, today, AGENDA_DAYS)
-    todays = [item for item in days[0].slots if item.booking is not None]
-    return GpHome(days, todays, calendar_feed.feed_url(practitioner.calendar_token))
+    items, truncated = upcoming(practitioner.id, today)
+    for item in items:
+        item.started = item.slot.start_at <= now
+        # The page is the GP's own: open to the corrections a GP may make.
+        item.outcome_open = bool(item.booking and item.started and (
+            item.booking.outcome is None or bookings.outcome_correctable("gp", item.booking, now)))
+    weeks = by_week(items, today)
+    todays = [item for item in items if item.booking is not None and item.slot.start_at.astimezone(PARIS).date() == today]
+    return GpHome(weeks, todays, calendar_feed.feed_url(practitioner.calendar_token), truncated)
 
 
-def agenda(practitioner_id: int, first_day: date, count: int) -> list[AgendaDay]:
-    """Non-withdrawn slots of ``count`` Paris days from ``first_day``, each with its active booking."""
-    start = paris_day_bounds(first_day)[0]
-    end = paris_day_bounds(first_day + timedelta(days=count - 1))[1]
+def upcoming(practitioner_id: int, first_day: date) -> tuple[list[AgendaSlot], bool]:
+    """Non-withdrawn slots from the start of ``first_day`` (Paris) on, each with its active booking."""
     rows = db.session.execute(
         select(Slot, Booking)
         .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
         .options(joinedload(Booking.patient))
         .where(Slot.practitioner_id == practitioner_id, Slot.status != "withdrawn",
-               Slot.start_at >= start, Slot.start_at < end)
-        .order_by(Slot.start_at))
-    days = [AgendaDay(first_day + timedelta(days=n), day_label(first_day + timedelta(days=n), first_day))
-            for n in range(count)]
-    for slot, booking in rows:
-        days[(slot.start_at.astimezone(PARIS).date() - first_day).days].slots.append(AgendaSlot(slot, booking))
-    return days
+               Slot.start_at >= paris_day_bounds(first_day)[0])
+        .order_by(Slot.start_at).limit(MAX_SHOWN + 1)).all()
+    return [AgendaSlot(slot, booking) for slot, booking in rows[:MAX_SHOWN]], len(rows) > MAX_SHOWN
+
+
+def by_week(items: list[AgendaSlot], today: date) -> list[AgendaWeek]:
+    """Slots grouped by Monday-to-Sunday week, then by day; this week always comes first, even empty."""
+    this_monday = today - timedelta(days=today.weekday())
+    weeks = {this_monday: AgendaWeek(this_monday, week_label(this_monday, this_monday))}
+    for item in items:
+        day = item.slot.start_at.astimezone(PARIS).date()
+        monday = day - timedelta(days=day.weekday())
+        week = weeks.setdefault(monday, AgendaWeek(monday, week_label(monday, this_monday)))
+        if not week.days or week.days[-1].day != day:
+            week.days.append(AgendaDay(day, day_label(day, today)))
+        week.days[-1].slots.append(item)
+    return sorted(weeks.values(), key=lambda week: week.monday)
+
+
+def week_label(monday: date, this_monday: date) -> str:
+    sunday = monday + timedelta(days=6)
+    span = f"du {monday:%d/%m} au {sunday:%d/%m}"
+    name = {0: "Cette semaine", 1: "Semaine prochaine"}.get((monday - this_monday).days // 7, "Semaine")
+    return f"{name} ({span})" if name != "Semaine" else f"Semaine {span}"
 
 
 def day_label(day: date, today: date) -> str:

@@ -159,8 +159,18 @@ def listing_scope(user: User, cpts_id: int | None = None) -> set[int] | None:
 
 
 def supplement_lines_for(user: User) -> int | None:
-    """Whose lines of a supplement statement the user reads: a GP only their own (a practitioner id), others all."""
-    return user.practitioner_id if user.role == "gp" else None
+    """Whose lines of a supplement statement the user reads: a GP only their own (a practitioner id), others all.
+
+    A GP account without a practitioner reads none (never every line); regulators read no statement.
+    The caller has already checked the CPTS (``check_cpts``).
+    """
+    if user.role == "gp":
+        if user.practitioner_id is None:
+            raise Forbidden("Compte médecin sans praticien rattaché", code="no_practitioner")
+        return user.practitioner_id
+    if user.role in ("coordinator", "admin"):
+        return None
+    raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
 
 
 def check_account_creation(actor: User | str, role: str, cpts_ids, practitioner_id: int | None) -> None:

@@ -137,7 +137,8 @@ def series(first_start: datetime, block_minutes: int, slot_minutes: int, rrule: 
         start = paris_to_utc(local_start, "series.first_start")
         intervals.extend(split(start, start + timedelta(minutes=block_minutes), slot_minutes))
     if not intervals:
-        raise Invalid("La règle de récurrence ne produit aucun créneau", fields={"series.rrule": ["no occurrence"]})
+        raise Invalid("Aucun créneau : aucun des jours choisis ne tombe entre le premier et le dernier jour",
+                      fields={"series.rrule": ["no occurrence"]})
     return intervals
 
 
@@ -227,8 +228,10 @@ def problem_with(interval: Interval, rules: Rules, now: datetime) -> Problem | N
     if interval.start < now:
         return Problem("in_the_past", f"Le créneau du {_local(interval.start)} est déjà passé")
     if interval.start > now + timedelta(days=rules.horizon_days):
+        limit = now + timedelta(days=rules.horizon_days)
         return Problem("beyond_horizon",
-                       f"Le créneau du {_local(interval.start)} dépasse l'horizon de {rules.horizon_days} jours")
+                       f"Le créneau du {_local(interval.start)} est trop loin : on publie au plus "
+                       f"{rules.horizon_days} jours à l'avance, jusqu'au {_local(limit, '%d/%m/%Y')}")
     return None
 
 
@@ -278,6 +281,14 @@ def overlap_conflict(slot: Slot | None) -> Conflict:
                     code="slot_overlap", extra={"clashing_slot_id": slot.id if slot else None})
 
 
+def refuse_clashes(practitioner: Practitioner, intervals: list[Interval]) -> None:
+    """Refuse ``intervals`` if one overlaps a non-withdrawn slot of the practitioner."""
+    existing = existing_slots(practitioner.id, min(intervals).start, max(i.end for i in intervals))
+    found = clashes(intervals, existing)
+    if found:
+        raise overlap_conflict(found[min(found)])
+
+
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -296,10 +307,7 @@ def publish(actor: User | str, practitioner: Practitioner, intervals: list[Inter
     now = now or utcnow()
     check_intervals(intervals, rules, now)
     with write_transaction():
-        existing = existing_slots(practitioner.id, min(intervals).start, max(i.end for i in intervals))
-        found = clashes(intervals, existing)
-        if found:
-            raise overlap_conflict(found[min(found)])
+        refuse_clashes(practitioner, intervals)
         return add_slots(actor, practitioner, intervals, mode, action="slot.publish")
 
 

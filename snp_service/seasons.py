@@ -27,7 +27,7 @@ COMPARED_FIGURES = (
     ("share_without_treating_doctor", "Part sans médecin traitant"),
     ("no_show_rate", "Taux de rendez-vous non honorés"),
     ("regulated_acts", "Actes régulés"),
-    ("supplement_cents", "Majorations (centimes)"),
+    ("supplement_cents", "Majorations SNP"),
 )
 
 

@@ -259,6 +259,12 @@ def statement(cpts_id: int, month: str, *, practitioner_id: int | None = None, d
     return {"month": month, **period_statement(cpts_id, first, last, practitioner_id=practitioner_id, detail=detail)}
 
 
+def season_statement(season, *, practitioner_id: int | None = None, detail: bool = False) -> dict:
+    """The statement of a season (a ``Season``: its CPTS and days, both included)."""
+    return {"season": season.name, **period_statement(season.cpts_id, season.start_date, season.end_date,
+                                                      practitioner_id=practitioner_id, detail=detail)}
+
+
 def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: int | None = None,
                      detail: bool = False) -> dict:
     """The statement of a CPTS for the Paris days ``first``..``last`` (a month or a season), per practitioner.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import datetime, timedelta
 
 from snp_service import accounts, page_sessions
@@ -11,6 +12,22 @@ from snp_service.timeutil import utcnow
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
+
+
+def page_csrf(client, path: str) -> str:
+    """The CSRF token a page carries (its meta tag, or the login form's hidden field)."""
+    page = client.get(path).get_data(as_text=True)
+    found = (re.search(r'name="csrf-token" content="([^"]+)"', page)
+             or re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page))
+    return found.group(1)
+
+
+def sign_in_form(client, user: User, password: str = PASSWORD) -> str:
+    """Sign in through the /login form; returns the CSRF token of the home page it lands on (signing in starts a
+    new session, CSRF token included)."""
+    home = client.post("/login", data={"email": user.email, "password": password,
+                                       "csrf_token": page_csrf(client, "/login")}).location
+    return page_csrf(client, home)
 
 
 class World:

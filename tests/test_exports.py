@@ -1,4 +1,4 @@
-"""Report files: CSV read back with csv, XLSX opened with openpyxl, through /reports/fill-rate."""
+"""Report files: CSV read back with csv, XLSX opened with openpyxl, through /reports/fill-rate; French headers."""
 from __future__ import annotations
 
 import csv
@@ -55,18 +55,32 @@ def test_french_excel_csv(client, world, lv):
     raw = answer.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows == [["key", "label", "offered", "filled", "fill_rate"],
-                    ["2026-07-14", "", "3", "2", "0,6667"],
-                    ["2026-07-15", "", "1", "0", "0,0000"],
-                    ["2026-07-16", "", "0", "0", ""]]
+    assert rows == [["Jour", "Créneaux offerts", "Créneaux pourvus", "Taux de remplissage (%)"],
+                    ["14/07/2026", "3", "2", "66,67"],
+                    ["15/07/2026", "1", "0", "0"],
+                    ["16/07/2026", "0", "0", ""]]
 
 
-def test_international_csv_by_practitioner(client, world, lv):
+@pytest.mark.parametrize("group_by, header, first", [
+    ("week", ["Semaine ISO"], ["2026-S29"]),
+    ("weekday", ["Jour de la semaine"], ["mardi"]),
+    ("hour", ["Heure"], ["09:00"]),
+    ("commune", ["Code INSEE", "Commune"], ["85222", "Saint-Gilles-Croix-de-Vie"]),
+    ("channel", ["Canal"], ["116 117", "4", "1", "25"]),
+])
+def test_every_grouping_has_french_headers_and_readable_keys(client, world, lv, group_by, header, first):
+    rows = list(csv.reader(io.StringIO(get(client, world, lv, f"group_by={group_by}&format=csv")
+                                       .get_data().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == header + ["Créneaux offerts", "Créneaux pourvus", "Taux de remplissage (%)"]
+    assert rows[1][:len(first)] == first
+
+
+def test_international_csv_by_practitioner_names_the_practitioner_by_rpps(client, world, lv):
     answer = get(client, world, lv, "group_by=practitioner&format=csv&sep=,&decimal=point")
 
     rows = list(csv.DictReader(io.StringIO(answer.get_data().decode("utf-8-sig"))))
-    assert rows == [{"key": str(lv["gp"].id), "label": "Dr Alex Durand", "offered": "4", "filled": "2",
-                     "fill_rate": "0.5000"}]
+    assert rows == [{"RPPS": lv["gp"].rpps, "Praticien": "Dr Alex Durand", "Créneaux offerts": "4",
+                     "Créneaux pourvus": "2", "Taux de remplissage (%)": "50"}]
 
 
 def test_xlsx_has_a_summary_and_one_sheet_per_grouping_with_real_numbers(client, world, lv):
@@ -81,7 +95,8 @@ def test_xlsx_has_a_summary_and_one_sheet_per_grouping_with_real_numbers(client,
     assert values["Créneaux offerts"].value == 4 and isinstance(values["Créneaux offerts"].value, int)
     assert values["Taux de remplissage"].value == 0.5
     assert values["Taux de remplissage"].number_format == "0.0%"
-    assert values["Réservations SAS"].value == 1
+    assert values["Réservations SAS"].value == 1 and values["Réservations 116 117"].value == 1
+    assert values["Majorations SNP"].value == 0 and "€" in values["Majorations SNP"].number_format
     assert summary.freeze_panes == "A3" and summary.column_dimensions["A"].width == 42
 
     days = workbook["Par jour"]
@@ -93,10 +108,20 @@ def test_xlsx_has_a_summary_and_one_sheet_per_grouping_with_real_numbers(client,
     assert days[4][3].value is None  # nothing offered on the 16th: no rate rather than 0 %
     assert days.freeze_panes == "A2"
     weeks = workbook["Par semaine"]
-    assert [[c.value for c in row] for row in weeks.iter_rows(min_row=2)] == [["2026-W29", 4, 2, 0.5]]
+    assert [[c.value for c in row] for row in weeks.iter_rows(min_row=2)] == [["2026-S29", 4, 2, 0.5]]
     weekdays = workbook["Par jour de semaine"]
     assert [[c.value for c in row] for row in weekdays.iter_rows(min_row=2)] == [
-        [2, "mardi", 3, 2, 0.6667], [3, "mercredi", 1, 0, 0.0]]
+        ["mardi", 3, 2, 0.6667], ["mercredi", 1, 0, 0.0]]
+    practitioners = workbook["Par praticien"]
+    assert [c.value for c in practitioners[1]] == ["RPPS", "Praticien", "Offerts", "Pourvus", "Taux de remplissage"]
+    assert [c.value for c in practitioners[2]] == [lv["gp"].rpps, "Dr Alex Durand", 4, 2, 0.5]
+    communes = workbook["Par commune"]
+    assert [c.value for c in communes[2]][:2] == ["85222", "Saint-Gilles-Croix-de-Vie"]
+    channels = workbook["Par canal"]  # each channel's bookings over every offered slot
+    assert [[c.value for c in row] for row in channels.iter_rows()] == [
+        ["Canal", "Offerts", "Pourvus", "Taux de remplissage"],
+        ["116 117", 4, 1, 0.25], ["SAS", 4, 1, 0.25], ["Centre 15", 4, 0, 0.0], ["Autre", 4, 0, 0.0]]
+    assert channels["D2"].number_format == "0.0%"
 
 
 def test_bad_parameters_and_scope(client, world, lv):

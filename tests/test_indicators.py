@@ -1,7 +1,6 @@
 """ACI indicators per CPTS and period: computed from the report, stored, read against the targets."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -10,7 +9,7 @@ from sqlalchemy import select
 from snp_service import indicators, supplements
 from snp_service.extensions import db
 from snp_service.models import IndicatorValue, Season
-from tests.factories import PASSWORD
+from tests.factories import sign_in_form
 
 from .supplement_helpers import act, paris
 
@@ -147,25 +146,18 @@ def test_indicators_api_scopes(client, world, summer):
     assert client.get(f"/api/v1/cpts/{cpts.id}/indicators?period=2020", headers=regulator).status_code == 403
 
 
-def _login(client, user) -> str:
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
-    home = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}).location
-    # Signing in starts a new session, CSRF token included: the pages after it carry the new one.
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(home).get_data(as_text=True))[1]
-
-
 def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summer):
     cpts, season = summer
     cpts.aci_missions = ["Accès aux soins"]
     db.session.commit()
     coordinator = world.user("coordinator", cpts)
-    token = _login(client, coordinator)
+    token = sign_in_form(client, coordinator)
 
     page = client.get(f"/coordination/cpts/{cpts.id}?period=season:{season.id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    for text in ("CPTS Littoral", "Saint-Gilles-Croix-de-Vie", "50 000", "taille <strong>2</strong>",
-                 "Accès aux soins", "Taux de remplissage", "80,0 %", "114 %", "15,00 €"):
+    for text in ("CPTS Littoral", "Saint-Gilles-Croix-de-Vie", "50\u202f000", "taille <strong>2</strong>",
+                 "Accès aux soins", "Taux de remplissage", "80,0\xa0%", "114\xa0%", "15,00\xa0€"):
         assert text in html
 
     response = client.post(f"/coordination/cpts/{cpts.id}", data={
@@ -174,8 +166,9 @@ def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summ
     db.session.expire_all()
     assert cpts.indicator_targets == {"fill_rate": 0.75, "offered_slots": 20.0, "supplement_cents": 30000}
 
-    refused = client.post(f"/coordination/cpts/{cpts.id}", data={"csrf_token": token, "fill_rate": "-5"})
-    assert refused.status_code == 422
+    for typed in ("-5", "150"):
+        refused = client.post(f"/coordination/cpts/{cpts.id}", data={"csrf_token": token, "fill_rate": typed})
+        assert refused.status_code == 422 and "Entre 0 et 100\xa0%" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert cpts.indicator_targets["fill_rate"] == 0.75
     bad_period = client.get(f"/coordination/cpts/{cpts.id}?period=nimporte")
@@ -184,5 +177,5 @@ def test_cpts_record_page_shows_the_record_and_edits_targets(client, world, summ
 
 def test_cpts_record_page_is_for_its_own_coordinator(client, world, summer):
     cpts, _season = summer
-    _login(client, world.user("coordinator", world.cpts()))
+    sign_in_form(client, world.user("coordinator", world.cpts()))
     assert client.get(f"/coordination/cpts/{cpts.id}").status_code == 403

@@ -1,7 +1,6 @@
 """The coordinator's SMS page: masked numbers, statuses, no content, "renvoyer" for failed messages."""
 from __future__ import annotations
 
-import re
 
 from sqlalchemy import select
 
@@ -12,7 +11,7 @@ from snp_service.notify import events
 from snp_service.notify.backends import memory_store
 from snp_service.notify.sender import send_pending
 
-from .factories import PASSWORD
+from .factories import sign_in_form
 
 
 def book(slot, phone="+33612345678") -> OutboxMessage:
@@ -25,15 +24,6 @@ def book(slot, phone="+33612345678") -> OutboxMessage:
     return db.session.scalar(select(OutboxMessage).where(OutboxMessage.booking_id == booking.id))
 
 
-def sign_in(client, user) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf-token" content="([^"]+)"', page)
-    csrf = token.group(1) or token.group(2)
-    home = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf}).location
-    # Signing in starts a new session, CSRF token included: the pages after it carry the new one.
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(home).get_data(as_text=True)).group(1)
-
-
 def failed(message: OutboxMessage) -> None:
     with write_transaction():
         db.session.get(OutboxMessage, message.id).status = "failed"
@@ -44,7 +34,7 @@ def test_coordinator_sees_own_cpts_messages_masked_without_content(world, client
     mine = book(world.slot(world.practitioner(cpts)))
     book(world.slot(world.practitioner(other)), phone="+33699999911")
     send_pending()
-    sign_in(client, world.user("coordinator", cpts))
+    sign_in_form(client, world.user("coordinator", cpts))
 
     page = client.get("/coordination/sms").get_data(as_text=True)
 
@@ -59,7 +49,7 @@ def test_failed_message_can_be_sent_again(world, client, app):
     message = book(world.slot(world.practitioner(cpts)))
     failed(message)
     coordinator = world.user("coordinator", cpts)
-    csrf = sign_in(client, coordinator)
+    csrf = sign_in_form(client, coordinator)
     assert "Échec" in client.get("/coordination/sms").get_data(as_text=True)
 
     answer = client.post(f"/coordination/sms/{message.id}/resend", data={"csrf_token": csrf}, follow_redirects=True)
@@ -77,7 +67,7 @@ def test_resend_refused_for_a_delivered_message_or_another_cpts(world, client):
     elsewhere = book(world.slot(world.practitioner(other)))
     failed(elsewhere)
     send_pending()
-    csrf = sign_in(client, world.user("coordinator", cpts))
+    csrf = sign_in_form(client, world.user("coordinator", cpts))
 
     assert client.post(f"/coordination/sms/{queued.id}/resend", data={"csrf_token": csrf}).status_code == 409
     assert client.post(f"/coordination/sms/{elsewhere.id}/resend", data={"csrf_token": csrf}).status_code == 404
@@ -85,6 +75,6 @@ def test_resend_refused_for_a_delivered_message_or_another_cpts(world, client):
 
 def test_page_is_for_coordinators_only(world, client):
     cpts = world.cpts()
-    sign_in(client, world.user("regulator", cpts))
+    sign_in_form(client, world.user("regulator", cpts))
 
     assert client.get("/coordination/sms").status_code == 403

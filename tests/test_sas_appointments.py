@@ -18,7 +18,7 @@ from snp_service.timeutil import PARIS, utcnow
 from .certs import CertificateAuthority
 from .fake_sas import FakeSas
 from .sas_world import assert_conforms
-from .test_notify_page import sign_in
+from .factories import sign_in_form as sign_in
 
 PATIENT = {"first_name": "Jeanne", "last_name": "Durand", "birth_date": date(1950, 4, 2), "phone": "06 12 34 56 78",
            "commune_insee": "85222", "has_treating_doctor": "no", "treating_rpps": None}

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from snp_service.timeutil import PARIS, utcnow
 
-from .test_notify_page import sign_in
+from .factories import sign_in_form as sign_in
 
 
 def test_a_signed_out_regulator_signs_in_and_lands_on_the_agenda_with_origin(client, world):

@@ -10,7 +10,7 @@ from snp_service.demo import load_demo
 from snp_service.extensions import db
 from snp_service.models import AuditEvent, Cpts, Practitioner
 
-from .test_notify_page import sign_in
+from .factories import sign_in_form as sign_in
 
 
 def _csrf(page: str) -> str:

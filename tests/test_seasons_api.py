@@ -137,7 +137,7 @@ def test_season_report_html_is_a_french_printable_page(client, world, lv):
 
     assert answer.status_code == 200 and answer.mimetype == "text/html"
     page = answer.get_data(as_text=True)
-    assert "Rapport de remplissage · Été 2026" in page and "@page { size: A4" in page
-    assert "50,0 %" in page  # 1 filled of 2 offered
-    assert page.count("<svg") == 2 and "<script" not in page
+    assert "Rapport de remplissage · Été 2026" in page and "/static/pages/report.css" in page
+    assert "50,0\xa0%" in page  # 1 filled of 2 offered
+    assert page.count("<svg") == 2 and "<script" not in page and "<style" not in page and " style=" not in page
     assert lv["gp"].rpps in page

@@ -174,7 +174,7 @@ def everyone(app):
             clients[role] = app.test_client()
             world.sign_in_page(clients[role], user)
         ids = {"cpts_id": cpts.id, "season_id": season.id, "practitioner_id": gp.practitioner_id,
-               "slot_id": slot.id, "user_id": users["regulator"].id}
+               "slot_id": slot.id, "user_id": users["regulator"].id, "account_id": users["regulator"].id}
         db.session.remove()
     return {"clients": clients | {"anonymous": app.test_client()}, "ids": ids, "season": season,
             "other_season": other}

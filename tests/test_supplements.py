@@ -216,12 +216,12 @@ def test_statement_csv_opens_in_french_excel(client, world):
     response = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv", headers=headers)
     assert response.mimetype == "text/csv"
     text = response.get_data(as_text=True)
-    assert text.startswith("\ufeffRPPS;Nom;Prénom;Actes;Montant (€)\r\n")
-    assert text.splitlines()[1:] == [f"{gp.rpps};'=Durand;Alex;1;15,00", "Total;;;;15,00"]
+    assert text.startswith("\ufeffRPPS;Nom;Prénom;Actes majorés;Montant (€)\r\n")
+    assert text.splitlines()[1:] == [f"{gp.rpps};'=Durand;Alex;1;15,00", "Total;;;1;15,00"]
 
     detail = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv&detail=1", headers=headers)
     assert detail.get_data(as_text=True).splitlines()[2].endswith(
-        ";20/07/2020;10:30;116117;non;Médecin traitant du patient")
+        ";20/07/2020;10:30;116 117;non;Le praticien est le médecin traitant du patient")
 
 
 def test_season_statement_spans_months_and_stops_at_the_season_bounds(client, world):
@@ -290,13 +290,14 @@ def test_report_indicators_and_statement_agree_at_any_time(client, world):
     assert honored.status_code == 200
     assert figures(recent) == (1500, 1500, 1500)  # before any nightly run
 
-    # The old act was honored and accrued at the time; 100 days later its outcome is corrected.
+    # The old act was honored and accrued at the time; 100 days later the coordination corrects its outcome
+    # (a GP corrects only on the day: booking.outcome_correctable).
     old.outcome = "honored"
     db.session.commit()
     old_day = to_paris(old.slot.start_at).date()
     supplements.accrue_between("job:accrue_supplements", old_day, old_day)
     assert figures(old) == (1500, 1500, 1500)
-    corrected = client.post(f"/api/v1/bookings/{old.id}/outcome", json={"outcome": "no_show"}, headers=gp_headers)
+    corrected = client.post(f"/api/v1/bookings/{old.id}/outcome", json={"outcome": "no_show"}, headers=coordinator)
     assert corrected.status_code == 200
     assert figures(old) == (1500, 1500, 1500)  # closed: the ledger keeps what was accrued, and so does the report
     supplements.accrue()  # the nightly run changes nothing either

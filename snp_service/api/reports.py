@@ -3,23 +3,36 @@ from flask import Response
 
 from .. import exports, reporting
 from ..policy import check_cpts, require_roles
+from ..spreadsheets import CSV_TYPE, XLSX_TYPE
 from .blueprint import Blueprint
 from .schemas.reports import FillRateQuerySchema, ReportSchema
 
 URL_PREFIX = "/reports"
 blp = Blueprint("reports", __name__, description="Fill-rate reports")
 
-CSV_TYPE = "text/csv; charset=utf-8"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_DESCRIPTION = "format=csv (UTF-8 with BOM; sep and decimal options). " + exports.__doc__.split("\n\n")[1]
+CSV_DESCRIPTION = "format=csv (UTF-8 with BOM; sep and decimal options). " + exports.FILL_RATE_CSV_DOC
+
+
+def file_formats(blp: Blueprint, json_schema: str, *content_types: str, description: str = ""):
+    """Document the files a 200 may also be (CSV, XLSX, HTML), next to its JSON (``json_schema``, a component name).
+
+    flask-smorest keeps only the description of an alt_response on the success status; the media
+    types are written into the OpenAPI document here, so that clients (and the contract test) know them.
+    """
+    schemas = {CSV_TYPE: {"type": "string"}, XLSX_TYPE: {"type": "string", "format": "binary"},
+               "text/html": {"type": "string"}}
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{json_schema}"}}}
+    content |= {t: {"schema": schemas[t]} for t in content_types}
+    told = description or "JSON, or with format= the file of that type"
+    return blp.doc(responses={"200": {"description": told, "content": content}})
 
 
 @blp.route("/fill-rate", methods=["GET"])
 @require_roles("admin", "coordinator")
 @blp.arguments(FillRateQuerySchema(), location="query")
 @blp.response(200, ReportSchema)
-@blp.alt_response(200, content_type=CSV_TYPE, description=CSV_DESCRIPTION, success=True)
-@blp.alt_response(200, content_type=XLSX_TYPE, description="format=xlsx: summary, one sheet per grouping", success=True)
+@file_formats(blp, "Report", CSV_TYPE, XLSX_TYPE,
+              description="JSON; " + CSV_DESCRIPTION + "; format=xlsx: summary, one sheet per grouping")
 def fill_rate(args, user):
     """Offered, filled and fill rate of a CPTS over the Paris days ``from``..``to``, grouped by ``group_by``."""
     check_cpts(user, args["cpts_id"], manage=True)
@@ -35,13 +48,13 @@ def fill_rate(args, user):
 
 
 def csv_response(rows: list[dict], args: dict, name: str) -> Response:
-    body = exports.breakdown_csv(rows, sep=args["sep"], decimal=args["decimal"])
-    return _download(body, CSV_TYPE, f"{name}.csv")
+    body = exports.breakdown_csv(rows, args["group_by"], sep=args["sep"], decimal=args["decimal"])
+    return download(body, CSV_TYPE, f"{name}.csv")
 
 
 def xlsx_response(report: dict, name: str, title: str) -> Response:
-    return _download(exports.report_xlsx(report, title), XLSX_TYPE, f"{name}.xlsx")
+    return download(exports.report_xlsx(report, title), XLSX_TYPE, f"{name}.xlsx")
 
 
-def _download(body: bytes, content_type: str, filename: str) -> Response:
+def download(body: bytes, content_type: str, filename: str) -> Response:
     return Response(body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

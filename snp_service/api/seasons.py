@@ -1,11 +1,12 @@
 """/api/v1/seasons: seasons of a CPTS, their fill-rate report and the comparison of two seasons."""
 from flask import Response, render_template
 
-from .. import exports, seasons
+from .. import charts, seasons
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
+from ..spreadsheets import CSV_TYPE, XLSX_TYPE
 from .blueprint import Blueprint
-from .reports import CSV_DESCRIPTION, CSV_TYPE, XLSX_TYPE, csv_response, xlsx_response
+from .reports import CSV_DESCRIPTION, csv_response, file_formats, xlsx_response
 from .schemas.seasons import (
     CompareQuerySchema, ComparisonSchema, SeasonListQuerySchema, SeasonReportQuerySchema, SeasonReportSchema,
     SeasonSchema, SeasonUpdateSchema,
@@ -59,9 +60,8 @@ def update_season(data, season_id, user):
 @require_roles("admin", "coordinator")
 @blp.arguments(SeasonReportQuerySchema(), location="query")
 @blp.response(200, SeasonReportSchema)
-@blp.alt_response(200, content_type=CSV_TYPE, description=CSV_DESCRIPTION, success=True)
-@blp.alt_response(200, content_type=XLSX_TYPE, description="format=xlsx: summary, one sheet per grouping", success=True)
-@blp.alt_response(200, content_type="text/html", description="format=html: printable A4 report with charts", success=True)
+@file_formats(blp, "SeasonReport", CSV_TYPE, XLSX_TYPE, "text/html", description=(
+    "JSON; " + CSV_DESCRIPTION + "; format=xlsx: summary, one sheet per grouping; format=html: printable A4 report"))
 def season_report(args, season_id, user):
     """The season's report: JSON, CSV of one grouping, XLSX workbook or printable HTML page."""
     report = seasons.season_report(managed_season(user, season_id))
@@ -72,7 +72,7 @@ def season_report(args, season_id, user):
     if args["format"] == "xlsx":
         return xlsx_response(report, name, f"{season.cpts.name} · {season.name}")
     if args["format"] == "html":
-        return Response(render_template("reports/season.html", **exports.season_page(report)), mimetype="text/html")
+        return Response(render_template("reports/season.html", **charts.season_page(report)), mimetype="text/html")
     return report | {"group_by": args["group_by"], "breakdown": report["breakdowns"][args["group_by"]]}
 
 

@@ -20,7 +20,7 @@ INDICATORS = (
     ("share_without_treating_doctor", "Part des patients sans médecin traitant"),
     ("no_show_rate", "Taux de rendez-vous non honorés"),
     ("regulated_acts", "Actes régulés"),
-    ("supplement_cents", "Majorations SNP (centimes)"),
+    ("supplement_cents", "Majorations SNP"),
 )
 INDICATOR_CODES = tuple(code for code, _label in INDICATORS)
 

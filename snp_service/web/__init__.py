@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from .. import page_sessions, sign_in
+from .. import formatting, page_sessions, sign_in
 from ..errors import DomainError, Unauthorized
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
@@ -23,6 +23,7 @@ class LoginForm(FlaskForm):
 def register_pages(app: Flask) -> None:
     from . import coordination, cpts_record, gp, messages, regulation
 
+    formatting.register(app)
     app.register_blueprint(pages)
     for module in (gp, regulation, coordination, messages, cpts_record):
         app.register_blueprint(module.bp)

@@ -1,27 +1,36 @@
-"""The coordinator's pages: dashboard, members and their access, seasons, season report and comparison."""
+"""The coordinator's pages: dashboard, members and their access, seasons, season report and comparison, statement."""
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, dashboard, exports, seasons
+from .. import accounts, charts, dashboard, seasons, supplements
+from ..cpts import get_cpts
 from ..database import MAX_ID
-from ..policy import check_cpts, require_roles
+from ..policy import check_cpts, require_roles, supplement_lines_for
+from ..timeutil import paris_today
 from . import flash_outcome
+from .forms import FrenchForm
 
 bp = Blueprint("coordination", __name__, url_prefix="/coordination")
 
+ROLE_LABELS = {"gp": "Médecin", "regulator": "Régulateur", "coordinator": "Coordinateur", "admin": "Administrateur"}
+MONTH = re.compile(r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$")
 
-class SeasonForm(FlaskForm):
+
+class SeasonForm(FrenchForm):
     name = StringField("Nom", validators=[DataRequired(), Length(max=100)])
     start_date = DateField("Premier jour", validators=[DataRequired()])
     end_date = DateField("Dernier jour", validators=[DataRequired()])
 
 
-class AccountForm(FlaskForm):
+class AccountForm(FrenchForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Rôle", choices=[("regulator", "Régulateur"), ("gp", "Médecin (praticien)")])
+    role = SelectField("Rôle", choices=[SelectChoice("regulator", "Régulateur"), SelectChoice("gp", "Médecin (praticien)")])
     practitioner_id = SelectField("Praticien (compte médecin)", coerce=int)
 
 
@@ -37,7 +46,8 @@ def _cpts_id(user) -> int:
 
 def _account_form(board) -> AccountForm:
     form = AccountForm()
-    form.practitioner_id.choices = [(0, "—")] + [(p.id, f"{p.display_name} ({p.rpps})") for p in board.practitioners]
+    form.practitioner_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(p.id, f"{p.display_name} ({p.rpps})") for p in board.practitioners]
     return form
 
 
@@ -47,7 +57,7 @@ def home(user):
     cpts_id = _cpts_id(user)
     board = dashboard.dashboard(cpts_id)
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=dashboard.coordinated_cpts(user),
-                           season_form=SeasonForm(formdata=None), account_form=_account_form(board))
+                           season_form=SeasonForm(formdata=None), account_form=_account_form(board), roles=ROLE_LABELS)
 
 
 @bp.post("/seasons")
@@ -74,7 +84,7 @@ def update_season(season_id, user):
 @require_roles("coordinator", "admin")
 def season_report(season_id, user):
     report = seasons.season_report(_season(user, season_id))
-    return render_template("coordination/season.html", **exports.season_page(report))
+    return render_template("coordination/season.html", **charts.season_page(report))
 
 
 @bp.get("/seasons/compare")
@@ -84,7 +94,7 @@ def compare(user):
     second = _season(user, request.args.get("b", type=int) or 0)
     comparison = seasons.compare(first, second)
     return render_template("coordination/compare.html", comparison=comparison,
-                           **exports.comparison_page(comparison))
+                           **charts.comparison_page(comparison))
 
 
 @bp.post("/accounts")
@@ -95,20 +105,58 @@ def create_account(user):
     if _valid(form):
         practitioner_id = form.practitioner_id.data or None
         flash_outcome(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
-                                              role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
-                 "Compte créé.")
+                                                   role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
+                      "Compte créé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+@bp.get("/accounts/<int:account_id>/deactivate")
+@require_roles("coordinator", "admin")
+def confirm_deactivate(account_id, user):
+    """Deactivating signs someone out for good: the page asks first (no script needed)."""
+    cpts_id = _cpts_id(user)
+    return render_template("coordination/confirm_deactivate.html", account=_cpts_account(user, cpts_id, account_id),
+                           cpts_id=cpts_id, roles=ROLE_LABELS)
 
 
 @bp.post("/accounts/<int:account_id>/active")
 @require_roles("coordinator", "admin")
 def set_account_active(account_id, user):
     cpts_id = _cpts_id(user)
-    if account_id == user.id or account_id not in {a.id for a in dashboard.cpts_accounts(cpts_id)}:
-        abort(404)
+    _cpts_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
     flash_outcome(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+def _cpts_account(user, cpts_id: int, account_id: int):
+    """An account of the CPTS other than the coordinator's own; 404 otherwise."""
+    account = next((a for a in dashboard.cpts_accounts(cpts_id) if a.id == account_id), None)
+    if account is None or account.id == user.id:
+        abort(404)
+    return account
+
+
+@bp.get("/supplements")
+@require_roles("coordinator", "admin")
+def supplements_statement(user):
+    """The supplement statement of a month (``?month=YYYY-MM``, this month by default) or of a season."""
+    season_id = request.args.get("season_id", type=int)
+    season = _season(user, season_id) if season_id else None
+    cpts_id = season.cpts_id if season else _cpts_id(user)
+    month, month_error = request.args.get("month") or f"{paris_today():%Y-%m}", None
+    if not MONTH.match(month):
+        month, month_error = f"{paris_today():%Y-%m}", "Mois invalide : choisissez un mois (aaaa-mm)."
+    own = supplement_lines_for(user)
+    if season:
+        statement = supplements.season_statement(season, practitioner_id=own, detail=True)
+    else:
+        statement = supplements.statement(cpts_id, month, practitioner_id=own, detail=True)
+    query = {"cpts_id": cpts_id} | ({"season_id": season.id} if season else {"month": month})
+    return render_template("coordination/supplements.html", statement=statement, season=season, month=month,
+                           month_error=month_error, cpts=get_cpts(cpts_id), query=query,
+                           seasons=seasons.list_seasons(cpts_id), rules=supplements.current_rules()), \
+        422 if month_error else 200
 
 
 def _season(user, season_id: int):

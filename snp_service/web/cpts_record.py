@@ -1,13 +1,15 @@
 """The CPTS record page of the coordinator: territory, ACI contract, indicator targets and values."""
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
-from .. import indicators
-from ..cpts import get_cpts, update_cpts
+from .. import formatting, indicators
+from ..cpts import TARGET_BOUNDS, get_cpts, update_cpts
 from ..errors import DomainError
 from ..models import INDICATORS
 from ..policy import check_cpts, require_roles, visible_cpts_ids
@@ -15,21 +17,44 @@ from ..timeutil import paris_today
 
 bp = Blueprint("cpts_record", __name__, url_prefix="/coordination/cpts")
 
-# Fractions in the data, percentages on screen.
-RATE_CODES = ("fill_rate", "share_without_treating_doctor", "no_show_rate")
-# A distribution has no single target.
-TARGETABLE = tuple(code for code, _label in INDICATORS if code != "bookings_by_channel")
+# How each indicator reads (formatting.figure's kinds); rates are fractions in the data, percentages on screen.
+KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
+         "avg_offered_per_day": "decimal", "supplement_cents": "cents", "bookings_by_channel": "channels"}
+# A target is typed in the unit shown: %, € or a count; stored in the indicator's own unit.
+SCALE = {"rate": 100, "cents": Decimal("0.01"), "count": 1}
+UNIT = {"rate": " (%)", "cents": " (€)", "count": ""}
+SUFFIX = {"rate": "\xa0%", "cents": "\xa0€", "count": ""}
+
+
+class FrenchDecimalField(DecimalField):
+    """A decimal typed the French way (``70,5``, ``1 200``), with a French message when it is not a number."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0].strip():
+            text = valuelist[0].replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
+            try:
+                self.data = Decimal(text)
+            except InvalidOperation:
+                self.data = None
+                raise ValueError("Saisissez un nombre, par exemple 70 ou 70,5")
+            if not self.data.is_finite():
+                self.data = None
+                raise ValueError("Saisissez un nombre, par exemple 70 ou 70,5")
+        else:
+            self.data = None
 
 
 class TargetsForm(FlaskForm):
-    """One decimal field per targetable indicator, added below from the indicator list."""
+    """One field per targetable indicator, bounded by ``cpts.TARGET_BOUNDS`` in the unit shown."""
 
 
 for _code, _label in INDICATORS:
-    if _code in TARGETABLE:
-        unit = " (%)" if _code in RATE_CODES else " (€)" if _code == "supplement_cents" else ""
-        setattr(TargetsForm, _code, DecimalField(_label + unit, places=None,
-                                                 validators=[Optional(), NumberRange(min=0, max=10_000_000)]))
+    if _code in TARGET_BOUNDS:
+        _low, _high, _kind = TARGET_BOUNDS[_code]
+        _low, _high = _low * SCALE[_kind], _high * SCALE[_kind]
+        _message = f"Entre {formatting.number(_low)} et {formatting.number(_high)}{SUFFIX[_kind]}"
+        setattr(TargetsForm, _code, FrenchDecimalField(_label + UNIT[_kind], places=None, validators=[
+            Optional(), NumberRange(min=_low, max=_high, message=_message.replace("%", "%%"))]))
 
 
 @bp.get("")
@@ -50,9 +75,13 @@ def show(cpts_id, user):
     # On POST the submitted form is the whole set of targets: an emptied field removes its target.
     form = TargetsForm(data=_form_targets(cpts.indicator_targets or {}) if request.method == "GET" else None)
     if form.validate_on_submit():
-        update_cpts(user, cpts_id, {"indicator_targets": _stored_targets(form)})
-        flash("Objectifs enregistrés.", "success")
-        return redirect(url_for(".show", cpts_id=cpts_id, period=request.args.get("period")))
+        try:
+            update_cpts(user, cpts_id, {"indicator_targets": _stored_targets(form)})
+        except DomainError as error:
+            _attach(form, error)
+        else:
+            flash("Objectifs enregistrés.", "success")
+            return redirect(url_for(".show", cpts_id=cpts_id, period=request.args.get("period")))
     period = request.args.get("period") or f"{paris_today():%Y-%m}"
     try:
         values, period_error = indicators.read(cpts_id, period), None
@@ -63,19 +92,31 @@ def show(cpts_id, user):
                            rows=_rows(values), quick_periods=_quick_periods(cpts)), status
 
 
+def _kind(code: str) -> str:
+    return TARGET_BOUNDS[code][2]
+
+
 def _form_targets(targets: dict) -> dict:
-    return {code: (value * 100 if code in RATE_CODES else value / 100 if code == "supplement_cents" else value)
-            for code, value in targets.items() if code in TARGETABLE and value is not None}
+    return {code: Decimal(str(value)) * SCALE[_kind(code)] for code, value in targets.items()
+            if code in TARGET_BOUNDS and value is not None}
 
 
 def _stored_targets(form: TargetsForm) -> dict:
     targets = {}
-    for code in TARGETABLE:
+    for code in TARGET_BOUNDS:
         value = form[code].data
         if value is not None:
-            value = float(value)
-            targets[code] = value / 100 if code in RATE_CODES else round(value * 100) if code == "supplement_cents" else value
+            stored = value / SCALE[_kind(code)]
+            targets[code] = int(stored.to_integral_value()) if _kind(code) == "cents" else float(stored)
     return targets
+
+
+def _attach(form: TargetsForm, error: DomainError) -> None:
+    """The service's refusal shown next to each field it names."""
+    for key in error.fields:
+        code = key.removeprefix("indicator_targets.")
+        if code in form:
+            form[code].errors = list(form[code].errors) + [error.message]
 
 
 def _rows(values: dict | None) -> list[dict]:
@@ -83,20 +124,16 @@ def _rows(values: dict | None) -> list[dict]:
         return []
     return [{"label": item["label"], "value": _shown(item["code"], item["value"]),
              "target": _shown(item["code"], item["target"]),
-             "achievement": "" if item["achievement"] is None else f"{item['achievement'] * 100:.0f} %"}
+             "achievement": "" if item["achievement"] is None else formatting.percent(item["achievement"], 0)}
             for item in values["indicators"]]
 
 
 def _shown(code: str, value) -> str:
     if value is None:
-        return "—"
-    if isinstance(value, dict):
-        return " · ".join(f"{channel} : {count}" for channel, count in value.items())
-    if code in RATE_CODES:
-        return f"{value * 100:.1f} %".replace(".", ",")
-    if code == "supplement_cents":
-        return f"{value / 100:.2f} €".replace(".", ",")
-    return f"{value:g}".replace(".", ",")
+        return formatting.NONE
+    if KINDS.get(code) == "channels":
+        return formatting.channels(value)
+    return formatting.figure(value, KINDS.get(code, "count"))
 
 
 def _quick_periods(cpts) -> list[tuple[str, str]]:

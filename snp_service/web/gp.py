@@ -1,148 +1,146 @@
-"""The GP's pages: publish SNP slots, see today's bookings, record outcomes.
+"""The GP's page: publish SNP slots, see them week by week, today's bookings and outcomes, their supplements.
 
-Forms post here (Flask-WTF CSRF) with Europe/Paris wall-clock times; the
-publishing service converts them. A refused request comes back as a French
-flash message on the same page rather than an error page: the GP retries in place.
+Forms post here (Flask-WTF CSRF) with Europe/Paris wall-clock times. A refused publish
+comes back as the same page with every value kept and the reason next to its field
+(422); the preview asks ``publish_preview`` for a dry run of the same request, so the
+count it shows is the count a publish creates.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, TimeField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, NumberRange, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import SelectField
 
-from .. import calendar_feed, calendar_import, gp_agenda, practitioners, publishing
-from ..policy import require_roles
+from .. import (booking, calendar_feed, calendar_import, formatting, gp_agenda, practitioners, publish_preview, publishing,
+               supplements)
+from ..errors import DomainError
+from ..policy import member_cpts_ids, require_roles, supplement_lines_for
 from ..timeutil import paris_today, to_paris
 from . import flash_outcome
+from .forms import FrenchForm
+from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
 
 bp = Blueprint("gp", __name__, url_prefix="/gp")
 
-MODES = [SelectChoice(value, label) for value, label in (
-    ("office", "Au cabinet"), ("teleconsultation", "Téléconsultation"), ("home_visit", "Visite à domicile"))]
-DURATIONS = [SelectChoice(str(m), f"{m} min") for m in (10, 15, 20, 30, 45, 60)]
-WEEKDAYS = [SelectChoice(value, label) for value, label in (
-    ("MO", "Lun"), ("TU", "Mar"), ("WE", "Mer"), ("TH", "Jeu"), ("FR", "Ven"), ("SA", "Sam"), ("SU", "Dim"))]
+MONTH = re.compile(r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$")
+OUTCOME_LABELS = {"honored": "vu", "no_show": "absent"}
+PREVIEWED_TIMES = 12
 
 
-def plausible_day(form, field) -> None:
-    """A day a GP could publish on: far-off years would overflow the time arithmetic (a 500)."""
-    if field.data and not 2000 <= field.data.year <= 2199:
-        raise ValidationError("Date hors limites")
-
-
-class BlockForm(FlaskForm):
-    day = DateField("Jour", validators=[DataRequired(), plausible_day])
-    start = TimeField("De", validators=[DataRequired()])
-    end = TimeField("À", validators=[DataRequired()])
-    slot_minutes = SelectField("Durée d'un créneau", choices=DURATIONS, coerce=int, default=15)
-    mode = SelectField("Lieu", choices=MODES, default="office")
-
-
-class SlotForm(FlaskForm):
-    day = DateField("Jour", validators=[DataRequired(), plausible_day])
-    start = TimeField("Heure", validators=[DataRequired()])
-    minutes = SelectField("Durée", choices=DURATIONS, coerce=int, default=15)
-    mode = SelectField("Lieu", choices=MODES, default="office")
-
-
-class SeriesForm(FlaskForm):
-    weekdays = SelectMultipleField("Jours", choices=WEEKDAYS, validators=[DataRequired()],
-                                   widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
-    start = TimeField("Heure de début", validators=[DataRequired()])
-    block_minutes = IntegerField("Durée de la plage (min)", validators=[DataRequired(), NumberRange(5, 720)], default=60)
-    slot_minutes = SelectField("Durée d'un créneau", choices=DURATIONS, coerce=int, default=15)
-    first_day = DateField("Du", validators=[DataRequired(), plausible_day])
-    last_day = DateField("Au", validators=[DataRequired(), plausible_day])
-    mode = SelectField("Lieu", choices=MODES, default="office")
-
-
-class ImportForm(FlaskForm):
-    file = FileField("Fichier .ics", validators=[FileRequired()])
+class ImportForm(FrenchForm):
+    file = FileField("Fichier .ics", validators=[FileRequired("Choisissez un fichier .ics")])
     slot_minutes = SelectField("Découper en créneaux de", choices=DURATIONS, coerce=int, default=15)
 
 
-@bp.app_template_filter("gp_time")
-def gp_time(moment: datetime) -> str:
-    """An instant as the Paris wall-clock time a GP reads (14:00)."""
-    return f"{to_paris(moment):%H:%M}"
-
-
-def _forms() -> dict:
-    """The page's forms, pre-filled so tomorrow afternoon opens in one tap."""
-    tomorrow = paris_today() + timedelta(days=1)
-    two_pm, four_pm, five_pm = (datetime.strptime(t, "%H:%M").time() for t in ("14:00", "16:00", "17:00"))
-    return {
-        "block_form": BlockForm(prefix="block", day=tomorrow, start=two_pm, end=four_pm),
-        "slot_form": SlotForm(prefix="slot", day=tomorrow, start=two_pm),
-        "series_form": SeriesForm(prefix="series", start=five_pm, first_day=tomorrow,
-                                  last_day=tomorrow + timedelta(weeks=8)),
-        "import_form": ImportForm(prefix="ics"),
-        "action_form": FlaskForm(),
-    }
+def slots_text(count: int) -> str:
+    return f"{count} créneau" if count == 1 else f"{count} créneaux"
 
 
 @bp.get("")
 @require_roles("gp")
 def home(user):
-    home_data = gp_agenda.gp_home(user.practitioner)
-    return render_template("gp/home.html", practitioner=user.practitioner, home=home_data, **_forms())
+    return _page(user)
 
 
-@bp.post("/block")
+def _page(user, forms: dict | None = None, opened: str = "block", status: int = 200):
+    month = request.args.get("month", "")
+    if not MONTH.match(month):
+        month = f"{paris_today():%Y-%m}"
+    page = {
+        "practitioner": user.practitioner, "home": gp_agenda.gp_home(user.practitioner),
+        "forms": fresh_forms() | (forms or {}), "opened": opened, "import_form": ImportForm(prefix="ics"),
+        "action_form": FrenchForm(), "open_week": request.args.get("week", ""),
+        "month": month, "statement": _own_statement(user, month), "outcome_labels": OUTCOME_LABELS,
+    }
+    return render_template("gp/home.html", **page), status
+
+
+def _own_statement(user, month: str) -> dict | None:
+    """The GP's own line of the month's supplement statement (``policy.supplement_lines_for``)."""
+    cpts_ids = sorted(member_cpts_ids(user))
+    if not cpts_ids:
+        return None
+    statement = supplements.statement(cpts_ids[0], month, practitioner_id=supplement_lines_for(user), detail=True)
+    return statement["lines"][0] if statement["lines"] else {"acts": [], "eligible_acts": 0, "amount_cents": 0}
+
+
+@bp.post("/<any(block, slot, series):kind>")
 @require_roles("gp")
-def open_block(user):
-    form = BlockForm(prefix="block")
-    return _publish(user, form, lambda: {"block": {
-        "start": datetime.combine(form.day.data, form.start.data), "end": datetime.combine(form.day.data, form.end.data),
-        "slot_minutes": form.slot_minutes.data}, "mode": form.mode.data})
+def publish(kind, user):
+    form = _form(kind)
+    if form.validate_on_submit():
+        try:
+            slots = publishing.publish_request(user, user.practitioner, form.publish_request())
+        except DomainError as error:
+            form.place(error)
+        else:
+            opened = "ouverts" if len(slots) > 1 else "ouvert"
+            flash(f"{slots_text(len(slots))} {opened}", "success")
+            return redirect(url_for("gp.home", week=_monday(slots[0].start_at)) + "#agenda-title")
+    return _page(user, {kind: form}, opened=kind, status=422)
 
 
-@bp.post("/slot")
+@bp.post("/preview/<any(block, slot, series):kind>")
 @require_roles("gp")
-def open_slot(user):
-    form = SlotForm(prefix="slot")
-
-    def request():
-        start = datetime.combine(form.day.data, form.start.data)
-        return {"start": start, "end": start + timedelta(minutes=form.minutes.data), "mode": form.mode.data}
-    return _publish(user, form, request)
-
-
-@bp.post("/series")
-@require_roles("gp")
-def open_series(user):
-    form = SeriesForm(prefix="series")
-
-    def request():
-        # A DATE UNTIL: the last day is included (RFC 5545).
-        rrule = f"FREQ=WEEKLY;BYDAY={','.join(form.weekdays.data)};UNTIL={form.last_day.data:%Y%m%d}"
-        return {"series": {"first_start": datetime.combine(form.first_day.data, form.start.data),
-                           "block_minutes": form.block_minutes.data, "slot_minutes": form.slot_minutes.data,
-                           "rrule": rrule}, "mode": form.mode.data}
-    return _publish(user, form, request)
+def preview(kind, user):
+    """The dry run of a form: ``{count, summary, notes, submit}`` or ``{errors, form_error}`` (field id -> French)."""
+    form = _form(kind)
+    if form.validate_on_submit():
+        try:
+            plan = publish_preview.plan_request(user.practitioner, form.publish_request())
+        except DomainError as error:
+            form.place(error)
+        else:
+            return jsonify(count=len(plan.intervals), summary=_summary(kind, plan), notes=plan.notes,
+                           submit=f"Publier {slots_text(len(plan.intervals))}" if kind != "slot" else "Publier le créneau")
+    errors = {form[name].id: " ; ".join(problems) for name, problems in form.errors.items() if name in form}
+    return jsonify(errors=errors, form_error=" ; ".join(form.form_errors))
 
 
-def _publish(user, form: FlaskForm, build_request):
-    if not form.validate_on_submit():
-        flash("Formulaire incomplet : " + ", ".join(f.label.text for f in form if f.errors), "error")
-    else:
-        flash_outcome(lambda: publishing.publish_request(user, user.practitioner, build_request()),
-                      lambda slots: f"{len(slots)} créneau(x) ouvert(s)")
-    return redirect(url_for("gp.home"))
+def _form(kind: str) -> PublishForm:
+    if kind not in FORMS:
+        abort(404)
+    return FORMS[kind](prefix=kind)
+
+
+def _summary(kind: str, plan: publish_preview.Plan) -> str:
+    if kind == "series":
+        days = sorted({to_paris(i.start).date() for i in plan.intervals})
+        shown = ", ".join(f"{formatting.weekday(d)[:3]}. {d:%d/%m}" for d in days[:PREVIEWED_TIMES])
+        more = " …" if len(days) > PREVIEWED_TIMES else ""
+        return f"{slots_text(len(plan.intervals))} sur {len(days)} jour{'s' if len(days) > 1 else ''} : {shown}{more}"
+    times = [formatting.clock(i.start) for i in plan.intervals]
+    more = " …" if len(times) > PREVIEWED_TIMES else ""
+    return f"{slots_text(len(times))} : {', '.join(times[:PREVIEWED_TIMES])}{more}"
+
+
+def _monday(moment: datetime) -> str:
+    """The Monday of an instant's Paris week: the week the page opens after a change."""
+    day = to_paris(moment).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
 
 
 @bp.post("/slots/<int:slot_id>/withdraw")
 @require_roles("gp")
 def withdraw(slot_id, user):
-    if FlaskForm().validate_on_submit():
-        flash_outcome(lambda: publishing.withdraw(user, slot_id), lambda slot: f"Créneau de {gp_time(slot.start_at)} retiré")
-    return redirect(url_for("gp.home"))
+    slot = None
+    if FrenchForm().validate_on_submit():
+        slot = flash_outcome(lambda: publishing.withdraw(user, slot_id), lambda slot: (
+            f"Créneau du {formatting.day(slot.start_at)[:5]} à {formatting.clock(slot.start_at)} retiré"))
+    return redirect(url_for("gp.home", week=_monday(slot.start_at) if slot else None) + "#agenda-title")
+
+
+@bp.post("/bookings/<int:booking_id>/outcome")
+@require_roles("gp")
+def record_outcome(booking_id, user):
+    outcome = request.form.get("outcome")
+    if FrenchForm().validate_on_submit() and outcome in OUTCOME_LABELS:
+        flash_outcome(lambda: booking.record_outcome(user, booking_id, outcome),
+                      lambda done: f"Rendez-vous de {formatting.clock(done.slot.start_at)} : {OUTCOME_LABELS[outcome]}")
+    return redirect(url_for("gp.home") + "#today-bookings")
 
 
 @bp.post("/import")
@@ -161,7 +159,7 @@ def import_ics(user):
 @bp.post("/calendar-token")
 @require_roles("gp")
 def rotate_calendar_token(user):
-    if FlaskForm().validate_on_submit():
+    if FrenchForm().validate_on_submit():
         calendar_feed.rotate_token(user, user.practitioner)
         flash("Nouveau lien d'agenda créé : l'ancien ne fonctionne plus", "success")
     return redirect(url_for("gp.home"))
@@ -170,7 +168,7 @@ def rotate_calendar_token(user):
 @bp.post("/sas-participation")
 @require_roles("gp")
 def set_sas_participation(user):
-    if FlaskForm().validate_on_submit():
+    if FrenchForm().validate_on_submit():
         participate = request.form.get("participate") == "1"
         flash_outcome(lambda: practitioners.set_sas_participation(user, user.practitioner_id, participate),
                       "Vos créneaux sont visibles sur la plateforme SAS" if participate

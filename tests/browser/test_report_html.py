@@ -46,10 +46,15 @@ def test_season_report_prints_to_a4_pdf(live_server, desktop_page, summer):
     page.goto(f"{live_server}/api/v1/seasons/{season.id}/report?format=html")
 
     assert page.locator("h1").inner_text() == "Rapport de remplissage · Été 2025"
-    assert page.locator(".figures div", has_text="Taux de remplissage").locator("dd").inner_text() == "50,0 %"
+    assert page.locator(".figures div", has_text="Taux de remplissage").locator("dd").inner_text() == "50,0\xa0%"
     assert page.locator("svg").count() == 2
     assert page.locator("svg polyline").first.get_attribute("points").count(",") == 3  # weeks 29, 30, 31 (W28 empty)
-    assert page.locator(".report-table tbody tr").first.inner_text().split("\t")[-1] == "50,0 %"
+    assert page.locator(".report-table tbody tr").first.inner_text().split("\t")[-1] == "50,0\xa0%"
+    # ISO weeks read S29, S30, S31, and the last label is drawn inside the chart.
+    labels = page.locator("svg").first.locator("text.axis")
+    assert labels.all_text_contents()[-3:] == ["S29", "S30", "S31"]
+    svg, last = page.locator("svg").first.bounding_box(), labels.last.bounding_box()
+    assert last["x"] + last["width"] <= svg["x"] + svg["width"]
     OUTPUT_DIR.mkdir(exist_ok=True)
     pdf = OUTPUT_DIR / "season-report.pdf"
     page.emulate_media(media="print")
@@ -79,7 +84,8 @@ def test_dashboard_and_comparison_on_a_phone(live_server, phone_page, summer):
     page.click("form[aria-label='Comparer deux saisons'] button")
     rows = page.locator(".report-table tbody tr")
     assert rows.filter(has_text="Taux de remplissage").inner_text().split("\t") == [
-        "Taux de remplissage", "50,0 %", "100,0 %", "+50,0 %"]
+        "Taux de remplissage", "50,0\xa0%", "100,0\xa0%", "+50,0\xa0pts"]
+    assert rows.filter(has_text="Créneaux offerts par jour").inner_text().split("\t")[1:] == ["0,57", "0,57", "0,00"]
     assert page.locator("svg polyline").count() == 2
     assert_no_horizontal_scroll(page)
     screenshot(page, "season-comparison-phone")
@@ -103,7 +109,16 @@ def test_coordinator_creates_a_season_and_manages_accounts(live_server, desktop_
     page.click("form[aria-label='Nouveau compte'] button")
     assert page.locator(".flash-success").inner_text() == "Compte créé."
     row = page.locator("#comptes tbody tr", has_text="regulation@test.example")
-    row.locator("button", has_text="Désactiver").click()
+    # Deactivating asks first; "Retour" changes nothing.
+    row.get_by_role("link", name="Désactiver").click()
+    assert page.locator("h1").inner_text() == "Désactiver ce compte ?"
+    assert "regulation@test.example" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Retour, ne rien changer").click()
+    db.session.rollback()
+    assert db.session.query(User).filter_by(email="regulation@test.example").one().active
+    row = page.locator("#comptes tbody tr", has_text="regulation@test.example")
+    row.get_by_role("link", name="Désactiver").click()
+    page.get_by_role("button", name="Désactiver le compte").click()
     assert page.locator(".flash-success").inner_text() == "Compte désactivé."
     db.session.rollback()  # end the read snapshot taken before the server wrote
     regulator = db.session.query(User).filter_by(email="regulation@test.example").one()

@@ -10,8 +10,10 @@ class StatementQuerySchema(Schema):
     cpts_id = Id(required=True)
     month = fields.String(validate=MONTH, metadata={"description": "YYYY-MM (or give season_id)"})
     season_id = Id(metadata={"description": "a season of the CPTS (or give month)"})
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
-    detail = fields.Boolean(load_default=False)
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+    detail = fields.Boolean(load_default=False, metadata={"description": "every act with its verdict (CSV: one row per act)"})
+    sep = fields.String(load_default=";", validate=validate.OneOf([";", ","]))
+    decimal = fields.String(load_default="comma", validate=validate.OneOf(["comma", "point"]))
 
     @validates_schema
     def one_period(self, data, **kwargs):

@@ -1,50 +1,74 @@
-// The GP page: block preview, confirmations, feed link copy, visit outcomes through the JSON API.
+// The GP page: the publishing preview (a dry run on the server), confirmations, feed link copy, focus on errors.
 (function () {
   "use strict";
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
 
-  function minutesOf(value) {
-    var parts = (value || "").split(":");
-    return parts.length < 2 ? NaN : parseInt(parts[0], 10) * 60 + parseInt(parts[1], 10);
-  }
-
-  function clock(minutes) {
-    var h = Math.floor(minutes / 60), m = minutes % 60;
-    return (h < 10 ? "0" : "") + h + ":" + (m < 10 ? "0" : "") + m;
-  }
-
-  // Preview of a block: how many slots, at which times, before anything is saved.
-  function previewBlock() {
-    var form = document.getElementById("block-form");
-    if (!form) { return; }
-    var start = minutesOf(form.elements["block-start"].value);
-    var end = minutesOf(form.elements["block-end"].value);
-    var step = parseInt(form.elements["block-slot_minutes"].value, 10);
-    var preview = document.getElementById("block-preview");
-    var submit = document.getElementById("block-submit");
-    if (isNaN(start) || isNaN(end) || end <= start) {
-      preview.textContent = "L'heure de fin doit être après l'heure de début.";
-      submit.disabled = true;
-      return;
+  // Show a field's problem next to it (or clear it): the same markup the server renders on a refused publish.
+  function showFieldError(form, id, message) {
+    var control = document.getElementById(id);
+    var box = document.getElementById(id + "-error");
+    if (!box) { return; }
+    box.textContent = message || "";
+    box.hidden = !message;
+    var target = control && control.tagName === "UL" ? control.closest("fieldset") : control;
+    if (target) {
+      if (message) { target.setAttribute("aria-invalid", "true"); } else { target.removeAttribute("aria-invalid"); }
     }
-    var count = Math.floor((end - start) / step);
-    if ((end - start) % step !== 0 || count === 0) {
-      preview.textContent = "La plage de " + (end - start) + " min ne se découpe pas en créneaux de " + step + " min.";
-      submit.disabled = true;
-      return;
-    }
-    var times = [];
-    for (var i = 0; i < count; i++) { times.push(clock(start + i * step)); }
-    preview.textContent = count + " créneau" + (count > 1 ? "x" : "") + " : " + times.join(", ");
-    submit.disabled = false;
-    submit.textContent = "Publier " + count + " créneau" + (count > 1 ? "x" : "");
   }
 
-  ["block-start", "block-end", "block-slot_minutes"].forEach(function (id) {
-    var input = document.getElementById(id);
-    if (input) { input.addEventListener("input", previewBlock); input.addEventListener("change", previewBlock); }
-  });
-  previewBlock();
+  // Ask the server what this form would publish: the same service code as the publish, without writing.
+  function previewer(form) {
+    var kind = form.id.replace(/-form$/, "");
+    var preview = document.getElementById(kind + "-preview");
+    var notes = document.getElementById(kind + "-notes");
+    var formError = document.getElementById(kind + "-form-error");
+    var submit = document.getElementById(kind + "-submit");
+    var timer = null, sequence = 0;
+    // Problems are shown once the GP has changed something (or the server refused a publish), not on opening.
+    var touched = !!form.querySelector("[aria-invalid='true']") || !formError.hidden;
+
+    function render(answer) {
+      if (touched) {
+        form.querySelectorAll(".field-error[id$='-error']").forEach(function (box) {
+          if (box !== formError) { showFieldError(form, box.id.replace(/-error$/, ""), ""); }
+        });
+        Object.keys(answer.errors || {}).forEach(function (id) { showFieldError(form, id, answer.errors[id]); });
+        formError.textContent = answer.form_error || "";
+        formError.hidden = !answer.form_error;
+      }
+      preview.textContent = answer.summary || "";
+      notes.textContent = "";
+      (answer.notes || []).forEach(function (note) {
+        var item = document.createElement("li");
+        item.textContent = note;
+        notes.appendChild(item);
+      });
+      submit.textContent = answer.submit || submit.dataset.label;
+    }
+
+    function run() {
+      var mine = ++sequence;
+      fetch(form.dataset.preview, {method: "POST", body: new FormData(form), credentials: "same-origin"})
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (answer) { if (answer && mine === sequence) { render(answer); } })
+        .catch(function () { /* offline: the publish itself still answers */ });
+    }
+
+    function soon() {
+      touched = true;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(run, 250);
+    }
+
+    form.addEventListener("input", soon);
+    form.addEventListener("change", soon);
+    var details = form.closest("details");
+    if (details) {
+      details.addEventListener("toggle", function () { if (details.open) { run(); } });
+      if (details.open && !form.querySelector("[aria-invalid='true']") && formError.hidden) { run(); }
+    }
+  }
+
+  document.querySelectorAll("form[data-preview]").forEach(previewer);
 
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
@@ -67,25 +91,11 @@
     });
   }
 
-  document.querySelectorAll("[data-outcome]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var item = button.closest("[data-booking-id]");
-      var error = item.querySelector(".outcome-error");
-      fetch("/api/v1/bookings/" + item.dataset.bookingId + "/outcome", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
-        body: JSON.stringify({outcome: button.dataset.outcome})
-      }).then(function (response) {
-        if (response.ok) { window.location.reload(); return; }
-        return response.json().then(function (body) {
-          error.textContent = (body.error && body.error.message) || "Échec de l'enregistrement";
-          error.hidden = false;
-        });
-      }).catch(function () {
-        error.textContent = "Connexion impossible, réessayez.";
-        error.hidden = false;
-      });
-    });
-  });
+  // After a refused publish the page comes back with the reason next to its field: go there.
+  var invalid = document.querySelector("form [aria-invalid='true']");
+  if (invalid) {
+    var focusable = invalid.tagName === "FIELDSET" ? invalid.querySelector("input") : invalid;
+    focusable.focus();
+    focusable.scrollIntoView({block: "center"});
+  }
 })();
