@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 AXE := node_modules/axe-core/axe.min.js
 export SNP_INSTANCE_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test test-sqlite test-postgres test-browser-deps bench clean
+.PHONY: run test test-sqlite test-postgres test-browser-deps bench bench-scaling clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,19 @@ test-sqlite: $(STAMP) $(AXE)
 
 test-postgres: $(STAMP)
 	SNP_TEST_DB=postgresql $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+# Every benchmark at 1x and 4x region scale (SPEC section 6, "how cost grows"), one after the other: each
+# prints its table and appends it to benchmarks/output/scaling.md. Regions are built once and kept there.
+BENCH_SCALES ?= 1,4
+bench-scaling: $(STAMP)
+	$(BIN)/python benchmarks/bench_booking.py --scales $(BENCH_SCALES)
+	$(BIN)/python benchmarks/bench_sas.py --scales $(BENCH_SCALES)
+	$(BIN)/python benchmarks/bench_reports.py --scales $(BENCH_SCALES) --postgresql
+	$(BIN)/python benchmarks/bench_reports.py --scales $(BENCH_SCALES)
+	$(BIN)/python benchmarks/bench_publish.py --scales $(BENCH_SCALES) --postgresql
+	$(BIN)/python benchmarks/bench_publish.py --scales $(BENCH_SCALES)
+	$(BIN)/python benchmarks/bench_jobs.py --scales $(BENCH_SCALES) --postgresql
+	$(BIN)/python benchmarks/bench_jobs.py --scales $(BENCH_SCALES)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules

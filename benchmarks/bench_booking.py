@@ -1,50 +1,44 @@
-"""Booking benchmarks (SPEC section 6), printed as figures, never asserted.
+"""Booking benchmarks (SPEC section 6) at 1× and 4× region scale, printed as figures, never asserted.
 
-1. Slot search p95 in the server (time spent in the WSGI application, requests sent by the
-   Flask test client with a bearer token, JSON out) at region scale, on SQLite and PostgreSQL,
-   next to the raw SQL of the same query.
-2. Booking throughput on PostgreSQL: 32 concurrent HTTP clients against gunicorn,
-   as a ratio of the same SQL run raw through psycopg: the statements of one booking request
-   (token and scope look-ups, slot read, guarded UPDATE, inserts, commits, the pool's pre-ping)
-   are captured at the engine and replayed per slot on 32 psycopg connections. The old
-   4-statement baseline (the writes alone) is printed next to it. HTTP and replay run in
-   three alternating rounds and the medians are compared: the shared machine's speed drifts.
+1. Slot search in the server (time spent in the WSGI application, requests sent by the
+   Flask test client with a bearer token, JSON out), on SQLite and PostgreSQL, next to
+   the raw SQL of the same query. The scales take turns, round by round.
+2. Booking throughput on PostgreSQL: 32 concurrent HTTP clients against gunicorn, as a
+   ratio of the same SQL run raw through psycopg (``booking_load``: the statements of one
+   booking request captured at the engine and replayed per slot). HTTP and replay, and
+   the scales, run in alternating rounds and the medians are compared.
 3. A race: 10,000 booking attempts on 100 slots through gunicorn; counts double bookings.
 
-    python benchmarks/bench_booking.py            # region scale (a few minutes on 2 cores)
-    python benchmarks/bench_booking.py --quick    # 200 practitioners, 100,000 slots
+Each scale's region comes from ``region_cache`` (built once, then copied per run).
+
+    python benchmarks/bench_booking.py                     # 1× and 4× (about 25 min on 2 shared cores)
+    python benchmarks/bench_booking.py --scales 1          # the SPEC's region alone
+    python benchmarks/bench_booking.py --quick             # a tenth of the regions, fewer requests
 """
 from __future__ import annotations
 
 import argparse
 import gc
-import http.client
-import json
 import os
 import random
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
-from region_data import ROOT, build_region, start_postgres
+from booking_load import (CLIENTS, CpuMeter, Gunicorn, capture_booking, describe, double_bookings, free_slot_ids,
+                          http_bookings, minimal_raw_bookings, race, replayed_bookings, statement_count)
+from region_cache import regions
+from scaling import NO_GROWTH_TARGET, RATE_WITHIN_1_5, WITHIN_1_5, ScaleTable, add_scale_options, in_turns
 
-from snp_service import accounts, create_app
+from snp_service import accounts, create_app, search
 from snp_service.extensions import db
-from snp_service.models import User
+from snp_service.models import Practitioner, User, practitioner_cpts
 from snp_service.timeutil import utcnow
-from tests.pg_cluster import _free_port
 
-CLIENTS = 32
 ROUNDS = 3
+SEARCH_ROUNDS = 4
 WARM_UP = 100
-PATIENT = {"first_name": "Bench", "last_name": "Patient", "birth_date": "1970-05-05", "phone": "0612345678",
-           "has_treating_doctor": "no"}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -53,6 +47,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def regulator_token(app, summary: dict) -> tuple[str, list[int]]:
+    """A token of the first area's regulator: the same 4 CPTS, in the same place, at every scale."""
     area, cpts_ids = next(iter(summary["areas"].items()))
     with app.app_context():
         user = db.session.query(User).filter_by(email=summary["regulator_emails"][area]).one()
@@ -60,31 +55,65 @@ def regulator_token(app, summary: dict) -> tuple[str, list[int]]:
     return secret, cpts_ids
 
 
-def search_params(rng: random.Random, communes: list[str]) -> dict:
-    params = {"commune": rng.choice(communes), "radius_km": rng.choice([10, 20, 30])}
-    if rng.random() < 0.3:
-        params["treating_rpps"] = f"{10_000_000_000 + rng.randint(1, 2000):011d}"
-    return params
+class SearchLoad:
+    """One scale's search requests: the same communes and the same mix at every scale.
+
+    30 % of the requests name a treating doctor, one in five of them practising in the
+    regulator's area (so the share does not depend on how many areas the database holds).
+    """
+
+    def __init__(self, url: str, summary: dict):
+        self.app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+        self.server_times = time_in_server(self.app)
+        self.token, self.cpts_ids = regulator_token(self.app, summary)
+        self.communes = sorted(insee for insee, cpts_id in summary["commune_cpts"].items() if cpts_id in self.cpts_ids)
+        with self.app.app_context():
+            members = select_rpps(self.cpts_ids, inside=True)
+            others = select_rpps(self.cpts_ids, inside=False)
+        self.treating = (members, others)
+        self.client = self.app.test_client()
+
+    def params(self, rng: random.Random) -> dict:
+        params = {"commune": rng.choice(self.communes), "radius_km": rng.choice([10, 20, 30])}
+        if rng.random() < 0.3:
+            members, others = self.treating
+            params["treating_rpps"] = rng.choice(members if rng.random() < 0.2 or not others else others)
+        return params
+
+    def served(self, requests: int, seed: int) -> list[float]:
+        """Milliseconds in the server for ``requests`` searches (after 20 warm-up ones)."""
+        rng, headers = random.Random(seed), {"Authorization": f"Bearer {self.token}"}
+        self.server_times.clear()
+        for _ in range(requests + 20):
+            response = self.client.get("/api/v1/slots/search", query_string=self.params(rng), headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)
+        return self.server_times[20:]
+
+    def raw(self, requests: int, seed: int) -> list[float]:
+        """The search's own statement, bound and run on a plain engine connection: no ORM, no HTTP, no Python after."""
+        statement = search._statement(scoped=True, near="commune", practitioner=None, by_mode=False)
+        timings, rng = [], random.Random(seed)
+        with self.app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for n in range(requests + 20):
+                params, now = self.params(rng), utcnow()
+                started = time.perf_counter()
+                conn.execute(statement, {"start": now, "end": now + timedelta(hours=48), "limit": 20,
+                                         "scope": sorted(self.cpts_ids), "insee": params["commune"],
+                                         "radius_km": float(params["radius_km"]), "mode": None,
+                                         "rpps": params.get("treating_rpps"), "practitioner_id": None}).fetchall()
+                if n >= 20:
+                    timings.append((time.perf_counter() - started) * 1000)
+        return timings
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.engine.dispose()
 
 
-def bench_search(url: str, summary: dict, requests: int) -> dict:
-    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
-    gc.freeze()  # as wsgi.py does in the server after start-up
-    server_times = time_in_server(app)
-    token, cpts_ids = regulator_token(app, summary)
-    communes = [insee for insee, cpts_id in summary["commune_cpts"].items() if cpts_id in cpts_ids]
-    client, headers, rng = app.test_client(), {"Authorization": f"Bearer {token}"}, random.Random(7)
-    sizes = []
-    for n in range(requests + 20):
-        response = client.get("/api/v1/slots/search", query_string=search_params(rng, communes), headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        sizes.append(len(response.get_json()["results"]))
-    timings = server_times[20:]  # warm-up: first queries, caches
-    raw = bench_raw_search(app, communes, cpts_ids, requests)
-    with app.app_context():
-        db.engine.dispose()
-    return {"p50": statistics.median(timings), "p95": percentile(timings, 0.95), "results": statistics.mean(sizes[20:]),
-            "raw_p50": statistics.median(raw), "raw_p95": percentile(raw, 0.95)}
+def select_rpps(cpts_ids: list[int], inside: bool) -> list[str]:
+    members = db.select(practitioner_cpts.c.practitioner_id).where(practitioner_cpts.c.cpts_id.in_(cpts_ids))
+    condition = Practitioner.id.in_(members) if inside else Practitioner.id.not_in(members)
+    return list(db.session.scalars(db.select(Practitioner.rpps).where(condition).order_by(Practitioner.id).limit(400)))
 
 
 def time_in_server(app) -> list[float]:
@@ -102,358 +131,141 @@ def time_in_server(app) -> list[float]:
     return timings
 
 
-def bench_raw_search(app, communes: list[str], cpts_ids: list[int], requests: int) -> list[float]:
-    """The search's own statement, bound and run on a plain engine connection: no ORM, no HTTP, no Python after."""
-    from snp_service import search
-
-    statement = search._statement(scoped=True, near="commune", practitioner=None, by_mode=False)
-    timings = []
-    with app.app_context():
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            rng = random.Random(7)
-            for n in range(requests + 20):
-                params = search_params(rng, communes)
-                now = utcnow()
-                started = time.perf_counter()
-                conn.execute(statement, {"start": now, "end": now + timedelta(hours=48), "limit": 20,
-                                         "scope": sorted(cpts_ids), "insee": params["commune"],
-                                         "radius_km": float(params["radius_km"]), "mode": None,
-                                         "rpps": params.get("treating_rpps"), "practitioner_id": None}).fetchall()
-                if n >= 20:
-                    timings.append((time.perf_counter() - started) * 1000)
-    return timings
+def bench_search(table: ScaleTable, name: str, built: dict, requests: int) -> None:
+    gc.freeze()  # as wsgi.py does in the server after start-up
+    loads = {scale: SearchLoad(b.url, b.summary) for scale, b in built.items()}
+    per_round = requests // SEARCH_ROUNDS
+    served = in_turns({s: (lambda n, s=s: loads[s].served(per_round, seed=n)) for s in loads}, SEARCH_ROUNDS)
+    raw = in_turns({s: (lambda n, s=s: loads[s].raw(per_round, seed=n)) for s in loads}, SEARCH_ROUNDS)
+    for load in loads.values():
+        load.close()
+    served = {s: [t for r in rounds for t in r] for s, rounds in served.items()}
+    raw = {s: [t for r in rounds for t in r] for s, rounds in raw.items()}
+    table.add(f"search in the server, {name}: p50", {s: statistics.median(v) for s, v in served.items()}, "ms",
+              WITHIN_1_5)
+    table.add(f"search in the server, {name}: p95", {s: percentile(v, 0.95) for s, v in served.items()}, "ms",
+              WITHIN_1_5, "p95 ≤ 10 ms")
+    table.add(f"search statement raw, {name}: p50", {s: statistics.median(v) for s, v in raw.items()}, "ms",
+              NO_GROWTH_TARGET, "< 1 ms")
+    table.add(f"search statement raw, {name}: p95", {s: percentile(v, 0.95) for s, v in raw.items()}, "ms",
+              NO_GROWTH_TARGET)
 
 
-class Gunicorn:
-    def __init__(self, url: str, workers: int | None, threads: int):
-        # The production settings (config/gunicorn_conf.py: sync workers); threads > 1 switches to gthread
-        # (threads <= 15: SQLAlchemy's default pool, 5 + 10 overflow, serves every thread).
-        self.port = _free_port()
-        env = os.environ | {"SNP_CONFIG": "development", "SNP_DATABASE_URL": url, "SNP_SMS_BACKEND": "memory",
-                            "SNP_SECRET_KEY": "bench-secret-key-bench-secret-key-0123"}
-        command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn_conf.py", "-b", f"127.0.0.1:{self.port}",
-                   "--log-level", "warning"]
-        if workers:
-            command += ["-w", str(workers)]
-        if threads > 1:
-            command += ["-k", "gthread", "--threads", str(threads)]
-        self.process = subprocess.Popen([*command, "wsgi:app"], cwd=ROOT, env=env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                conn.getresponse().read()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+class WriteLoad:
+    """One scale's booking load: its server, its token, its slots and the captured SQL of one booking."""
 
-    def peak_rss_mib(self) -> dict[int, float]:
-        """Peak resident memory (VmHWM) of the gunicorn master and each worker, in MiB."""
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists():
-            pids += [int(pid) for pid in children.read_text().split()]
-        peaks = {}
-        for pid in pids:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks[pid] = int(line.split()[1]) / 1024
-        return peaks
+    def __init__(self, built, bookings: int, workers: int | None, threads: int):
+        self.url = built.url
+        app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": self.url})
+        self.token, cpts_ids = regulator_token(app, built.summary)
+        with app.app_context():
+            db.engine.dispose()
+        slots = free_slot_ids(self.url, cpts_ids, 3 * bookings + 101)
+        self.http_slots, self.raw_slots, self.minimal_slots = (slots[i * bookings:(i + 1) * bookings] for i in range(3))
+        self.race_slots = slots[3 * bookings:3 * bookings + 100]
+        self.steps = capture_booking(self.url, self.token, slots[-1])
+        self.server = Gunicorn(self.url, workers=workers, threads=threads)
+        http_bookings(self.server.port, self.token, self.minimal_slots[:WARM_UP])  # first requests: imports, caches
+        self.statuses: Counter = Counter()
+        self.meter = CpuMeter(built.postmaster_pid)
+        self.worker_cpu: list[float] = []
+        self.http_cost: list[float] = []  # ms of CPU a booking, every process (server, database, clients)
+        self.raw_cost: list[float] = []
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+    def http_round(self, n: int) -> float:
+        cpu, before = self.server.cpu_seconds(), self.meter.snapshot()
+        rate, answers = http_bookings(self.server.port, self.token, self.http_slots[n::ROUNDS])
+        worker = self.server.cpu_seconds() - cpu
+        count = sum(answers.values())
+        self.worker_cpu.append(worker * 1000 / count)
+        self.http_cost.append((worker + self.meter.spent(before, self.meter.snapshot())) * 1000 / count)
+        self.statuses.update(answers)
+        return rate
+
+    def raw_round(self, n: int) -> float:
+        slots, before = self.raw_slots[n::ROUNDS], self.meter.snapshot()
+        rate = replayed_bookings(self.url, self.steps, slots)
+        self.raw_cost.append(self.meter.spent(before, self.meter.snapshot()) * 1000 / len(slots))
+        return rate
 
 
-def free_slot_ids(url: str, cpts_ids: list[int], count: int) -> list[int]:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-        rows = conn.execute(
-            "SELECT slot.id FROM slot JOIN practitioner_cpts pc ON pc.practitioner_id = slot.practitioner_id "
-            "WHERE slot.status = 'free' AND slot.start_at > now() + interval '1 hour' AND pc.cpts_id = ANY(%s) "
-            "ORDER BY slot.id LIMIT %s", (cpts_ids, count)).fetchall()
-    return [r[0] for r in rows]
-
-
-def http_bookings(port: int, token: str, slot_ids: list[int]) -> tuple[float, Counter]:
-    """Book ``slot_ids`` with CLIENTS keep-alive connections; bookings per second and status counts."""
-    chunks = [slot_ids[i::CLIENTS] for i in range(CLIENTS)]
-    statuses: Counter = Counter()
-    lock = threading.Lock()
-
-    def client(chunk: list[int]) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        local: Counter = Counter()
-        for slot_id in chunk:
-            body = {"slot_id": slot_id, "patient": PATIENT, "channel": "116117", "notify_patient": False}
-            conn.request("POST", "/api/v1/bookings", json.dumps(body), headers)
-            response = conn.getresponse()
-            response.read()
-            local[response.status] += 1
-        conn.close()
-        with lock:
-            statuses.update(local)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(client, chunks))
-    return sum(statuses[s] for s in (200, 201, 409)) / (time.perf_counter() - started), statuses
-
-
-MINIMAL_BOOKING = (
-    "UPDATE slot SET status = 'booked' WHERE id = %s AND status = 'free' AND start_at > now()",
-    "INSERT INTO patient (first_name, last_name, birth_date, phone, has_treating_doctor) "
-    "VALUES ('Bench', 'Patient', '1970-05-05', '+33612345678', 'no') RETURNING id",
-    "INSERT INTO booking (slot_id, patient_id, booked_by_id, channel, status, has_treating_doctor, "
-    "by_treating_doctor, created_at) VALUES (%s, %s, 1, '116117', 'booked', 'no', false, now()) RETURNING id",
-    "INSERT INTO audit_event (at, actor_id, actor_label, action, object_type, object_id, after) "
-    "VALUES (now(), 1, 'user:1', 'booking.create', 'booking', %s, '{}')",
-)
-
-
-def minimal_raw_bookings(url: str, slot_ids: list[int]) -> float:
-    """Only the writes (claim, patient, booking, audit), one transaction per booking: a lower bound of the work."""
-    import psycopg
-
-    def client(chunk: list[int]) -> None:
-        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-            for slot_id in chunk:
-                with conn.transaction():
-                    conn.execute(MINIMAL_BOOKING[0], (slot_id,))
-                    patient_id = conn.execute(MINIMAL_BOOKING[1]).fetchone()[0]
-                    booking_id = conn.execute(MINIMAL_BOOKING[2], (slot_id, patient_id)).fetchone()[0]
-                    conn.execute(MINIMAL_BOOKING[3], (booking_id,))
-
-    return _run_clients(client, slot_ids)
-
-
-def _run_clients(client, slot_ids: list[int]) -> float:
-    chunks = [slot_ids[i::CLIENTS] for i in range(CLIENTS)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(client, chunks))
-    return len(slot_ids) / (time.perf_counter() - started)
-
-
-# Parameters of the captured statements holding the ids that change from one booking to the next.
-_BOOKING_ID_KEYS, _PATIENT_ID_KEYS = ("object_id", "booking_id"), ("patient_id",)
-
-
-def capture_booking(url: str, token: str, slot_id: int) -> list[tuple]:
-    """The statements one POST /api/v1/bookings executes, captured in order at the engine.
-
-    One booking is made through the test client with the server's configuration; every
-    cursor execution (and the pool's pre-ping, and each commit/rollback) is recorded. Steps are
-    ``("sql", statement, params, returns)``, ``("ping",)``, ``("commit",)`` or ``("rollback",)``; in ``params``
-    the slot, patient and booking ids are replaced by markers that the replay fills in.
-    Parameters stay in memory: they carry patient data and are never printed.
-    """
-    from sqlalchemy import event, text
-
-    app = create_app({"CONFIG_NAME": "development", "SQLALCHEMY_DATABASE_URI": url, "SMS_BACKEND": "memory",
-                      "SECRET_KEY": "bench-secret-key-bench-secret-key-0123"})
-    steps: list[list] = []
-    with app.app_context():
-        engine = db.engine
-        pre_ping = engine.pool._pre_ping
-
-        def on_execute(conn, cursor, statement, parameters, context, executemany):
-            steps.append(["sql", statement, parameters])
-
-        def on_checkout(dbapi_connection, record, proxy):
-            if pre_ping:  # the pool ran its liveness query on the connection before handing it out
-                steps.append(["ping"])
-
-        listeners = [(engine, "before_cursor_execute", on_execute), (engine, "commit", lambda c: steps.append(["commit"])),
-                     (engine, "rollback", lambda c: steps.append(["rollback"])), (engine.pool, "checkout", on_checkout)]
-        for target, name, fn in listeners:
-            event.listen(target, name, fn)
-        client = app.test_client()
-        body = {"slot_id": slot_id, "patient": PATIENT, "channel": "116117", "notify_patient": False}
-        response = client.post("/api/v1/bookings", json=body, headers={"Authorization": f"Bearer {token}"})
-        for target, name, fn in listeners:
-            event.remove(target, name, fn)
-        assert response.status_code == 201, response.status_code
-        booking_id = response.get_json()["id"]
-        with engine.connect() as conn:
-            patient_id = conn.execute(text("SELECT patient_id FROM booking WHERE id = :id"), {"id": booking_id}).scalar()
-        engine.dispose()
-    return [_replayable(step, slot_id, patient_id, booking_id) for step in steps]
-
-
-def _replayable(step: list, slot_id: int, patient_id: int, booking_id: int) -> tuple:
-    if step[0] != "sql":
-        return tuple(step)
-    _, statement, params = step
-    if isinstance(params, (list, tuple)) and params and isinstance(params[0], dict):
-        raise RuntimeError("executemany in a booking request: extend the replay")
-    marked = None
-    if isinstance(params, dict):
-        marked = {}
-        for key, value in params.items():
-            base = key.rstrip("_0123456789")
-            if base in _BOOKING_ID_KEYS and value == booking_id:
-                marked[key] = ("$id", "booking")
-            elif base in _PATIENT_ID_KEYS and value == patient_id:
-                marked[key] = ("$id", "patient")
-            elif value == slot_id and not isinstance(value, bool):
-                marked[key] = ("$id", "slot")
-            else:
-                marked[key] = value
-    head = statement.lstrip().upper()
-    returns = next((table for table in ("patient", "booking") if head.startswith(f"INSERT INTO {table.upper()} ")), None)
-    return ("sql", statement, marked, returns)
-
-
-def describe(steps: list[tuple]) -> str:
-    """The captured statements by kind (no parameters: they hold patient data)."""
-    kinds = []
-    for step in steps:
-        if step[0] != "sql":
-            kinds.append("pre-ping" if step[0] == "ping" else step[0].upper())
-            continue
-        words = step[1].split()
-        verb = words[0].upper()
-        table = {"SELECT": next((w.rstrip(",") for w, p in zip(words[1:], words) if p.upper() == "FROM"), "?"),
-                 "INSERT": words[2] if len(words) > 2 else "?", "UPDATE": words[1]}.get(verb, "")
-        kinds.append(f"{verb} {table}".strip())
-    return ", ".join(kinds)
-
-
-def replayed_bookings(url: str, steps: list[tuple], slot_ids: list[int]) -> float:
-    """The captured statements of one booking, replayed per slot on CLIENTS psycopg connections: bookings per second."""
-    import psycopg
-
-    def client(chunk: list[int]) -> None:
-        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-            for slot_id in chunk:
-                ids = {"slot": slot_id}
-                for step in steps:
-                    if step[0] == "commit":
-                        conn.commit()
-                    elif step[0] == "rollback":
-                        conn.rollback()
-                    elif step[0] == "ping":  # as SQLAlchemy's psycopg dialect pings: outside a transaction
-                        conn.autocommit = True
-                        conn.execute("SELECT 1").fetchall()
-                        conn.autocommit = False
-                    else:
-                        _, statement, params, returns = step
-                        if params is not None:
-                            params = {k: ids[v[1]] if isinstance(v, tuple) and v[:1] == ("$id",) else v
-                                      for k, v in params.items()}
-                        cursor = conn.execute(statement, params)
-                        if returns:
-                            ids[returns] = cursor.fetchone()[0]
-                        elif cursor.description is not None:
-                            cursor.fetchall()
-                conn.rollback()  # the pool's reset on check-in (a no-op after the commit)
-
-    return _run_clients(client, slot_ids)
-
-
-def alternating_rounds(port: int, token: str, url: str, steps: list[tuple], http_slots: list[int],
-                       raw_slots: list[int]) -> tuple[float, float, Counter]:
-    """HTTP and raw replay in turns, so that a slow spell of the shared machine weighs on both; medians."""
-    http_rates, raw_rates, statuses = [], [], Counter()
-    for n in range(ROUNDS):
-        rate, answers = http_bookings(port, token, http_slots[n::ROUNDS])
-        http_rates.append(rate)
-        statuses.update(answers)
-        raw_rates.append(replayed_bookings(url, steps, raw_slots[n::ROUNDS]))
-        print(f"  round {n + 1}: gunicorn {rate:.0f}/s, raw {raw_rates[-1]:.0f}/s", flush=True)
-    return statistics.median(http_rates), statistics.median(raw_rates), statuses
-
-
-def race(port: int, token: str, slot_ids: list[int], attempts: int) -> Counter:
-    rng = random.Random(3)
-    return http_bookings(port, token, [rng.choice(slot_ids) for _ in range(attempts)])[1]
-
-
-def double_bookings(url: str, slot_ids: list[int]) -> tuple[int, int]:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-        doubles = conn.execute("SELECT count(*) FROM (SELECT slot_id FROM booking WHERE status = 'booked' "
-                               "AND slot_id = ANY(%s) GROUP BY slot_id HAVING count(*) > 1) d", (slot_ids,)).fetchone()[0]
-        booked = conn.execute("SELECT count(*) FROM booking WHERE status = 'booked' AND slot_id = ANY(%s)",
-                              (slot_ids,)).fetchone()[0]
-    return doubles, booked
+def bench_writes(table: ScaleTable, built: dict, bookings: int, attempts: int, workers: int | None,
+                 threads: int) -> None:
+    loads = {scale: WriteLoad(b, bookings, workers, threads) for scale, b in built.items()}
+    try:
+        first = next(iter(loads.values()))
+        statements, commits = statement_count(first.steps)
+        print(f"one booking request executes {statements} statements + {commits} commit: {describe(first.steps)}")
+        http, raw = {s: [] for s in loads}, {s: [] for s in loads}
+        for n in range(ROUNDS):
+            for scale in (list(loads) if n % 2 == 0 else list(loads)[::-1]):
+                http[scale].append(loads[scale].http_round(n))
+                raw[scale].append(loads[scale].raw_round(n))
+                load = loads[scale]
+                print(f"  round {n + 1}, {scale}×: gunicorn {http[scale][-1]:.0f}/s ({load.worker_cpu[-1]:.1f} ms "
+                      f"server CPU, {load.http_cost[-1]:.1f} ms in all a booking), raw {raw[scale][-1]:.0f}/s "
+                      f"({load.raw_cost[-1]:.1f} ms)", flush=True)
+        minimal = {s: minimal_raw_bookings(load.url, load.minimal_slots[WARM_UP:]) for s, load in loads.items()}
+        kind = f"{threads} gthread threads" if threads > 1 else "sync"
+        http_rate = {s: statistics.median(v) for s, v in http.items()}
+        raw_rate = {s: statistics.median(v) for s, v in raw.items()}
+        table.add(f"booking throughput, {CLIENTS} clients, gunicorn ({workers or os.cpu_count() + 1} {kind} workers)",
+                  http_rate, "/s", RATE_WITHIN_1_5)
+        table.add("the same SQL replayed raw through psycopg", raw_rate, "/s", NO_GROWTH_TARGET)
+        table.add("booking throughput / raw replay", {s: 100 * http_rate[s] / raw_rate[s] for s in loads}, "%",
+                  NO_GROWTH_TARGET, "≥ 50 %")
+        table.add("gunicorn CPU per booking (median of rounds)",
+                  {s: statistics.median(load.worker_cpu) for s, load in loads.items()}, "ms", NO_GROWTH_TARGET)
+        http_cost = {s: statistics.median(load.http_cost) for s, load in loads.items()}
+        raw_cost = {s: statistics.median(load.raw_cost) for s, load in loads.items()}
+        table.add("CPU per booking, every process: through gunicorn", http_cost, "ms", WITHIN_1_5)
+        table.add("CPU per booking, every process: raw replay", raw_cost, "ms", NO_GROWTH_TARGET)
+        table.add("raw / gunicorn CPU per booking (the ratio on cores of their own)",
+                  {s: 100 * raw_cost[s] / http_cost[s] for s in loads}, "%", NO_GROWTH_TARGET, "≥ 50 %")
+        table.add("minimal 4-statement writes raw", minimal, "/s", NO_GROWTH_TARGET)
+        table.note(f"one booking request: {statements} statements + {commits} commit ({describe(first.steps)}); "
+                   f"rounds (gunicorn / raw): " + "; ".join(
+                       f"{s}× " + ", ".join(f"{h:.0f}/{r:.0f}" for h, r in zip(http[s], raw[s])) for s in loads))
+        for scale, load in loads.items():
+            answers = race(load.server.port, load.token, load.race_slots, attempts)
+            doubles, booked = double_bookings(load.url, load.race_slots)
+            print(f"race {scale}×: {attempts} attempts on {len(load.race_slots)} slots -> {dict(answers)}; "
+                  f"active bookings {booked}, slots booked twice {doubles}")
+            load.race = (doubles, dict(answers))
+        table.add(f"race: slots booked twice in {attempts:,} attempts on 100 slots",
+                  {s: load.race[0] for s, load in loads.items()}, "", NO_GROWTH_TARGET, "0")
+        table.add("gunicorn peak RSS, largest process", {s: max(load.server.peak_rss_mib().values())
+                                                          for s, load in loads.items()}, "MiB", NO_GROWTH_TARGET,
+                  "≤ 200 MB")
+        table.note("booking answers: " + "; ".join(f"{s}× {dict(load.statuses)}" for s, load in loads.items()))
+        table.note("race answers: " + "; ".join(f"{s}× {load.race[1]}" for s, load in loads.items()))
+    finally:
+        for load in loads.values():
+            load.server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller region, fewer requests")
+    add_scale_options(parser)
     parser.add_argument("--postgresql-only", action="store_true", help="skip the SQLite search run")
+    parser.add_argument("--search-only", action="store_true", help="skip the throughput rounds and the race")
+    parser.add_argument("--writes-only", action="store_true", help="skip the searches (PostgreSQL writes only)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: config/gunicorn_conf.py, cores + 1)")
     parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker (default 1: sync workers)")
     args = parser.parse_args()
-    scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
-    searches, bookings, attempts = (200, 800, 2000) if args.quick else (1000, 3000, 10_000)
-    print(f"scale: {scale or 'region (2,000 practitioners, 1,000,000 slots, 400,000 bookings)'}; cpus: {os.cpu_count()}")
-
-    if not args.postgresql_only:
-        bench_sqlite(scale, searches)
-    cluster, pg_url = start_postgres()
-    try:
-        summary = build_region(pg_url, **scale)
-        print(f"PostgreSQL region built in {summary['seconds']} s")
-        report_search("PostgreSQL", bench_search(pg_url, summary, searches))
-        bench_writes(pg_url, summary, bookings, attempts, args.workers, args.threads)
-    finally:
-        cluster.stop()
-
-
-def bench_sqlite(scale: dict, searches: int) -> None:
-    path = Path("/tmp/snp-bench-booking.sqlite3")
-    path.unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
-    summary = build_region(url, **scale)
-    print(f"SQLite region built in {summary['seconds']} s")
-    report_search("SQLite", bench_search(url, summary, searches))
-    path.unlink(missing_ok=True)
-
-
-def report_search(name: str, figures: dict) -> None:
-    print(f"search {name}: server p50 {figures['p50']:.2f} ms, p95 {figures['p95']:.2f} ms "
-          f"({figures['results']:.0f} results/answer); raw SQL p50 {figures['raw_p50']:.2f} ms, "
-          f"p95 {figures['raw_p95']:.2f} ms")
-
-
-def bench_writes(pg_url: str, summary: dict, bookings: int, attempts: int, workers: int | None, threads: int) -> None:
-    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": pg_url})
-    token, cpts_ids = regulator_token(app, summary)
-    with app.app_context():
-        db.engine.dispose()
-    slots = free_slot_ids(pg_url, cpts_ids, 3 * bookings + 101)
-    http_slots, raw_slots, minimal_slots = (slots[i * bookings:(i + 1) * bookings] for i in range(3))
-    race_slots, capture_slot = slots[3 * bookings:3 * bookings + 100], slots[-1]
-    steps = capture_booking(pg_url, token, capture_slot)
-    print(f"one booking request executes {sum(s[0] in ('sql', 'ping') for s in steps)} statements + "
-          f"{sum(s[0] == 'commit' for s in steps)} commits: {describe(steps)}")
-    server = Gunicorn(pg_url, workers=workers, threads=threads)
-    try:
-        http_bookings(server.port, token, minimal_slots[:WARM_UP])  # workers' first requests: imports, caches
-        http_rate, raw_rate, statuses = alternating_rounds(server.port, token, pg_url, steps, http_slots, raw_slots)
-        minimal_rate = minimal_raw_bookings(pg_url, minimal_slots[WARM_UP:])
-        kind = f"{threads} gthread threads" if threads > 1 else "sync"
-        print(f"booking throughput ({CLIENTS} clients, gunicorn {workers or os.cpu_count() + 1} workers, {kind}), "
-              f"medians of {ROUNDS} alternating rounds: gunicorn {http_rate:.0f}/s {dict(statuses)}; "
-              f"the same SQL replayed raw through psycopg {raw_rate:.0f}/s, ratio {100 * http_rate / raw_rate:.0f} % "
-              f"(SPEC); minimal 4-statement writes {minimal_rate:.0f}/s, ratio {100 * http_rate / minimal_rate:.0f} %")
-        answers = race(server.port, token, race_slots, attempts)
-        doubles, booked = double_bookings(pg_url, race_slots)
-        print(f"race: {attempts} attempts on {len(race_slots)} slots -> {dict(answers)}; "
-              f"active bookings {booked}, slots booked twice {doubles}")
-        peaks = server.peak_rss_mib()
-        print("server peak RSS after the load (SPEC <= 200 MB per process): "
-              + ", ".join(f"pid {pid}: {mib:.0f} MiB" for pid, mib in peaks.items()))
-    finally:
-        server.stop()
+    searches, bookings, attempts = (200, 600, 2000) if args.quick else (1000, 3000, 10_000)
+    table = ScaleTable("Search and booking", args.scales)
+    if not (args.postgresql_only or args.writes_only):
+        with regions(args.scales, postgresql=False, quick=args.quick, rebuild=args.rebuild) as built:
+            bench_search(table, "SQLite", built, searches)
+    with regions(args.scales, postgresql=True, quick=args.quick, rebuild=args.rebuild) as built:
+        if not args.writes_only:
+            bench_search(table, "PostgreSQL", built, searches)
+        if not args.search_only:
+            bench_writes(table, built, bookings, attempts, args.workers, args.threads)
+    table.note("search: the first area's regulator (4 CPTS, same place at every scale), commune + 10/20/30 km, "
+               f"{searches} requests per scale in {SEARCH_ROUNDS} alternating rounds")
+    table.print_and_keep()
 
 
 if __name__ == "__main__":

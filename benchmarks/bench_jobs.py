@@ -1,24 +1,28 @@
-"""The nightly jobs on the region-scale data set (SPEC section 6): time and peak memory of each.
+"""The nightly jobs at 1× and 4× region scale (SPEC section 6): time and peak memory of each.
 
-Each job runs twice: the first run does the work on a database that never saw
-it (every supplement accrued, every indicator computed), the second is the
-steady state of the following nights (nothing new to accrue). Figures are
-printed, never asserted.
+Each job runs twice per scale: the first run does the work on a database that
+never saw it (every supplement accrued, every indicator computed), the second is
+the steady state of the following nights (nothing new to accrue). The scales take
+turns: 1× first run, 4× first run, 1× second run, 4× second run. A nightly job
+covers every CPTS, so its work is linear in the region: the growth target is the
+scale ratio (4× for 4 regions); more is a job that grows faster than its data.
+Figures are printed, never asserted.
 
-    python benchmarks/bench_jobs.py                 # SQLite, region scale
-    python benchmarks/bench_jobs.py --postgresql    # throwaway PostgreSQL cluster
-    python benchmarks/bench_jobs.py --quick         # 200 practitioners, 100,000 slots
+    python benchmarks/bench_jobs.py                 # SQLite, 1× and 4×
+    python benchmarks/bench_jobs.py --postgresql    # the benchmarks' PostgreSQL cluster
+    python benchmarks/bench_jobs.py --quick         # a tenth of the data
 """
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 import tracemalloc
 
-from region_data import build_region, throwaway_database
+from region_cache import regions
+from scaling import Growth, ScaleTable, add_scale_options
 
 from snp_service import create_app
+from snp_service.extensions import db
 from snp_service.scheduling import run_job
 
 NIGHTLY_JOBS = ("accrue_supplements", "compute_indicators", "purge_patient_data")
@@ -35,28 +39,40 @@ def measure(app, name: str) -> tuple[float, float, dict]:
     return seconds, peak / 2**20, result
 
 
-def bench(url: str, scale: dict) -> None:
-    summary = build_region(url, **scale)
-    print(f"region: {summary['practitioners']} practitioners, {summary['slots']} slots, "
-          f"{summary['bookings']} bookings, {len(summary['cpts_ids'])} CPTS (built in {summary['seconds']} s)")
-    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
-    print(f"{'job':<22}{'run':>5}{'seconds':>10}{'peak MiB':>10}  counts")
+def bench(table: ScaleTable, built: dict) -> None:
+    apps = {scale: create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": b.url}) for scale, b in built.items()}
+    linear = Growth(table.scales[-1] / table.scales[0], f"≤ {table.scales[-1] / table.scales[0]:g}× (linear in the region)")
+    print(f"{'job':<22}{'scale':>6}{'run':>5}{'seconds':>10}{'peak MiB':>10}  counts", flush=True)
     for name in NIGHTLY_JOBS:
+        seconds: dict[int, dict[int, float]] = {1: {}, 2: {}}
+        peaks: dict[int, float] = {}
         for run in (1, 2):
-            seconds, peak, result = measure(app, name)
-            print(f"{name:<22}{run:>5}{seconds:>10.2f}{peak:>10.1f}  {result}")
-    # ru_maxrss is in KiB on Linux: the whole process, region build included.
-    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+            for scale, app in apps.items():
+                elapsed, peak, result = measure(app, name)
+                seconds[run][scale] = elapsed
+                peaks[scale] = max(peaks.get(scale, 0), peak)
+                print(f"{name:<22}{scale:>5}×{run:>5}{elapsed:>10.2f}{peak:>10.1f}  {result}", flush=True)
+        table.add(f"{name}, first night", seconds[1], "s", linear)
+        table.add(f"{name}, next night", seconds[2], "s", linear)
+        table.add(f"{name}, Python peak", peaks, "MiB", linear)
+    for app in apps.values():
+        with app.app_context():
+            db.engine.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="200 practitioners, 100,000 slots")
-    parser.add_argument("--postgresql", action="store_true", help="a throwaway PostgreSQL instead of SQLite")
+    add_scale_options(parser)
+    parser.add_argument("--postgresql", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args()
-    scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
-    with throwaway_database("snp-bench-jobs", args.postgresql) as url:
-        bench(url, scale)
+    table = ScaleTable(f"Nightly jobs, {'PostgreSQL' if args.postgresql else 'SQLite'}", args.scales)
+    with regions(args.scales, args.postgresql, quick=args.quick, rebuild=args.rebuild) as built:
+        bench(table, built)
+        table.note("regions: " + ", ".join(f"{s}× {b.summary['practitioners']:,} practitioners, "
+                                           f"{b.summary['slots']:,} slots, {len(b.summary['cpts_ids'])} CPTS"
+                                           for s, b in built.items()))
+    table.note("times are wall clock under tracemalloc (which slows allocation-heavy code)")
+    table.print_and_keep()
 
 
 if __name__ == "__main__":

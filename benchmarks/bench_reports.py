@@ -1,16 +1,22 @@
-"""The fill-rate report (SPEC section 6): one CPTS season of 30,000 slots (≤ 300 ms), the region (≤ 3 s).
+"""The fill-rate report (SPEC section 6) at 1× and 4×: one CPTS season of 30,000 slots (≤ 300 ms), the region (≤ 3 s).
 
 Each report is timed against the bare aggregate SQL (offered and filled counted
 straight through the driver, no Python), so the ratio shows what the service adds:
 the breakdowns, the summary's other figures and the supplement total. The full
 report is 3 statements: two aggregate scans (per UTC hour; per practitioner with the
-booking mix) and the sum of the supplement ledger's lines (the statement's figure; the
-ledger is accrued once before timing, as the nightly job leaves it). Medians of
-``--runs`` runs after one warm-up; figures are printed, never asserted.
+booking mix) and the sum of the supplement ledger's lines (the ledger is accrued once
+before timing, as the nightly job leaves it). Medians of ``--runs`` runs after one warm-up, the scales taking turns
+run by run; figures are printed, never asserted.
 
-    python benchmarks/bench_reports.py                 # SQLite
-    python benchmarks/bench_reports.py --postgresql    # throwaway PostgreSQL cluster
-    python benchmarks/bench_reports.py --quick         # region of 100,000 slots instead of 1,000,000
+Both reports read each scale's region, so that a report of one CPTS meets the rest
+of the database as it would in production:
+- one CPTS season: the first CPTS (100 GPs) over the 144 days that end 24 days from
+  now, about 30,000 offered slots at every scale: linear growth means no growth;
+- region: every CPTS over the 60 past days (N × 240,000 offered slots).
+
+    python benchmarks/bench_reports.py                 # SQLite, 1× and 4×
+    python benchmarks/bench_reports.py --postgresql    # the benchmarks' PostgreSQL cluster
+    python benchmarks/bench_reports.py --quick         # a tenth of the data
 """
 from __future__ import annotations
 
@@ -18,57 +24,55 @@ import argparse
 import statistics
 import time
 from datetime import timedelta
-from pathlib import Path
 
-from region_data import build_region, start_postgres
+from region_cache import regions
+from scaling import ScaleTable, add_scale_options, in_turns, linear_in
 
 from snp_service import create_app, reporting, supplements
 from snp_service.extensions import db
 from snp_service.timeutil import PARIS, paris_day_bounds
 
-SEASON_DAYS = 60
-# One CPTS whose 100 GPs publish 500 slots a day over the 240 days of the generated agenda.
-SEASON_SCALE = dict(practitioners=100, slots=120_000, bookings=48_000, cpts_count=1)
+# (days, days after the build's day the period ends): a 30,000-slot season of one CPTS, the region's past 60 days.
+SEASON, REGION_DAYS = (144, 24), (60, -1)
 BARE_SQL = """
 SELECT count(slot.id), count(booking.id) FROM slot
 LEFT JOIN booking ON booking.slot_id = slot.id AND booking.status = 'booked'
 WHERE slot.practitioner_id IN (SELECT practitioner_id FROM practitioner_cpts WHERE cpts_id IN ({ids}))
   AND slot.status != 'withdrawn' AND slot.start_at >= {lower} AND slot.start_at < {upper}
 """
+PARTS = ("bare aggregate SQL", "summary", "full report (6 groupings)", "of which supplement total")
 
 
-def median_ms(action, runs: int) -> float:
-    action()
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+class Report:
+    """One data set at one scale: its app, the CPTS the report covers and the 60 past days."""
 
+    def __init__(self, built, cpts_ids: list[int] | None, days: tuple[int, int]):
+        self.app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": built.url})
+        self.end = (built.summary["now"] + timedelta(days=days[1])).astimezone(PARIS).date()
+        self.start = self.end - timedelta(days=days[0] - 1)
+        self.cpts_ids = cpts_ids or built.summary["cpts_ids"]
+        with self.app.app_context():
+            self.offered = reporting.summary(self.cpts_ids, self.start, self.end)["offered"]
 
-def bench(label: str, url: str, scale: dict, runs: int) -> None:
-    region = build_region(url, **scale)
-    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
-    end = (region["now"] - timedelta(days=1)).astimezone(PARIS).date()
-    start = end - timedelta(days=SEASON_DAYS - 1)
-    cpts_ids = region["cpts_ids"]
-    with app.app_context():
-        supplements.accrue_between("bench", start, end)
-        offered = reporting.summary(cpts_ids, start, end)["offered"]
-        bare = median_ms(lambda: db.session.execute(db.text(_bare_sql(cpts_ids, start, end))).all(), runs)
-        summary = median_ms(lambda: reporting.summary(cpts_ids, start, end), runs)
-        full = median_ms(lambda: reporting.full_report(cpts_ids, start, end), runs)
-        supplement = median_ms(lambda: supplements.ledger_cents(cpts_ids, start, end), runs)
-        db.session.remove()
-        db.engine.dispose()
-    print(f"{label}: {len(cpts_ids)} CPTS, {SEASON_DAYS} days, {offered} offered slots "
-          f"(region of {region['slots']} slots built in {region['seconds']} s)")
-    print(f"  bare aggregate SQL       {bare:8.1f} ms")
-    print(f"  summary                  {summary:8.1f} ms  ({summary / bare:.1f} x bare)")
-    print(f"  full report (6 groupings) {full:7.1f} ms  ({full / bare:.1f} x bare)")
-    print(f"    of which supplement total {supplement:6.1f} ms  (supplements.ledger_cents: the ledger's sum)")
-    print(f"    the rest (SQL aggregation) {full - supplement:5.1f} ms  ({(full - supplement) / bare:.1f} x bare)")
+    def timings(self, _round: int) -> dict[str, float]:
+        """Milliseconds of each part, once each (the caller repeats and takes medians)."""
+        ids, start, end = self.cpts_ids, self.start, self.end
+        actions = {PARTS[0]: lambda: db.session.execute(db.text(_bare_sql(ids, start, end))).all(),
+                   PARTS[1]: lambda: reporting.summary(ids, start, end),
+                   PARTS[2]: lambda: reporting.full_report(ids, start, end),
+                   PARTS[3]: lambda: supplements.ledger_cents(ids, start, end)}
+        with self.app.app_context():
+            timings = {}
+            for part, action in actions.items():
+                started = time.perf_counter()
+                action()
+                timings[part] = (time.perf_counter() - started) * 1000
+            db.session.remove()
+        return timings
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.engine.dispose()
 
 
 def _bare_sql(cpts_ids: list[int], start, end) -> str:
@@ -80,27 +84,46 @@ def _bare_sql(cpts_ids: list[int], start, end) -> str:
     return BARE_SQL.format(ids=", ".join(map(str, cpts_ids)), lower=bounds[0], upper=bounds[1])
 
 
+def bench(table: ScaleTable, label: str, built: dict, one_cpts: bool, days: tuple[int, int], runs: int,
+          target_ms: float) -> None:
+    reports = {scale: Report(b, [b.summary["cpts_ids"][0]] if one_cpts else None, days) for scale, b in built.items()}
+    for report in reports.values():
+        report.timings(0)  # warm-up
+    measured = in_turns({scale: report.timings for scale, report in reports.items()}, runs)
+    for report in reports.values():
+        report.close()
+    covered = {scale: report.offered for scale, report in reports.items()}
+    growth = linear_in(covered, table.scales)
+    for part in PARTS:
+        table.add(f"{label}: {part}", {s: statistics.median(r[part] for r in rounds) for s, rounds in measured.items()},
+                  "ms", growth, f"≤ {target_ms / 1000:g} s at 1×" if part == PARTS[2] else "")
+    table.note(f"{label}: " + ", ".join(f"{s}× {len(r.cpts_ids)} CPTS, {r.offered:,} offered slots"
+                                        for s, r in reports.items()) + f", {days[0]} days")
+
+
+def accrue_ledger(built) -> None:
+    """The supplement ledger over the season's days (which hold the region's), as the nightly job leaves it."""
+    report = Report(built, None, SEASON)
+    with report.app.app_context():
+        supplements.accrue_between("bench", report.start, report.end)
+    report.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="region of 200 practitioners, 100,000 slots")
-    parser.add_argument("--postgresql", action="store_true", help="a throwaway PostgreSQL instead of SQLite")
+    add_scale_options(parser)
+    parser.add_argument("--postgresql", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    region_scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
-    cases = (("one CPTS season", SEASON_SCALE), ("region", region_scale))
-    if args.postgresql:
-        cluster, url = start_postgres("snp_bench_reports")
-        try:
-            for label, scale in cases:
-                bench(label, url, scale, args.runs)
-        finally:
-            cluster.stop()
-    else:
-        path = Path("/tmp/snp-bench-reports.sqlite3")
-        for label, scale in cases:
-            path.unlink(missing_ok=True)
-            bench(label, f"sqlite:///{path}", scale, args.runs)
-        path.unlink(missing_ok=True)
+    name = "PostgreSQL" if args.postgresql else "SQLite"
+    table = ScaleTable(f"Reports, {name}", args.scales)
+    with regions(args.scales, args.postgresql, quick=args.quick, rebuild=args.rebuild) as built:
+        for b in built.values():
+            accrue_ledger(b)
+        bench(table, "one CPTS season", built, True, SEASON, args.runs, 300)
+        bench(table, "region", built, False, REGION_DAYS, args.runs, 3000)
+    table.note(f"medians of {args.runs} runs after a warm-up, scales alternating run by run")
+    table.print_and_keep()
 
 
 if __name__ == "__main__":

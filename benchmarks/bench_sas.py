@@ -1,15 +1,18 @@
-"""SAS platform slot search benchmarks (SPEC sections 6 and 7), printed as figures, never asserted.
+"""SAS platform slot search benchmarks (SPEC sections 6 and 7) at 1× and 4×, printed as figures, never asserted.
 
 1. Time in the server (the WSGI application, body included; requests sent by the Flask test client with
    the proxy's client-certificate headers) of the platform's search over today and the next two days,
-   for 1 and for 25 practitioners (INT_R01), and for 25 with the CPTS includes (INT_R04), at region scale
-   on PostgreSQL; next to it, the search's one SQL statement bound and run raw on a plain connection.
-   SPEC: p95 <= 50 ms for 25 practitioners in the server.
+   for 1 and for 25 practitioners (INT_R01), and for 25 with the CPTS includes (INT_R04), on PostgreSQL;
+   next to it, the search's one SQL statement bound and run raw on a plain connection.
+   SPEC: p95 <= 50 ms for 25 practitioners in the server; within 1.5× of 1× at 4×.
 2. Searches per second through gunicorn (config/gunicorn_conf.py: sync workers, cores + 1) with 8
    concurrent keep-alive clients, 25 practitioners each. SPEC: >= 100 searches/s.
 
-    python benchmarks/bench_sas.py            # region scale (2,000 practitioners, 1,000,000 slots)
-    python benchmarks/bench_sas.py --quick    # 200 practitioners, 100,000 slots, fewer requests
+The practitioners asked for are drawn from the whole region, so at every scale a search reads the same
+number of practitioners' slots; the scales take turns round by round.
+
+    python benchmarks/bench_sas.py                 # 1× and 4× (region_cache's regions)
+    python benchmarks/bench_sas.py --quick         # a tenth of the regions, fewer requests
 """
 from __future__ import annotations
 
@@ -25,8 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import quote
 
-from bench_booking import Gunicorn, percentile, time_in_server
-from region_data import build_region, start_postgres
+from bench_booking import time_in_server, percentile
+from booking_load import Gunicorn
+from region_cache import regions
+from scaling import NO_GROWTH_TARGET, RATE_WITHIN_1_5, WITHIN_1_5, ScaleTable, add_scale_options, in_turns
 
 from snp_service import create_app
 from snp_service.extensions import db
@@ -35,9 +40,12 @@ from snp_service.timeutil import PARIS, utcnow
 
 CLIENTS = 8
 WARM_UP = 20
+ROUNDS = 4
 SAS_CN, SAS_OU = "sas-platform.bench", "Plateforme SAS"
 SAS_HEADERS = {"X-SSL-Client-Verify": "SUCCESS", "X-SSL-Client-S-DN": f"CN={SAS_CN},OU={SAS_OU},O=ANS,C=FR"}
 WINDOW = timedelta(days=3)
+CASES = (("INT_R01, 1 practitioner", 1, False), ("INT_R01, 25 practitioners", 25, False),
+         ("INT_R04, 25 practitioners", 25, True))
 
 
 def rpps_of(n: int) -> str:
@@ -60,43 +68,66 @@ def samples(rng: random.Random, practitioners: int, size: int, count: int) -> li
     return [[rpps_of(n) for n in rng.sample(range(1, practitioners + 1), size)] for _ in range(count)]
 
 
-def bench_in_server(url: str, practitioners: int, size: int, cpts: bool, requests: int) -> dict:
-    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "SAS_CLIENT_CN": SAS_CN,
-                      "SAS_CLIENT_OU": SAS_OU})
+class SasLoad:
+    """One scale's platform searches: in the server through the test client, and the statement raw."""
+
+    def __init__(self, built):
+        self.app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": built.url,
+                               "SAS_CLIENT_CN": SAS_CN, "SAS_CLIENT_OU": SAS_OU})
+        self.server_times = time_in_server(self.app)
+        self.client, self.practitioners = self.app.test_client(), built.summary["practitioners"]
+
+    def served(self, size: int, cpts: bool, requests: int, seed: int) -> tuple[list[float], list[int]]:
+        self.server_times.clear()
+        sizes = []
+        for rpps in samples(random.Random(seed), self.practitioners, size, requests + WARM_UP):
+            response = self.client.get(search_path(rpps, cpts), headers=SAS_HEADERS)
+            assert response.status_code == 200, response.get_data(as_text=True)[:300]
+            sizes.append(response.get_json()["total"])
+        return self.server_times[WARM_UP:], sizes[WARM_UP:]
+
+    def raw(self, size: int, cpts: bool, requests: int, seed: int) -> list[float]:
+        """The search's one statement, bound and run on a plain autocommit connection: no HTTP, no FHIR."""
+        statement, timings = sas_search._statement(with_cpts=cpts), []
+        with self.app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for n, rpps in enumerate(samples(random.Random(seed), self.practitioners, size, requests + WARM_UP)):
+                now = utcnow()
+                started = time.perf_counter()
+                conn.execute(statement, {"rpps": rpps, "start_from": now, "start_before": now + WINDOW,
+                                         "now": now}).fetchall()
+                if n >= WARM_UP:
+                    timings.append((time.perf_counter() - started) * 1000)
+        return timings
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.engine.dispose()
+
+
+def bench_in_server(table: ScaleTable, built: dict, requests: int) -> None:
     gc.freeze()  # as wsgi.py does in the server after start-up
-    server_times = time_in_server(app)
-    client, sizes = app.test_client(), []
-    for rpps in samples(random.Random(size), practitioners, size, requests + WARM_UP):
-        response = client.get(search_path(rpps, cpts), headers=SAS_HEADERS)
-        assert response.status_code == 200, response.get_data(as_text=True)[:300]
-        sizes.append(response.get_json()["total"])
-    timings = server_times[WARM_UP:]
-    raw = bench_raw(app, practitioners, size, cpts, requests)
-    with app.app_context():
-        db.engine.dispose()
-    return {"p50": statistics.median(timings), "p95": percentile(timings, 0.95), "slots": statistics.mean(sizes),
-            "raw_p50": statistics.median(raw), "raw_p95": percentile(raw, 0.95)}
+    loads = {scale: SasLoad(b) for scale, b in built.items()}
+    per_round = requests // ROUNDS
+    for label, size, cpts in CASES:
+        served = in_turns({s: (lambda n, s=s: loads[s].served(size, cpts, per_round, seed=100 * size + n))
+                           for s in loads}, ROUNDS)
+        raw = in_turns({s: (lambda n, s=s: loads[s].raw(size, cpts, per_round, seed=100 * size + n)) for s in loads},
+                       ROUNDS)
+        times = {s: [t for r in rounds for t in r[0]] for s, rounds in served.items()}
+        slots = {s: statistics.mean(c for r in rounds for c in r[1]) for s, rounds in served.items()}
+        raw = {s: [t for r in rounds for t in r] for s, rounds in raw.items()}
+        table.add(f"SAS search in the server, {label}: p50", {s: statistics.median(v) for s, v in times.items()},
+                  "ms", WITHIN_1_5)
+        table.add(f"SAS search in the server, {label}: p95", {s: percentile(v, 0.95) for s, v in times.items()},
+                  "ms", WITHIN_1_5, "p95 ≤ 50 ms" if size == 25 and not cpts else "")
+        table.add(f"SAS search statement raw, {label}: p50", {s: statistics.median(v) for s, v in raw.items()},
+                  "ms", NO_GROWTH_TARGET)
+        table.note(f"{label}: slots per answer " + ", ".join(f"{s}× {v:.0f}" for s, v in slots.items()))
+    for load in loads.values():
+        load.close()
 
 
-def bench_raw(app, practitioners: int, size: int, cpts: bool, requests: int) -> list[float]:
-    """The search's one statement, bound and run on a plain autocommit connection: no HTTP, no FHIR."""
-    statement = sas_search._statement(with_cpts=cpts)
-    timings = []
-    with app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for n, rpps in enumerate(samples(random.Random(size), practitioners, size, requests + WARM_UP)):
-            now = utcnow()
-            started = time.perf_counter()
-            conn.execute(statement, {"rpps": rpps, "start_from": now, "start_before": now + WINDOW,
-                                     "now": now}).fetchall()
-            if n >= WARM_UP:
-                timings.append((time.perf_counter() - started) * 1000)
-    return timings
-
-
-def bench_gunicorn(url: str, practitioners: int, searches: int, workers: int | None) -> tuple[float, dict]:
-    os.environ.update(SNP_SAS_CLIENT_CN=SAS_CN, SNP_SAS_CLIENT_OU=SAS_OU)
-    server = Gunicorn(url, workers, threads=1)
-    paths = [search_path(rpps, cpts=False) for rpps in samples(random.Random(8), practitioners, 25, searches)]
+def gunicorn_round(server: Gunicorn, paths: list[str]) -> tuple[float, dict]:
     statuses: dict[int, int] = {}
     lock = threading.Lock()
 
@@ -113,42 +144,44 @@ def bench_gunicorn(url: str, practitioners: int, searches: int, workers: int | N
             for status, count in local.items():
                 statuses[status] = statuses.get(status, 0) + count
 
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(client, [paths[i::CLIENTS] for i in range(CLIENTS)]))
+    return len(paths) / (time.perf_counter() - started), statuses
+
+
+def bench_gunicorn(table: ScaleTable, built: dict, searches: int, workers: int | None) -> None:
+    os.environ.update(SNP_SAS_CLIENT_CN=SAS_CN, SNP_SAS_CLIENT_OU=SAS_OU)
+    servers = {scale: Gunicorn(b.url, workers) for scale, b in built.items()}
     try:
-        client(paths[:WARM_UP * CLIENTS // 4])  # each worker's first requests: connections, caches
-        statuses.clear()
-        chunks = [paths[i::CLIENTS] for i in range(CLIENTS)]
-        started = time.perf_counter()
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            list(pool.map(client, chunks))
-        rate = len(paths) / (time.perf_counter() - started)
+        paths = {s: [search_path(rpps, cpts=False) for rpps in
+                     samples(random.Random(8), b.summary["practitioners"], 25, searches)] for s, b in built.items()}
+        for scale, server in servers.items():  # each worker's first requests: connections, caches
+            gunicorn_round(server, paths[scale][:WARM_UP * CLIENTS // 4])
+        rounds = in_turns({s: (lambda n, s=s: gunicorn_round(servers[s], paths[s][n::ROUNDS])) for s in servers},
+                          ROUNDS)
     finally:
-        server.stop()
-    return rate, statuses
+        for server in servers.values():
+            server.stop()
+    table.add(f"SAS searches/s through gunicorn, {CLIENTS} clients, 25 practitioners",
+              {s: statistics.median(r[0] for r in rs) for s, rs in rounds.items()}, "/s", RATE_WITHIN_1_5,
+              "≥ 100/s")
+    table.note("gunicorn answers: " + "; ".join(f"{s}× " + str([r[1] for r in rs]) for s, rs in rounds.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller region, fewer requests")
+    add_scale_options(parser)
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: config/gunicorn_conf.py, cores + 1)")
     args = parser.parse_args()
-    scale = dict(practitioners=200, slots=100_000, bookings=40_000) if args.quick else {}
     requests, searches = (200, 1000) if args.quick else (1000, 5000)
-    print(f"scale: {scale or 'region (2,000 practitioners, 1,000,000 slots, 400,000 bookings)'}; cpus: {os.cpu_count()}")
-    cluster, url = start_postgres()
-    try:
-        summary = build_region(url, **scale)
-        practitioners = summary["practitioners"]
-        print(f"PostgreSQL region built in {summary['seconds']} s")
-        for label, size, cpts in (("INT_R01, 1 practitioner", 1, False), ("INT_R01, 25 practitioners", 25, False),
-                                  ("INT_R04, 25 practitioners", 25, True)):
-            figures = bench_in_server(url, practitioners, size, cpts, requests)
-            print(f"{label}, 3 days: server p50 {figures['p50']:.2f} ms, p95 {figures['p95']:.2f} ms "
-                  f"({figures['slots']:.0f} slots/answer); raw SQL p50 {figures['raw_p50']:.2f} ms, "
-                  f"p95 {figures['raw_p95']:.2f} ms", flush=True)
-        rate, statuses = bench_gunicorn(url, practitioners, searches, args.workers)
-        print(f"gunicorn, {CLIENTS} clients, 25 practitioners, 3 days: {rate:.0f} searches/s (statuses {statuses})")
-    finally:
-        cluster.stop()
+    table = ScaleTable("SAS search, PostgreSQL", args.scales)
+    with regions(args.scales, postgresql=True, quick=args.quick, rebuild=args.rebuild) as built:
+        bench_in_server(table, built, requests)
+        bench_gunicorn(table, built, searches, args.workers)
+    table.note(f"{requests} searches per case and scale in {ROUNDS} alternating rounds; practitioners drawn from "
+               "the whole region")
+    table.print_and_keep()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
@@ -20,10 +20,10 @@ from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, patients, search, supplements
-from .database import constraint_name, execute_core, insert_row, write_transaction
+from .database import as_loaded, constraint_name, execute_core, insert_row, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
-from .models import Booking, Patient, Slot, User, members_of
+from .models import Booking, Patient, Practitioner, Slot, User, members_of
 from .notify import events, sas_outbox
 from .policy import practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, to_paris, utcnow
@@ -54,10 +54,9 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
     earlier = _replay(actor, idempotency_key, fingerprint)
     if earlier is not None:
         return earlier, False
-    slot = _slot_in_scope(actor, data["slot_id"])
     try:
         with write_transaction():
-            _claim(slot)
+            slot = _claim(actor, data["slot_id"])
             booking = _new_booking(actor, slot, patient, data, idempotency_key, fingerprint)
             events.booking_created(booking, data.get("notify_patient", True))
             sas_outbox.enqueue(booking, "booked")
@@ -67,7 +66,8 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
         earlier = _replay(actor, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
-        raise _unavailable(actor, slot)
+        # Only a lost claim reads the slot: unknown or outside the actor's area is a 404, anything else taken.
+        raise _unavailable(actor, _slot_in_scope(actor, data["slot_id"]))
     return booking, True
 
 
@@ -102,22 +102,44 @@ def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency
     return booking
 
 
-def _claim(slot: Slot) -> None:
-    """``free → booked``, only if still free and not started; the row count decides the race."""
-    claimed = execute_core(_claim_statement(), {"slot_id": slot.id, "now": utcnow()}).rowcount
-    if claimed != 1:
+def _claim(actor: User, slot_id: int) -> Slot:
+    """``free → booked``, only if still free, not started and in the actor's area; the slot and its practitioner.
+
+    One guarded ``UPDATE ... RETURNING``: whether a row comes back decides the race, and the
+    row is the slot as booked, with its practitioner, so nothing is read before or after.
+    """
+    scope = visible_cpts_ids(actor)
+    row = execute_core(_claim_statement(scoped=scope is not None),
+                       {"slot_id": slot_id, "now": utcnow(), "scope": sorted(scope or ())}).first()
+    if row is None:
         raise _SlotLost()
-    # The row is written; only the loaded object needs to know (no second UPDATE at flush).
+    values = row._asdict()
+    slot = as_loaded(Slot, {key: values[key] for key in _SLOT_KEYS})
+    # A slot the session already held (a move's target) still says 'free': the row is written, only it must know.
     set_committed_value(slot, "status", "booked")
+    set_committed_value(slot, "practitioner", as_loaded(Practitioner, {
+        key: values[f"practitioner__{key}"] for key in _PRACTITIONER_KEYS}))
+    return slot
 
 
-@cache
-def _claim_statement():
-    # On the table, not the mapped class: a plain UPDATE skips the ORM's bulk-update bookkeeping.
-    slot = Slot.__table__
-    return (update(slot).where(slot.c.id == bindparam("slot_id"), slot.c.status == "free",
-                               slot.c.start_at > bindparam("now", type_=slot.c.start_at.type))
-            .values(status="booked"))
+_SLOT_KEYS = tuple(column.key for column in Slot.__table__.columns)
+_PRACTITIONER_KEYS = tuple(column.key for column in Practitioner.__table__.columns)
+
+
+@lru_cache(maxsize=2)
+def _claim_statement(*, scoped: bool):
+    # On the tables, not the mapped classes: a plain UPDATE skips the ORM's bulk-update bookkeeping. The
+    # practitioner comes as scalar subqueries (SQLite's RETURNING cannot name an UPDATE ... FROM table).
+    slot, practitioner = Slot.__table__, Practitioner.__table__
+    statement = (update(slot).where(slot.c.id == bindparam("slot_id"), slot.c.status == "free",
+                                    slot.c.start_at > bindparam("now", type_=slot.c.start_at.type))
+                 .values(status="booked"))
+    if scoped:
+        statement = statement.where(slot.c.practitioner_id.in_(members_of(bindparam("scope", expanding=True))))
+    of_slot = practitioner.c.id == slot.c.practitioner_id
+    return statement.returning(*slot.columns, *(
+        select(column).where(of_slot).scalar_subquery().label(f"practitioner__{column.key}")
+        for column in practitioner.columns))
 
 
 def _reraise_unless_race(error: Exception) -> None:
@@ -214,7 +236,7 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             if old.slot_id == target.id:
                 raise Invalid("Le rendez-vous est déjà sur ce créneau", fields={"slot_id": ["same slot"]})
             _cancel(actor, old, CANCELLED_BY_ROLE[actor.role][0], "move")
-            _claim(target)
+            _claim(actor, target.id)
             new = _rebooked(actor, old, target)
             events.booking_moved(old, new, notify_patient)
             sas_outbox.enqueue(new, "moved", previous=old)

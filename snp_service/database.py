@@ -22,10 +22,13 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from flask import Flask, Response, request
-from sqlalchemy import DateTime, event, func, insert
+from sqlalchemy import Boolean, DateTime, event, func, insert
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -186,6 +189,35 @@ def _drop_inserted_rows(session) -> None:
     for row in session.info.pop(_INSERTED_ROWS, ()):
         if row in session:
             session.expunge(row)
+
+
+class member_of(ColumnElement):
+    """``column IN (subquery)``, written so that the subquery's few rows drive the look-up on every database.
+
+    PostgreSQL plans ``IN (subquery)`` as a hash semi-join that reads the whole outer table
+    (every practitioner of the database, to keep the few hundred of a regulation area); as
+    ``= ANY(ARRAY(subquery))`` the subquery runs first and each of its ids is one index probe.
+    SQLite already drives ``IN (subquery)`` from the subquery.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition, not a boolean column: no "= 1" appended on SQLite
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("subquery", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column, subquery):
+        self.column, self.subquery = column, subquery
+
+
+@compiles(member_of)
+def _member_of(element, compiler, **kw):
+    return compiler.process(element.column.in_(element.subquery), **kw)
+
+
+@compiles(member_of, "postgresql")
+def _member_of_postgresql(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} = ANY(ARRAY({compiler.process(element.subquery, **kw)}))"
 
 
 def constraint_name(error: IntegrityError) -> str:

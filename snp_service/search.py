@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy import Float, and_, bindparam, case, func, literal_column, null, or_, select, true
 
-from .database import execute_core
+from .database import execute_core, member_of
 from .errors import Invalid
 from .extensions import db
 from .models import Commune, Practitioner, Slot, members_of
@@ -149,7 +149,7 @@ def _candidates(*, scoped: bool, near: str | None, practitioner: str | None):
                       .join(centre, true())
                       .where(or_(and_(in_box, distance <= bindparam("radius_km", type_=Float())), treating)))
     if scoped:
-        candidates = candidates.where(Practitioner.id.in_(members_of(bindparam("scope", expanding=True))))
+        candidates = candidates.where(member_of(Practitioner.id, members_of(bindparam("scope", expanding=True))))
     if practitioner:
         candidates = candidates.where(_only_or_other(Practitioner.id, bindparam("practitioner_id"), practitioner))
     # Materialized: computed once per practitioner, not again for each of their slots.

@@ -282,7 +282,7 @@ def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: 
                                     SupplementAct.start_at >= lo, SupplementAct.start_at < hi)
         .order_by(SupplementAct.start_at, SupplementAct.booking_id)
     ).all()
-    amounts = _ledger_by_practitioner(members, lo, hi)
+    amounts = _ledger_by_practitioner(members, first, last)
     acts_of = defaultdict(list)
     for verdict in verdicts:
         acts_of[verdict.practitioner_id].append(verdict)
@@ -308,15 +308,19 @@ def _statement_line(practitioner: Practitioner, verdicts: list[SupplementAct], a
 def ledger_cents(cpts_ids: list[int], first: date, last: date) -> int:
     """The supplement of the CPTS's acts whose slot starts in the Paris days ``first``..``last``: the
     statement's total (a practitioner of several of these CPTS counts once)."""
+    return sum(_ledger_by_practitioner(members_of(cpts_ids), first, last).values())
+
+
+def _ledger_by_practitioner(members, first: date, last: date) -> dict[int, int]:
+    """Net ledger amount per practitioner of ``members`` for the acts whose slot starts in the Paris days
+    ``first``..``last``. A line's month is its slot's Paris month: bounding it lets the (practitioner, month)
+    index read the period's lines only, not every line the practitioners ever had."""
     lo, hi = paris_day_bounds(first)[0], paris_day_bounds(last)[1]
-    return sum(_ledger_by_practitioner(members_of(cpts_ids), lo, hi).values())
-
-
-def _ledger_by_practitioner(members, lo: datetime, hi: datetime) -> dict[int, int]:
-    """Net ledger amount per practitioner of ``members`` for the acts whose slot starts in [lo, hi)."""
     rows = db.session.execute(
         select(SupplementLine.practitioner_id, func.sum(SupplementLine.amount_cents))
         .join(Booking, Booking.id == SupplementLine.booking_id).join(Slot, Slot.id == Booking.slot_id)
-        .where(SupplementLine.practitioner_id.in_(members), Slot.start_at >= lo, Slot.start_at < hi)
+        .where(SupplementLine.practitioner_id.in_(members),
+               SupplementLine.month.between(f"{first:%Y-%m}", f"{last:%Y-%m}"),
+               Slot.start_at >= lo, Slot.start_at < hi)
         .group_by(SupplementLine.practitioner_id))
     return {practitioner_id: int(amount) for practitioner_id, amount in rows}

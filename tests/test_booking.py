@@ -365,3 +365,30 @@ def test_phone_numbers_are_stored_in_e164(typed, stored):
     from snp_service.patients import normalise_phone
 
     assert normalise_phone(typed) == stored
+
+
+def test_a_lost_claim_answers_404_when_the_slot_is_unknown_or_elsewhere_and_writes_nothing(client, world, area):
+    # The claim is the only statement that reads the slot on success: only a lost claim looks again, and
+    # a slot outside the caller's area stays unknown whether it is free or taken.
+    elsewhere = world.practitioner(world.cpts(regulation_area="Loire"))
+    free_elsewhere, taken_elsewhere = world.slot(elsewhere), world.slot(elsewhere, utcnow() + timedelta(hours=3))
+    world.booking(taken_elsewhere)
+    headers = world.headers(area["regulator"])
+    for slot_id in (999_999, free_elsewhere.id, taken_elsewhere.id):
+        response = client.post("/api/v1/bookings", json=_payload(free_elsewhere, slot_id=slot_id), headers=headers)
+        assert response.status_code == 404, (slot_id, response.get_json())
+        assert response.get_json()["error"]["fields"] == {"slot_id": ["unknown or outside your area"]}
+    assert _status(free_elsewhere.id) == "free"
+    assert db.session.query(Booking).count() == 1 and db.session.query(Patient).count() == 1
+    assert db.session.query(AuditEvent).filter_by(action="booking.create").count() == 0
+
+
+def test_an_admin_books_in_any_area_with_the_slot_and_practitioner_answered(client, world, area):
+    elsewhere = world.practitioner(world.cpts(regulation_area="Loire"), last_name="Bernard")
+    slot = world.slot(elsewhere)
+    response = client.post("/api/v1/bookings", json=_payload(slot), headers=world.headers(world.user("admin")))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["slot"]["status"] == "booked" and body["slot"]["practitioner_id"] == elsewhere.id
+    assert body["practitioner"]["last_name"] == "Bernard" and body["practitioner"]["rpps"] == elsewhere.rpps
+    assert _status(slot.id) == "booked"
