@@ -76,7 +76,7 @@ class Act:
 
     @property
     def month(self) -> str:
-        return to_paris(self.start_at).strftime("%Y-%m")
+        return _paris_month(self.start_at)
 
 
 @lru_cache(maxsize=64)
@@ -224,6 +224,10 @@ def _verdict_row(act: Act, now: datetime) -> dict:
             "evaluated_at": now}
 
 
+def _paris_month(moment: datetime) -> str:
+    return f"{to_paris(moment):%Y-%m}"
+
+
 def _ledger_corrections(acts: list[Act], start: datetime, end: datetime, rules: Rules, now: datetime,
                         practitioner_id: int | None) -> list[dict]:
     """Lines bringing each booking's net ledger amount to what its verdict earns now (none when equal)."""
@@ -232,7 +236,10 @@ def _ledger_corrections(acts: list[Act], start: datetime, end: datetime, rules: 
                func.sum(SupplementLine.amount_cents))
         .join(Booking, Booking.id == SupplementLine.booking_id)
         .join(Slot, Slot.id == Booking.slot_id)
-        .where(Slot.start_at >= start, Slot.start_at < end)
+        # A line's month is its slot's Paris month: the bound keeps the read to the window's months (an index),
+        # not every line the ledger ever had, which grows every night.
+        .where(SupplementLine.month.between(_paris_month(start), _paris_month(end - timedelta(microseconds=1))),
+               Slot.start_at >= start, Slot.start_at < end)
         .group_by(SupplementLine.booking_id, SupplementLine.practitioner_id, SupplementLine.month)
     )
     if practitioner_id is not None:

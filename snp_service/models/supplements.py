@@ -52,6 +52,8 @@ class SupplementLine(db.Model):
         ),
         Index("ix_supplement_line_practitioner_month", "practitioner_id", "month"),
         Index("ix_supplement_line_booking", "booking_id"),
+        # The nightly re-evaluation reads the open weeks' months only, whatever the ledger's history.
+        Index("ix_supplement_line_month", "month"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
