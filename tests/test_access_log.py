@@ -75,6 +75,26 @@ def test_nginx_access_log_masks_the_feed_token(gunicorn, feed_token, tmp_path):
     assert f'"GET /calendar/{MASK}.ics HTTP/1.1" 200' in logged and f"/api/v1/calendar/{MASK}.ics" in logged
 
 
+def test_nginx_error_log_never_holds_the_feed_token(tmp_path):
+    """An upstream error writes the request line in nginx's error log: never for a feed URL."""
+    if not nginx_available():
+        need("nginx and openssl (apt-get install nginx-light openssl)")
+    token = secrets.token_urlsafe(32)
+    certificate = self_signed_certificate(tmp_path / "tls")
+    https_port = free_port()
+    dead = (free_port(), free_port())  # both instances down: every request is an upstream error
+    site = nginx_site(dead, free_port(), https_port, tmp_path / "tls", tmp_path, tmp_path)
+    with Nginx(site).start(wait_for_port=https_port) as nginx:
+        for path in (f"/calendar/{token}.ics", f"/api/v1/calendar/{token}.ics?x=1", "/gp/agenda-of-a-dead-upstream"):
+            assert requests.get(f"https://127.0.0.1:{https_port}{path}", verify=str(certificate),
+                                timeout=10).status_code == 502
+        logged = wait_until(lambda: _lines_with(nginx.error_log, "agenda-of-a-dead-upstream", 1), 10,
+                            "the error log's line for the page")
+        errors = nginx.error_log.read_text() + "".join(p.read_text() for p in tmp_path.glob("*error*.log"))
+    assert "connect() failed" in logged or "upstream" in logged  # the log is on, at the level of upstream errors
+    assert token not in errors
+
+
 def _lines_with(path: Path, text: str, count: int) -> str | None:
     if not path.exists():
         return None
