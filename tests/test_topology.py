@@ -163,7 +163,13 @@ def _throttle_counts_across_instances(topology, world) -> dict:
                           timeout=30).status_code for _ in range(ACCOUNT_LIMIT)]
     right = session.post(f"{topology.base}/api/v1/auth/token", json={"email": world["target"], "password": PASSWORD},
                          timeout=30)
-    served = [topology.access_lines(f"web-{i}", "POST /api/v1/auth/token") - before[i] for i in (0, 1)]
+
+    def served_by_each():
+        # gunicorn writes a request's access-log line after its answer has gone: wait for all of them.
+        lines = [topology.access_lines(f"web-{i}", "POST /api/v1/auth/token") - before[i] for i in (0, 1)]
+        return lines if sum(lines) >= ACCOUNT_LIMIT + 1 else None
+
+    served = wait_until(served_by_each, 10, "the access-log lines of every sign-in attempt")
     with world["app"].app_context():
         counted = db.session.scalar(select(func.count()).select_from(SignInAttempt))
         db.session.remove()
