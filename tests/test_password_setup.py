@@ -22,7 +22,7 @@ from .factories import page_csrf as _page_csrf, sign_in_form as _sign_in_form
 from .sas_world import SAS_HEADERS, configure
 
 NEW_PASSWORD = "marée-haute-sur-le-port"
-LINK = re.compile(r'value="(http://[^"]+/password-setup/([^"/]+))"')
+LINK = re.compile(r'<textarea id="setup-link"[^>]*>(http://[^<]+/password-setup/([^<"/]+))</textarea>')
 
 
 @pytest.fixture
