@@ -33,6 +33,9 @@ class Config:
     # shift (12 h) and its handover, then one signs in again.
     PAGE_SESSION_IDLE_MINUTES = 480
     PAGE_SESSION_MAX_HOURS = 14
+    # A one-time password set-up link (issued by a coordinator, handed over by them: no e-mail is sent)
+    # serves this long: time for the person to be reached, short enough that a lost link soon dies.
+    PASSWORD_SETUP_LINK_HOURS = 48
     # Sign-in throttling, counted in the database so every worker and instance shares the count:
     # attempts that did not succeed, per account (the e-mail typed) and per client address, over a
     # sliding window ("N per M minutes", the syntax of the ``limits`` package). The address limit is

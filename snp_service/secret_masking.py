@@ -1,7 +1,9 @@
-"""Secrets that travel in URLs never reach a log: the calendar feed's token (``/calendar/<token>.ics``).
+"""Secrets that travel in URLs never reach a log: the calendar feed's token (``/calendar/<token>.ics``)
+and the one-time password set-up link's secret (``/password-setup/<secret>``).
 
 The token is the feed's only credential (a calendar application cannot send a header), so a log
-line holding it would let whoever reads the log follow that GP's agenda. Three writers are masked:
+line holding it would let whoever reads the log follow that GP's agenda; a set-up link's secret lets
+whoever reads it choose the account's password. Three writers are masked:
 
 - this process's own logging (Flask's "Exception on <path>", anything else): every record's message
   goes through ``mask_secrets`` (``install_log_masking``);
@@ -20,10 +22,15 @@ except ImportError:  # pragma: no cover
 
 MASK = "***"
 _CALENDAR_TOKEN = re.compile(r"(/calendar/)[^/?#\s\"']+(\.ics)")
+_SETUP_SECRET = re.compile(r"(/password-setup/)[^/?#\s\"']+")
 
 
 def mask_secrets(text: str) -> str:
-    return _CALENDAR_TOKEN.sub(rf"\g<1>{MASK}\g<2>", text) if "/calendar/" in text else text
+    if "/calendar/" in text:
+        text = _CALENDAR_TOKEN.sub(rf"\g<1>{MASK}\g<2>", text)
+    if "/password-setup/" in text:
+        text = _SETUP_SECRET.sub(rf"\g<1>{MASK}", text)
+    return text
 
 
 class _MaskedRecord(logging.LogRecord):

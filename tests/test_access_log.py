@@ -75,6 +75,27 @@ def test_nginx_access_log_masks_the_feed_token(gunicorn, feed_token, tmp_path):
     assert f'"GET /calendar/{MASK}.ics HTTP/1.1" 200' in logged and f"/api/v1/calendar/{MASK}.ics" in logged
 
 
+def test_gunicorn_and_nginx_access_logs_mask_a_password_setup_secret(gunicorn, tmp_path):
+    if not nginx_available():
+        need("nginx and openssl (apt-get install nginx-light openssl)")
+    port, access_log = gunicorn
+    secret = secrets.token_urlsafe(32)
+    assert requests.get(f"http://127.0.0.1:{port}/password-setup/{secret}", timeout=10).status_code == 404
+    certificate = self_signed_certificate(tmp_path / "tls")
+    https_port = free_port()
+    site = nginx_site((port, port), free_port(), https_port, tmp_path / "tls", tmp_path, tmp_path)
+    with Nginx(site).start(wait_for_port=https_port):
+        page = requests.get(f"https://127.0.0.1:{https_port}/password-setup/{secret}?x=1", verify=str(certificate),
+                            headers={"Referer": f"https://127.0.0.1/password-setup/{secret}"}, timeout=10)
+        assert page.status_code == 404
+        logged = wait_until(lambda: _lines_with(tmp_path / "snp.access.log", "password-setup", 1), 10, "nginx's line")
+    gunicorn_logged = wait_until(lambda: _lines_with(access_log, "password-setup", 2), 10, "gunicorn's lines")
+    assert secret not in logged and secret not in gunicorn_logged
+    assert f'"GET /password-setup/{MASK}?x=1 HTTP/1.1" 404' in logged
+    assert f'"https://127.0.0.1/password-setup/{MASK}"' in logged
+    assert f"GET /password-setup/{MASK}" in gunicorn_logged
+
+
 def test_nginx_error_log_never_holds_the_feed_token(tmp_path):
     """An upstream error writes the request line in nginx's error log: never for a feed URL."""
     if not nginx_available():
@@ -85,7 +106,8 @@ def test_nginx_error_log_never_holds_the_feed_token(tmp_path):
     dead = (free_port(), free_port())  # both instances down: every request is an upstream error
     site = nginx_site(dead, free_port(), https_port, tmp_path / "tls", tmp_path, tmp_path)
     with Nginx(site).start(wait_for_port=https_port) as nginx:
-        for path in (f"/calendar/{token}.ics", f"/api/v1/calendar/{token}.ics?x=1", "/gp/agenda-of-a-dead-upstream"):
+        for path in (f"/calendar/{token}.ics", f"/api/v1/calendar/{token}.ics?x=1", f"/password-setup/{token}",
+                     "/gp/agenda-of-a-dead-upstream"):
             assert requests.get(f"https://127.0.0.1:{https_port}{path}", verify=str(certificate),
                                 timeout=10).status_code == 502
         logged = wait_until(lambda: _lines_with(nginx.error_log, "agenda-of-a-dead-upstream", 1), 10,

@@ -1,4 +1,4 @@
-"""What signing in leaves on the server: page sessions and recent failed attempts.
+"""What signing in leaves on the server: page sessions, recent failed attempts, password set-up links.
 
 Both live in the database so every worker and every instance sees the same ones: a session
 ended on one instance is ended everywhere, and failed attempts spread over several instances
@@ -47,3 +47,20 @@ class SignInAttempt(db.Model):
     # The client address (IPv4 or IPv6 text), as seen through the trusted proxies.
     address: Mapped[str] = mapped_column(String(45))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PasswordSetupLink(db.Model):
+    """A one-time link a coordinator hands to someone so they choose their password (no e-mail is sent:
+    an account the SAS platform creates has a password nobody knows). Only a SHA-256 of the secret is
+    kept; a link serves once, until ``expires_at``, and issuing a new one ends the earlier unused ones."""
+
+    __tablename__ = "password_setup_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who issued it; the link outlives the issuer's account (the audit event keeps the name).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -5,10 +5,11 @@ from flask import Blueprint, Flask, current_app, flash, g, redirect, render_temp
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from .. import formatting, page_sessions, sign_in
-from ..errors import DomainError, Unauthorized
+from .. import accounts, formatting, page_sessions, sign_in
+from ..errors import DomainError, Invalid, NotFound, Unauthorized
+from .forms import FrenchForm
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
 
@@ -18,6 +19,17 @@ ROLE_HOMES = {"gp": "gp.home", "regulator": "regulation.home", "coordinator": "c
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordSetupForm(FrenchForm):
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("Confirmez le mot de passe", validators=[
+        DataRequired(), EqualTo("password", message="Les deux mots de passe ne sont pas identiques.")])
+
+
+# The set-up page's URL holds its secret: its own requests (style sheets, the form's POST) name only our
+# origin, which the CSRF check over HTTPS still reads, and nothing else ever gets a referrer from it.
+_SETUP_HEADERS = {"Referrer-Policy": "strict-origin", "Cache-Control": "no-store"}
 
 
 def register_pages(app: Flask) -> None:
@@ -96,3 +108,25 @@ def logout():
     session.clear()
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     return redirect(url_for("pages.login"))
+
+
+@pages.route("/password-setup/<secret>", methods=["GET", "POST"])
+def password_setup(secret):
+    """The page a one-time link opens (``accounts.issue_setup_link``): the person chooses a password."""
+    try:
+        account = accounts.setup_link_account(secret)
+    except NotFound as refused:
+        return render_template("password_setup.html", form=None, error=refused.message), 404, _SETUP_HEADERS
+    form = PasswordSetupForm()
+    if form.validate_on_submit():
+        try:
+            accounts.redeem_setup_link(secret, form.password.data)
+        except Invalid as refused:
+            form.password.errors = [refused.message]
+        except NotFound as refused:  # used up by a concurrent request meanwhile
+            return render_template("password_setup.html", form=None, error=refused.message), 404, _SETUP_HEADERS
+        else:
+            flash("Mot de passe enregistré : connectez-vous.", "success")
+            return redirect(url_for("pages.login"))
+    status = 422 if form.errors else 200
+    return render_template("password_setup.html", form=form, email=account.email, error=None), status, _SETUP_HEADERS

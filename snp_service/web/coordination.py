@@ -129,6 +129,22 @@ def set_account_active(account_id, user):
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
+@bp.post("/accounts/<int:account_id>/password-link")
+@require_roles("coordinator", "admin")
+def issue_password_link(account_id, user):
+    """A one-time password set-up link, shown once on this answer (never stored, never flashed): the
+    coordinator hands it to the person, since the service sends no e-mail."""
+    cpts_id = _cpts_id(user)
+    account = _cpts_account(user, cpts_id, account_id)
+    issued = flash_outcome(lambda: accounts.issue_setup_link(user, account_id), "Lien créé.")
+    if issued is None:
+        return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+    secret, link = issued
+    page = render_template("coordination/password_link.html", account=account, link=link, cpts_id=cpts_id, roles=ROLE_LABELS,
+                           url=url_for("pages.password_setup", secret=secret, _external=True))
+    return page, 200, {"Cache-Control": "no-store"}
+
+
 def _cpts_account(user, cpts_id: int, account_id: int):
     """An account of the CPTS other than the coordinator's own; 404 otherwise."""
     account = next((a for a in dashboard.cpts_accounts(cpts_id) if a.id == account_id), None)
