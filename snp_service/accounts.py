@@ -25,6 +25,7 @@ from .extensions import db
 from .models import ROLES, ApiToken, Cpts, PasswordSetupLink, Practitioner, User, practitioner_cpts, user_cpts
 from .timeutil import utcnow
 
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
