@@ -12,6 +12,7 @@ Figures are printed, never asserted.
 from __future__ import annotations
 
 import resource
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -23,16 +24,8 @@ from snp_service.extensions import db
 from snp_service.models import Commune, Cpts, Practitioner, User
 from snp_service.timeutil import to_paris, utcnow
 
-ICS_HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n"
-
-
-def long_events_ics(count: int = 100, days: int = 118) -> bytes:
-    start = utcnow() + timedelta(days=1)
-    events = "".join(
-        f"BEGIN:VEVENT\r\nUID:long-{i}\r\nDTSTART:{start + timedelta(minutes=i):%Y%m%dT%H%M00Z}\r\n"
-        f"DTEND:{start + timedelta(days=days, minutes=i):%Y%m%dT%H%M00Z}\r\nSUMMARY:Garde\r\nEND:VEVENT\r\n"
-        for i in range(count))
-    return (ICS_HEAD + events + "END:VCALENDAR\r\n").encode()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: the tests' shared .ics samples
+from tests.ics_samples import long_events_ics  # noqa: E402
 
 
 def measure(label: str, send) -> None:

@@ -17,8 +17,9 @@ from snp_service.extensions import db
 from snp_service.models import Booking, Slot
 from snp_service.timeutil import PARIS, to_paris, utcnow
 
+from .ics_samples import ICS_HEAD, long_events_ics
+
 API = "/api/v1"
-ICS_HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
 
 
 @pytest.fixture
@@ -110,17 +111,8 @@ def test_a_batch_over_the_cap_is_refused(client, world, gp, app):
     assert _slots() == 0
 
 
-def _long_events(count: int, days: int) -> bytes:
-    start = utcnow() + timedelta(days=1)
-    events = "".join(
-        f"BEGIN:VEVENT\r\nUID:long-{i}\r\nDTSTART:{start + timedelta(minutes=i):%Y%m%dT%H%M00Z}\r\n"
-        f"DTEND:{start + timedelta(days=days, minutes=i):%Y%m%dT%H%M00Z}\r\nSUMMARY:Garde\r\nEND:VEVENT\r\n"
-        for i in range(count))
-    return (ICS_HEAD + events + "END:VCALENDAR\r\n").encode()
-
-
 def test_ics_of_100_events_of_118_days_at_5_minutes_is_refused_before_any_interval(client, world, gp, built):
-    data = _long_events(100, 118)
+    data = long_events_ics(100, 118)
     assert len(data) < 12_000  # the 10 KB file of the report
     response = client.post(f"{API}/slots/import?slot_minutes=5", data=data, content_type="text/calendar",
                            headers=world.headers(gp))

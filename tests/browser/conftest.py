@@ -110,3 +110,11 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
             id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))""")
     return [v for v in violations if v["impact"] in impacts]
+
+
+def type_patient_and_book(page) -> None:
+    """In the open booking dialog, type a patient (name, first name, birth date, phone, Tab between) and book."""
+    for text in ("Durand", "Jeanne", "02041950", "0612345678"):
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")

@@ -11,7 +11,7 @@ from snp_service.models import Booking
 from snp_service.timeutil import PARIS, paris_today, utcnow
 
 from ..factories import PASSWORD
-from .conftest import assert_no_horizontal_scroll, axe_violations, login, screenshot
+from .conftest import assert_no_horizontal_scroll, axe_violations, login, screenshot, type_patient_and_book
 
 pytestmark = pytest.mark.browser
 
@@ -218,10 +218,7 @@ def test_one_practitioners_agenda_from_the_sas_platform_books_with_channel_sas(a
         page.keyboard.press("Enter")
         page.wait_for_selector("#book-dialog[open]")
         assert page.input_value("#channel") == "sas"
-        for text in ("Durand", "Jeanne", "02041950", "0612345678"):
-            page.keyboard.type(text)
-            page.keyboard.press("Tab")
-        page.keyboard.press("Enter")
+        type_patient_and_book(page)
         page.wait_for_selector(f'td[data-slot="{slots[0].id}"].slot-booked')
         assert axe_violations(page) == []
         screenshot(page, "regulation-grid-one-practitioner-1366")

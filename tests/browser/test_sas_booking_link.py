@@ -10,6 +10,7 @@ from snp_service.models import Booking
 from snp_service.timeutil import PARIS, paris_today
 
 from ..factories import PASSWORD
+from .conftest import type_patient_and_book
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +35,7 @@ def test_booking_link_signs_in_lands_on_the_agenda_and_books_with_channel_sas(ap
     page.click(f'td[data-slot="{slot.id}"]')  # a free cell opens the booking form
     page.wait_for_selector("#book-dialog[open]")
     assert page.input_value("#channel") == "sas"
-    for text in ("Durand", "Jeanne", "02041950", "0612345678"):
-        page.keyboard.type(text)
-        page.keyboard.press("Tab")
-    page.keyboard.press("Enter")
+    type_patient_and_book(page)
     page.wait_for_selector(f'td[data-slot="{slot.id}"].slot-booked')
     with app.app_context():
         assert db.session.query(Booking).filter_by(slot_id=slot.id).one().channel == "sas"
