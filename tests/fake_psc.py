@@ -13,6 +13,21 @@ expired ID token, a wrong audience or issuer, a replayed ID token (old nonce), a
 with ``acr="eidas0"`` (or ``acr=None``) or with an RPPS known to nobody covers the other refusals.
 
 Every request is recorded (``requests``, ``calls(endpoint)``) for assertions.
+
+Use::
+
+    psc = FakePsc(redirect_uris=["http://localhost/auth/psc/callback"],
+                  post_logout_redirect_uris=["http://localhost/login"]).start()
+    app = create_app({..., **psc.config()})            # PSC_ISSUER, PSC_CLIENT_ID, PSC_CLIENT_SECRET
+    psc.next_person(rpps="10003456789")                  # SubjectNameID "810003456789"
+    callback = psc.sign_in(client.get("/login/psc").headers["Location"])   # what the browser would do
+    client.get(callback.removeprefix("http://localhost"))
+    ...
+    psc.stop()
+
+A browser test lets Chromium follow the redirects (register the live server's callback URL). Also:
+``deny_next()`` (the person cancels), ``down = True`` (503 everywhere), ``rotate_keys()``,
+``userinfo_as_jwt = True`` (a signed userinfo, which PSC may send), ``reset()`` (one provider, many tests).
 """
 from __future__ import annotations
 
@@ -24,13 +39,15 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit, unquote
 
 import requests
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
+
+from .loopback import LoopbackHttp
 
 REALM = "/auth/realms/esante-wallet"
 OIDC = REALM + "/protocol/openid-connect"
@@ -88,6 +105,7 @@ class PscPerson:
             "Mode_Acces_Raison": "",
             "PSI_Locale": "1.2.250.1.213.1.3.1.1",
             "UITVersion": "1.0",
+            # A sandbox sample shows origine "EDIT" for an editor's test identity; "RPPS" here is an assumption.
             "otherIds": [{"identifiant": self.subject_name_id, "origine": "RPPS", "qualite": 1}],
             "SubjectRefPro": {"codeCivilite": "M", "exercices": [{
                 "codeProfession": self.profession_code, "codeCategorieProfessionnelle": "C",
@@ -163,7 +181,7 @@ class FakePsc:
         self._grants: dict[str, _Grant] = {}
         self._access_tokens: dict[str, tuple[PscPerson, str, float]] = {}
         self._lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
+        self.http = LoopbackHttp(_handler_for(self))
 
     def reset(self) -> None:
         """Forget people, faults, codes, tokens, sessions and records (keys stay): one provider, many tests."""
@@ -179,21 +197,15 @@ class FakePsc:
 
     # -- driving it from a test ---------------------------------------------------------------------------
     def start(self) -> "FakePsc":
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self.server.daemon_threads = True
-        # A short poll: ``stop()`` (shutdown) waits up to one poll, and tests start a provider each.
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        self.http.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.http.stop()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
+        return self.http.base_url
 
     @property
     def issuer(self) -> str:
@@ -293,7 +305,8 @@ class FakePsc:
         if "expired" in grant.faults:
             claims.update(iat=now - 7200, exp=now - 3600, auth_time=now - 7200)
         if "wrong_audience" in grant.faults:
-            claims.update(aud="another-service", azp="another-service")
+            # azp stays ours: Authlib's default check then passes (it only compares azp), an explicit aud check fails.
+            claims["aud"] = "another-service"
         if "wrong_issuer" in grant.faults:
             claims["iss"] = self.base_url + "/auth/realms/another-realm"
         if "forged_signature" in grant.faults:
@@ -403,7 +416,8 @@ class FakePsc:
         if target:
             state = params.get("state")
             return 302, {"Location": _add_query(target, {"state": state} if state else {})}, None
-        return 200, {"Content-Type": "text/html; charset=utf-8"}, "<p>Vous êtes déconnecté de Pro Santé Connect.</p>"
+        page = "<p>Vous êtes déconnecté de Pro Santé Connect.</p>"
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, page
 
     def _record(self, endpoint: str, handler: BaseHTTPRequestHandler, query: dict, form: dict) -> None:
         with self._lock:
