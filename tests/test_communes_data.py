@@ -73,7 +73,9 @@ def test_name_search_ignores_accents_case_hyphens_and_apostrophes():
     assert communes.search("ile d yeu")[0].name == "L'Île-d'Yeu"
     assert communes.search("L’ÎLE-D’YEU")[0].name == "L'Île-d'Yeu"
     assert communes.search("oeuf en ternois")[0].name == "Œuf-en-Ternois"
-    assert communes.search("Coe\u0308")[0].name == "Coëx"  # the diaeresis typed as a combining mark
+    # The diaeresis typed as a combining mark.
+    assert communes.search("Coe\u0308")[0].name == "Coëx"
+    assert communes.normalise("Coe\u0308x") == communes.normalise("Coëx") == "coex"
     # A leading article may be left out.
     assert "L'Aiguillon-sur-Vie" in [c.name for c in communes.search("aiguillon sur")]
 
