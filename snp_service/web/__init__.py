@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from .. import accounts, formatting, page_sessions, sign_in
 from ..errors import DomainError, Invalid, NotFound, Unauthorized
 from .forms import FrenchForm
+from .redirects import local_target
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
 
@@ -80,7 +81,7 @@ def login():
             error, status = "E-mail ou mot de passe incorrect.", 401
         else:
             _open_page_session(user)
-            return redirect(_safe_next() or home_url(user))
+            return redirect(local_target(request.args.get("next")) or home_url(user))
     return render_template("login.html", form=form, error=error), status, headers
 
 
@@ -92,12 +93,6 @@ def _open_page_session(user) -> None:
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     session[page_sessions.COOKIE_KEY] = secret
     login_user(user)
-
-
-def _safe_next() -> str | None:
-    """Only follow a local ``next`` path: never an open redirect."""
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
 
 
 @pages.post("/logout")
