@@ -40,6 +40,11 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def account_id_for_email(email: str) -> int | None:
+    """The id of the account that ``email`` (as typed) signs in to, if there is one."""
+    return db.session.scalar(select(User.id).where(User.email == normalise_email(email)))
+
+
 def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
