@@ -287,3 +287,11 @@ def test_a_shared_desk_browser_remembers_each_of_its_regulators(app, world, limi
     for user in (first, second):
         assert _page_sign_in(desk, user.email, PASSWORD).status_code == 302
         desk.post("/logout", data={"csrf_token": _csrf(desk)})
+
+
+def test_the_openapi_document_tells_api_clients_about_their_device_token(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert "device_token" in schemas["TokenRequest"]["properties"]
+    assert "device_token" in schemas["TokenResponse"]["properties"]
+    assert "device_token" in document["paths"]["/api/v1/auth/token"]["post"]["description"]
