@@ -109,8 +109,7 @@ def context_words() -> set[str]:
 
 def _fold(text: str) -> str:
     """Lower case, accents dropped, letters and digits only: ``Vendée-Océan`` and ``vendeeocean`` are one."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if char.isascii() and char.isalnum())
+    return _NOT_FOLDED.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
 def _mostly_words_of(password: str, words: set[str]) -> bool:
@@ -138,6 +137,7 @@ def _listed_word_with_affixes(password: str) -> bool:
     return any(stem in RANKED_DICTIONARIES[name] for name in _PASSWORD_LISTS)
 
 
+_NOT_FOLDED = re.compile("[^0-9a-z]+")
 _AFFIXES = re.compile(r"^[\W\d_]*(.*?)[\W\d_]*$", re.DOTALL)
 
 
