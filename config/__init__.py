@@ -42,6 +42,10 @@ class Config:
     # higher: a 116 117 centre signs in many regulators from one address.
     RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
     RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
+    # A browser or API client that signed in to an account holds a signed device token for it this long
+    # (OWASP's device cookies, snp_service/known_devices.py): its failures count against it alone, so
+    # someone hammering the account's e-mail locks unknown devices only. Renewed at each sign-in.
+    KNOWN_DEVICE_DAYS = 90
     # Reverse proxies whose headers are believed (IPs or CIDR networks, a JSON list or comma-separated):
     # X-Forwarded-For / -Proto (ProxyFix, through PROXY_HOPS proxies) and the SAS client-certificate
     # headers (sas/mtls.py, which reads the socket peer).

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit, page_sessions, passwords, policy
+from . import audit, hygiene, page_sessions, passwords, policy
 from .database import as_loaded, execute_core, write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .extensions import db
 from .models import ROLES, ApiToken, Cpts, PasswordSetupLink, Practitioner, User, practitioner_cpts, user_cpts
+from .models.accounts import email_skeleton
 from .timeutil import utcnow
 
 
@@ -37,7 +40,43 @@ def _dummy_hash() -> str:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one form an address is stored, compared and looked up in: NFKC, case-folded (Unicode's
+    NFKC_Casefold, less the removal of default ignorables, which an address may not hold at all).
+    ``Jean.Dupont@X.fr`` and full-width ``ｊｅａｎ.ｄｕｐｏｎｔ@ｘ.ｆｒ`` are ``jean.dupont@x.fr``."""
+    folded = unicodedata.normalize("NFKC", email.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
+def email_problem(email: str) -> str | None:
+    """Why the (normalised) ``email`` cannot be an account's address, or None."""
+    if "@" not in email or len(email) > 254:
+        return "invalid email"
+    if hygiene.hidden_in_email(email):
+        return "invalid email: holds a space, a control or a bidirectional character"
+    return None
+
+
+def email_holder(email: str, other_than: User | None = None) -> User | None:
+    """The account, other than ``other_than``, whose address is the (normalised) ``email`` or looks like it:
+    the same UTS #39 skeleton (``pаul@x.fr`` with a Cyrillic "а" for ``paul@x.fr``)."""
+    query = select(User).where(or_(User.email == email, User.email_skeleton == email_skeleton(email)))
+    if other_than is not None and other_than.id is not None:
+        query = query.where(User.id != other_than.id)
+    return db.session.scalar(query.order_by(User.email != email).limit(1))
+
+
+def email_conflict(holder: User, email: str) -> Conflict:
+    if holder.email == email:
+        return Conflict("Un compte existe déjà avec cet e-mail", code="email_taken", fields={"email": ["already used"]})
+    # Which account it imitates is not said: it may belong to another CPTS.
+    return Conflict("Cette adresse ressemble à s'y méprendre à celle d'un compte existant (caractères d'un autre "
+                    "alphabet ou d'apparence identique) : choisissez-en une autre.", code="email_confusable",
+                    fields={"email": ["looks like the address of an existing account"]})
+
+
+def account_id_for_email(email: str) -> int | None:
+    """The id of the account that ``email`` (as typed) signs in to, if there is one."""
+    return db.session.scalar(select(User.id).where(User.email == normalise_email(email)))
 
 
 def authenticate(email: str, password: str) -> User:
@@ -127,15 +166,20 @@ def create_user(actor, *, email: str, password: str, role: str, cpts_ids: list[i
     email = normalise_email(email)
     _check_new_user(email, password, role, practitioner_id)
     with write_transaction():
-        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-            raise Conflict("Un compte existe déjà avec cet e-mail", code="email_taken", fields={"email": ["already used"]})
+        holder = email_holder(email)
+        if holder is not None:
+            raise email_conflict(holder, email)
         cpts = _load_cpts(cpts_ids)
         if practitioner_id is not None and db.session.get(Practitioner, practitioner_id) is None:
             raise Invalid("Praticien inconnu", fields={"practitioner_id": ["unknown practitioner"]})
         user = User(email=email, password_hash=hash_password(password), role=role,
                     practitioner_id=practitioner_id, cpts=cpts)
         db.session.add(user)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:  # created meanwhile by a concurrent request (the database holds both rules)
+            raise Conflict("Un compte existe déjà avec cet e-mail, ou une adresse qui lui ressemble",
+                           code="email_taken", fields={"email": ["already used"]}) from None
         audit.record(actor, "user.create", user, after={"role": role, "cpts_ids": list(cpts_ids)})
     return user
 
@@ -229,8 +273,8 @@ def _end_sessions_and_tokens(user_id: int) -> None:
 def _check_new_user(email: str, password: str, role: str, practitioner_id: int | None) -> None:
     errors = {}
     message = "Compte invalide"
-    if "@" not in email or len(email) > 254:
-        errors["email"] = ["invalid email"]
+    if email_problem(email):
+        errors["email"] = [email_problem(email)]
     password_problem = passwords.password_problem(password, email)
     if password_problem:
         errors["password"] = [password_problem[0]]

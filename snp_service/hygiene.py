@@ -28,6 +28,11 @@ _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 # combining marks alone, and the Hangul fillers that fonts draw blank.
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"}
 _BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0"}
+# Bidirectional controls (embeddings, overrides, isolates, marks): in a name, U+202E shows
+# "Martin\u202enitraM" as "MartinMartin"-like mirror text, so a name reads other than it is stored.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# What an e-mail address never holds: controls, formats (bidirectional ones included), spaces.
+_NOT_IN_EMAIL = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
 
 
 class Malformed(DomainError):
@@ -55,6 +60,20 @@ def visible(text: str) -> bool:
     """Whether ``text`` shows at least one character (a name of zero-width spaces is no name)."""
     return any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in _BLANK_LETTERS
                for char in text)
+
+
+def name_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a name people read (a person's, a CPTS's, a commune's, a season's), or None."""
+    if any(char in BIDI_CONTROLS for char in text):
+        return "contains a bidirectional control character"
+    if not visible(text):
+        return "Must show at least one visible character."
+    return None
+
+
+def hidden_in_email(text: str) -> bool:
+    """Whether ``text`` holds a character an e-mail address never does (space, control, format, bidi)."""
+    return any(unicodedata.category(char) in _NOT_IN_EMAIL for char in text)
 
 
 # --- JSON ------------------------------------------------------------------------------------------

@@ -6,18 +6,27 @@
   around a word, repeats, keyboard rows, sequences): zxcvbn's score must be 3 or more, which is
   about 10^8 guesses;
 - not the e-mail or close to it;
+- not made of the service's own words (SNP, soins non programmés, régulation, CPTS, 116 117, SAS...)
+  or of the deployment's names (CPTS, regulation areas, communes), with little else (``Regulation116117``,
+  ``Cpts-Vendee-2026``): they are the first words an attacker tries against this service. They are
+  also zxcvbn's ``user_inputs``, with the e-mail's parts, so that they count as guessable inside a
+  longer password;
 - not the demo's password, published in the README, where ``ALLOW_DEMO_PASSWORD`` is off (production).
 """
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 
 from flask import current_app
+from sqlalchemy import select
 from zxcvbn import zxcvbn
 from zxcvbn.matching import RANKED_DICTIONARIES
 
 from .errors import Invalid
+from .extensions import db
+from .models import Commune, Cpts
 
 MIN_LENGTH = 12
 # zxcvbn scores 0-4; 3 is "safely unguessable: moderate protection from an offline slow-hash scenario".
@@ -29,6 +38,15 @@ DEMO_PASSWORD = "snp-demo-2026"
 _MIN_OWN_CHARACTERS = 6
 # Dictionaries of zxcvbn's that are lists of real passwords (the others are words and names).
 _PASSWORD_LISTS = {"passwords"}
+# The words of the service and its trade that anyone guessing a password here tries first.
+SERVICE_WORDS = (
+    "SNP", "soins non programmés", "soins non programmé", "régulation", "régulateur", "régulatrice", "regulation",
+    "regulator", "CPTS", "communauté professionnelle territoriale de santé", "116117", "116 117", "SAS",
+    "service d'accès aux soins", "SAMU", "centre 15", "urgences", "médecin", "docteur", "santé", "ARS", "ACI",
+    "coordination", "coordinateur", "coordinatrice", "agenda", "créneau", "majoration",
+)
+# Shorter words than this are left out of the context: they would match inside unrelated words.
+_MIN_CONTEXT_WORD = 3
 
 
 def demo_password_allowed() -> bool:
@@ -47,17 +65,61 @@ def password_problem(password: str, email: str) -> tuple[str, str] | None:
         return "published demo password", "C'est celui de la démonstration, publié : il est refusé en production."
     if _close_to_email(password, email):
         return "close to the email", "Il ne doit pas reprendre l'adresse e-mail."
-    verdict = zxcvbn(password[:_SCORED_PREFIX], user_inputs=_email_parts(email))
+    context = context_words()
+    if _mostly_words_of(password, context):
+        return _SERVICE_WORDS_PROBLEM
+    email_parts = _email_parts(email)
+    verdict = zxcvbn(password[:_SCORED_PREFIX], user_inputs=email_parts + sorted(context))
     dictionaries = {match.get("dictionary_name") for match in verdict["sequence"]}
     if verdict["score"] >= MIN_SCORE and not _listed_word_with_affixes(password):
         return None
     if dictionaries & _PASSWORD_LISTS or _listed_word_with_affixes(password):
         return ("common or leaked password", "Il figure, à peu de chose près, dans les listes de mots de passe "
                 "courants ou divulgués : choisissez-en un autre.")
-    if "user_inputs" in dictionaries:
+    inputs_matched = {match.get("matched_word") for match in verdict["sequence"]
+                      if match.get("dictionary_name") == "user_inputs"}
+    if inputs_matched - set(email_parts):
+        return _SERVICE_WORDS_PROBLEM
+    if inputs_matched:
         return "close to the email", "Il ne doit pas reprendre l'adresse e-mail."
     return ("too easy to guess", "Il est trop facile à deviner (répétitions, suites, mots ou dates courants) : "
             "allongez-le, par exemple avec plusieurs mots sans rapport entre eux.")
+
+
+_SERVICE_WORDS_PROBLEM = (
+    "built from service or territory words",
+    "Il est fait de mots du service ou du territoire (SNP, 116 117, régulation, CPTS, noms des CPTS et des "
+    "communes) : un attaquant les essaie en premier. Choisissez plusieurs mots sans rapport avec le service.")
+
+
+def context_words() -> set[str]:
+    """The service's words and the deployment's names (CPTS, regulation areas, communes), each whole and word by
+    word, folded
+    (lower case, no accents, letters and digits only)."""
+    names = [*SERVICE_WORDS, *db.session.scalars(select(Cpts.name)),
+             *filter(None, db.session.scalars(select(Cpts.regulation_area).distinct())),
+             *db.session.scalars(select(Commune.name).distinct())]
+    words = set()
+    for name in names:
+        folded_words = [_fold(word) for word in re.split(r"[\W_]+", name)]
+        words.update(word for word in folded_words if len(word) >= _MIN_CONTEXT_WORD)
+        words.add(_fold(name))
+    return {word for word in words if len(word) >= _MIN_CONTEXT_WORD}
+
+
+def _fold(text: str) -> str:
+    """Lower case, accents dropped, letters and digits only: ``Vendée-Océan`` and ``vendeeocean`` are one."""
+    return _NOT_FOLDED.sub("", unicodedata.normalize("NFKD", text.casefold()))
+
+
+def _mostly_words_of(password: str, words: set[str]) -> bool:
+    """Whether ``password`` is these words with fewer than ``_MIN_OWN_CHARACTERS`` other letters or digits."""
+    folded = _fold(password)
+    rest = folded
+    for word in sorted(words, key=len, reverse=True):
+        if word in rest:
+            rest = rest.replace(word, "")
+    return rest != folded and len(rest) < _MIN_OWN_CHARACTERS
 
 
 def check_new_password(password: str, email: str) -> None:
@@ -75,6 +137,7 @@ def _listed_word_with_affixes(password: str) -> bool:
     return any(stem in RANKED_DICTIONARIES[name] for name in _PASSWORD_LISTS)
 
 
+_NOT_FOLDED = re.compile("[^0-9a-z]+")
 _AFFIXES = re.compile(r"^[\W\d_]*(.*?)[\W\d_]*$", re.DOTALL)
 
 

@@ -10,7 +10,7 @@ from datetime import date
 import phonenumbers
 
 from .errors import Invalid
-from .hygiene import visible
+from .hygiene import name_problem, visible
 from .timeutil import paris_today
 
 MAX_AGE_YEARS = 120
@@ -40,6 +40,8 @@ def checked_patient(data: dict, today: date | None = None) -> dict:
         cleaned[key] = " ".join((cleaned[key] or "").split())
         if not visible(cleaned[key]):
             problems[key] = ["required"]
+        elif problem := name_problem(cleaned[key]):
+            problems[key] = [problem]
     problems.update(_birth_date_problems(cleaned["birth_date"], today))
     phone = normalise_phone(cleaned["phone"] or "")
     if phone is None:

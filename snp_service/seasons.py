@@ -14,7 +14,7 @@ from . import audit, cpts, reporting
 from .database import write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
-from .hygiene import visible
+from .hygiene import name_problem, visible
 from .models import Season, User
 
 # (code, French label) of the summary figures shown side by side in a comparison.
@@ -74,6 +74,9 @@ def _check_name(name: str) -> None:
     # The pages reach this service without the API's schema: the name rule is checked here too.
     if not visible(name):
         raise Invalid("Donnez un nom à la saison", fields={"name": ["Must show at least one visible character."]})
+    if problem := name_problem(name):
+        raise Invalid("Le nom de la saison contient un caractère de contrôle du sens d'écriture : retirez-le",
+                      fields={"name": [problem]})
 
 
 def _check_dates(start: date, end: date) -> None:

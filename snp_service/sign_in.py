@@ -1,10 +1,18 @@
-"""Sign-in with throttling per account and per client address (SPEC section 8).
+"""Sign-in with throttling per account, per known device and per client address (SPEC section 8).
 
 Both sign-in paths (the ``/login`` page and ``POST /api/v1/auth/token``) call ``sign_in``. The
 count is kept in the database (``sign_in_attempt``), so every worker and every instance adds to
 the same one. An attempt is written *before* the password is checked and removed only when it
 succeeds: concurrent attempts cannot all pass the count before any is recorded, so at most the
 limit reaches the password check, however many workers answer.
+
+Who is counted together (OWASP's device cookies, ``known_devices``): a device that signed in to the
+account before, and presents its device token, has a budget of its own (the account limit, for that
+device alone); every other attempt at the account shares the "unknown devices" budget. Someone who
+hammers a regulator's e-mail therefore locks unknown devices only: the regulator's own browser signs
+in. The address limit (one address trying many accounts) applies to unknown devices: a device token
+vouches for one account only, so it cannot serve such a run. ``limits()`` is the one place the budgets
+are read from the configuration.
 
 The answer leaks nothing: the account key is the e-mail typed, whether or not it names an account,
 and a locked account answers 429 to the right password as to a wrong one. Only the locked account
@@ -21,7 +29,7 @@ from flask import current_app
 from limits import parse
 from sqlalchemy import delete, func, insert, select
 
-from . import accounts
+from . import accounts, known_devices
 from .database import execute_core, write_transaction
 from .errors import DomainError
 from .extensions import db
@@ -47,6 +55,8 @@ def _parse_limit(text: str) -> tuple[int, timedelta]:
 
 
 def limits() -> dict[str, tuple[int, timedelta]]:
+    """(attempts allowed, window) of each budget: ``account``, for the unknown devices of an account and
+    for each known device of it on its own; ``address``, for unknown devices at one client address."""
     config = current_app.config
     return {"account": _parse_limit(config["RATELIMIT_LOGIN_PER_ACCOUNT"]),
             "address": _parse_limit(config["RATELIMIT_LOGIN_PER_ADDRESS"])}
@@ -56,27 +66,39 @@ def account_key(email: str) -> str:
     return hashlib.sha256(accounts.normalise_email(email).encode()).hexdigest()
 
 
-def sign_in(email: str, password: str, address: str | None) -> User:
-    """The user whose e-mail and password these are; ``TooManyAttempts`` (429) past either limit,
-    ``Unauthorized`` (401) for wrong credentials."""
-    attempt_id = _admit(account_key(email), (address or "unknown")[:45])
+def sign_in(email: str, password: str, address: str | None, device_tokens: str | None = None) -> User:
+    """The user whose e-mail and password these are; ``TooManyAttempts`` (429) past a limit,
+    ``Unauthorized`` (401) for wrong credentials. ``device_tokens``: what the client holds from
+    ``known_devices`` (the page's cookie, the API's ``device_token``), if anything."""
+    attempt_id = _admit(account_key(email), (address or "unknown")[:45], _known_device(email, device_tokens))
     user = accounts.authenticate(email, password)  # a failure leaves the attempt counted
     with write_transaction():
         execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == attempt_id))
     return user
 
 
-def _admit(account: str, address: str) -> int:
+def _known_device(email: str, device_tokens: str | None) -> str | None:
+    """The nonce of the device's token for the account of ``email``, if it holds a valid one."""
+    vouched = known_devices.accounts_of(device_tokens)
+    if not vouched:
+        return None
+    return vouched.get(accounts.account_id_for_email(email))
+
+
+def _admit(account: str, address: str, device: str | None) -> int:
     now = utcnow()
     with write_transaction():
-        attempt_id = execute_core(insert(_ATTEMPTS).values(account_key=account, address=address, at=now)
+        attempt_id = execute_core(insert(_ATTEMPTS).values(account_key=account, address=address, device=device, at=now)
                                   .returning(_ATTEMPTS.c.id)).scalar_one()
     # Committed: from here every concurrent attempt counts this one, as this one counts theirs.
+    same_device = _ATTEMPTS.c.device == device if device else _ATTEMPTS.c.device.is_(None)
+    budgets = [((_ATTEMPTS.c.account_key == account) & same_device, limits()["account"])]
+    if device is None:
+        budgets.append((_ATTEMPTS.c.address == address, limits()["address"]))
     retry_after = 0
-    for column, value, (allowed, window) in ((_ATTEMPTS.c.account_key, account, limits()["account"]),
-                                             (_ATTEMPTS.c.address, address, limits()["address"])):
+    for counted_together, (allowed, window) in budgets:
         counted, oldest = db.session.execute(
-            select(func.count(), func.min(_ATTEMPTS.c.at)).where(column == value, _ATTEMPTS.c.at > now - window)).one()
+            select(func.count(), func.min(_ATTEMPTS.c.at)).where(counted_together, _ATTEMPTS.c.at > now - window)).one()
         if counted > allowed:
             retry_after = max(retry_after, _seconds_until(oldest + window, now))
     db.session.commit()

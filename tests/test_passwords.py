@@ -140,3 +140,37 @@ def test_production_refuses_the_demo_password_at_sign_in_and_when_set(app, produ
     assert created.exit_code != 0 and "démonstration" in created.output
     with production.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+# Issue 28, finding 6: the service's own words and the deployment's names, with a little around them.
+SERVICE_AND_TERRITORY = ("Regulation116117", "Cpts-Vendee-2026", "SoinsNonProgrammes!", "SAS-116-117-Challans",
+                         "LoireVendeeOcean85", "Regulation-Beauvoir-85")
+
+
+@pytest.mark.parametrize("password", SERVICE_AND_TERRITORY)
+def test_passwords_made_of_service_and_territory_words_are_refused_in_french(ctx, world, password):
+    world.cpts("CPTS Loire Vendée Océan", communes=(("85047", "Challans", 46.8467, -1.8778),
+                                                  ("85012", "Beauvoir-sur-Mer", 46.9139, -2.0433)))
+    note, french = password_problem(password, EMAIL)
+    assert note == "built from service or territory words"
+    assert "mots du service ou du territoire" in french and "116 117" in french
+
+
+def test_the_territory_words_are_those_of_the_deployment(ctx, world):
+    # No place name is built in: the deployment's own names make a password guessable.
+    assert password_problem("Challans-Marais-2026", EMAIL) is None
+    world.cpts("CPTS du Marais", communes=(("85047", "Challans", 46.8467, -1.8778),))
+    assert password_problem("Challans-Marais-2026", EMAIL)[0] == "built from service or territory words"
+    for password in STRONG:
+        assert password_problem(password, EMAIL) is None
+
+
+def test_api_user_creation_refuses_a_service_word_password(client, world):
+    cpts = world.cpts("CPTS Loire Vendée Océan")
+    headers = world.headers(world.user("coordinator", cpts))
+    payload = {"email": EMAIL, "password": "Regulation116117", "role": "regulator", "cpts_ids": [cpts.id]}
+    response = client.post("/api/v1/users", json=payload, headers=headers)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert "mots du service ou du territoire" in error["message"]
+    assert error["fields"] == {"password": ["built from service or territory words"]}

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import requests
-from flask import jsonify, request
+from flask import g, jsonify, request
 from sqlalchemy import func, select, update
 
 from snp_service import create_app
@@ -17,20 +18,35 @@ from snp_service.models import SignInAttempt
 from snp_service.proxy import socket_peer
 from snp_service.timeutil import utcnow
 
-from .factories import PASSWORD
+from .factories import PASSWORD, page_csrf
 
 WRONG = "pas-le-bon-mot-de-passe"
 PROXY = "127.0.0.1"  # the default TRUSTED_PROXIES
 
 
+def _as_another_client() -> None:
+    """Several browsers and clients here: their requests share the world's app context, and so what Flask-WTF
+    (the CSRF token) and Flask-Login (the signed-in user) keep in g for the rest of a request."""
+    g.pop("csrf_token", None)
+    g.pop("_login_user", None)
+
+
 def _page_sign_in(client, email, password, **kwargs):
+    _as_another_client()
     html = client.get("/login", **kwargs).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token}, **kwargs)
 
 
-def _api_sign_in(client, email, password, **kwargs):
-    return client.post("/api/v1/auth/token", json={"email": email, "password": password}, **kwargs)
+def _api_sign_in(client, email, password, json_extra=None, **kwargs):
+    _as_another_client()
+    return client.post("/api/v1/auth/token", json={"email": email, "password": password, **(json_extra or {})},
+                       **kwargs)
+
+
+def _csrf(client) -> str:
+    """The CSRF token of the signed-in client's home page (for signing out)."""
+    return page_csrf(client, "/regulation")
 
 
 def _behind_proxy(client_address: str) -> dict:
@@ -190,3 +206,92 @@ def test_proxy_fix_keeps_the_socket_peer_for_checks_about_the_proxy(database_url
     untrusted = client.get("/_peer", headers=forwarded, environ_base={"REMOTE_ADDR": "192.0.2.9"}).get_json()
     assert trusted == {"client": "198.51.100.1", "scheme": "https", "peer": "10.2.3.4"}
     assert untrusted == {"client": "192.0.2.9", "scheme": "http", "peer": "192.0.2.9"}
+
+
+# Issue 28, finding 6: a lockout that an attacker cannot turn against the user (OWASP device cookies).
+
+
+def _hammer(client, email: str, attempts: int = 12) -> list[int]:
+    """Wrong passwords at ``email`` from unknown devices, each from another address, on both paths."""
+    codes = []
+    for n in range(attempts):
+        sign_in = _page_sign_in if n % 2 else _api_sign_in
+        codes.append(sign_in(client, email, WRONG, **_behind_proxy(f"203.0.113.{100 + n}")).status_code)
+    return codes
+
+
+def test_someone_hammering_an_email_locks_unknown_devices_only(app, world, database_url):
+    regulator = world.user("regulator", world.cpts())
+    own_browser, api_client = app.test_client(), app.test_client()
+    assert _page_sign_in(own_browser, regulator.email, PASSWORD).status_code == 302  # this browser is now known
+    own_browser.post("/logout", data={"csrf_token": _csrf(own_browser)})
+    device_token = _api_sign_in(api_client, regulator.email, PASSWORD).get_json()["device_token"]
+
+    codes = _hammer(app.test_client(), regulator.email)
+    assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+
+    # The regulator's own browser and API client sign in; a browser or client never seen before does not.
+    page = _page_sign_in(own_browser, regulator.email, PASSWORD, **_behind_proxy("198.51.100.30"))
+    assert page.status_code == 302 and page.headers["Location"] == "/regulation", page.get_data(as_text=True)
+    assert own_browser.get("/regulation").status_code == 200
+    api = _api_sign_in(api_client, regulator.email, PASSWORD, json_extra={"device_token": device_token})
+    assert api.status_code == 200 and api.get_json()["user"]["id"] == regulator.id
+    unknown_page = _page_sign_in(app.test_client(), regulator.email, PASSWORD, **_behind_proxy("198.51.100.30"))
+    assert unknown_page.status_code == 429 and "Trop de tentatives" in unknown_page.get_data(as_text=True)
+    assert _api_sign_in(app.test_client(), regulator.email, PASSWORD).status_code == 429
+
+
+def test_a_device_token_serves_only_its_account_and_only_as_signed(app, client, world, limits):
+    cpts = world.cpts()
+    regulator, colleague = world.user("regulator", cpts), world.user("regulator", cpts)
+    colleague_token = _api_sign_in(client, colleague.email, PASSWORD).get_json()["device_token"]
+    own_token = _api_sign_in(client, regulator.email, PASSWORD).get_json()["device_token"]
+    _hammer(client, regulator.email, 6)
+    forged = own_token[:-3] + ("AAA" if not own_token.endswith("AAA") else "BBB")
+    for token in (colleague_token, forged, "", "x" * 1500):
+        assert _api_sign_in(client, regulator.email, PASSWORD, json_extra={"device_token": token}).status_code == 429
+    assert _api_sign_in(client, regulator.email, PASSWORD, json_extra={"device_token": own_token}).status_code == 200
+
+
+def test_a_known_device_has_its_own_budget_and_an_expiry(app, client, world, limits):
+    cpts = world.cpts()
+    regulator = world.user("regulator", cpts)
+    mine = _api_sign_in(client, regulator.email, PASSWORD).get_json()["device_token"]
+    other = _api_sign_in(client, regulator.email, PASSWORD).get_json()["device_token"]
+    # A known device that fails too often locks itself, not the account's other known devices...
+    codes = [_api_sign_in(client, regulator.email, WRONG, json_extra={"device_token": mine}).status_code
+             for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    assert _api_sign_in(client, regulator.email, PASSWORD, json_extra={"device_token": mine}).status_code == 429
+    assert _api_sign_in(client, regulator.email, PASSWORD, json_extra={"device_token": other}).status_code == 200
+    # ...nor the unknown devices.
+    assert _api_sign_in(client, regulator.email, PASSWORD).status_code == 200
+    # Past KNOWN_DEVICE_DAYS the token is worth nothing: the device is unknown again.
+    _hammer(client, regulator.email, 6)
+    app.config["KNOWN_DEVICE_DAYS"] = 0
+    time.sleep(1.1)
+    assert _api_sign_in(client, regulator.email, PASSWORD, json_extra={"device_token": other}).status_code == 429
+
+
+def test_a_shared_desk_browser_remembers_each_of_its_regulators(app, world, limits):
+    cpts = world.cpts()
+    first, second = world.user("regulator", cpts), world.user("regulator", cpts)
+    desk = app.test_client()
+    for user in (first, second):
+        assert _page_sign_in(desk, user.email, PASSWORD).status_code == 302
+        desk.post("/logout", data={"csrf_token": _csrf(desk)})
+    cookie = desk.get_cookie("snp_device", path="/login")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
+    for user in (first, second):
+        _hammer(app.test_client(), user.email, 6)
+    for user in (first, second):
+        assert _page_sign_in(desk, user.email, PASSWORD).status_code == 302
+        desk.post("/logout", data={"csrf_token": _csrf(desk)})
+
+
+def test_the_openapi_document_tells_api_clients_about_their_device_token(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert "device_token" in schemas["TokenRequest"]["properties"]
+    assert "device_token" in schemas["TokenResponse"]["properties"]
+    assert "device_token" in document["paths"]["/api/v1/auth/token"]["post"]["description"]

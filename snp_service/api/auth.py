@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 
-from .. import accounts, sign_in
+from .. import accounts, known_devices, sign_in
 from ..policy import require_roles
 from .blueprint import Blueprint
 from .errors import error_response
@@ -17,16 +17,23 @@ blp = Blueprint("auth", __name__, description="Bearer tokens")
 @blp.route("/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenResponseSchema)
-@documented_errors(429)  # too many attempts for this account or from this address (Retry-After)
+@documented_errors(429)  # too many attempts for this account, device or address (Retry-After)
 def issue_token(credentials):
+    """Exchange e-mail and password for a bearer token, and a device token to present next time.
+
+    Too many failed attempts answer 429 with `Retry-After`, whether or not the account exists: per
+    account from unknown devices, per device for a client presenting its `device_token`, and per client
+    address. A client with a valid `device_token` is not locked out by attempts made elsewhere."""
     try:
-        user = sign_in.sign_in(credentials["email"], credentials["password"], request.remote_addr)
+        user = sign_in.sign_in(credentials["email"], credentials["password"], request.remote_addr,
+                               credentials.get("device_token"))
     except sign_in.TooManyAttempts as refused:
         body, status = error_response(refused.status, refused.code, refused.message)
         body.headers["Retry-After"] = str(refused.retry_after)
         return body, status
     secret, token = accounts.issue_token(user, timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
-    return {"token": secret, "expires_at": token.expires_at, "user": user_summary(user)}
+    return {"token": secret, "expires_at": token.expires_at, "user": user_summary(user),
+            "device_token": known_devices.issue(user.id)}
 
 
 @blp.route("/token", methods=["DELETE"])

@@ -1,12 +1,14 @@
 """User accounts and their API tokens."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ..confusables import skeleton
 from ..database import UTCDateTime
 from ..extensions import db
 from ..timeutil import utcnow
@@ -25,6 +27,10 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # SHA-256 of the e-mail's UTS #39 skeleton (``confusables``): no two accounts whose addresses look
+    # alike (a Cyrillic "а" for "a"), held by the database. Set with the e-mail; None only for an account
+    # that already looked like another when the rule came (the migration keeps the older one's).
+    email_skeleton: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20))
     practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id", ondelete="SET NULL"))
@@ -34,6 +40,12 @@ class User(UserMixin, db.Model):
     cpts: Mapped[list[Cpts]] = relationship(secondary=user_cpts, order_by=Cpts.id)
     practitioner: Mapped[Practitioner | None] = relationship()
 
+    @validates("email")
+    def _keep_email_skeleton(self, _key, email: str) -> str:
+        if email != self.email:  # the same address again keeps what it had (None included, see above)
+            self.email_skeleton = email_skeleton(email)
+        return email
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts.
         return self.active
@@ -41,6 +53,10 @@ class User(UserMixin, db.Model):
     @property
     def cpts_ids(self) -> list[int]:
         return [c.id for c in self.cpts]
+
+
+def email_skeleton(email: str) -> str:
+    return hashlib.sha256(skeleton(email).encode()).hexdigest()
 
 
 class ApiToken(db.Model):

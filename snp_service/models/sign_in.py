@@ -29,7 +29,8 @@ class PageSession(db.Model):
 
 
 class SignInAttempt(db.Model):
-    """A sign-in attempt that has not (yet) succeeded: counted per account and per client address.
+    """A sign-in attempt that has not (yet) succeeded: counted per account (per known device, or for the
+    unknown devices together) and per client address (``sign_in``).
 
     A row is written before the password is checked and removed if it was right, so concurrent
     attempts cannot all pass the count before any of them is recorded. The account is a SHA-256 of
@@ -46,6 +47,9 @@ class SignInAttempt(db.Model):
     account_key: Mapped[str] = mapped_column(String(64))
     # The client address (IPv4 or IPv6 text), as seen through the trusted proxies.
     address: Mapped[str] = mapped_column(String(45))
+    # The nonce of the device token the client presented for this account (``known_devices``); None for
+    # an unknown device. A nonce alone proves nothing: only the signed token does.
+    device: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -120,7 +120,7 @@ def _name(names, problems: dict) -> tuple[str, str]:
 def _email(telecoms, problems: dict) -> str:
     emails = [t.get("value") for t in _list(telecoms) if isinstance(t, dict) and t.get("system") == "email"]
     email = accounts.normalise_email(_text(emails[0], 254) or "") if emails else ""
-    if not _EMAIL.match(email):
+    if not _EMAIL.match(email) or accounts.email_problem(email):
         problems["Practitioner.telecom"] = ["an e-mail address is required: it is the account's sign-in"]
     return email
 
@@ -142,10 +142,10 @@ def upsert(account: RegulatorAccount, known_as: Identifier | None = None) -> tup
         area = _area_cpts()
         user = _find(account, known_as)
         created = user is None
-        taken = db.session.scalar(select(User).where(User.email == account.email))
-        if taken is not None and taken is not user:
-            raise Invalid("Cette adresse e-mail est déjà celle d'un autre compte", code="email_taken",
-                          fields={"Practitioner.telecom": ["already used by another account"]})
+        taken = accounts.email_holder(account.email, other_than=user)
+        if taken is not None:
+            raise Invalid("Cette adresse e-mail est déjà celle d'un autre compte, ou lui ressemble à s'y méprendre",
+                          code="email_taken", fields={"Practitioner.telecom": ["already used by another account"]})
         if created:
             user = User(email=account.email, password_hash=accounts.hash_password(secrets.token_urlsafe(32)),
                         role="regulator", active=account.active, cpts=area)

@@ -7,9 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from .. import accounts, formatting, page_sessions, sign_in
+from .. import accounts, formatting, known_devices, page_sessions, sign_in
 from ..errors import DomainError, Invalid, NotFound, Unauthorized
 from .forms import FrenchForm
+from .redirects import local_target
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
 
@@ -72,16 +73,28 @@ def login():
     form = LoginForm()
     error, status, headers = None, 200, {}
     if form.validate_on_submit():
+        devices = request.cookies.get(known_devices.COOKIE_NAME)
         try:
-            user = sign_in.sign_in(form.email.data, form.password.data, request.remote_addr)
+            user = sign_in.sign_in(form.email.data, form.password.data, request.remote_addr, devices)
         except sign_in.TooManyAttempts as refused:
             error, status, headers = refused.message, 429, {"Retry-After": str(refused.retry_after)}
         except Unauthorized:
             error, status = "E-mail ou mot de passe incorrect.", 401
         else:
             _open_page_session(user)
-            return redirect(_safe_next() or home_url(user))
+            response = redirect(local_target(request.args.get("next")) or home_url(user))
+            _remember_device(response, user, devices)
+            return response
     return render_template("login.html", form=form, error=error), status, headers
+
+
+def _remember_device(response, user, devices: str | None) -> None:
+    """This browser is now a known device of ``user`` (``known_devices``): the cookie goes only to the
+    sign-in page, never to a third-party request, and outlives signing out."""
+    response.set_cookie(known_devices.COOKIE_NAME, known_devices.remember(user.id, devices),
+                        max_age=known_devices.lifetime(), path=url_for("pages.login"),
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False), httponly=True,
+                        samesite="Strict")
 
 
 def _open_page_session(user) -> None:
@@ -92,12 +105,6 @@ def _open_page_session(user) -> None:
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     session[page_sessions.COOKIE_KEY] = secret
     login_user(user)
-
-
-def _safe_next() -> str | None:
-    """Only follow a local ``next`` path: never an open redirect."""
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
 
 
 @pages.post("/logout")

@@ -4,6 +4,12 @@ from marshmallow import Schema, fields, validate
 class TokenRequestSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=3, max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+    device_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1500), metadata={
+        "description": "The `device_token` this client received with an earlier sign-in to this account, if any "
+                       "(OWASP device cookies). Failed attempts of a client that presents a valid one count "
+                       "against that client alone, so attempts by others at this account's e-mail do not lock "
+                       "it out. Unknown, expired or forged tokens are ignored (the client is then an unknown "
+                       "device)."})
 
 
 class TokenUserSchema(Schema):
@@ -17,3 +23,8 @@ class TokenResponseSchema(Schema):
     token = fields.String()
     expires_at = fields.DateTime(format="iso")
     user = fields.Nested(TokenUserSchema)
+    device_token = fields.String(metadata={
+        "description": "A signed token saying that this client signed in to this account (no secret in it), "
+                       "valid for `KNOWN_DEVICE_DAYS` (90 days by default). Keep it and send it as `device_token` "
+                       "with the next sign-ins: while the account is locked for unknown devices, this client "
+                       "keeps a budget of its own."})

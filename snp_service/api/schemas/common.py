@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ...database import MAX_ID
-from ...hygiene import visible
+from ...hygiene import name_problem
 from ...timeutil import to_paris
 
 Rpps = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{11}$", error="11 digits"), **kw)  # noqa: E731
@@ -15,14 +15,16 @@ PostalCode = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{5}$", err
 Insee = lambda **kw: fields.String(validate=validate.Regexp(r"^(\d{5}|2[AB]\d{3})$", error="5-character INSEE code"), **kw)  # noqa: E731
 
 
-def _visible(text: str) -> None:
-    if not visible(text):
-        raise ValidationError("Must show at least one visible character.")
+def _readable(text: str) -> None:
+    problem = name_problem(text)
+    if problem:
+        raise ValidationError(problem)
 
 
 def Name(max_length: int = 100, **kwargs) -> fields.String:  # noqa: N802 (a field factory, like Rpps)
-    """A name people read: 1 to ``max_length`` characters, at least one of them visible."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length), _visible], **kwargs)
+    """A name people read: 1 to ``max_length`` characters, at least one of them visible, no bidirectional
+    control (``hygiene.name_problem``)."""
+    return fields.String(validate=[validate.Length(min=1, max=max_length), _readable], **kwargs)
 
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
