@@ -4,7 +4,7 @@ Two strings are confusable when their skeletons are equal: ``pаul@x.fr`` with a
 ``paul@x.fr`` share the skeleton ``paul@x.fr``. skeleton(X) = NFD(each character of NFD(X), default
 ignorable ones removed, replaced by its prototype). The prototypes come from Unicode's
 ``confusables.txt``, kept in ``data/confusables.txt`` (version and how to update it in its header and in
-``scripts/generate_confusables.py``). One addition: a combining dot above after ``i`` or ``j`` is dropped,
+``tools/make_confusables.py``). One addition: a combining dot above after ``i`` or ``j`` is dropped,
 since those letters lose their own dot under it and look the same (``İ`` case-folds to ``i̇``).
 
 A skeleton is for comparing only, never for showing: it is a mixture of scripts.
