@@ -15,7 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..errors import DomainError
 from ..formatting import WEEKDAYS as DAY_NAMES
-from ..timeutil import paris_today
+from ..timeutil import BOUNDS_TEXT, day_in_bounds, paris_today
 from .forms import FrenchForm
 
 MODES = [SelectChoice(value, label) for value, label in (
@@ -26,9 +26,9 @@ WEEKDAYS = [SelectChoice(code, name) for code, name in zip(RRULE_DAYS, DAY_NAMES
 
 
 def plausible_day(form, field) -> None:
-    """A day a GP could publish on: far-off years would overflow the time arithmetic (a 500)."""
-    if field.data and not 2000 <= field.data.year <= 2199:
-        raise ValidationError("Date hors limites")
+    """A day within the service's bounds: far-off years would overflow the time arithmetic (a 500)."""
+    if field.data and not day_in_bounds(field.data):
+        raise ValidationError(f"Date hors limites ({BOUNDS_TEXT})")
 
 
 def at_least_one_day(form, field) -> None:

@@ -1,11 +1,10 @@
 """Fields and schemas shared by several areas of the API."""
-from datetime import datetime, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...database import MAX_ID
 from ...hygiene import visible
-from ...timeutil import to_paris
+from ...timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, day_in_bounds, instant_in_bounds, to_paris
 
 Rpps = lambda **kw: fields.String(validate=validate.Regexp(r"^\d{11}$", error="11 digits"), **kw)  # noqa: E731
 # FINESS: 9 characters, Corsica's departments 2A/2B included; SIRET: 14 digits; French postal code: 5 digits.
@@ -25,9 +24,6 @@ def Name(max_length: int = 100, **kwargs) -> fields.String:  # noqa: N802 (a fie
     return fields.String(validate=[validate.Length(min=1, max=max_length), _visible], **kwargs)
 
 
-EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
-
 
 def Id(*, strict: bool = False, **kwargs) -> fields.Integer:  # noqa: N802 (a field factory, like Rpps)
     """A row id: positive and within the INTEGER column (a larger one would be a database error, a 500).
@@ -36,23 +32,58 @@ def Id(*, strict: bool = False, **kwargs) -> fields.Integer:  # noqa: N802 (a fi
     return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+OUT_OF_BOUNDS = f"Out of range ({BOUNDS_TEXT})."
+
+
 class BoundedAwareDateTime(fields.AwareDateTime):
-    """An aware datetime between 1900 and 2200: the far ends of Python's calendar overflow when converted."""
+    """An aware datetime within the service's date bounds (``timeutil``): the far ends of Python's calendar
+    overflow when converted."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            in_range = EARLIEST <= moment.astimezone(timezone.utc) < LATEST
-        except OverflowError:
-            in_range = False
-        if not in_range:
-            raise ValidationError("Out of range (1900-2199).")
+        if not instant_in_bounds(moment):
+            raise ValidationError(OUT_OF_BOUNDS)
         return moment
+
+
+class BoundedNaiveDateTime(fields.NaiveDateTime):
+    """A wall-clock time without offset, within the service's date bounds."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not day_in_bounds(moment):
+            raise ValidationError(OUT_OF_BOUNDS)
+        return moment
+
+
+class BoundedDate(fields.Date):
+    """A day ``YYYY-MM-DD`` within the service's date bounds (seasons, reports, the CPTS record)."""
+
+    def __init__(self, **kwargs):
+        # The range is documented (OpenAPI) by the metadata; the check is ``_deserialize``'s.
+        kwargs.setdefault("metadata", {}).setdefault("description", f"YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not day_in_bounds(day):
+            raise ValidationError(OUT_OF_BOUNDS)
+        return day
 
 
 def aware_datetime(**kwargs) -> fields.AwareDateTime:
     """ISO 8601 with an offset; a naive time is refused rather than guessed."""
     return BoundedAwareDateTime(format="iso", **kwargs)
+
+
+class ChangesSchema(Schema):
+    """A PATCH body: at least one field to change. An empty body (or none) changes nothing, so it is a 422
+    saying so, never a 200 that a client would read as done."""
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give at least one field to change", "_schema")
 
 
 class ErrorBodySchema(Schema):
@@ -65,8 +96,8 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema)
 
 
-__all__ = ["Rpps", "Insee", "Finess", "Siret", "PostalCode", "Id", "Name", "aware_datetime", "BoundedAwareDateTime", "ErrorSchema",
-           "ValidationError"]
+__all__ = ["Rpps", "Insee", "Finess", "Siret", "PostalCode", "Id", "Name", "aware_datetime", "BoundedAwareDateTime",
+           "BoundedDate", "BoundedNaiveDateTime", "ErrorSchema", "ValidationError"]
 
 
 class ParisDateTime(fields.AwareDateTime):

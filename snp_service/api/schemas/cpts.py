@@ -1,9 +1,7 @@
 """Schemas of the CPTS record: communes, seasons in summary, the record itself."""
-from datetime import date
-
 from marshmallow import Schema, fields, validate
 
-from .common import Finess, Insee, Name, PostalCode
+from .common import BoundedDate, ChangesSchema, Finess, Insee, Name, PostalCode
 
 
 class CommuneSchema(Schema):
@@ -29,11 +27,11 @@ class CptsSchema(Schema):
     communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
     regulation_area = fields.String(allow_none=True, validate=validate.Length(max=100))
     finess = Finess(allow_none=True)
-    aci_signed_on = fields.Date(allow_none=True, validate=validate.Range(date(1900, 1, 1), date(2199, 12, 31)))
+    aci_signed_on = BoundedDate(allow_none=True)
     aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
     indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     seasons = fields.List(fields.Nested(SeasonSummarySchema), dump_only=True)
 
 
-class CptsUpdateSchema(CptsSchema):
+class CptsUpdateSchema(CptsSchema, ChangesSchema):
     """PATCH body: any subset of the record's fields (loaded with partial=True)."""
