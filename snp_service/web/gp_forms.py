@@ -41,6 +41,9 @@ def _required(what: str):
     return DataRequired(message=f"Indiquez {what}")
 
 
+_REACH_CODES = ("beyond_horizon", "too_many_slots")
+
+
 class PublishForm(FrenchForm):
     """A form that becomes one publish request."""
 
@@ -55,10 +58,14 @@ class PublishForm(FrenchForm):
         return "day"
 
     def field_for(self, error: DomainError) -> str | None:
-        """The field a refusal is about: named by the service, or told by its code."""
-        for key in error.fields:
-            if key in self.SERVICE_FIELDS:
-                return self.SERVICE_FIELDS[key]
+        """The field a refusal is about: named by the service, or told by its code.
+
+        A refusal of how far the dates reach is about the last day, whichever part of the request the
+        service names (a series' rule, for the API)."""
+        if error.code not in _REACH_CODES:
+            for key in error.fields:
+                if key in self.SERVICE_FIELDS:
+                    return self.SERVICE_FIELDS[key]
         day = self[self.day_field()].data
         by_code = {
             "in_the_past": "start" if day == paris_today() else self.day_field(),
