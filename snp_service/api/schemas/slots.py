@@ -10,9 +10,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ...models import SLOT_MODES, SLOT_STATUSES
 from ...timeutil import PARIS
 from ...timeutil import day_in_bounds
-from .common import OUT_OF_BOUNDS, BoundedAwareDateTime, BoundedNaiveDateTime, Id, ParisDateTime, aware_datetime
+from .common import OUT_OF_BOUNDS, BoundedAwareDateTime, BoundedList, BoundedNaiveDateTime, Id, ParisDateTime, aware_datetime
 
 _SHAPES = ("start", "slots", "block", "series")
+# A batch body holds at most this many slots (the default MAX_SLOTS_PER_REQUEST, the cap of every publish).
+MAX_BATCH_SLOTS = 2000
 
 
 class InstantOrDay(fields.Field):
@@ -65,7 +67,7 @@ class PublishSchema(Schema):
     mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
     start = aware_datetime()
     end = aware_datetime()
-    slots = fields.List(fields.Nested(SlotTimesSchema))
+    slots = BoundedList(fields.Nested(SlotTimesSchema), max_items=MAX_BATCH_SLOTS)
     block = fields.Nested(BlockSchema)
     series = fields.Nested(SeriesSchema)
 
