@@ -13,6 +13,8 @@ import io
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from snp_service import calendar_import, recurrence
@@ -23,6 +25,7 @@ from snp_service.timeutil import to_paris, utcnow
 from .cost_guard import bounded
 from .factories import page_csrf
 from .ics_samples import ICS_HEAD
+from .rrule_strategies import hostile_parts
 
 API = "/api/v1"
 
@@ -145,3 +148,19 @@ def _spy_on_expand(monkeypatch) -> list:
 
     monkeypatch.setattr(recurrence, "expand", spying)
     return walks
+
+
+# --- generated rules through the API ----------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(parts=st.lists(hostile_parts, min_size=1, max_size=6), through=st.sampled_from(["series", "ics"]))
+def test_any_rule_through_the_api_costs_little_and_never_a_500(client, world, gp, parts, through):
+    rule = ";".join(parts)
+    with bounded(seconds=3):
+        if through == "series":
+            response = client.post(f"{API}/slots", json=_series(rule), headers=world.headers(gp))
+        else:
+            response = client.post(f"{API}/slots/import", data=_ics(rule.replace("\r", "").replace("\n", "")),
+                                   content_type="text/calendar", headers=world.headers(gp))
+    assert response.status_code in (201, 400, 409, 422), response.get_data(as_text=True)[:300]
