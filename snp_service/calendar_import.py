@@ -28,7 +28,7 @@ MAX_ICS_BYTES = 1_000_000
 MAX_EVENTS = 2_000
 # The days ``recurrence`` may examine to expand every rule of one file (a few hundred milliseconds): a
 # rule without COUNT costs its window only, however old; one with COUNT is walked from its DTSTART.
-MAX_EXPANSION_DAYS = 100_000
+MAX_EXPANSION_DAYS = 50_000
 # Occurrences inside the publishing window, estimated from each rule before any is expanded, then
 # counted: each one becomes at least a slot or a skipped entry, so this bounds the import's work and its
 # report.

@@ -142,18 +142,18 @@ def expand(rule: Rule, start: datetime, end: datetime, *, limit: int, budget: in
     so the walk is bounded by ``end`` and by ``budget``, never by the rule.
     """
     found = Expansion()
-    defaults = _defaults(rule, start)
-    at = start.time()
+    keep = _predicate(rule, _defaults(rule, start))
+    at, first_day, last_day = start.time(), start.date(), end.date()
     counted = 0
     index = _first_period(rule, start, skip_to) if skip_to is not None and rule.count is None else 0
     while True:
-        days = _period(rule, start.date(), index)
-        if days[0] > end.date():
+        days = _period(rule, first_day, index)
+        if days[0] > last_day:
             return found
         found.examined += len(days)
         if found.examined > budget:
             raise TooCostly(budget)
-        for day in _select(rule, defaults, days):
+        for day in _select(rule, keep, days):
             moment = datetime.combine(day, at)
             if moment > end:
                 return found
@@ -339,9 +339,9 @@ def _month_length(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 
 
-def _select(rule: Rule, defaults: _Defaults, days: list[date]) -> list[date]:
-    """The period's days the BY parts keep, then BYSETPOS."""
-    kept = [day for day in days if _matches(rule, defaults, day)]
+def _select(rule: Rule, keep, days: list[date]) -> list[date]:
+    """The period's days the BY parts keep (``keep``: None keeps them all), then BYSETPOS."""
+    kept = days if keep is None else [day for day in days if keep(day)]
     if not rule.set_positions:
         return kept
     chosen = {kept[position - 1 if position > 0 else position] for position in rule.set_positions
@@ -349,17 +349,23 @@ def _select(rule: Rule, defaults: _Defaults, days: list[date]) -> list[date]:
     return sorted(chosen)
 
 
-def _matches(rule: Rule, defaults: _Defaults, day: date) -> bool:
-    if defaults.months and day.month not in defaults.months:
-        return False
-    if defaults.weekdays and day.weekday() not in defaults.weekdays:
-        return False
-    if rule.nth_weekdays and not _nth_weekday_matches(rule, day):
-        return False
+def _predicate(rule: Rule, defaults: _Defaults):
+    """Whether a day satisfies every BY part of the rule, as one function of the parts given (None: no part)."""
+    checks = []
+    if defaults.months:
+        checks.append(lambda day, months=defaults.months: day.month in months)
+    if defaults.weekdays:
+        checks.append(lambda day, weekdays=defaults.weekdays: day.weekday() in weekdays)
+    if rule.nth_weekdays:
+        checks.append(lambda day: _nth_weekday_matches(rule, day))
     if defaults.month_days:
-        if day.day not in defaults.month_days and day.day - _month_length(day.year, day.month) - 1 not in defaults.month_days:
-            return False
-    return True
+        checks.append(lambda day, wanted=defaults.month_days: day.day in wanted
+                      or day.day - _month_length(day.year, day.month) - 1 in wanted)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda day: all(check(day) for check in checks)
 
 
 def _nth_weekday_matches(rule: Rule, day: date) -> bool:

@@ -32,6 +32,14 @@ def _seasons() -> int:
     return db.session.scalar(select(func.count()).select_from(Season))
 
 
+def _stored_season(lv, start: date, end: date) -> Season:
+    """A season stored before the bounds existed (or by hand): the reports refuse it themselves."""
+    season = Season(cpts_id=lv["cpts"].id, name=f"An {start.year}", start_date=start, end_date=end)
+    db.session.add(season)
+    db.session.commit()
+    return season
+
+
 @pytest.mark.parametrize("start, end", FAR_SEASONS)
 def test_a_season_out_of_the_date_bounds_is_refused_and_not_stored(client, world, lv, start, end):
     response = client.post(f"{API}/seasons", json={"cpts_id": lv["cpts"].id, "name": "Très loin",
@@ -67,10 +75,7 @@ def test_a_season_cannot_be_moved_out_of_the_bounds(client, world, lv):
 
 @pytest.mark.parametrize("report_format", ["json", "csv", "xlsx", "html"])
 def test_a_stored_season_out_of_the_bounds_reports_422_not_500(client, world, lv, report_format):
-    """A season stored before the bounds (or by hand) is refused by the report itself, in every format."""
-    season = Season(cpts_id=lv["cpts"].id, name="An 1", start_date=date(1, 1, 1), end_date=date(1, 12, 31))
-    db.session.add(season)
-    db.session.commit()
+    season = _stored_season(lv, date(1, 1, 1), date(1, 12, 31))
     response = client.get(f"{API}/seasons/{season.id}/report?format={report_format}",
                           headers=world.headers(lv["coordinator"]))
     assert response.status_code == 422, response.get_data(as_text=True)[:300]
@@ -104,9 +109,7 @@ def test_indicators_of_a_period_out_of_the_bounds_are_422(client, world, lv, per
 
 
 def test_indicators_of_a_stored_season_out_of_the_bounds_are_422(client, world, lv):
-    season = Season(cpts_id=lv["cpts"].id, name="An 9999", start_date=date(9999, 1, 1), end_date=date(9999, 12, 31))
-    db.session.add(season)
-    db.session.commit()
+    season = _stored_season(lv, date(9999, 1, 1), date(9999, 12, 31))
     response = client.get(f"{API}/cpts/{lv['cpts'].id}/indicators?period=season:{season.id}",
                           headers=world.headers(lv["coordinator"]))
     assert response.status_code == 422, response.get_data(as_text=True)[:300]

@@ -52,10 +52,12 @@ OUT_OF_BOUNDS = f"Out of range ({BOUNDS_TEXT})."
 MAX_DATETIME_LENGTH = 40
 
 
-class _Short:
-    """A field read from a string of at most ``max_length`` characters (documented as ``maxLength``)."""
+class _Bounded:
+    """A time or day read from a string of at most ``max_length`` characters (documented as ``maxLength``),
+    within the service's date bounds (``timeutil``): the far ends of Python's calendar overflow when converted."""
 
     max_length = MAX_DATETIME_LENGTH
+    in_bounds = staticmethod(day_in_bounds)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("metadata", {}).setdefault("maxLength", self.max_length)
@@ -64,45 +66,30 @@ class _Short:
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and len(value) > self.max_length:
             raise ValidationError(f"Longer than maximum length {self.max_length}.")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class BoundedAwareDateTime(_Short, fields.AwareDateTime):
-    """An aware datetime within the service's date bounds (``timeutil``): the far ends of Python's calendar
-    overflow when converted."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
-        if not instant_in_bounds(moment):
+        if not self.in_bounds(moment):
             raise ValidationError(OUT_OF_BOUNDS)
         return moment
 
 
-class BoundedNaiveDateTime(_Short, fields.NaiveDateTime):
-    """A wall-clock time without offset, within the service's date bounds."""
+class BoundedAwareDateTime(_Bounded, fields.AwareDateTime):
+    """An aware datetime (its UTC day within the bounds)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        moment = super()._deserialize(value, attr, data, **kwargs)
-        if not day_in_bounds(moment):
-            raise ValidationError(OUT_OF_BOUNDS)
-        return moment
+    in_bounds = staticmethod(instant_in_bounds)
 
 
-class BoundedDate(_Short, fields.Date):
-    """A day ``YYYY-MM-DD`` within the service's date bounds (seasons, reports, the CPTS record)."""
+class BoundedNaiveDateTime(_Bounded, fields.NaiveDateTime):
+    """A wall-clock time without offset."""
+
+
+class BoundedDate(_Bounded, fields.Date):
+    """A day ``YYYY-MM-DD`` (seasons, reports, the CPTS record, birth dates)."""
 
     max_length = 10
 
     def __init__(self, **kwargs):
-        # The range is documented (OpenAPI) by the metadata; the check is ``_deserialize``'s.
         kwargs.setdefault("metadata", {}).setdefault("description", f"YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}")
         super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        day = super()._deserialize(value, attr, data, **kwargs)
-        if not day_in_bounds(day):
-            raise ValidationError(OUT_OF_BOUNDS)
-        return day
 
 
 def aware_datetime(**kwargs) -> fields.AwareDateTime:
