@@ -169,9 +169,9 @@ def _status(pid: int) -> dict[str, int]:
             if line.startswith(("VmRSS:", "VmHWM:"))}
 
 
-def measure(worker: int, send, repeat: int) -> tuple[str, float, float]:
-    """(answer, worst seconds, worst RSS growth in MiB) of ``repeat`` requests."""
-    worst_time = worst_growth = 0.0
+def measure(worker: int, send, repeat: int) -> tuple[str, float, float | None]:
+    """(answer, worst seconds, worst RSS growth in MiB, None when the worker was killed) of ``repeat`` requests."""
+    worst_time, worst_growth = 0.0, 0.0
     answer = ""
     for _ in range(repeat):
         Path(f"/proc/{worker}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
@@ -184,12 +184,15 @@ def measure(worker: int, send, repeat: int) -> tuple[str, float, float]:
                 answer += " " + (response.json().get("error") or {}).get("code", "")
         except requests.Timeout:
             answer = "no answer (timeout)"
+        except requests.ConnectionError:
+            answer = "connection reset (worker killed)"
         elapsed = time.perf_counter() - started
+        worst_time = max(worst_time, elapsed)
         try:
             growth = (_status(worker)["VmHWM"] - before) / 1024
-        except FileNotFoundError:  # the worker was killed (gunicorn's timeout) and replaced
-            growth = float("nan")
-        worst_time, worst_growth = max(worst_time, elapsed), max(worst_growth, growth)
+        except FileNotFoundError:  # the worker was killed (gunicorn's timeout) and replaced: no figure
+            return answer, worst_time, None
+        worst_growth = max(worst_growth, growth)
     return answer, worst_time, worst_growth
 
 
@@ -232,8 +235,9 @@ def run(server: Gunicorn, args) -> None:
         answer, seconds, growth = measure(worker, send, args.repeat)
         if "page" in label and answer.startswith("302"):
             answer += " " + caller.page_outcome()
-        ok = seconds < LIMIT_SECONDS and growth < LIMIT_MIB
-        print(f"| {label} | {answer} | {seconds * 1000:.0f} ms | {seconds / baseline:.0f} | +{growth:.1f} MiB | "
+        ok = seconds < LIMIT_SECONDS and growth is not None and growth < LIMIT_MIB
+        memory = "worker killed" if growth is None else f"+{growth:.1f} MiB"
+        print(f"| {label} | {answer} | {seconds * 1000:.0f} ms | {seconds / baseline:.0f} | {memory} | "
               f"{'yes' if ok else 'NO'} |", flush=True)
 
 

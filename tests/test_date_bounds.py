@@ -82,6 +82,12 @@ def test_a_stored_season_out_of_the_bounds_reports_422_not_500(client, world, lv
     assert response.get_json()["error"]["code"] == "out_of_range"
 
 
+def test_the_dashboard_still_opens_beside_a_stored_season_out_of_the_bounds(client, world, lv):
+    _stored_season(lv, date(1, 1, 1), date(1, 12, 31))
+    world.sign_in_page(client, lv["coordinator"])
+    assert client.get(f"/coordination?cpts_id={lv['cpts'].id}").status_code == 200
+
+
 def test_the_season_page_refuses_a_season_in_year_1(client, world, lv):
     world.sign_in_page(client, lv["coordinator"])
     token = page_csrf(client, "/coordination")
