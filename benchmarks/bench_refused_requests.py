@@ -208,37 +208,53 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             url = cluster.create_database("bench_refused") if cluster else f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
             build_world(url)
-            server = Gunicorn(url, workers=1, code=args.code)
-            try:
-                run(server, args)
-            finally:
-                server.stop()
+            run(url, args)
     finally:
         if cluster:
             cluster.stop()
 
 
-def run(server: Gunicorn, args) -> None:
-    caller = Caller(f"http://127.0.0.1:{server.port}", args.timeout)
+def run(url: str, args) -> None:
+    """Each input in turn; a server whose worker an input killed (or left hanging) is replaced before the next."""
+    server, entries, baseline, index = None, [], 0.0, 0
+    try:
+        while True:
+            if server is None:
+                server = Gunicorn(url, workers=1, code=args.code)
+                caller = Caller(f"http://127.0.0.1:{server.port}", args.timeout)
+                entries = inputs(caller)
+                if not baseline:
+                    baseline = _baseline(server, caller, args)
+            if index == len(entries):
+                return
+            label, send = entries[index]
+            index += 1
+            answer, seconds, growth = measure(server.pids()[-1], send, args.repeat)
+            if "page" in label and answer.startswith("302"):
+                answer += " " + caller.page_outcome()
+            ok = seconds < LIMIT_SECONDS and growth is not None and growth < LIMIT_MIB
+            memory = "worker killed" if growth is None else f"+{growth:.1f} MiB"
+            print(f"| {label} | {answer} | {seconds * 1000:.0f} ms | {seconds / baseline:.0f} | {memory} | "
+                  f"{'yes' if ok else 'NO'} |", flush=True)
+            if growth is None or not answer[:1].isdigit():
+                server.stop()
+                server = None
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _baseline(server: Gunicorn, caller: Caller, args) -> float:
     health = caller.api("GET", "/healthz", b"", None)
     for _ in range(5):
         health()
-    worker = server.pids()[-1]
-    _, baseline, _ = measure(worker, health, 20)
+    _, baseline, _ = measure(server.pids()[-1], health, 20)
     database = "PostgreSQL 15" if args.postgresql else "SQLite"
     print(f"{database}, one gunicorn sync worker, code from {args.code}; worst of {args.repeat} requests each; "
           f"baseline GET /healthz worst of 20: {baseline * 1000:.1f} ms")
-    print(f"| input | answer | worst time | × /healthz | worst RSS growth | within 1 s and +50 MB |")
+    print("| input | answer | worst time | × /healthz | worst RSS growth | within 1 s and +50 MB |")
     print("|---|---|---|---|---|---|")
-    for label, send in inputs(caller):
-        worker = server.pids()[-1]
-        answer, seconds, growth = measure(worker, send, args.repeat)
-        if "page" in label and answer.startswith("302"):
-            answer += " " + caller.page_outcome()
-        ok = seconds < LIMIT_SECONDS and growth is not None and growth < LIMIT_MIB
-        memory = "worker killed" if growth is None else f"+{growth:.1f} MiB"
-        print(f"| {label} | {answer} | {seconds * 1000:.0f} ms | {seconds / baseline:.0f} | {memory} | "
-              f"{'yes' if ok else 'NO'} |", flush=True)
+    return baseline
 
 
 if __name__ == "__main__":

@@ -187,8 +187,9 @@ def _expand_rules(calendar, begin: datetime, end: datetime) -> None:
             try:
                 expansion = recurrence.expand(rule, wall, min(until or last, last), limit=MAX_OCCURRENCES - found + 1,
                                               budget=budget, skip_to=first)
-            except recurrence.RuleError as error:
-                raise Invalid(error.message, fields={"file": [error.reason]}, code="invalid_ics") from None
+            except recurrence.TooCostly as error:
+                raise Invalid(error.message, code="invalid_ics", fields={"file": [
+                    f"recurrences too costly to expand (more than {MAX_EXPANSION_DAYS} days examined)"]}) from None
             budget -= expansion.examined
             dates.update(expansion.starts)
             found += len(expansion.starts)
