@@ -189,9 +189,12 @@ def measure(worker: int, send, repeat: int) -> tuple[str, float, float | None]:
         elapsed = time.perf_counter() - started
         worst_time = max(worst_time, elapsed)
         try:
-            growth = (_status(worker)["VmHWM"] - before) / 1024
-        except FileNotFoundError:  # the worker was killed (gunicorn's timeout) and replaced: no figure
+            peak = _status(worker).get("VmHWM")
+        except FileNotFoundError:
+            peak = None
+        if peak is None:  # the worker was killed (gunicorn's timeout, or the kernel): no figure
             return answer, worst_time, None
+        growth = (peak - before) / 1024
         worst_growth = max(worst_growth, growth)
     return answer, worst_time, worst_growth
 
@@ -202,6 +205,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="requests per input (the worst is shown)")
     parser.add_argument("--timeout", type=float, default=40.0, help="seconds a request may take before it is abandoned")
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose code the server runs")
+    parser.add_argument("--skip", action="append", default=[], help="leave out the inputs whose label holds this text")
     args = parser.parse_args()
     cluster = PgCluster().start() if args.postgresql else None
     try:
@@ -222,7 +226,8 @@ def run(url: str, args) -> None:
             if server is None:
                 server = Gunicorn(url, workers=1, code=args.code)
                 caller = Caller(f"http://127.0.0.1:{server.port}", args.timeout)
-                entries = inputs(caller)
+                entries = [(label, send) for label, send in inputs(caller)
+                           if not any(text in label for text in args.skip)]
                 if not baseline:
                     baseline = _baseline(server, caller, args)
             if index == len(entries):
@@ -236,7 +241,7 @@ def run(url: str, args) -> None:
             memory = "worker killed" if growth is None else f"+{growth:.1f} MiB"
             print(f"| {label} | {answer} | {seconds * 1000:.0f} ms | {seconds / baseline:.0f} | {memory} | "
                   f"{'yes' if ok else 'NO'} |", flush=True)
-            if growth is None or not answer[:1].isdigit():
+            if growth is None or not answer[:1].isdigit() or answer.startswith("5"):  # killed, hung or broken
                 server.stop()
                 server = None
     finally:
