@@ -1,7 +1,8 @@
 """.ics import: the events of the agenda a GP already uses become SNP slots.
 
-Each VEVENT (its RRULE, RDATE and EXDATE expanded by recurring-ical-events
-within the publishing horizon) is split into slots of the chosen duration.
+Each VEVENT (its RRULE expanded by ``recurrence`` under a hard bound, then its RDATE,
+EXDATE and RECURRENCE-ID overrides applied by recurring-ical-events within the publishing
+horizon) is split into slots of the chosen duration.
 An occurrence that cannot become a slot (all-day, past, overlapping, in a DST
 gap...) is skipped with its reason; a file that is not a calendar, or whose
 recurrences would cost too much to expand, is refused whole with a 422.
@@ -11,11 +12,12 @@ may hold a patient's name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import icalendar
 import recurring_ical_events
 
+from . import recurrence
 from .database import write_transaction
 from .errors import Invalid
 from .models import Practitioner, Slot, User
@@ -24,14 +26,14 @@ from .timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
 
 MAX_ICS_BYTES = 1_000_000
 MAX_EVENTS = 2_000
-# dateutil walks a recurrence from its DTSTART: this bounds the periods walked over the whole file
-# (about a second of CPU), so an old daily event is fine and a thousand of them is refused.
-MAX_EXPANSION_STEPS = 200_000
-# Occurrences inside the publishing window, estimated from each rule before any is expanded: each one
-# becomes at least a slot or a skipped entry, so this bounds the import's work and its report.
+# The days ``recurrence`` may examine to expand every rule of one file (a few hundred milliseconds): a
+# rule without COUNT costs its window only, however old; one with COUNT is walked from its DTSTART.
+MAX_EXPANSION_DAYS = 50_000
+# Occurrences inside the publishing window, estimated from each rule before any is expanded, then
+# counted: each one becomes at least a slot or a skipped entry, so this bounds the import's work and its
+# report.
 MAX_OCCURRENCES = 20_000
 _PERIOD_DAYS = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 28, "YEARLY": 365}
-_FINE_RRULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 
 SKIP_MESSAGES = {
     "all_day": "Événement sur la journée entière : ignoré",
@@ -116,53 +118,103 @@ def _unreadable(reason: str) -> Invalid:
 
 
 def _check_events(events: list, horizon_days: int) -> None:
-    steps = occurrences = 0
+    """Every event has a start; every rule is one ``recurrence`` reads (a rule that can never match, or an
+    INTERVAL of 0, is refused here); the occurrences in the window, estimated, are within the cap."""
+    occurrences = 0
     for event in events:
         uid = str(event.get("UID", "?"))
         try:
-            start = event.decoded("DTSTART")
+            event.decoded("DTSTART")
         except (KeyError, ValueError, TypeError):
             raise Invalid("Un événement n'a pas de début (DTSTART) lisible", fields={"file": [f"event {uid}: no DTSTART"]},
                           code="invalid_ics")
         occurrences += 1 + sum(len(rdate.dts) for rdate in _as_list(event.get("RDATE") or []))
-        for rule in event.get("RRULE") and _as_list(event["RRULE"]) or ():
-            steps += _expansion_steps(rule, start, uid)
-            occurrences += _window_occurrences(rule, horizon_days)
-    if steps > MAX_EXPANSION_STEPS:
-        raise Invalid("Récurrences trop nombreuses ou trop anciennes pour être importées",
-                      fields={"file": ["recurrences too costly to expand"]}, code="invalid_ics")
+        occurrences += sum(_window_occurrences(_rule(value, uid), horizon_days) for value in _rrules(event))
     if occurrences > MAX_OCCURRENCES:
-        raise Invalid(f"Trop d'occurrences dans l'horizon de publication (au plus {MAX_OCCURRENCES})",
-                      fields={"file": ["too many occurrences"]}, code="too_many_slots")
+        raise _too_many_occurrences()
 
 
 def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _expansion_steps(rule, start: date | datetime, uid: str) -> int:
-    """An upper bound of the periods dateutil walks from DTSTART to today's horizon (about 5 µs each)."""
-    frequency = (rule.get("FREQ") or [""])[0]
-    if frequency not in _PERIOD_DAYS or any(part in rule for part in _FINE_RRULE_PARTS):
-        raise Invalid("Récurrence non prise en charge (plus fine qu'une journée)",
-                      fields={"file": [f"event {uid}: RRULE finer than daily"]}, code="invalid_ics")
-    begin = start.date() if isinstance(start, datetime) else start
-    years = max(0, (utcnow().date() - begin).days) / 365 + 1
-    by_values = sum(len(values) for key, values in rule.items() if key.startswith("BY"))
-    return int(years * 365 / _PERIOD_DAYS[frequency]) * (1 + by_values)
+def _rrules(event) -> list:
+    return _as_list(event["RRULE"]) if event.get("RRULE") else []
 
 
-def _window_occurrences(rule, horizon_days: int) -> int:
+def _rule(value, uid: str) -> recurrence.Rule:
+    try:
+        return recurrence.parse(value.to_ical().decode() if hasattr(value, "to_ical") else str(value))
+    except recurrence.RuleError as error:
+        raise Invalid(error.message, fields={"file": [f"event {uid}: {error.reason}"]}, code="invalid_ics") from None
+
+
+def _too_many_occurrences() -> Invalid:
+    return Invalid(f"Trop d'occurrences dans l'horizon de publication (au plus {MAX_OCCURRENCES})",
+                   fields={"file": ["too many occurrences"]}, code="too_many_slots")
+
+
+def _window_occurrences(rule: recurrence.Rule, horizon_days: int) -> int:
     """An upper bound of one rule's occurrences inside the publishing window (COUNT caps it)."""
-    frequency = (rule.get("FREQ") or [""])[0]
-    interval = max(1, int((rule.get("INTERVAL") or [1])[0]))
-    by_values = 1
-    for key, values in rule.items():
-        if key.startswith("BY") and key != "BYSETPOS":
-            by_values *= max(1, len(values))
-    estimate = (horizon_days // (_PERIOD_DAYS[frequency] * interval) + 2) * by_values
-    count = rule.get("COUNT")
-    return min(estimate, int(count[0])) if count else estimate
+    by_values = max(1, len(rule.months)) * max(1, len(rule.month_days)) * max(1, len(rule.weekdays) + len(rule.nth_weekdays))
+    estimate = (horizon_days // (_PERIOD_DAYS[rule.freq] * rule.interval) + 2) * by_values
+    return min(estimate, rule.count) if rule.count else estimate
+
+
+def _expand_rules(calendar, begin: datetime, end: datetime) -> None:
+    """Replace each event's RRULE by RDATEs: its occurrences that can reach the window [begin, end].
+
+    recurring-ical-events would hand the rule to dateutil, whose loop has no bound (a rule that never
+    matches again walks to the year 9999); ``recurrence`` expands it instead, within the window and a
+    budget of days for the whole file, and recurring-ical-events applies EXDATE and RECURRENCE-ID to the
+    dates as it would to the rule's.
+    """
+    budget, found = MAX_EXPANSION_DAYS, 0
+    for event in calendar.walk("VEVENT"):
+        if not event.get("RRULE"):
+            continue
+        uid = str(event.get("UID", "?"))
+        start = event.decoded("DTSTART")
+        zone = start.tzinfo if isinstance(start, datetime) else None
+        wall = start.replace(tzinfo=None) if isinstance(start, datetime) else datetime.combine(start, time(0))
+        # An occurrence begun before the window still reaches it while it lasts.
+        first = _wall_clock(begin, zone) - _length(event, start) - timedelta(days=1)
+        last = _wall_clock(end, zone) + timedelta(days=1)
+        dates = set()
+        for value in _rrules(event):
+            rule = _rule(value, uid)
+            until = rule.until_wall_clock(zone)
+            try:
+                expansion = recurrence.expand(rule, wall, min(until or last, last), limit=MAX_OCCURRENCES - found + 1,
+                                              budget=budget, skip_to=first)
+            except recurrence.TooCostly as error:
+                raise Invalid(error.message, code="invalid_ics", fields={"file": [
+                    f"recurrences too costly to expand (more than {MAX_EXPANSION_DAYS} days examined)"]}) from None
+            budget -= expansion.examined
+            dates.update(expansion.starts)
+            found += len(expansion.starts)
+            if found > MAX_OCCURRENCES:
+                raise _too_many_occurrences()
+        del event["RRULE"]
+        if dates:
+            event.add("RDATE", [moment.replace(tzinfo=zone) if isinstance(start, datetime) else moment.date()
+                                for moment in sorted(dates)])
+
+
+def _wall_clock(moment: datetime, zone) -> datetime:
+    # Floating times (no TZID, no Z) are read as Europe/Paris, as ``_utc`` reads them.
+    return (moment.astimezone(zone) if zone else to_paris(moment)).replace(tzinfo=None)
+
+
+def _length(event, start: date | datetime) -> timedelta:
+    try:
+        if "DTEND" in event:
+            length = event.decoded("DTEND") - start
+        else:
+            length = event.decoded("DURATION") if "DURATION" in event else timedelta(0)
+    except (KeyError, ValueError, TypeError):
+        return timedelta(0)
+    return max(length, timedelta(0)) if isinstance(length, timedelta) else timedelta(0)
 
 
 @dataclass
@@ -181,6 +233,7 @@ class _Budget:
 
 def _pieces(calendar, slot_minutes: int, rules: Rules, now: datetime, horizon: datetime,
             result: ImportResult) -> list[Piece]:
+    _expand_rules(calendar, now - timedelta(days=1), horizon)
     try:
         occurrences = recurring_ical_events.of(calendar).between(now - timedelta(days=1), horizon)
     except (ValueError, TypeError):  # recurring-ical-events errors are ValueErrors

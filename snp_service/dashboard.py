@@ -12,7 +12,7 @@ from .extensions import db
 from .models import Cpts, Practitioner, Season, User, user_cpts
 from .practitioners import list_practitioners
 from .seasons import list_seasons
-from .timeutil import paris_today
+from .timeutil import day_in_bounds, paris_today
 
 
 # Which season the dashboard shows: the one holding today, else the last ended, else the next one.
@@ -65,7 +65,10 @@ def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
 
 
 def shown_season(seasons: list[Season], today: date) -> tuple[Season | None, str | None]:
-    """Only a season whose days hold today is current; otherwise the last one ended, else the next one."""
+    """Only a season whose days hold today is current; otherwise the last one ended, else the next one.
+
+    A season outside the date bounds (stored before they were checked) has no report: it is never shown."""
+    seasons = [s for s in seasons if day_in_bounds(s.start_date) and day_in_bounds(s.end_date)]
     current = [s for s in seasons if s.start_date <= today <= s.end_date]
     if current:
         return current[-1], "current"

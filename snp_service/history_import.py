@@ -21,7 +21,7 @@ from .database import write_transaction
 from .errors import Conflict, Invalid
 from .extensions import db
 from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
-from .timeutil import to_paris, utcnow
+from .timeutil import BOUNDS_TEXT, instant_in_bounds, to_paris, utcnow
 
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
            "patient_has_treating_doctor")
@@ -169,6 +169,9 @@ def _instant(record: dict, name: str, problems: list[str], *, required: bool = F
         return None
     if instant.tzinfo is None:
         problems.append(f"{name}: the UTC offset is required (e.g. +02:00)")
+        return None
+    if not instant_in_bounds(instant):
+        problems.append(f"{name}: out of range ({BOUNDS_TEXT})")
         return None
     return instant
 

@@ -20,7 +20,7 @@ from .cpts import get_cpts
 from .errors import Invalid, NotFound
 from .extensions import db
 from .models import INDICATORS, Cpts, IndicatorValue, Season
-from .timeutil import month_end, paris_today, utcnow
+from .timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, month_end, paris_today, utcnow
 
 # Indicator code -> key of the report summary (SPEC section 4, Report).
 _SUMMARY_KEYS = {
@@ -68,8 +68,9 @@ def parse_period(cpts_id: int, text: str) -> Period:
 def _year(text: str) -> int:
     """A year of a period: years 0 and 9999 would overflow the date arithmetic (a 500, not a 422)."""
     year = int(text)
-    if not 1900 <= year <= 2199:
-        raise Invalid("Période hors limites", fields={"period": ["year between 1900 and 2199"]}, code="invalid_period")
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise Invalid(f"Période hors limites ({BOUNDS_TEXT})", code="invalid_period",
+                      fields={"period": [f"year between {FIRST_DAY.year} and {LAST_DAY.year}"]})
     return year
 
 

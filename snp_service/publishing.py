@@ -8,31 +8,24 @@ check gets a 409 too instead of a double-booked agenda.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from itertools import islice
+from datetime import datetime, time, timedelta
 
-from dateutil.rrule import rrulestr
 from flask import current_app
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, recurrence
 from .database import constraint_name, write_transaction
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .models import Practitioner, Slot, User
 from .policy import practitioner_in_scope
-from .timeutil import PARIS, UTC, as_utc, paris_to_utc, to_paris, utcnow
+from .timeutil import PARIS, as_utc, paris_to_utc, to_paris, utcnow
 
-# Frequencies finer than a day serve no agenda and make huge expansions cheap to ask for.
-ALLOWED_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY"}
-_FINE_RRULE_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
-# How far past the horizon a series' rule is walked: far enough to see an occurrence beyond it.
-_WALK_PAST_HORIZON_DAYS = 366
-_UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
-_UNTIL_DATE = re.compile(r"UNTIL=(\d{8})(?=;|$)", re.IGNORECASE)
+# Frequencies finer than a day serve no agenda and make huge expansions cheap to ask for; a yearly
+# series reaches past any horizon.
+SERIES_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY")
 
 
 @dataclass(frozen=True, order=True)
@@ -143,61 +136,43 @@ def series(first_start: datetime, block_minutes: int, slot_minutes: int, rrule: 
 
 
 def _occurrences(first_start: datetime, rrule: str, per_block: int, rules: Rules, now: datetime) -> list[datetime]:
-    """The series' local start times, with the cost of the expansion bounded before it starts.
+    """The series' local start times, its cost bounded before and during the expansion.
 
-    dateutil walks a rule period by period from DTSTART, even through periods yielding nothing
-    (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 walks to the year 9999: seconds of CPU). So COUNT is
-    checked against the cap first, and the walk stops at UNTIL or a year past the publishing
-    horizon, whichever comes first; a series going further asks beyond the horizon anyway.
+    COUNT is checked against the cap first; the rule is read and expanded by ``recurrence`` (never by
+    dateutil's loop, which walks to the year 9999 looking for an occurrence of a rule that has none), and
+    the walk never passes the publishing horizon: a series going further is refused before it starts.
     """
-    text = rrule.strip().removeprefix("RRULE:").removeprefix("rrule:")
-    parts = dict(part.partition("=")[::2] for part in text.upper().split(";") if part)
-    if parts.get("FREQ") not in ALLOWED_FREQUENCIES or any(part in parts for part in _FINE_RRULE_PARTS):
-        raise Invalid("Récurrence non prise en charge : quotidienne, hebdomadaire ou mensuelle",
-                      fields={"series.rrule": ["FREQ must be DAILY, WEEKLY or MONTHLY, without BYHOUR/BYMINUTE/BYSECOND"]},
-                      code="invalid_rrule")
-    if ("UNTIL" in parts) == ("COUNT" in parts):
+    try:
+        rule = recurrence.parse(rrule, SERIES_FREQUENCIES)
+    except recurrence.RuleError as error:
+        raise Invalid(error.message, fields={"series.rrule": [error.reason]}, code=error.code) from None
+    if rule.until is None and rule.count is None:
         raise Invalid("Précisez la fin de la série (UNTIL) ou le nombre d'occurrences (COUNT)",
                       fields={"series.rrule": ["exactly one of UNTIL or COUNT is required"]}, code="invalid_rrule")
-    count = _count(parts.get("COUNT"))
-    if count is not None:
-        check_count(count * per_block, rules)
-    # The series is expanded on naive Paris times, so a UTC UNTIL becomes a Paris wall-clock time, and a
-    # DATE UNTIL (RFC 5545: the series' last day, included) the last moment of that Paris day.
-    text = _UNTIL_UTC.sub(lambda m: "UNTIL=" + _paris_wall_clock(m.group(1)), text)
-    text = _UNTIL_DATE.sub(lambda m: f"UNTIL={m.group(1)}T235959", text)
-    walk_end = to_paris(now + timedelta(days=rules.horizon_days + _WALK_PAST_HORIZON_DAYS)).replace(tzinfo=None)
+    if rule.count is not None:
+        check_count(rule.count * per_block, rules)
+    horizon = now + timedelta(days=rules.horizon_days)
+    # The walk's end: the horizon's Paris day, whole (an occurrence later that day is refused by its own
+    # rule, with its date); the series' wall-clock times are naive Paris times.
+    walk_end = datetime.combine(to_paris(horizon).date(), time(23, 59, 59))
+    if first_start < to_paris(now).replace(tzinfo=None) - timedelta(days=1):
+        raise Invalid(f"La série commence le {first_start:%d/%m/%Y}, déjà passé", code="in_the_past",
+                      fields={"series.first_start": ["in the past"]})
+    until = rule.until_wall_clock(PARIS)
+    if first_start > walk_end or (until is not None and until > walk_end):
+        raise Invalid(f"La série dépasse l'horizon de publication : on publie au plus {rules.horizon_days} jours "
+                      f"à l'avance, jusqu'au {_local(horizon, '%d/%m/%Y')}", code="beyond_horizon",
+                      fields={"series.rrule": ["ends beyond the publishing horizon"]})
+    limit = rules.max_slots // per_block + 1
     try:
-        rule = rrulestr(text, dtstart=first_start)
-        until = rule._until  # noqa: SLF001 (dateutil keeps the parsed UNTIL there, and nowhere public)
-        if until is not None and until > walk_end:
-            raise Invalid("La série dépasse l'horizon de publication", code="beyond_horizon",
-                          fields={"series.rrule": [f"ends more than {_WALK_PAST_HORIZON_DAYS} days past the horizon"]})
-        walk = rule.replace(count=None, until=min(until or walk_end, walk_end))
-        limit = rules.max_slots // per_block + 1
-        starts = list(islice(iter(walk), count if count is not None else limit))
-    except (ValueError, TypeError, OverflowError):
-        raise Invalid("Règle de récurrence illisible (RFC 5545)", fields={"series.rrule": ["invalid RRULE"]},
-                      code="invalid_rrule")
-    if count is not None and 0 < len(starts) < count:
+        starts = recurrence.expand(rule, first_start, min(until or walk_end, walk_end), limit=limit).starts
+    except recurrence.RuleError as error:
+        raise Invalid(error.message, fields={"series.rrule": [error.reason]}, code=error.code) from None
+    if rule.count is not None and 0 < len(starts) < rule.count:
         # The rest of the COUNT lies past the walk's end, so past the horizon.
         raise Invalid("La série dépasse l'horizon de publication", code="beyond_horizon",
                       fields={"series.rrule": ["occurrences beyond the publishing horizon"]})
     return starts
-
-
-def _count(value: str | None) -> int | None:
-    if value is None:
-        return None
-    if not value.isdigit() or len(value) > 9:
-        raise Invalid("Règle de récurrence illisible (RFC 5545)", fields={"series.rrule": ["invalid COUNT"]},
-                      code="invalid_rrule")
-    return int(value)
-
-
-def _paris_wall_clock(utc_text: str) -> str:
-    moment = datetime.strptime(utc_text, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    return moment.astimezone(PARIS).strftime("%Y%m%dT%H%M%S")
 
 
 def intervals_for(request: dict, rules: Rules, now: datetime | None = None) -> list[Interval]:

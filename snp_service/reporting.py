@@ -35,7 +35,7 @@ from . import supplements
 from .database import utc_hour_text
 from .extensions import db
 from .models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
-from .timeutil import PARIS, UTC, paris_day_bounds
+from .timeutil import PARIS, UTC, check_days, paris_day_bounds
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
@@ -50,8 +50,16 @@ def period_days(start: date, end: date) -> int:
     return (end - start).days + 1
 
 
+def check_period(start: date, end: date) -> None:
+    """A 422 for a period outside the service's date bounds: its hours would overflow Python's calendar.
+
+    Checked by every report here, whoever asks (a season stored before the bounds, an indicator's period)."""
+    check_days(**{"from": start, "to": end})
+
+
 def summary(cpts_ids: list[int], start: date, end: date) -> dict:
     """The SPEC's summary figures of the CPTS ``cpts_ids`` for the Paris days ``start``..``end``."""
+    check_period(start, end)
     return _summary(_practitioner_mix(cpts_ids, start, end), cpts_ids, start, end)
 
 
@@ -85,6 +93,7 @@ def breakdown(cpts_ids: list[int], start: date, end: date, group_by: str) -> lis
     """
     if group_by not in GROUPINGS:
         raise ValueError(f"unknown grouping {group_by!r}")
+    check_period(start, end)
     if group_by == "channel":
         return _by_channel(_practitioner_mix(cpts_ids, start, end))
     if group_by in ("practitioner", "commune"):
@@ -101,6 +110,7 @@ def report(cpts_ids: list[int], start: date, end: date, group_by: str) -> dict:
 
 def full_report(cpts_ids: list[int], start: date, end: date) -> dict:
     """The summary and every breakdown, as shown in the season report and the XLSX workbook."""
+    check_period(start, end)
     hours = _by_paris_hour(cpts_ids, start, end)
     counts = _practitioner_mix(cpts_ids, start, end)
     practitioners = _named([row[:3] for row in counts])

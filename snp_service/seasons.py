@@ -16,6 +16,7 @@ from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .hygiene import name_problem, visible
 from .models import Season, User
+from .timeutil import check_days
 
 # (code, French label) of the summary figures shown side by side in a comparison.
 COMPARED_FIGURES = (
@@ -80,6 +81,7 @@ def _check_name(name: str) -> None:
 
 
 def _check_dates(start: date, end: date) -> None:
+    check_days(start_date=start, end_date=end)
     if end < start:
         raise Invalid("La saison se termine avant de commencer", fields={"end_date": ["before start_date"]})
     if reporting.period_days(start, end) > 366:

@@ -30,7 +30,7 @@ from . import audit
 from .database import write_transaction
 from .extensions import db
 from .models import Booking, Practitioner, Slot, SupplementAct, SupplementLine, members_of, practitioner_cpts
-from .timeutil import month_end, paris_day_bounds, paris_today, to_paris, utcnow
+from .timeutil import check_days, month_end, paris_day_bounds, paris_today, to_paris, utcnow
 
 
 @dataclass(frozen=True)
@@ -280,6 +280,7 @@ def period_statement(cpts_id: int, first: date, last: date, *, practitioner_id: 
     supplement; with ``detail`` it lists every act with its verdict instead, and
     ``eligible_acts`` keeps the count.
     """
+    check_days(**{"from": first, "to": last})
     lo, hi = paris_day_bounds(first)[0], paris_day_bounds(last)[1]
     members = members_of([cpts_id])
     if practitioner_id is not None:

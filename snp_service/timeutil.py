@@ -8,6 +8,7 @@ silently shifting the slot.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,45 @@ from .errors import Invalid
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")
+
+# The days the service reasons about, for every date it is given: seasons, reports, statements, indicators'
+# periods, searches, publishing, imports. Python's calendar stops at the years 1 and 9999, and a day near
+# either end overflows once it is converted to UTC or widened to its week or month (a 500, not a 422);
+# no CPTS season, report or slot is anywhere near 1900 or 2199.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+BOUNDS_TEXT = f"{FIRST_DAY.year}-{LAST_DAY.year}"
+EARLIEST = datetime.combine(FIRST_DAY, time(0), UTC)
+LATEST = datetime.combine(LAST_DAY + timedelta(days=1), time(0), UTC)
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def day_in_bounds(day: date) -> bool:
+    """Whether ``day`` (a date, or a datetime's date) lies within ``FIRST_DAY``..``LAST_DAY``."""
+    day = day.date() if isinstance(day, datetime) else day
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def instant_in_bounds(moment: datetime) -> bool:
+    """Whether an aware instant lies within the bounds (its UTC day; an overflow is out of bounds)."""
+    try:
+        return EARLIEST <= moment.astimezone(UTC) < LATEST
+    except OverflowError:
+        return False
+
+
+def month_in_bounds(text: str) -> bool:
+    """Whether ``text`` is a month ``YYYY-MM`` within the bounds (a statement's month, a page's ``?month=``)."""
+    match = _MONTH.fullmatch(text or "")
+    return match is not None and FIRST_DAY.year <= int(match[1]) <= LAST_DAY.year
+
+
+def check_days(**days: date | None) -> None:
+    """A 422 naming each field whose day lies outside the bounds (``None`` is no day)."""
+    outside = [name for name, day in days.items() if day is not None and not day_in_bounds(day)]
+    if outside:
+        raise Invalid(f"Date hors limites ({BOUNDS_TEXT})", code="out_of_range",
+                      fields={name: [f"between {FIRST_DAY} and {LAST_DAY}"] for name in outside})
 
 
 def utcnow() -> datetime:

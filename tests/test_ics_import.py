@@ -109,10 +109,16 @@ def test_malformed_or_hostile_files_are_422_and_create_nothing(gp, data, reason)
     assert slot_count() == 0
 
 
-def test_a_thousand_old_daily_recurrences_are_refused_fast(gp):
+@pytest.mark.parametrize("count, rule, refusal", [
+    # Without COUNT an old rule costs its window only: a thousand of them hold too many occurrences.
+    (1000, "FREQ=DAILY", "Trop d'occurrences"),
+    # With COUNT each is walked from 1970: the file's budget of days is spent long before today.
+    (10, "FREQ=DAILY;COUNT=30000", "trop nombreuses"),
+])
+def test_old_daily_recurrences_are_refused_fast(gp, count, rule, refusal):
     events = "".join(f"BEGIN:VEVENT\r\nUID:e{i}\r\nDTSTART:19700101T10{i % 60:02d}00Z\r\nDURATION:PT1M\r\n"
-                     "RRULE:FREQ=DAILY\r\nEND:VEVENT\r\n" for i in range(1000))
-    with pytest.raises(Invalid, match="trop nombreuses"):
+                     f"RRULE:{rule}\r\nEND:VEVENT\r\n" for i in range(count))
+    with pytest.raises(Invalid, match=refusal):
         run(gp, (ICS_HEAD + events + "END:VCALENDAR\r\n").encode())
 
 

@@ -10,6 +10,7 @@ from flask import Response, current_app, jsonify, request
 from .. import fhir_publish
 from ..errors import NotFound
 from ..sas.outcome import FhirInvalid
+from ..timeutil import instant_in_bounds
 from .blueprint import Blueprint
 
 URL_PREFIX = "/fhir"
@@ -33,7 +34,7 @@ def _since() -> datetime | None:
         since = datetime.fromisoformat(raw.strip().replace(" ", "+"))  # an unencoded "+" arrives as a space
     except ValueError:
         since = None
-    if since is None or since.tzinfo is None or not 1900 <= since.year <= 2199:
+    if since is None or since.tzinfo is None or not instant_in_bounds(since):
         raise FhirInvalid("_since attend un instant avec son décalage (2026-07-13T08:00:00+02:00)",
                           fields={"_since": ["instant with offset"]})
     return since

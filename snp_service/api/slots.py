@@ -52,7 +52,8 @@ def withdraw_slot(slot_id, user):
 
 @blp.route("/import", methods=["POST"])
 @blp.doc(requestBody={"required": True, "description": "an iCalendar (.ics) file",
-                      "content": {"text/calendar": {"schema": {"type": "string"}}}})
+                      "content": {"text/calendar": {"schema": {"type": "string",
+                                                               "maxLength": calendar_import.MAX_ICS_BYTES}}}})
 @require_roles("gp", "coordinator")
 @blp.arguments(ImportQuerySchema(), location="query")
 @blp.response(201, ImportResultSchema)

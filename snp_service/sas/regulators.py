@@ -31,6 +31,9 @@ from .codes import PROFILES, SAS_TECHNICAL_SYSTEM, V2_0203
 from .outcome import FhirInvalid
 
 ACTOR = "sas:platform"
+# The most items read from each list of the resource (FrPractitionerRegul has one name, an e-mail and a
+# couple of identifiers): a longer list is refused before any item is read.
+MAX_LIST_ITEMS = {"identifier": 10, "name": 5, "telecom": 10}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -57,6 +60,10 @@ def parse(resource) -> RegulatorAccount:
         raise FhirInvalid("Le corps doit être une ressource Practitioner (FrPractitionerRegul) en JSON",
                           fields={"resourceType": ["Practitioner expected"]})
     problems: dict[str, list[str]] = {}
+    for key, most in MAX_LIST_ITEMS.items():
+        if isinstance(resource.get(key), list) and len(resource[key]) > most:
+            raise Invalid(f"Ressource FrPractitionerRegul invalide : Practitioner.{key}", code="invalid_regulator",
+                          fields={f"Practitioner.{key}": [f"at most {most} items"]})
     identifiers = tuple(_identifiers(resource.get("identifier"), problems))
     active = resource.get("active")
     if not isinstance(active, bool):

@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from ..database import execute_core
 from ..errors import Invalid
 from ..models import Commune, Cpts, Practitioner, Slot, practitioner_cpts
-from ..timeutil import PARIS, utcnow
+from ..timeutil import BOUNDS_TEXT, PARIS, day_in_bounds, utcnow
 from . import resources
 from .codes import IDNPS_SYSTEM, PROFILES, editor_system, fhir_base
 from .outcome import FhirInvalid
@@ -98,8 +98,8 @@ def _instant(text: str) -> tuple[datetime, timedelta]:
                           int(float(fraction) * 1_000_000) if fraction else 0)
     except ValueError:
         raise FhirInvalid(f"Date invalide : {text[:40]!r}", fields={"start": ["no such date or time"]})
-    if not 1900 <= moment.year <= 2199:
-        raise FhirInvalid("Date hors limites (1900-2199)", fields={"start": ["out of range"]})
+    if not day_in_bounds(moment):
+        raise FhirInvalid(f"Date hors limites ({BOUNDS_TEXT})", fields={"start": ["out of range"]})
     precision = (timedelta(days=1) if hour is None else timedelta(milliseconds=1) if fraction
                  else timedelta(seconds=1) if second else timedelta(minutes=1))
     if offset is None:

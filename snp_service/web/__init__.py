@@ -25,7 +25,7 @@ class LoginForm(FlaskForm):
 class PasswordSetupForm(FrenchForm):
     password = PasswordField("Nouveau mot de passe", validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField("Confirmez le mot de passe", validators=[
-        DataRequired(), EqualTo("password", message="Les deux mots de passe ne sont pas identiques.")])
+        DataRequired(), Length(max=200), EqualTo("password", message="Les deux mots de passe ne sont pas identiques.")])
 
 
 # The set-up page's URL holds its secret: its own requests (style sheets, the form's POST) name only our

@@ -1,6 +1,4 @@
 """The coordinator's pages: dashboard, members and their access, seasons, season report and comparison, statement."""
-import re
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
@@ -11,14 +9,13 @@ from .. import accounts, charts, dashboard, seasons, supplements
 from ..cpts import get_cpts
 from ..database import MAX_ID
 from ..policy import check_cpts, require_roles, supplement_lines_for
-from ..timeutil import paris_today
+from ..timeutil import month_in_bounds, paris_today
 from . import flash_outcome
 from .forms import FrenchForm
 
 bp = Blueprint("coordination", __name__, url_prefix="/coordination")
 
 ROLE_LABELS = {"gp": "Médecin", "regulator": "Régulateur", "coordinator": "Coordinateur", "admin": "Administrateur"}
-MONTH = re.compile(r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$")
 
 
 class SeasonForm(FrenchForm):
@@ -161,7 +158,7 @@ def supplements_statement(user):
     season = _season(user, season_id) if season_id else None
     cpts_id = season.cpts_id if season else _cpts_id(user)
     month, month_error = request.args.get("month") or f"{paris_today():%Y-%m}", None
-    if not MONTH.match(month):
+    if not month_in_bounds(month):
         month, month_error = f"{paris_today():%Y-%m}", "Mois invalide : choisissez un mois (aaaa-mm)."
     own = supplement_lines_for(user)
     if season:

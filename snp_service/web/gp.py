@@ -7,7 +7,6 @@ count it shows is the count a publish creates.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -18,14 +17,13 @@ from .. import (booking, calendar_feed, calendar_import, formatting, gp_agenda, 
                supplements)
 from ..errors import DomainError
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
-from ..timeutil import paris_today, to_paris
+from ..timeutil import month_in_bounds, paris_today, to_paris
 from . import flash_outcome
 from .forms import FrenchForm
 from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
 
 bp = Blueprint("gp", __name__, url_prefix="/gp")
 
-MONTH = re.compile(r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$")
 OUTCOME_LABELS = {"honored": "vu", "no_show": "absent"}
 PREVIEWED_TIMES = 12
 
@@ -47,7 +45,7 @@ def home(user):
 
 def _page(user, forms: dict | None = None, opened: str = "block", status: int = 200):
     month = request.args.get("month", "")
-    if not MONTH.match(month):
+    if not month_in_bounds(month):
         month = f"{paris_today():%Y-%m}"
     page = {
         "practitioner": user.practitioner, "home": gp_agenda.gp_home(user.practitioner),

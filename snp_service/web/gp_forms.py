@@ -15,7 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..errors import DomainError
 from ..formatting import WEEKDAYS as DAY_NAMES
-from ..timeutil import paris_today
+from ..timeutil import BOUNDS_TEXT, day_in_bounds, paris_today
 from .forms import FrenchForm
 
 MODES = [SelectChoice(value, label) for value, label in (
@@ -26,9 +26,9 @@ WEEKDAYS = [SelectChoice(code, name) for code, name in zip(RRULE_DAYS, DAY_NAMES
 
 
 def plausible_day(form, field) -> None:
-    """A day a GP could publish on: far-off years would overflow the time arithmetic (a 500)."""
-    if field.data and not 2000 <= field.data.year <= 2199:
-        raise ValidationError("Date hors limites")
+    """A day within the service's bounds: far-off years would overflow the time arithmetic (a 500)."""
+    if field.data and not day_in_bounds(field.data):
+        raise ValidationError(f"Date hors limites ({BOUNDS_TEXT})")
 
 
 def at_least_one_day(form, field) -> None:
@@ -39,6 +39,9 @@ def at_least_one_day(form, field) -> None:
 
 def _required(what: str):
     return DataRequired(message=f"Indiquez {what}")
+
+
+_REACH_CODES = ("beyond_horizon", "too_many_slots")
 
 
 class PublishForm(FrenchForm):
@@ -55,10 +58,14 @@ class PublishForm(FrenchForm):
         return "day"
 
     def field_for(self, error: DomainError) -> str | None:
-        """The field a refusal is about: named by the service, or told by its code."""
-        for key in error.fields:
-            if key in self.SERVICE_FIELDS:
-                return self.SERVICE_FIELDS[key]
+        """The field a refusal is about: named by the service, or told by its code.
+
+        A refusal of how far the dates reach is about the last day, whichever part of the request the
+        service names (a series' rule, for the API)."""
+        if error.code not in _REACH_CODES:
+            for key in error.fields:
+                if key in self.SERVICE_FIELDS:
+                    return self.SERVICE_FIELDS[key]
         day = self[self.day_field()].data
         by_code = {
             "in_the_past": "start" if day == paris_today() else self.day_field(),

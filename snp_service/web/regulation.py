@@ -14,7 +14,7 @@ from .. import search, shared_agenda
 from ..booking import CANCELLED_BY_ROLE
 from ..errors import Invalid
 from ..policy import get_practitioner, require_roles, visible_cpts_ids
-from ..timeutil import paris_today
+from ..timeutil import check_days, paris_today
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
@@ -74,8 +74,7 @@ def _agenda_period() -> tuple[date, int]:
     days = request.args.get("days", 1, type=int)
     if days not in shared_agenda.GRID_DAYS:
         raise Invalid("Nombre de jours invalide : 1 ou 3", fields={"days": ["1 or 3"]})
-    if first_day.year > 2199 or first_day.year < 1900:
-        raise Invalid("Date invalide", fields={"day": ["between 1900 and 2199"]})
+    check_days(day=first_day)
     return first_day, days
 
 

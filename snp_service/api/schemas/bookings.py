@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, TREATING_DOCTOR_ANSWERS
-from .common import Id, Insee, Name, ParisDateTime, Rpps, aware_datetime
+from .common import BoundedDate, Id, Insee, Name, ParisDateTime, Rpps, aware_datetime
 from .practitioners import PractitionerSummarySchema
 from .slots import SlotSchema
 
@@ -11,7 +11,7 @@ from .slots import SlotSchema
 class PatientSchema(Schema):
     first_name = Name(required=True)
     last_name = Name(required=True)
-    birth_date = fields.Date(required=True)
+    birth_date = BoundedDate(required=True)
     phone = fields.String(required=True, validate=validate.Length(min=1, max=30))
     commune_insee = Insee(allow_none=True, load_default=None)
     has_treating_doctor = fields.String(load_default="unknown", validate=validate.OneOf(TREATING_DOCTOR_ANSWERS))

@@ -1,9 +1,9 @@
 """Schemas of the CPTS record: communes, seasons in summary, the record itself."""
-from datetime import date
-
 from marshmallow import Schema, fields, validate
 
-from .common import Finess, Insee, Name, PostalCode
+from ...models import INDICATORS
+
+from .common import BoundedDate, BoundedDict, BoundedList, ChangesSchema, Finess, Insee, Name, PostalCode
 
 
 class CommuneSchema(Schema):
@@ -26,14 +26,15 @@ class CptsSchema(Schema):
     name = Name(200, required=True)
     population = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     size_class = fields.Integer(dump_only=True)
-    communes = fields.List(fields.Nested(CommuneSchema), load_default=list, validate=validate.Length(max=500))
+    communes = BoundedList(fields.Nested(CommuneSchema), max_items=500, load_default=list)
     regulation_area = fields.String(allow_none=True, validate=validate.Length(max=100))
     finess = Finess(allow_none=True)
-    aci_signed_on = fields.Date(allow_none=True, validate=validate.Range(date(1900, 1, 1), date(2199, 12, 31)))
-    aci_missions = fields.List(fields.String(validate=validate.Length(max=200)), validate=validate.Length(max=50))
-    indicator_targets = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    aci_signed_on = BoundedDate(allow_none=True)
+    aci_missions = BoundedList(fields.String(validate=validate.Length(max=200)), max_items=50)
+    indicator_targets = BoundedDict(max_keys=len(INDICATORS), keys=fields.String(validate=validate.Length(max=50)),
+                                    values=fields.Float(allow_none=True))
     seasons = fields.List(fields.Nested(SeasonSummarySchema), dump_only=True)
 
 
-class CptsUpdateSchema(CptsSchema):
+class CptsUpdateSchema(CptsSchema, ChangesSchema):
     """PATCH body: any subset of the record's fields (loaded with partial=True)."""

@@ -2,12 +2,12 @@
 from marshmallow import Schema, fields, validate
 
 from ...models import PROFESSIONS
-from .common import Finess, Id, Insee, Name, PostalCode, Rpps, Siret
+from .common import BoundedList, Finess, Id, Insee, Name, PostalCode, Rpps, Siret
 
 
 class PractitionerSchema(Schema):
     id = fields.Integer(dump_only=True)
-    cpts_ids = fields.List(Id(strict=True), required=True, validate=validate.Length(min=1, max=50))
+    cpts_ids = BoundedList(Id(strict=True), required=True, min_items=1, max_items=50)
     rpps = Rpps(required=True)
     first_name = Name(required=True)
     last_name = Name(required=True)

@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...reporting import GROUPINGS
-from .common import Id
+from .common import BoundedDate, Id
 
 MAX_REPORT_DAYS = 731
 FORMATS = ("json", "csv", "xlsx")
@@ -20,8 +20,8 @@ class FileOptionsSchema(Schema):
 
 class FillRateQuerySchema(FileOptionsSchema):
     cpts_id = Id(required=True)
-    start = fields.Date(required=True, data_key="from")
-    end = fields.Date(required=True, data_key="to")
+    start = BoundedDate(required=True, data_key="from")
+    end = BoundedDate(required=True, data_key="to")
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
     @validates_schema

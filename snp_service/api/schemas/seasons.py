@@ -1,7 +1,7 @@
 """Schemas of seasons, their report and the comparison of two seasons."""
 from marshmallow import Schema, fields, validate
 
-from .common import Id, Name
+from .common import BoundedDate, ChangesSchema, Id, Name
 from .reports import FORMATS, BreakdownRowSchema, FileOptionsSchema, ReportSchema, SummarySchema
 
 
@@ -9,14 +9,14 @@ class SeasonSchema(Schema):
     id = fields.Integer(dump_only=True)
     cpts_id = Id(strict=True, required=True)
     name = Name(required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
+    start_date = BoundedDate(required=True)
+    end_date = BoundedDate(required=True)
 
 
-class SeasonUpdateSchema(Schema):
+class SeasonUpdateSchema(ChangesSchema):
     name = Name()
-    start_date = fields.Date()
-    end_date = fields.Date()
+    start_date = BoundedDate()
+    end_date = BoundedDate()
 
 
 class SeasonListQuerySchema(Schema):

@@ -9,9 +9,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ...models import SLOT_MODES, SLOT_STATUSES
 from ...timeutil import PARIS
-from .common import BoundedAwareDateTime, Id, ParisDateTime, aware_datetime
+from ...timeutil import day_in_bounds
+from .common import OUT_OF_BOUNDS, BoundedAwareDateTime, BoundedList, BoundedNaiveDateTime, Id, ParisDateTime, aware_datetime
 
 _SHAPES = ("start", "slots", "block", "series")
+# A batch body holds at most this many slots (the default MAX_SLOTS_PER_REQUEST, the cap of every publish).
+MAX_BATCH_SLOTS = 2000
 
 
 class InstantOrDay(fields.Field):
@@ -20,9 +23,12 @@ class InstantOrDay(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and len(value) == 10:
             try:
-                return datetime.combine(date.fromisoformat(value), time(0), PARIS)
+                day = date.fromisoformat(value)
             except ValueError:
                 raise ValidationError("Not a valid date (YYYY-MM-DD).")
+            if not day_in_bounds(day):
+                raise ValidationError(OUT_OF_BOUNDS)
+            return datetime.combine(day, time(0), PARIS)
         return BoundedAwareDateTime(format="iso")._deserialize(value, attr, data, **kwargs)
 
 
@@ -47,8 +53,7 @@ class BlockSchema(Schema):
 
 
 class SeriesSchema(Schema):
-    first_start = fields.NaiveDateTime(required=True, validate=validate.Range(datetime(1900, 1, 1), datetime(2200, 1, 1)),
-                                       metadata={"description": "Europe/Paris local time, no offset"})
+    first_start = BoundedNaiveDateTime(required=True, metadata={"description": "Europe/Paris local time, no offset"})
     block_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
     slot_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=24 * 60))
     rrule = fields.String(required=True, validate=validate.Length(min=6, max=500),
@@ -62,7 +67,7 @@ class PublishSchema(Schema):
     mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
     start = aware_datetime()
     end = aware_datetime()
-    slots = fields.List(fields.Nested(SlotTimesSchema))
+    slots = BoundedList(fields.Nested(SlotTimesSchema), max_items=MAX_BATCH_SLOTS)
     block = fields.Nested(BlockSchema)
     series = fields.Nested(SeriesSchema)
 

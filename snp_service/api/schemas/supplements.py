@@ -1,14 +1,18 @@
 """Schemas of the supplement statement."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ...timeutil import BOUNDS_TEXT, month_in_bounds
 from .common import Id
 
-MONTH = validate.Regexp(r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$", error="expected YYYY-MM (1900-2199)")
+
+def _month(text: str) -> None:
+    if not month_in_bounds(text):
+        raise ValidationError(f"expected YYYY-MM ({BOUNDS_TEXT})")
 
 
 class StatementQuerySchema(Schema):
     cpts_id = Id(required=True)
-    month = fields.String(validate=MONTH, metadata={"description": "YYYY-MM (or give season_id)"})
+    month = fields.String(validate=[validate.Length(equal=7), _month], metadata={"description": "YYYY-MM (or give season_id)"})
     season_id = Id(metadata={"description": "a season of the CPTS (or give month)"})
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
     detail = fields.Boolean(load_default=False, metadata={"description": "every act with its verdict (CSV: one row per act)"})
