@@ -16,6 +16,23 @@ from .errors import Invalid
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")
 
+# The days the service reasons about. Python's calendar stops at the years 1 and 9999, and an instant
+# near either end overflows once it is converted to UTC or widened to its Paris day or week (a 500,
+# not a 422); no CPTS season, report or slot is anywhere near 1900 or 2199.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+BOUNDS_TEXT = f"{FIRST_DAY.year}-{LAST_DAY.year}"
+EARLIEST = datetime.combine(FIRST_DAY, time(0), UTC)
+LATEST = datetime.combine(LAST_DAY + timedelta(days=1), time(0), UTC)
+
+
+def instant_in_bounds(moment: datetime) -> bool:
+    """Whether an aware instant lies within ``FIRST_DAY``..``LAST_DAY`` (in UTC; an overflow is outside)."""
+    try:
+        return EARLIEST <= moment.astimezone(UTC) < LATEST
+    except OverflowError:
+        return False
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
