@@ -177,13 +177,14 @@ def _insert_returning(table, from_server: tuple[str, ...]):
 
 
 def insert_many(table, rows: list[dict], *, same: dict | None = None, new_ids: bool = False) -> list[int]:
-    """Write many new rows of ``table`` with one ``executemany`` straight to the driver; their ids if ``new_ids``.
+    """Write many new rows of ``table`` straight through the driver, in one go; their ids if ``new_ids``.
 
     The measured fast path of a 50,000-row history import: through Core, each value went through its
     column type's processor one by one and each row through the statement's parameter building, three
     quarters of the import's time. Here instants are converted by ``_driver_instant`` (what ``UTCDateTime``
     binds: a naive UTC text on SQLite, the aware value on PostgreSQL), column by column, every other value
-    goes to the driver as it is, and Python defaults are filled in as ``insert_row`` does. ``rows`` all have
+    goes to the driver as it is (PostgreSQL: through ``COPY``), and Python defaults are filled in as
+    ``insert_row`` does. ``rows`` all have
     the same keys; ``same`` holds the values every row shares (converted once). With ``new_ids`` the ids
     are taken first (``_take_ids``) and written explicitly: they come back in the rows' order, with no
     RETURNING (which SQLAlchemy sends one row at a time on SQLite when the order must be kept).
@@ -205,10 +206,26 @@ def insert_many(table, rows: list[dict], *, same: dict | None = None, new_ids: b
     for name, value in same.items():
         names.append(name)
         columns.append([to_driver(value) if _is_instant(table, name) else value] * len(rows))
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) "
-                               f"VALUES ({', '.join([marker] * len(names))})", list(zip(*columns)))
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, table, names, zip(*columns))
+    else:
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) "
+                                   f"VALUES ({', '.join(['?'] * len(names))})", list(zip(*columns)))
     return columns[0] if new_ids else []
+
+
+def _copy_rows(connection, table, names: list[str], rows) -> None:
+    """PostgreSQL: ``COPY ... FROM STDIN`` in the session's transaction, half the time of an ``executemany``
+    (one Bind/Execute per row) for 50,000 rows; a refusal (overlap, foreign key) is the usual SQLAlchemy error."""
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    dbapi = connection.dialect.dbapi
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as error:
+        raise DBAPIError.instance(statement, None, error, dbapi.Error, hide_parameters=True,
+                                  dialect=connection.dialect) from error
 
 
 def _is_instant(table, name: str) -> bool:

@@ -1,7 +1,7 @@
 """History import: the SPEC's CSV, all or nothing, bad lines listed by number."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -216,3 +216,19 @@ def test_a_file_of_the_documented_50000_rows_fits_in_the_import_body_limit(clien
     too_big = client.post(url, data=body + b" " * limit, content_type="text/csv", headers=headers)
     assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "payload_too_large"
     assert db.session.query(Slot).count() == 1
+
+
+def test_an_overlap_stored_after_the_check_is_refused_by_the_database_and_nothing_is_kept(client, world, lv,
+                                                                                       monkeypatch):
+    """The rows go in through the driver's fast path (executemany on SQLite, COPY on PostgreSQL): the
+    database's own rule still refuses a slot another writer stored between the check and the insert."""
+    from snp_service import history_import
+
+    world.slot(lv["gp"], datetime(2025, 7, 15, 8, 2, tzinfo=timezone.utc), minutes=10)  # in GOOD[0], 10:00 Paris
+    monkeypatch.setattr(history_import, "_overlaps", lambda rows: {})  # as if it came after the check
+
+    answer = post(client, world, lv["coordinator"], lv["cpts"].id, GOOD)
+
+    assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "overlap"
+    assert db.session.query(Slot).count() == 1 and db.session.query(Booking).count() == 0
+    assert post(client, world, lv["coordinator"], lv["cpts"].id, GOOD[1:]).status_code == 201
