@@ -70,8 +70,9 @@ def history_csv(rows: int, practitioners: int, seed: int = 1) -> str:
         elif draw < 0.65:
             outcome = "honored" if rng.random() < 0.9 else "no_show"
             booked_at = start - timedelta(hours=rng.randint(1, 30))
+            treating = rng.choice(("yes", "no", "unknown"))
             lines.append(f"{rpps(practitioner)},{start.isoformat()},{end.isoformat()},office,0,1,"
-                         f"{booked_at.isoformat()},{rng.choice(CHANNELS)},{outcome},{rng.choice(('yes', 'no', 'unknown'))}")
+                         f"{booked_at.isoformat()},{rng.choice(CHANNELS)},{outcome},{treating}")
         else:
             lines.append(f"{rpps(practitioner)},{start.isoformat()},{end.isoformat()},office,0,0,,,,")
     return "\n".join(lines) + "\n"
