@@ -27,6 +27,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import traceback
 
 bind = os.environ.get("SNP_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
@@ -37,7 +38,8 @@ worker_class = "sync"
 limit_request_line = 8190
 limit_request_field_size = 8190
 limit_request_fields = 32768
-# A request still running after this long is cut (its worker killed): nginx answers 502 in the error format.
+# A request still running after this long is cut (its worker aborted, worker_abort below): nginx answers 502
+# in the error format.
 timeout = 30
 # The access log goes to the standard output (journald under systemd) unless SNP_ACCESS_LOG names
 # a file; the calendar feed's secret token is masked in it (snp_service/secret_masking.py).
@@ -59,3 +61,16 @@ def post_fork(server, worker):
         server.log.warning("worker %s: prctl(PR_SET_PDEATHSIG) failed (errno %s)", worker.pid, ctypes.get_errno())
     if os.getppid() != server.pid:  # the master died before the request above
         os._exit(0)
+
+
+def worker_abort(worker):
+    """gunicorn's timeout (SIGABRT to a worker silent for ``timeout`` seconds): leave at once, unanswered.
+
+    Left to unwind, the abort's SystemExit reached gunicorn, which answered its own plain-text 500 (a
+    request waiting on PostgreSQL is interrupted in Python; one waiting in SQLite's C code was killed
+    later, unanswered). Gone without an answer, the request gets nginx's 502 in the service's error
+    format. Where the request was stuck is logged first: code lines only, never a value.
+    """
+    stack = "".join(traceback.format_stack()[:-1])
+    worker.log.critical("worker %s: request cut by the %s s timeout, at:\n%s", worker.pid, worker.cfg.timeout, stack)
+    os._exit(1)
