@@ -146,11 +146,7 @@ def test_twilio_down_during_100_bookings_then_back_sends_each_once(world, gp, tw
 
 def test_crash_after_twilio_accepted_is_recorded_not_resent(world, gp, twilio, app, monkeypatch):
     booking = book(world.slot(gp, start=START))
-    monkeypatch.setattr(sender, "_finish", _crash)
-    now = datetime.now(timezone.utc)
-    with pytest.raises(SystemExit):
-        send_pending(now=now)
-    monkeypatch.undo()
+    now = crash_in(monkeypatch, sender._finish)
     assert message_of(booking).status == "sending" and len(twilio.messages) == 1
 
     assert send_pending(now=now + timedelta(seconds=60))["sent"] == 0  # lease still running
@@ -166,11 +162,7 @@ def test_crash_after_twilio_accepted_then_25_more_to_the_number_still_one_sms(wo
     when its lease expired. It is now found by its own reference, through every page of the list."""
     twilio.max_page_size = 7  # Twilio's pages hold up to 1,000: smaller here, so the look-up must page
     stuck = book(world.slot(gp, start=START))
-    monkeypatch.setattr(sender, "_finish", _crash)
-    now = datetime.now(timezone.utc)
-    with pytest.raises(SystemExit):
-        send_pending(now=now)
-    monkeypatch.undo()
+    now = crash_in(monkeypatch, sender._finish)
     later = [book(world.slot(gp, start=START + timedelta(hours=n + 1))) for n in range(25)]
     assert send_pending(now=datetime.now(timezone.utc))["sent"] == 25  # the stuck one's lease still runs
     assert len(twilio.messages) == 26 and {m["to"] for m in twilio.messages} == {"+33612345678"}
@@ -188,11 +180,7 @@ def test_the_same_reference_outside_the_claim_window_is_not_taken_for_the_messag
     """A message ending with the same reference an hour before the claim (a database restored from a backup
     gives out ids again) is not this row's: the row was never sent, so it is sent once now."""
     booking = book(world.slot(gp, start=START))
-    monkeypatch.setattr(sender, "_deliver", _crash)
-    now = datetime.now(timezone.utc)
-    with pytest.raises(SystemExit):
-        send_pending(now=now)
-    monkeypatch.undo()
+    now = crash_in(monkeypatch, sender._deliver)
     old = twilio.add_message("+33612345678", f"Un ancien message. Réf. {message_of(booking).id}",
                              sent_at=now - timedelta(hours=1))
 
@@ -204,11 +192,7 @@ def test_the_same_reference_outside_the_claim_window_is_not_taken_for_the_messag
 
 def test_a_list_page_that_fails_leaves_the_message_claimed_not_resent(world, gp, twilio, app, monkeypatch):
     booking = book(world.slot(gp, start=START))
-    monkeypatch.setattr(sender, "_finish", _crash)
-    now = datetime.now(timezone.utc)
-    with pytest.raises(SystemExit):
-        send_pending(now=now)
-    monkeypatch.undo()
+    now = crash_in(monkeypatch, sender._finish)
     twilio.max_page_size = 1
     twilio.add_message("+33612345678", "Un autre message.", sent_at=now)  # newer: the stuck one is on page 2
     monkeypatch.setattr(twilio, "_list", _second_page_fails(twilio._list))
@@ -232,11 +216,7 @@ def _second_page_fails(list_page):
 
 def test_crash_before_twilio_got_it_is_sent_after_the_lease(world, gp, twilio, app, monkeypatch):
     booking = book(world.slot(gp, start=START))
-    monkeypatch.setattr(sender, "_deliver", _crash)
-    now = datetime.now(timezone.utc)
-    with pytest.raises(SystemExit):
-        send_pending(now=now)
-    monkeypatch.undo()
+    now = crash_in(monkeypatch, sender._deliver)
 
     counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
 
@@ -246,6 +226,17 @@ def test_crash_before_twilio_got_it_is_sent_after_the_lease(world, gp, twilio, a
 
 def _crash(*args, **kwargs):
     raise SystemExit("worker killed")
+
+
+def crash_in(monkeypatch, step) -> datetime:
+    """Run the sender until the process dies in ``step`` (``sender._deliver``: before Twilio got the message;
+    ``sender._finish``: after it accepted it, before its SID was recorded); returns the claim's instant."""
+    monkeypatch.setattr(sender, step.__name__, _crash)
+    now = datetime.now(timezone.utc)
+    with pytest.raises(SystemExit):
+        send_pending(now=now)
+    monkeypatch.undo()
+    return now
 
 
 def sign(url: str, form: dict, token: str) -> dict:
