@@ -17,6 +17,7 @@ its worst neighbourhood. Each measurement runs in its own process, stopped after
     python benchmarks/bench_history_import.py                     # SQLite, 1k/6k/14k/50k rows
     python benchmarks/bench_history_import.py --postgresql        # a throwaway PostgreSQL cluster
     python benchmarks/bench_history_import.py --prefilled --sizes 14000,50000
+    python benchmarks/bench_history_import.py --practitioners 1   # one GP's years: the worst case of a scan
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ if str(ROOT) not in sys.path:
 
 HEADER = "rpps,start,end,mode,withdrawn,booked,booked_at,channel,outcome,patient_has_treating_doctor"
 PARIS = ZoneInfo("Europe/Paris")
-FIRST_DAY = datetime(2025, 6, 2, tzinfo=PARIS)  # a past season: Mondays from June 2025 onwards
+LAST_DAY = datetime(2025, 9, 30, tzinfo=PARIS)  # the file's slots are the days up to this one, all in the past
 SLOTS_PER_DAY = 24  # 08:00-20:00 Paris, one 15-minute slot at :00 and one at :30 of each hour
 CHANNELS = ("116117", "116117", "116117", "sas", "15", "other")
 
@@ -51,19 +52,21 @@ def rpps(n: int) -> str:
     return f"{30000000000 + n:011d}"
 
 
-def slot_start(index: int, offset_minutes: int = 0) -> datetime:
+def slot_start(index: int, per_practitioner: int, offset_minutes: int = 0) -> datetime:
+    """The ``index``-th slot of a practitioner holding ``per_practitioner`` of them, the last day being LAST_DAY."""
     day, position = divmod(index, SLOTS_PER_DAY)
-    local = FIRST_DAY + timedelta(days=day)
+    local = LAST_DAY - timedelta(days=(per_practitioner - 1) // SLOTS_PER_DAY - day)
     return local.replace(hour=8 + position // 2, minute=30 * (position % 2) + offset_minutes)
 
 
 def history_csv(rows: int, practitioners: int, seed: int = 1) -> str:
-    """A season's CSV: each practitioner's slots back to back from FIRST_DAY, 60 % booked, 5 % withdrawn."""
+    """A season's CSV: each practitioner's slots back to back up to LAST_DAY, 60 % booked, 5 % withdrawn."""
     rng = random.Random(seed)
     lines = [HEADER]
+    per_practitioner = -(-rows // practitioners)
     for n in range(rows):
         practitioner, index = n % practitioners, n // practitioners
-        start = slot_start(index)
+        start = slot_start(index, per_practitioner)
         end = start + timedelta(minutes=15)
         draw = rng.random()
         if draw < 0.05:
@@ -99,11 +102,13 @@ def measure(kind: str, rows: int, practitioners: int, url: str, prefilled: bool)
         db.session.add_all([cpts, coordinator, *members])
         db.session.commit()
         if prefilled:  # as many live slots as the file, at :15 and :45: interleaved, never overlapping
+            per_practitioner = -(-rows // practitioners)
+            starts = [slot_start(n // practitioners, per_practitioner, 15) for n in range(rows)]
             db.session.execute(Slot.__table__.insert(), [
-                {"practitioner_id": members[n % practitioners].id, "start_at": slot_start(n // practitioners, 15),
-                 "end_at": slot_start(n // practitioners, 15) + timedelta(minutes=15), "mode": "office",
-                 "status": "expired", "created_at": datetime.now(timezone.utc),
-                 "updated_at": datetime.now(timezone.utc)} for n in range(rows)])
+                {"practitioner_id": members[n % practitioners].id, "start_at": start,
+                 "end_at": start + timedelta(minutes=15), "mode": "office", "status": "expired",
+                 "created_at": datetime.now(timezone.utc), "updated_at": datetime.now(timezone.utc)}
+                for n, start in enumerate(starts)])
             db.session.commit()
         token = accounts.issue_token(coordinator, timedelta(hours=1))[0]
         cpts_id, ids = cpts.id, {rpps(n): members[n].id for n in range(practitioners)}
