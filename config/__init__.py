@@ -22,6 +22,9 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # Request bodies beyond this get 413; an .ics import is the largest legitimate body.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # The history import's own limit: its documented 50,000 rows (history_import.MAX_ROWS) of up to
+    # 160-odd bytes each. nginx allows the same on that one URL (deploy/nginx/snp.conf).
+    HISTORY_IMPORT_MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     PUBLIC_URL = "http://127.0.0.1:5000"
     TIMEZONE = "Europe/Paris"
     TOKEN_TTL_HOURS = 12

@@ -8,20 +8,39 @@ take turns on each worker's interpreter lock: on the 2-core benchmark machine,
 (nginx) in front, as gunicorn advises for sync workers: ``deploy/nginx/snp.conf``.
 
 A killed master must not leave the instance dark (issue 15, item 11): its workers die
-with it (``post_fork``), and the restart (systemd ``Restart=always``) binds the port even
-while a dying worker still holds it (``reuse_port``).
+with it (``post_fork``), and systemd restarts it (``Restart=always``). Under systemd no
+straggler holds the port at that moment: once the main process is gone, ``KillMode=mixed``
+sends SIGKILL to whatever is left of the unit and waits for it before the restart.
+
+The master binds the port itself and exits non-zero when it cannot (issue 28, item 11):
+gunicorn tries five times, a second apart, then exits 1, and ``Restart=always`` tries again.
+``reuse_port`` is off for that reason: with it, gunicorn (21 and later) leaves the binding to
+each worker, so on a taken port the workers failed and were respawned forever while the
+master never exited (and told systemd it was ready before anything listened); and
+SO_REUSEPORT let a second instance share a port silently.
+
+nginx in front refuses oversized request lines and headers itself, in the service's error
+format (``deploy/nginx/snp.conf``); the limits below are higher, so gunicorn's own plain
+answers never reach a client through it.
 """
 import ctypes
 import multiprocessing
 import os
 import signal
+import traceback
 
 bind = os.environ.get("SNP_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 worker_class = "sync"
-# SO_REUSEPORT: without it, a master restarted while an orphaned worker of the old one still
-# listens fails with "Address already in use".
-reuse_port = True
+# Above nginx's (large_client_header_buffers 4 4k: a request line or header line of 4 KB at most, about
+# 17 KB of headers in all), so that nginx, not gunicorn, answers an oversized request: in the error format.
+# The number of header lines is gunicorn's maximum: nginx's 17 KB already bound it.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 32768
+# A request still running after this long is cut (its worker aborted, worker_abort below): nginx answers 502
+# in the error format.
+timeout = 30
 # The access log goes to the standard output (journald under systemd) unless SNP_ACCESS_LOG names
 # a file; the calendar feed's secret token is masked in it (snp_service/secret_masking.py).
 accesslog = os.environ.get("SNP_ACCESS_LOG", "-")
@@ -42,3 +61,16 @@ def post_fork(server, worker):
         server.log.warning("worker %s: prctl(PR_SET_PDEATHSIG) failed (errno %s)", worker.pid, ctypes.get_errno())
     if os.getppid() != server.pid:  # the master died before the request above
         os._exit(0)
+
+
+def worker_abort(worker):
+    """gunicorn's timeout (SIGABRT to a worker silent for ``timeout`` seconds): leave at once, unanswered.
+
+    Left to unwind, the abort's SystemExit reached gunicorn, which answered its own plain-text 500 (a
+    request waiting on PostgreSQL is interrupted in Python; one waiting in SQLite's C code was killed
+    later, unanswered). Gone without an answer, the request gets nginx's 502 in the service's error
+    format. Where the request was stuck is logged first: code lines only, never a value.
+    """
+    stack = "".join(traceback.format_stack()[:-1])
+    worker.log.critical("worker %s: request cut by the %s s timeout, at:\n%s", worker.pid, worker.cfg.timeout, stack)
+    os._exit(1)

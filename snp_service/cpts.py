@@ -55,6 +55,15 @@ def get_cpts(cpts_id: int) -> Cpts:
     return cpts
 
 
+def _check_name_free(name: str, cpts_id: int | None = None) -> None:
+    """Two CPTS never share a name (a unique column): say so in French rather than let the database refuse."""
+    taken = select(Cpts.id).where(Cpts.name == name)
+    if cpts_id is not None:
+        taken = taken.where(Cpts.id != cpts_id)
+    if db.session.scalar(taken.limit(1)) is not None:
+        raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
+
+
 def _cpts_summary(cpts: Cpts) -> dict:
     return {"name": cpts.name, "population": cpts.population, "regulation_area": cpts.regulation_area,
             "communes": [c.insee for c in cpts.communes]}
@@ -63,8 +72,7 @@ def _cpts_summary(cpts: Cpts) -> dict:
 def create_cpts(actor: User | str, data: dict) -> Cpts:
     policy.check_scope_change(actor, None, data)
     with write_transaction():
-        if db.session.scalar(select(Cpts.id).where(Cpts.name == data["name"])) is not None:
-            raise Conflict("Une CPTS porte déjà ce nom", code="name_taken", fields={"name": ["already used"]})
+        _check_name_free(data["name"])
         check_targets(data.get("indicator_targets") or {})
         cpts = Cpts(**{k: data[k] for k in _CPTS_FIELDS if k in data})
         cpts.communes = _communes(data.get("communes", []))
@@ -80,6 +88,8 @@ def update_cpts(actor: User | str, cpts_id: int, data: dict) -> Cpts:
         cpts = get_cpts(cpts_id)
         policy.check_scope_change(actor, cpts, data)
         before = _cpts_summary(cpts)
+        if "name" in data:
+            _check_name_free(data["name"], cpts.id)
         if "regulation_area" in data and data["regulation_area"] != cpts.regulation_area:
             # Its own event: a change of who may read whose patients is looked for on its own.
             audit.record(actor, "cpts.scope_change", cpts, before={"regulation_area": cpts.regulation_area},

@@ -176,6 +176,94 @@ def _insert_returning(table, from_server: tuple[str, ...]):
     return insert(table).returning(table.c.id, *(table.c[key] for key in from_server))
 
 
+def insert_many(table, rows: list[dict], *, same: dict | None = None, new_ids: bool = False) -> list[int]:
+    """Write many new rows of ``table`` straight through the driver, in one go; their ids if ``new_ids``.
+
+    The measured fast path of a 50,000-row history import: through Core, each value went through its
+    column type's processor one by one and each row through the statement's parameter building, three
+    quarters of the import's time. Here instants are converted by ``_driver_instant`` (what ``UTCDateTime``
+    binds: a naive UTC text on SQLite, the aware value on PostgreSQL), column by column, every other value
+    goes to the driver as it is (PostgreSQL: through ``COPY``), and Python defaults are filled in as
+    ``insert_row`` does. ``rows`` all have
+    the same keys; ``same`` holds the values every row shares (converted once). With ``new_ids`` the ids
+    are taken first (``_take_ids``) and written explicitly: they come back in the rows' order, with no
+    RETURNING (which SQLAlchemy sends one row at a time on SQLite when the order must be kept).
+    """
+    if not rows:
+        return []
+    connection = db.session.connection()
+    to_driver = _driver_instant(connection.dialect.name)
+    python_defaults, _, _ = _insert_plan(table)
+    same = dict(same or {})
+    same |= {key: default.arg(None) if default.is_callable else default.arg
+             for key, default in python_defaults if key not in rows[0] and key not in same}
+    names = list(rows[0])
+    columns = [[row[name] for row in rows] for name in names]
+    if new_ids:
+        names, columns = ["id", *names], [_take_ids(connection, table, len(rows)), *columns]
+    columns = [list(map(to_driver, column)) if _is_instant(table, name) else column
+               for name, column in zip(names, columns)]
+    for name, value in same.items():
+        names.append(name)
+        columns.append([to_driver(value) if _is_instant(table, name) else value] * len(rows))
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, table, names, zip(*columns))
+    else:
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) "
+                                   f"VALUES ({', '.join(['?'] * len(names))})", list(zip(*columns)))
+    return columns[0] if new_ids else []
+
+
+def _copy_rows(connection, table, names: list[str], rows) -> None:
+    """PostgreSQL: ``COPY ... FROM STDIN`` in the session's transaction, half the time of an ``executemany``
+    (one Bind/Execute per row) for 50,000 rows; a refusal (overlap, foreign key) is the usual SQLAlchemy error."""
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    dbapi = connection.dialect.dbapi
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as error:
+        raise DBAPIError.instance(statement, None, error, dbapi.Error, hide_parameters=True,
+                                  dialect=connection.dialect) from error
+
+
+def _is_instant(table, name: str) -> bool:
+    return isinstance(table.c[name].type, UTCDateTime)
+
+
+def _driver_instant(dialect: str):
+    """What ``UTCDateTime`` and the dialect's own type would send for an instant (a naive value is refused)."""
+    def sqlite_text(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        # SQLAlchemy's SQLite DATETIME text, 'YYYY-MM-DD HH:MM:SS.ffffff', in UTC: the "+00:00" cut off.
+        return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:-6]
+
+    def aware(value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value
+
+    return sqlite_text if dialect == "sqlite" else aware
+
+
+def _take_ids(connection, table, count: int) -> list[int]:
+    """``count`` primary keys for new rows of ``table``, inside the write transaction that inserts them.
+
+    PostgreSQL: from the column's sequence, as a default would. SQLite: after the largest id, which no
+    other writer can take meanwhile (``write_transaction`` holds the write lock from its first statement).
+    """
+    if connection.dialect.name == "postgresql":
+        return list(connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, count)
+        ).scalars())
+    last = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar()
+    return list(range(last + 1, last + 1 + count))
+
+
 # Objects made by insert_row in the current transaction. A rollback takes their rows away, but the
 # session took them for loaded rows and would keep them (SQLite even reuses their ids): they go too.
 _INSERTED_ROWS = "snp_inserted_rows"

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, cpts, supplements
-from .database import write_transaction
+from .database import insert_many, write_transaction
 from .errors import Conflict, Invalid
 from .extensions import db
 from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
@@ -196,25 +197,37 @@ def _flag(record: dict, name: str, problems: list[str]) -> bool:
 
 
 def _overlaps(rows: list[HistoryRow]) -> dict[int, list[str]]:
-    """Rows whose slot overlaps another non-withdrawn slot of the practitioner, in the file or already stored."""
-    live = [r for r in rows if not r.withdrawn]
+    """Rows whose slot overlaps another non-withdrawn slot of the practitioner, in the file or already stored.
+
+    One pass, O(n log n): the file's live slots sorted by practitioner and start meet the earlier
+    row that reaches furthest; the stored ones come in one query, and each row looks up the one stored slot that can
+    reach it (stored slots never overlap one another, so the last one starting before the row's end
+    is the only candidate), as the SQLite trigger does.
+    """
+    live = sorted((r for r in rows if not r.withdrawn), key=lambda r: (r.practitioner_id, r.start))
     errors: dict[int, list[str]] = {}
-    by_practitioner: dict[int, list[HistoryRow]] = {}
-    for row in sorted(live, key=lambda r: (r.practitioner_id, r.start)):
-        previous = by_practitioner.setdefault(row.practitioner_id, [])
-        if previous and previous[-1].end > row.start:
-            errors.setdefault(row.line, []).append(f"overlaps the slot of line {previous[-1].line}")
-        previous.append(row)
+    reach: HistoryRow | None = None  # the practitioner's earlier row that ends last
+    for row in live:
+        if reach is not None and reach.practitioner_id == row.practitioner_id and reach.end > row.start:
+            errors.setdefault(row.line, []).append(f"overlaps the slot of line {reach.line}")
+        if reach is None or reach.practitioner_id != row.practitioner_id or row.end > reach.end:
+            reach = row
     if not live:
         return errors
-    stored = db.session.execute(
-        select(Slot.practitioner_id, Slot.start_at, Slot.end_at).where(
-            Slot.practitioner_id.in_(by_practitioner), Slot.status != "withdrawn",
-            Slot.start_at < max(r.end for r in live), Slot.end_at > min(r.start for r in live))).all()
-    for practitioner_id, start_at, end_at in stored:
-        for row in by_practitioner[practitioner_id]:
-            if row.start < end_at and row.end > start_at:
-                errors.setdefault(row.line, []).append("overlaps a slot already stored for this practitioner")
+    stored: dict[int, tuple[list[datetime], list[datetime]]] = {}
+    for practitioner_id, start_at, end_at in db.session.execute(
+            select(Slot.practitioner_id, Slot.start_at, Slot.end_at).where(
+                Slot.practitioner_id.in_({r.practitioner_id for r in live}), Slot.status != "withdrawn",
+                Slot.start_at < max(r.end for r in live), Slot.end_at > min(r.start for r in live))
+            .order_by(Slot.practitioner_id, Slot.start_at)):
+        starts, ends = stored.setdefault(practitioner_id, ([], []))
+        starts.append(start_at)
+        ends.append(end_at)
+    for row in live:
+        starts, ends = stored.get(row.practitioner_id, ((), ()))
+        last_before_end = bisect_left(starts, row.end) - 1
+        if last_before_end >= 0 and ends[last_before_end] > row.start:
+            errors.setdefault(row.line, []).append("overlaps a slot already stored for this practitioner")
     return errors
 
 
@@ -225,18 +238,19 @@ def _reject(errors: dict[int, list[str]]) -> None:
 
 
 def _write(actor, rows: list[HistoryRow]) -> dict:
+    """Insert the file's slots, then its bookings, each with one ``executemany`` (``database.insert_many``)."""
     created_by = actor.id if hasattr(actor, "id") else None
+    now = utcnow()
     slot_rows = [{"practitioner_id": r.practitioner_id, "start_at": r.start, "end_at": r.end, "mode": r.mode,
-                  "status": "withdrawn" if r.withdrawn else ("booked" if r.booked else "expired"),
-                  "created_by_id": created_by} for r in rows]
+                  "status": "withdrawn" if r.withdrawn else ("booked" if r.booked else "expired")} for r in rows]
+    booking_rows = [{"channel": r.channel, "outcome": r.outcome, "has_treating_doctor": r.has_treating_doctor,
+                     "created_at": r.booked_at, "outcome_at": r.end if r.outcome else None} for r in rows]
     try:
-        slot_ids = db.session.scalars(insert(Slot).returning(Slot.id, sort_by_parameter_order=True), slot_rows).all()
-        bookings = [{"slot_id": slot_id, "channel": r.channel, "status": "booked", "outcome": r.outcome,
-                     "has_treating_doctor": r.has_treating_doctor, "created_at": r.booked_at,
-                     "outcome_at": r.end if r.outcome else None, "booked_by_id": created_by}
-                    for slot_id, r in zip(slot_ids, rows) if r.booked]
-        if bookings:
-            db.session.execute(insert(Booking), bookings)
+        slot_ids = insert_many(Slot.__table__, slot_rows, new_ids=True,
+                               same={"created_by_id": created_by, "created_at": now, "updated_at": now})
+        bookings = [dict(booking, slot_id=slot_id)
+                    for slot_id, booking, r in zip(slot_ids, booking_rows, rows) if r.booked]
+        insert_many(Booking.__table__, bookings, same={"status": "booked", "booked_by_id": created_by})
     except IntegrityError:
         # Another writer stored an overlapping slot since the check: nothing of the file is kept.
         raise Conflict("Un créneau du fichier chevauche un créneau enregistré entre-temps", code="overlap")

@@ -24,10 +24,10 @@ from functools import lru_cache
 
 import holidays
 from flask import current_app
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, select
 
 from . import audit
-from .database import write_transaction
+from .database import insert_many, write_transaction
 from .extensions import db
 from .models import Booking, Practitioner, Slot, SupplementAct, SupplementLine, members_of, practitioner_cpts
 from .timeutil import check_days, month_end, paris_day_bounds, paris_today, to_paris, utcnow
@@ -199,12 +199,11 @@ def _reevaluate(actor, start: datetime, end: datetime, practitioner_id: int | No
     if practitioner_id is not None:
         stale = stale.where(SupplementAct.practitioner_id == practitioner_id)
     db.session.execute(stale)
-    # Core inserts (one executemany): the ORM's bulk insert splits batches wherever a value is None.
-    if acts:
-        db.session.execute(insert(SupplementAct.__table__), [_verdict_row(act, now) for act in acts])
+    # Straight to the driver (database.insert_many): a history import's 50,000 rows bring tens of
+    # thousands of verdicts, and Core's per-value type processing was most of their cost.
+    insert_many(SupplementAct.__table__, [_verdict_row(act, now) for act in acts])
     lines = _ledger_corrections(acts, start, end, rules, now, practitioner_id)
-    if lines:
-        db.session.execute(insert(SupplementLine.__table__), lines)
+    insert_many(SupplementLine.__table__, lines)
     counts = {
         "acts": len(acts),
         "eligible": sum(act.eligible for act in acts),

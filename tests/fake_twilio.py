@@ -4,6 +4,14 @@ It checks what Twilio checks (path with the account SID, basic auth, ``To``,
 ``From`` or ``MessagingServiceSid``, ``Body``), answers JSON shaped like
 Twilio's, and can be told to fail the next N sends (500, 429, 400 with a
 Twilio error code), to be down (503 for every send) or to answer slowly.
+
+The Messages list (``GET .../Messages.json``) is played as Twilio documents it: filtered by ``To``,
+``From`` and the day a message was sent (``DateSent``, ``DateSent<``, ``DateSent>``: a GMT date
+``YYYY-MM-DD``, or an instant as the official client writes it; a message not sent yet has no
+``date_sent`` and no date filter keeps it), newest sent first, in pages of ``PageSize`` (50 by
+default, at most 1,000; ``max_page_size`` makes the fake's pages smaller still), each page naming
+the next one in ``next_page_uri``. A message's ``status_callback`` is the fake's own record: the
+real API never gives it back.
 """
 from __future__ import annotations
 
@@ -14,10 +22,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import format_datetime
+from datetime import date, datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
 _ERRORS = {400: (21211, "The 'To' number is not a valid phone number."), 429: (20429, "Too Many Requests"),
@@ -30,6 +38,8 @@ class FakeTwilio:
     auth_token: str = "fake-auth-token"
     messages: list[dict] = field(default_factory=list)
     requests: int = 0
+    list_requests: int = 0
+    max_page_size: int = 1000
     delay: float = 0.0
     down: bool = False
     _failures: list[int] = field(default_factory=list)
@@ -40,6 +50,13 @@ class FakeTwilio:
         """The next ``times`` sends answer ``status`` (500, 429 or 400) and are not delivered."""
         with self._lock:
             self._failures.extend([status] * times)
+
+    def add_message(self, to: str, body: str, sent_at: datetime) -> dict:
+        """A message the account sent at ``sent_at`` (another sender, an earlier day), as Twilio keeps it."""
+        with self._lock:
+            message = self._message({"To": to, "From": "+33700000000", "Body": body}, sent_at)
+            self.messages.append(message)
+            return message
 
     def start(self) -> "FakeTwilio":
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -68,17 +85,75 @@ class FakeTwilio:
             if status:
                 code, text = _ERRORS[status]
                 return status, {"code": code, "message": text, "more_info": "", "status": status}
-            now = datetime.now(timezone.utc)
-            message = {
-                "sid": f"SM{next(self._sids):032x}", "account_sid": self.account_sid, "to": form["To"],
-                "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
-                "body": form["Body"], "status": "queued", "num_segments": "1", "direction": "outbound-api",
-                "date_created": format_datetime(now), "date_updated": format_datetime(now), "date_sent": None,
-                "api_version": "2010-04-01", "price": None, "error_code": None, "error_message": None,
-                "status_callback": form.get("StatusCallback"),
-            }
+            message = self._message(form, datetime.now(timezone.utc))
             self.messages.append(message)
-            return 201, message
+            # As Twilio answers a create: accepted and queued, not sent yet (the fake sends at once).
+            return 201, {**_public(message), "status": "queued", "date_sent": None}
+
+    def _message(self, form: dict, now: datetime) -> dict:
+        return {
+            "sid": f"SM{next(self._sids):032x}", "account_sid": self.account_sid, "to": form["To"],
+            "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": form["Body"], "status": "sent", "num_segments": "1", "direction": "outbound-api",
+            "date_created": format_datetime(now), "date_updated": format_datetime(now),
+            "date_sent": format_datetime(now),
+            "api_version": "2010-04-01", "price": None, "error_code": None, "error_message": None,
+            "status_callback": form.get("StatusCallback"),
+        }
+
+    def _list(self, path: str, query: dict[str, str]) -> tuple[int, dict]:
+        """One page of the Messages list, as Twilio serves it."""
+        try:
+            page_size = int(query.get("PageSize", 50))
+            page = int(query.get("Page", 0))
+            kept = [_date_filter(query[name], name) for name in ("DateSent", "DateSent<", "DateSent>") if name in query]
+        except ValueError:
+            return 400, {"code": 20001, "message": "Invalid filter or page", "status": 400}
+        if not 1 <= page_size <= 1000:
+            return 400, {"code": 20001, "message": "PageSize must be between 1 and 1000", "status": 400}
+        with self._lock:
+            self.list_requests += 1
+            found = [m for m in self.messages if query.get("To") in (None, m["to"])
+                     and query.get("From") in (None, m["from"]) and all(keep(_sent(m)) for keep in kept)]
+        found.sort(key=lambda m: (_sent(m) or datetime.max.replace(tzinfo=timezone.utc), m["sid"]), reverse=True)
+        start = 0
+        if query.get("PageToken"):  # "PA" + the last SID of the previous page
+            sids = [m["sid"] for m in found]
+            start = sids.index(query["PageToken"][2:]) + 1 if query["PageToken"][2:] in sids else len(found)
+        size = min(page_size, self.max_page_size)
+        chunk = found[start:start + size]
+        first_query = {key: value for key, value in query.items() if key not in ("Page", "PageToken")}
+        next_uri = None
+        if start + size < len(found):
+            next_uri = f"{path}?{urlencode(first_query | {'Page': page + 1, 'PageToken': 'PA' + chunk[-1]['sid']})}"
+        return 200, {"messages": [_public(m) for m in chunk], "page": page, "page_size": size,
+                     "uri": f"{path}?{urlencode(query)}", "first_page_uri": f"{path}?{urlencode(first_query)}",
+                     "next_page_uri": next_uri, "previous_page_uri": None, "start": start,
+                     "end": start + max(len(chunk) - 1, 0)}
+
+
+def _public(message: dict) -> dict:
+    """A message as the API shows it: without the fake's own record of the status callback."""
+    return {key: value for key, value in message.items() if key != "status_callback"}
+
+
+def _sent(message: dict) -> datetime | None:
+    return parsedate_to_datetime(message["date_sent"]) if message["date_sent"] else None
+
+
+def _date_filter(value: str, name: str):
+    """Twilio's DateSent filters: a GMT date (the whole day) or an instant (``YYYY-MM-DDTHH:MM:SSZ``)."""
+    if "T" in value:
+        instant = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        first, last = instant, instant
+    else:
+        first = datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc)
+        last = first + timedelta(days=1) - timedelta(microseconds=1)
+    if name == "DateSent>":  # on or after (midnight of) the date
+        return lambda sent: sent is not None and sent >= first
+    if name == "DateSent<":  # on or before the date
+        return lambda sent: sent is not None and sent <= last
+    return lambda sent: sent is not None and first <= sent <= last
 
 
 def _handler_for(fake: FakeTwilio):
@@ -118,14 +193,11 @@ def _handler_for(fake: FakeTwilio):
             self._reply(*fake._accept(form))
 
         def do_GET(self):
-            """The Messages list, filtered by ``To``, newest first (used to check a half-sent message)."""
+            """The Messages list (used to look for a half-sent message before any resend)."""
             if not self._authorised():
                 return
-            to = parse_qs(urlsplit(self.path).query).get("To", [None])[0]
-            with fake._lock:
-                found = [m for m in reversed(fake.messages) if to in (None, m["to"])]
-            self._reply(200, {"messages": found, "page": 0, "page_size": 50, "next_page_uri": None,
-                              "first_page_uri": self.path, "previous_page_uri": None, "uri": self.path,
-                              "start": 0, "end": max(len(found) - 1, 0)})
+            parts = urlsplit(self.path)
+            query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+            self._reply(*fake._list(parts.path, query))
 
     return Handler

@@ -108,6 +108,24 @@ def test_cpts_record_size_class_from_population(client, world):
     assert patched.get_json()["size_class"] == 1
 
 
+def test_renaming_a_cpts_to_another_ones_name_is_409_and_changes_nothing(client, world):
+    # Was a 500 (the unique column refused it at the commit), on both databases: issue 28, finding 8.
+    taken, mine = world.cpts("CPTS Littoral"), world.cpts("CPTS Bocage")
+    headers = world.headers(world.user("coordinator", mine))
+
+    response = client.patch(f"/api/v1/cpts/{mine.id}", json={"name": "CPTS Littoral", "population": 1}, headers=headers)
+
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert (error["code"], error["message"], error["fields"]) == (
+        "name_taken", "Une CPTS porte déjà ce nom", {"name": ["already used"]})
+    record = client.get(f"/api/v1/cpts/{mine.id}", headers=headers).get_json()
+    assert (record["name"], record["population"]) == ("CPTS Bocage", 50_000)
+    assert client.patch(f"/api/v1/cpts/{mine.id}", json={"name": "CPTS Bocage"}, headers=headers).status_code == 200
+    assert client.get(f"/api/v1/cpts/{taken.id}", headers=world.headers(world.user("admin"))).get_json()["name"] == (
+        "CPTS Littoral")
+
+
 def test_duplicate_rpps_is_409(client, world):
     cpts = world.cpts()
     headers = world.headers(world.user("coordinator", cpts))

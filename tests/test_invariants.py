@@ -66,6 +66,44 @@ def test_overlap_rule_ignores_withdrawn_slots_and_other_practitioners(world):
     db.session.rollback()
 
 
+@pytest.mark.parametrize("start, end, refused", [
+    ("09:10", "09:20", True),    # the first slot's tail
+    ("09:10", "09:35", True),    # across both
+    ("08:00", "12:00", True),    # around both
+    ("09:15", "09:30", False),   # exactly between them
+    ("09:20", "09:25", False),   # in the gap, over the withdrawn one
+    ("09:44", "10:00", True),    # the last one's tail
+    ("09:45", "10:00", False),   # right after the last one
+    ("08:50", "09:00", False),   # right before the first one
+])
+def test_overlaps_are_refused_whatever_the_neighbourhood(world, start, end, refused):
+    """The database's own check (SQLite trigger, PostgreSQL exclusion constraint) near several slots:
+    the SQLite trigger probes one neighbour only, which must always be the one that decides."""
+    practitioner = world.practitioner(world.cpts())
+    at = lambda hhmm: datetime(2030, 1, 7, *map(int, hhmm.split(":")), tzinfo=UTC)  # noqa: E731
+    world.slot(practitioner, at("09:00"), minutes=15)
+    world.slot(practitioner, at("09:20"), minutes=5, status="withdrawn")
+    world.slot(practitioner, at("09:30"), minutes=15, status="booked")
+    moved = world.slot(practitioner, at("11:00"), minutes=15)
+
+    new = Slot(practitioner_id=practitioner.id, start_at=at(start), end_at=at(end))
+    if refused:
+        with pytest.raises(IntegrityError):
+            _insert(new)
+        db.session.rollback()
+    else:
+        _insert(new)
+        db.session.delete(new)
+        db.session.commit()
+    moved.start_at, moved.end_at = at(start), at(end)  # an update is checked the same way
+    if refused:
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+    else:
+        db.session.commit()
+
+
 def test_slot_must_end_after_it_starts(world):
     practitioner = world.practitioner(world.cpts())
     start = datetime(2030, 1, 7, 14, 0, tzinfo=UTC)

@@ -57,3 +57,22 @@ def test_migrated_database_holds_the_overlap_rule(empty_database_url):
             db.session.commit()
         db.session.rollback()
         db.engine.dispose()
+
+
+def test_migrated_sqlite_holds_the_models_overlap_triggers(empty_database_url):
+    """The SQLite triggers that hold the overlap rule are the models' own (issue 28: one index probe per row)."""
+    import pytest
+    from sqlalchemy import text
+
+    from snp_service.models.slots import SQLITE_OVERLAP_TRIGGERS
+
+    if not empty_database_url.startswith("sqlite"):
+        pytest.skip("SQLite's triggers; PostgreSQL holds the rule with its exclusion constraint (test above)")
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    assert app.test_cli_runner().invoke(snp, ["init-db"]).exit_code == 0
+    with app.app_context():
+        stored = db.session.scalars(text("SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).all()
+        db.engine.dispose()
+    words = lambda sql: " ".join(sql.replace("IF NOT EXISTS ", "").split())  # noqa: E731 (SQLite drops the clause)
+    assert sorted(map(words, stored)) == sorted(map(words, SQLITE_OVERLAP_TRIGGERS))
+    assert all("ORDER BY other.start_at DESC LIMIT 1" in sql for sql in stored)

@@ -66,7 +66,7 @@ def test_booking_sends_one_confirmation_through_twilio(world, gp, twilio):
     [sms] = twilio.messages
     assert (sms["to"], sms["from"]) == ("+33612345678", "+33700000000")
     assert sms["body"] == ("RDV confirmé le lun. 15/07 à 14h30 avec Dr Alex Martin, "
-                           f"{gp.address}. Pour annuler, rappelez le 116 117.")
+                           f"{gp.address}. Pour annuler, rappelez le 116 117. Réf. {message_of(booking).id}")
     assert sms["status_callback"] == f"{PUBLIC_URL}/notify/twilio/status?outbox_id={message_of(booking).id}"
     message = message_of(booking)
     assert (message.status, message.provider_sid, message.attempts) == ("queued", sms["sid"], 1)
@@ -146,11 +146,7 @@ def test_twilio_down_during_100_bookings_then_back_sends_each_once(world, gp, tw
 
 def test_crash_after_twilio_accepted_is_recorded_not_resent(world, gp, twilio, app, monkeypatch):
     booking = book(world.slot(gp, start=START))
-    monkeypatch.setattr(sender, "_finish", _crash)
-    now = datetime.now(timezone.utc)
-    with pytest.raises(SystemExit):
-        send_pending(now=now)
-    monkeypatch.undo()
+    now = crash_in(monkeypatch, sender._finish)
     assert message_of(booking).status == "sending" and len(twilio.messages) == 1
 
     assert send_pending(now=now + timedelta(seconds=60))["sent"] == 0  # lease still running
@@ -160,13 +156,67 @@ def test_crash_after_twilio_accepted_is_recorded_not_resent(world, gp, twilio, a
     assert (message_of(booking).status, message_of(booking).provider_sid) == ("queued", twilio.messages[0]["sid"])
 
 
+def test_crash_after_twilio_accepted_then_25_more_to_the_number_still_one_sms(world, gp, twilio, app, monkeypatch):
+    """Issue 28, finding 10: the look-up read only the last 20 messages to the number, so a message
+    accepted just before a crash, followed by more than 20 others to the same patient, was sent again
+    when its lease expired. It is now found by its own reference, through every page of the list."""
+    twilio.max_page_size = 7  # Twilio's pages hold up to 1,000: smaller here, so the look-up must page
+    stuck = book(world.slot(gp, start=START))
+    now = crash_in(monkeypatch, sender._finish)
+    later = [book(world.slot(gp, start=START + timedelta(hours=n + 1))) for n in range(25)]
+    assert send_pending(now=datetime.now(timezone.utc))["sent"] == 25  # the stuck one's lease still runs
+    assert len(twilio.messages) == 26 and {m["to"] for m in twilio.messages} == {"+33612345678"}
+
+    counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
+
+    assert counts["recovered"] == 1 and counts["sent"] == 0
+    assert len(twilio.messages) == 26 and outbox_ids(twilio) == sorted(message_of(b).id for b in [stuck, *later])
+    assert (message_of(stuck).status, message_of(stuck).provider_sid) == ("queued", twilio.messages[0]["sid"])
+    assert twilio.list_requests >= 4  # 26 messages in pages of 7
+
+
+def test_the_same_reference_outside_the_claim_window_is_not_taken_for_the_message(world, gp, twilio, app,
+                                                                                   monkeypatch):
+    """A message ending with the same reference an hour before the claim (a database restored from a backup
+    gives out ids again) is not this row's: the row was never sent, so it is sent once now."""
+    booking = book(world.slot(gp, start=START))
+    now = crash_in(monkeypatch, sender._deliver)
+    old = twilio.add_message("+33612345678", f"Un ancien message. Réf. {message_of(booking).id}",
+                             sent_at=now - timedelta(hours=1))
+
+    counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
+
+    assert (counts["recovered"], counts["sent"]) == (0, 1)
+    assert [m["sid"] for m in twilio.messages if m["sid"] != old["sid"]] == [message_of(booking).provider_sid]
+
+
+def test_a_list_page_that_fails_leaves_the_message_claimed_not_resent(world, gp, twilio, app, monkeypatch):
+    booking = book(world.slot(gp, start=START))
+    now = crash_in(monkeypatch, sender._finish)
+    twilio.max_page_size = 1
+    twilio.add_message("+33612345678", "Un autre message.", sent_at=now)  # newer: the stuck one is on page 2
+    monkeypatch.setattr(twilio, "_list", _second_page_fails(twilio._list))
+
+    counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
+
+    assert counts["retried"] == 1 and len(twilio.messages) == 2
+    assert message_of(booking).status == "sending"  # checked again when its renewed lease expires
+    monkeypatch.undo()
+    later = now + timedelta(seconds=2 * app.config["SMS_LEASE_SECONDS"])
+    assert send_pending(now=later)["recovered"] == 1 and len(twilio.messages) == 2
+
+
+def _second_page_fails(list_page):
+    def failing(path, query):
+        if "PageToken" in query:
+            return 500, {"code": 20500, "message": "Internal Server Error", "status": 500}
+        return list_page(path, query)
+    return failing
+
+
 def test_crash_before_twilio_got_it_is_sent_after_the_lease(world, gp, twilio, app, monkeypatch):
     booking = book(world.slot(gp, start=START))
-    monkeypatch.setattr(sender, "_deliver", _crash)
-    now = datetime.now(timezone.utc)
-    with pytest.raises(SystemExit):
-        send_pending(now=now)
-    monkeypatch.undo()
+    now = crash_in(monkeypatch, sender._deliver)
 
     counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
 
@@ -176,6 +226,17 @@ def test_crash_before_twilio_got_it_is_sent_after_the_lease(world, gp, twilio, a
 
 def _crash(*args, **kwargs):
     raise SystemExit("worker killed")
+
+
+def crash_in(monkeypatch, step) -> datetime:
+    """Run the sender until the process dies in ``step`` (``sender._deliver``: before Twilio got the message;
+    ``sender._finish``: after it accepted it, before its SID was recorded); returns the claim's instant."""
+    monkeypatch.setattr(sender, step.__name__, _crash)
+    now = datetime.now(timezone.utc)
+    with pytest.raises(SystemExit):
+        send_pending(now=now)
+    monkeypatch.undo()
+    return now
 
 
 def sign(url: str, form: dict, token: str) -> dict:

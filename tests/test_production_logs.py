@@ -74,14 +74,15 @@ def test_a_booking_sms_in_production_leaves_no_phone_number_in_the_logs(app, pro
         with production.app_context():
             assert send_pending()["sent"] >= 1
             # The look-up done before resending a message whose send went unanswered: by the number.
-            lookup = OutgoingSms(1, PHONE, twilio.messages[0]["body"])
-            get_backend().find(lookup, utcnow() - timedelta(minutes=5))
+            lookup = OutgoingSms(1, PHONE, twilio.messages[0]["body"], reference=" Réf. 1")
+            claim = (utcnow() - timedelta(minutes=5), utcnow())
+            get_backend().find(lookup, claim)
             written = "\n".join(record.getMessage() for record in caplog.records) + capsys.readouterr().out
             # The control: left at INFO, Twilio's client would have logged the look-up with the number.
             twilio_log = logging.getLogger("twilio.http_client")
             twilio_log.setLevel(logging.INFO)
             try:
-                get_backend().find(lookup, utcnow() - timedelta(minutes=5))
+                get_backend().find(lookup, claim)
             finally:
                 twilio_log.setLevel(logging.WARNING)
             control = "\n".join(record.getMessage() for record in caplog.records)

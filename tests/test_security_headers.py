@@ -17,6 +17,7 @@ import pytest
 from snp_service import accounts, create_app
 from snp_service.extensions import db
 from snp_service.models import Season
+from snp_service.timeutil import utcnow
 
 from .factories import World
 
@@ -69,6 +70,52 @@ def test_the_calendar_feed_keeps_its_stricter_referrer_policy(client, world):
     assert response.status_code == 200
     assert response.headers["Referrer-Policy"] == "no-referrer"
     _assert_security_headers(response, "calendar feed")
+
+
+def test_no_answer_holding_patient_data_is_kept_by_a_cache(app):
+    """Issue 28: answers with patient data carried no Cache-Control. One rule (security_headers): every answer
+    to a signed-in caller, and every answer whose view declared nothing, is ``no-store``."""
+    with app.app_context():
+        world = World()
+        cpts = world.cpts(regulation_area="Vendée")
+        gp = world.gp(cpts)
+        booked, free = world.slot(gp.practitioner), world.slot(gp.practitioner, utcnow() + timedelta(hours=5))
+        booking_id = world.booking(booked).id
+        regulator, coordinator = world.user("regulator", cpts), world.user("coordinator", cpts)
+        api = world.headers(regulator)
+        pages = {}
+        for name, user in (("regulator", regulator), ("gp", gp), ("coordinator", coordinator)):
+            pages[name] = app.test_client()
+            world.sign_in_page(pages[name], user)
+        feed, free_id = gp.practitioner.calendar_token, free.id
+        db.session.remove()
+    client = app.test_client()
+    day = date.today().isoformat()
+    patient = {"first_name": "Jeanne", "last_name": "Durand", "birth_date": "1950-03-02", "phone": "+33612345678"}
+    made = client.post("/api/v1/bookings", headers=api,
+                       json={"slot_id": free_id, "channel": "116117", "patient": patient})
+    grid = pages["regulator"].get("/regulation/agenda.json")
+    answers = {
+        "booking made": made,
+        "booking read": client.get(f"/api/v1/bookings/{booking_id}", headers=api),
+        "bookings listed": client.get(f"/api/v1/bookings?from={day}&to={day}", headers=api),
+        "API error to a signed-in caller": client.get("/api/v1/bookings/99999", headers=api),
+        "console page": pages["regulator"].get("/regulation"),
+        "console JSON (planning grid)": grid,
+        "planning grid unchanged (304)": pages["regulator"].get("/regulation/agenda.json",
+                                                                headers={"If-None-Match": grid.headers["ETag"]}),
+        "GP page": pages["gp"].get("/gp"),
+        "coordination page": pages["coordinator"].get("/coordination"),
+        "calendar feed (patients' initials)": client.get(f"/calendar/{feed}.ics"),
+        "sign-in page": client.get("/login"),
+    }
+    assert answers["booking made"].status_code == 201, answers["booking made"].get_json()
+    assert answers["planning grid unchanged (304)"].status_code == 304
+    assert {where: (a.status_code, a.headers.get("Cache-Control")) for where, a in answers.items()
+            if a.headers.get("Cache-Control") != "no-store"} == {}
+    # What holds no patient and says so stays cacheable: the public FHIR publication, static files.
+    assert client.get("/api/v1/fhir/$bulk-publish").headers["Cache-Control"].startswith("public")
+    assert "no-store" not in pages["regulator"].get("/static/pages/app.css").headers.get("Cache-Control", "")
 
 
 def test_hsts_only_in_production_over_https(database_url, monkeypatch, app):

@@ -10,7 +10,7 @@ bp = Blueprint("calendar_feed", __name__)
 @bp.get("/api/v1/calendar/<token>.ics", endpoint="feed_api")
 def feed(token):
     body = calendar_feed.feed_for_token(token)
-    # The URL is the secret: no shared cache may keep the answer, and no referrer may leak it.
+    # The URL is the secret: no referrer may leak it. The booked slots carry patients' initials: like
+    # every answer without a Cache-Control of its own, no cache keeps it (security_headers).
     return Response(body, mimetype="text/calendar", headers={
-        "Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer",
-        "Content-Disposition": 'inline; filename="snp.ics"'})
+        "Referrer-Policy": "no-referrer", "Content-Disposition": 'inline; filename="snp.ics"'})

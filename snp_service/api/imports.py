@@ -1,5 +1,5 @@
 """/api/v1/imports: history import of past seasons (SPEC's CSV format, all or nothing)."""
-from flask import request
+from flask import current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .. import history_import
@@ -23,4 +23,6 @@ def import_history(args, user):
     check_cpts(user, args["cpts_id"], manage=True)
     if request.mimetype != "text/csv":
         raise UnsupportedMediaType("Content-Type must be text/csv")
+    # Larger than any other body: the documented 50,000 rows do not fit in MAX_CONTENT_LENGTH.
+    request.max_content_length = current_app.config["HISTORY_IMPORT_MAX_CONTENT_LENGTH"]
     return history_import.import_history(user, args["cpts_id"], request.get_data())

@@ -61,12 +61,21 @@ class Slot(db.Model):
 
 # SQLite has no exclusion constraints: these triggers hold the same rule, so the
 # database refuses an overlapping slot whatever code path writes it.
+#
+# One index probe per row, not a scan: the other non-withdrawn slots of the practitioner never
+# overlap one another (this very rule), so sorted by start they are sorted by end too, and the
+# only one that can reach past NEW's start is the last one starting before NEW's end. Scanning
+# every earlier slot instead made each insert cost the practitioner's whole past: a history
+# import of n rows was quadratic (issue 28, finding 9).
 _SQLITE_OVERLAP_CHECK = """
 CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON slot
 WHEN NEW.status != 'withdrawn' AND EXISTS (
-    SELECT 1 FROM slot AS other
-    WHERE other.practitioner_id = NEW.practitioner_id AND other.status != 'withdrawn'
-      AND other.id IS NOT NEW.id AND other.start_at < NEW.end_at AND other.end_at > NEW.start_at)
+    SELECT 1 FROM (
+        SELECT other.end_at FROM slot AS other
+        WHERE other.practitioner_id = NEW.practitioner_id AND other.status != 'withdrawn'
+          AND other.id IS NOT NEW.id AND other.start_at < NEW.end_at
+        ORDER BY other.start_at DESC LIMIT 1) AS latest
+    WHERE latest.end_at > NEW.start_at)
 BEGIN SELECT RAISE(ABORT, 'ex_slot_no_overlap'); END
 """
 SQLITE_OVERLAP_TRIGGERS = (

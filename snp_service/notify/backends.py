@@ -8,7 +8,9 @@
   request went out); the sender must ``find`` it before any resend.
 
 ``find`` answers whether the provider already holds a message, so a row left
-half-sent by a crash is checked, never blindly sent twice.
+half-sent by a crash is checked, never blindly sent twice: it looks for the
+message's own reference (``messages.reference``, the end of its text) among the
+messages the provider accepted within the claim's time window.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterator
 
 import requests
 from flask import Flask, current_app
@@ -30,6 +33,7 @@ class OutgoingSms:
     to: str
     body: str
     status_callback: str | None = None
+    reference: str = ""  # how the body ends: the outbox row's reference, looked for by ``find``
 
 
 class SmsError(Exception):
@@ -57,7 +61,7 @@ class ConsoleBackend:
         print(f"[SMS #{sms.outbox_id} -> {sms.to}] {sms.body}", flush=True)
         return f"console-{sms.outbox_id}"
 
-    def find(self, sms: OutgoingSms, since: datetime) -> str | None:
+    def find(self, sms: OutgoingSms, window: tuple[datetime, datetime]) -> str | None:
         return None
 
 
@@ -76,7 +80,7 @@ class MemoryBackend:
             self.outbox.append(sms)
             return f"memory-{next(self.store['sids'])}"
 
-    def find(self, sms: OutgoingSms, since: datetime) -> str | None:
+    def find(self, sms: OutgoingSms, window: tuple[datetime, datetime]) -> str | None:
         return None
 
 
@@ -101,15 +105,42 @@ class TwilioBackend:
                 to=sms.to, body=sms.body, status_callback=sms.status_callback, **self.sender)
         return message.sid
 
-    def find(self, sms: OutgoingSms, since: datetime) -> str | None:
-        """The SID of a message to the same number with the same text created since the claim."""
-        margin = since - timedelta(minutes=1)
+    def find(self, sms: OutgoingSms, window: tuple[datetime, datetime]) -> str | None:
+        """The SID of the message Twilio accepted for this outbox row within ``window`` (the claim), if any.
+
+        Read through Twilio's Messages list, paged (``next_page_uri``), filtered by the number and by
+        the days the window covers (``DateSent>``/``DateSent<``: Twilio filters on whole GMT days), then
+        here by the exact instants and the row's reference. Never "the last 20 messages to the number":
+        a patient may have been sent many others since. If the pages run out of bounds before the end,
+        nobody can tell: the check is left for later (``UncertainSmsError``), never a resend.
+        """
+        first, last = window[0] - CLOCK_SKEW, window[1] + CLOCK_SKEW
         with _twilio_errors():
-            recent = self.client.messages.list(to=sms.to, limit=20)
-        for message in recent:
-            if message.body == sms.body and message.date_created and message.date_created >= margin:
-                return message.sid
-        return None
+            for message in self._listed(sms.to, first, last):
+                accepted = message.date_created
+                if message.body and message.body.endswith(sms.reference) and accepted and first <= accepted <= last:
+                    return message.sid
+            return None
+
+    def _listed(self, to: str, first: datetime, last: datetime) -> Iterator:
+        filters = {"to": to, "page_size": LIST_PAGE_SIZE, "date_sent_after": f"{first:%Y-%m-%d}",
+                   "date_sent_before": f"{last + timedelta(days=1):%Y-%m-%d}"}
+        if "from_" in self.sender:  # a Messaging Service picks its sender per message: no From filter then
+            filters["from_"] = self.sender["from_"]
+        page = self.client.messages.page(**filters)
+        for _ in range(LIST_MAX_PAGES):
+            yield from page
+            page = page.next_page()
+            if page is None:
+                return
+        raise UncertainSmsError("lookup_too_long")
+
+
+# The list's largest page (Twilio allows 1,000), how many pages a look-up may read (a number sent
+# 20,000 messages within a few days is not a patient), and how far Twilio's clock may be from ours.
+LIST_PAGE_SIZE = 1000
+LIST_MAX_PAGES = 20
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class _twilio_errors:
@@ -119,7 +150,7 @@ class _twilio_errors:
         return self
 
     def __exit__(self, exc_type, error, traceback):
-        from twilio.base.exceptions import TwilioRestException
+        from twilio.base.exceptions import TwilioException, TwilioRestException
 
         if error is None:
             return False
@@ -127,6 +158,8 @@ class _twilio_errors:
             if error.status == 429 or error.status >= 500:
                 raise TransientSmsError(f"http_{error.status}") from None
             raise PermanentSmsError(f"twilio_{error.code or error.status}") from None
+        if isinstance(error, TwilioException):  # a list page that did not come (its client raises no status)
+            raise TransientSmsError("twilio_list") from None
         if isinstance(error, requests.RequestException):
             if _never_reached(error):
                 raise TransientSmsError("network") from None

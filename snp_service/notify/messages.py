@@ -37,6 +37,12 @@ GSM7_EXTENDED = set("^{}\\[~]|€")  # each counts as two characters
 _FOLDS = {"’": "'", "‘": "'", "«": '"', "»": '"', "–": "-", "—": "-", "œ": "oe", "Œ": "OE", "\u00a0": " ", "ç": "c"}
 
 
+def reference(outbox_id: int) -> str:
+    """The end of every SMS sent: the outbox row's own reference, by which a message the provider
+    accepted before a crash is found again (``TwilioBackend.find``) rather than sent twice."""
+    return f" Réf. {outbox_id}"
+
+
 def render(kind: str, **values) -> str:
     """The text of a message of ``kind``, folded to GSM-7."""
     return to_gsm7(TEMPLATES[kind].format(**values))

@@ -3,9 +3,10 @@
 Idempotency: a row is claimed (``sending``, attempt counted, lease set) in a
 committed transaction *before* the provider is called, and the provider's SID
 is recorded after. A crash in between leaves the row ``sending``; once its
-lease expires it is *checked* with the provider (``backend.find``; for Twilio
-the status callback, which carries the outbox id, may also have recorded the
-SID meanwhile) and only sent again if the provider has no trace of it.
+lease expires it is *checked* with the provider (``backend.find``: a message
+ending with the row's own reference, accepted within the claim's window; for
+Twilio the status callback, which carries the outbox id, may also have recorded
+the SID meanwhile) and only sent again if the provider has no trace of it.
 
 Retries: transient errors (network, 5xx, 429) come back after
 ``SMS_RETRY_BASE_SECONDS * 2**(attempt-1)`` capped at ``SMS_RETRY_MAX_SECONDS``,
@@ -26,7 +27,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Booking, OutboxMessage
 from ..timeutil import utcnow
-from . import delivery
+from . import delivery, messages
 from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
 from .outbox import status_callback_url
 
@@ -80,10 +81,16 @@ def _reminder_is_moot(message: OutboxMessage, now: datetime) -> bool:
     return booking is None or booking.status != "booked" or booking.slot.start_at <= now
 
 
+def _outgoing(message: OutboxMessage) -> OutgoingSms:
+    """What leaves for the provider: the row's text ended by its reference (how ``find`` knows it again)."""
+    reference = messages.reference(message.id)
+    return OutgoingSms(message.id, message.to_phone, message.body + reference, status_callback_url(message.id),
+                       reference)
+
+
 def _deliver(backend, message: OutboxMessage, now: datetime) -> str:
-    sms = OutgoingSms(message.id, message.to_phone, message.body, status_callback_url(message.id))
     try:
-        sid = backend.send(sms)
+        sid = backend.send(_outgoing(message))
     except PermanentSmsError as error:
         return _finish(message.id, message.attempts, now, failed=error.code)
     except TransientSmsError as error:
@@ -154,9 +161,11 @@ def _check_expired_leases(backend, now: datetime, counts: Counter) -> None:
         message = _reclaim(message_id, now)
         if message is None:
             continue
-        sms = OutgoingSms(message.id, message.to_phone, message.body, status_callback_url(message.id))
+        # The provider was called, if at all, right after the claim and within its lease.
+        claimed = message.last_attempt_at or message.created_at
+        window = (claimed, claimed + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"]))
         try:
-            sid = backend.find(sms, since=message.last_attempt_at or message.created_at)
+            sid = backend.find(_outgoing(message), window)
         except SmsError:
             counts["retried"] += 1  # the provider cannot tell yet: the renewed lease brings it back later
             continue

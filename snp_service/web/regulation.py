@@ -59,10 +59,10 @@ def agenda_json(user):
         get_practitioner(user, practitioner_id)  # 404 outside the user's area
     grid = shared_agenda.planning_grid(visible_cpts_ids(user), first_day, days,
                                        practitioner_id=practitioner_id, commune=_commune_filter())
-    # Polled every few seconds by every open grid: an unchanged grid costs one query and a 304.
+    # Polled every few seconds by every open grid: an unchanged grid costs one query and a 304 (the page
+    # sends its ETag itself; the answer, holding patients, is no-store like every signed-in one).
     response = jsonify(grid)
     response.add_etag()
-    response.headers["Cache-Control"] = "no-cache, private"
     return response.make_conditional(request)
 
 
