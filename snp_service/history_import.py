@@ -172,7 +172,7 @@ def _instant(record: dict, name: str, problems: list[str], *, required: bool = F
         problems.append(f"{name}: the UTC offset is required (e.g. +02:00)")
         return None
     if not instant_in_bounds(instant):
-        problems.append(f"{name}: out of range ({BOUNDS_TEXT})")
+        problems.append(f"{name}: out of range (years {BOUNDS_TEXT})")
         return None
     return instant
 
