@@ -65,7 +65,7 @@ def import_history(actor, cpts_id: int, body: bytes) -> dict:
     if errors:
         _reject(errors)
     with write_transaction():
-        counts = _write(actor, rows)
+        counts = _write(actor, cpts_id, rows)
         if rows:
             days = [to_paris(row.start).date() for row in rows]
             supplements.record_accruals(actor, min(days), max(days))
@@ -221,14 +221,15 @@ def _reject(errors: dict[int, list[str]]) -> None:
                   fields={f"line {item['line']}": item["errors"] for item in lines}, extra={"lines": lines})
 
 
-def _write(actor, rows: list[HistoryRow]) -> dict:
+def _write(actor, cpts_id: int, rows: list[HistoryRow]) -> dict:
     created_by = actor.id if hasattr(actor, "id") else None
     slot_rows = [{"practitioner_id": r.practitioner_id, "start_at": r.start, "end_at": r.end, "mode": r.mode,
                   "status": "withdrawn" if r.withdrawn else ("booked" if r.booked else "expired"),
                   "created_by_id": created_by} for r in rows]
     try:
         slot_ids = db.session.scalars(insert(Slot).returning(Slot.id, sort_by_parameter_order=True), slot_rows).all()
-        bookings = [{"slot_id": slot_id, "channel": r.channel, "status": "booked", "outcome": r.outcome,
+        # An imported booking belongs to the importing CPTS (``policy``), like one made there.
+        bookings = [{"slot_id": slot_id, "cpts_id": cpts_id, "channel": r.channel, "status": "booked", "outcome": r.outcome,
                      "has_treating_doctor": r.has_treating_doctor, "created_at": r.booked_at,
                      "outcome_at": r.end if r.outcome else None, "booked_by_id": created_by}
                     for slot_id, r in zip(slot_ids, rows) if r.booked]
