@@ -229,7 +229,9 @@ class _Region:
                    has_treating == "yes" and rng.random() < 0.2, stamp(created),
                    stamp(created + timedelta(minutes=5)) if cancelled else None,
                    "patient" if cancelled else None, None,
-                   stamp(start + timedelta(minutes=20)) if outcome else None)
+                   stamp(start + timedelta(minutes=20)) if outcome else None,
+                   # Made for the practitioner's (only) CPTS, as a booking by the area's regulator would be.
+                   self.memberships[self.slot_practitioner[index] - 1][1])
 
     def summary(self) -> dict:
         areas: dict[str, list[int]] = {}
@@ -256,7 +258,7 @@ _COLUMNS = {
     "slot": "id, practitioner_id, start_at, end_at, mode, status, created_at, updated_at",
     "booking": ("id, slot_id, patient_id, booked_by_id, idempotency_key, channel, reason, status, outcome, "
                 "has_treating_doctor, by_treating_doctor, created_at, cancelled_at, cancelled_by, cancel_reason, "
-                "outcome_at"),
+                "outcome_at, cpts_id"),
 }
 
 

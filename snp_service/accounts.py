@@ -24,7 +24,7 @@ from . import audit, hygiene, page_sessions, passwords, policy
 from .database import as_loaded, execute_core, write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .extensions import db
-from .models import ROLES, ApiToken, Cpts, PasswordSetupLink, Practitioner, User, practitioner_cpts, user_cpts
+from .models import ROLES, ApiToken, Cpts, PasswordSetupLink, Practitioner, User, user_cpts
 from .models.accounts import email_skeleton
 from .timeutil import utcnow
 
@@ -109,14 +109,14 @@ def user_for_token(secret: str) -> User | None:
     """The active user of a live (known, unrevoked, unexpired) token, or None.
 
     One query on every API request: the user comes with the ids the scope checks read
-    (their CPTS, their practitioner's CPTS, the CPTS sharing a regulation area with
-    those), kept by ``policy`` for the rest of the request.
+    (the CPTS the account was given, and the CPTS sharing a regulation area with those),
+    kept by ``policy`` for the rest of the request. A linked practitioner's CPTS give no scope.
     """
     rows = execute_core(_user_for_token_statement(), {"token_hash": _token_hash(secret), "now": utcnow()}).all()
     if not rows:
         return None
     user = as_loaded(User, dict(zip(_USER_KEYS, rows[0])))
-    member = {cpts_id for row in rows for cpts_id in (row.own_cpts_id, row.practitioner_cpts_id) if cpts_id}
+    member = {row.own_cpts_id for row in rows if row.own_cpts_id}
     policy.remember_scope(user, member, {row.area_cpts_id for row in rows if row.area_cpts_id})
     return user
 
@@ -131,20 +131,14 @@ def _user_for_token_statement():
     # it). The CPTS come as plain ids, one row per combination.
     users = User.__table__
     user_cpts_row, own_cpts = aliased(user_cpts), aliased(Cpts)
-    member_row, practitioner_cpts_ = aliased(practitioner_cpts), aliased(Cpts)
     area_cpts = aliased(Cpts)
     return (
-        select(*users.columns, own_cpts.id.label("own_cpts_id"),
-               practitioner_cpts_.id.label("practitioner_cpts_id"), area_cpts.id.label("area_cpts_id"))
+        select(*users.columns, own_cpts.id.label("own_cpts_id"), area_cpts.id.label("area_cpts_id"))
         .join(ApiToken, ApiToken.user_id == users.c.id)
         .outerjoin(user_cpts_row, user_cpts_row.c.user_id == users.c.id)
         .outerjoin(own_cpts, own_cpts.id == user_cpts_row.c.cpts_id)
-        .outerjoin(member_row, member_row.c.practitioner_id == users.c.practitioner_id)
-        .outerjoin(practitioner_cpts_, practitioner_cpts_.id == member_row.c.cpts_id)
         # An empty area name is no area (as in policy): '' = '' must not join unrelated CPTS.
-        .outerjoin(area_cpts, and_(area_cpts.regulation_area != "",
-                                   area_cpts.regulation_area.in_([own_cpts.regulation_area,
-                                                                  practitioner_cpts_.regulation_area])))
+        .outerjoin(area_cpts, and_(area_cpts.regulation_area != "", area_cpts.regulation_area == own_cpts.regulation_area))
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
                ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type), users.c.active.is_(True))
     )
@@ -161,7 +155,11 @@ def revoke_token(secret: str, actor: User) -> None:
 
 def create_user(actor, *, email: str, password: str, role: str, cpts_ids: list[int] = (),
                 practitioner_id: int | None = None) -> User:
-    """Create an account, if ``actor`` may (``policy.check_account_creation``)."""
+    """Create an account, if ``actor`` may (``policy.check_account_creation``).
+
+    Its scope is exactly ``cpts_ids``. Only a GP account is linked to a practitioner, and only to a
+    member of each of those CPTS: a link never widens an account's scope.
+    """
     policy.check_account_creation(actor, role, cpts_ids, practitioner_id)
     email = normalise_email(email)
     _check_new_user(email, password, role, practitioner_id)
@@ -170,8 +168,8 @@ def create_user(actor, *, email: str, password: str, role: str, cpts_ids: list[i
         if holder is not None:
             raise email_conflict(holder, email)
         cpts = _load_cpts(cpts_ids)
-        if practitioner_id is not None and db.session.get(Practitioner, practitioner_id) is None:
-            raise Invalid("Praticien inconnu", fields={"practitioner_id": ["unknown practitioner"]})
+        if practitioner_id is not None:
+            _check_practitioner_of(db.session.get(Practitioner, practitioner_id), cpts)
         user = User(email=email, password_hash=hash_password(password), role=role,
                     practitioner_id=practitioner_id, cpts=cpts)
         db.session.add(user)
@@ -180,8 +178,18 @@ def create_user(actor, *, email: str, password: str, role: str, cpts_ids: list[i
         except IntegrityError:  # created meanwhile by a concurrent request (the database holds both rules)
             raise Conflict("Un compte existe déjà avec cet e-mail, ou une adresse qui lui ressemble",
                            code="email_taken", fields={"email": ["already used"]}) from None
-        audit.record(actor, "user.create", user, after={"role": role, "cpts_ids": list(cpts_ids)})
+        audit.record(actor, "user.create", user, after={"role": role, "cpts_ids": list(cpts_ids),
+                                                        "practitioner_id": practitioner_id})
     return user
+
+
+def _check_practitioner_of(practitioner: Practitioner | None, cpts: list[Cpts]) -> None:
+    if practitioner is None:
+        raise Invalid("Praticien inconnu", fields={"practitioner_id": ["unknown practitioner"]})
+    outside = [c.name for c in cpts if c.id not in set(practitioner.cpts_ids)]
+    if outside:
+        raise Invalid(f"Ce praticien n'est pas membre de : {', '.join(outside)}", code="practitioner_not_member",
+                      fields={"practitioner_id": ["not a member of every CPTS of the account"]})
 
 
 def set_user_active(actor, user_id: int, active: bool) -> User:
@@ -204,6 +212,7 @@ def change_password(actor, user_id: int, new_password: str) -> User:
         user = db.session.get(User, user_id)
         if user is None:
             raise NotFound("Compte introuvable")
+        policy.check_account_management(actor, user)
         passwords.check_new_password(new_password, user.email)
         user.password_hash = hash_password(new_password)
         _end_sessions_and_tokens(user.id)
@@ -283,6 +292,9 @@ def _check_new_user(email: str, password: str, role: str, practitioner_id: int |
         errors["role"] = [f"one of {', '.join(ROLES)}"]
     if role == "gp" and practitioner_id is None:
         errors["practitioner_id"] = ["required for a gp account"]
+    if role != "gp" and practitioner_id is not None:
+        errors["practitioner_id"] = ["only a gp account is linked to a practitioner"]
+        message = "Compte invalide : seul un compte médecin est rattaché à un praticien."
     if errors:
         raise Invalid(message, fields=errors)
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,9 +23,9 @@ from . import audit, patients, search, supplements
 from .database import as_loaded, constraint_name, execute_core, insert_row, write_transaction
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
-from .models import Booking, Patient, Practitioner, Slot, User, members_of
+from .models import Booking, Patient, Practitioner, Slot, User, members_of, practitioner_cpts
 from .notify import events, sas_outbox
-from .policy import practitioner_in_scope, visible_cpts_ids
+from .policy import booking_visible, bookings_visible, member_cpts_ids, practitioner_in_scope, visible_cpts_ids
 from .timeutil import paris_day_bounds, paris_today, to_paris, utcnow
 
 MAX_LISTED = 1000
@@ -56,8 +56,8 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
         return earlier, False
     try:
         with write_transaction():
-            slot = _claim(actor, data["slot_id"])
-            booking = _new_booking(actor, slot, patient, data, idempotency_key, fingerprint)
+            slot, cpts_id = _claim(actor, data["slot_id"])
+            booking = _new_booking(actor, slot, cpts_id, patient, data, idempotency_key, fingerprint)
             events.booking_created(booking, data.get("notify_patient", True))
             sas_outbox.enqueue(booking, "booked")
             audit.record(actor, "booking.create", booking, after=_summary(booking))
@@ -88,11 +88,11 @@ def _replay(actor: User, key: str | None, fingerprint: str | None) -> Booking | 
     return earlier
 
 
-def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency_key: str | None,
+def _new_booking(actor: User, slot: Slot, cpts_id: int | None, patient: dict, data: dict, idempotency_key: str | None,
                  fingerprint: str | None) -> Booking:
     new_patient = insert_row(Patient, patient)
     booking = insert_row(Booking, {
-        "slot_id": slot.id, "patient_id": new_patient.id, "booked_by_id": actor.id,
+        "slot_id": slot.id, "cpts_id": cpts_id, "patient_id": new_patient.id, "booked_by_id": actor.id,
         "idempotency_key": idempotency_key, "idempotency_fingerprint": fingerprint,
         "channel": data["channel"], "reason": data.get("reason"),
         "has_treating_doctor": patient["has_treating_doctor"],
@@ -102,15 +102,18 @@ def _new_booking(actor: User, slot: Slot, patient: dict, data: dict, idempotency
     return booking
 
 
-def _claim(actor: User, slot_id: int) -> Slot:
-    """``free → booked``, only if still free, not started and in the actor's area; the slot and its practitioner.
+def _claim(actor: User, slot_id: int) -> tuple[Slot, int | None]:
+    """``free → booked``, only if still free, not started and in the actor's area; the slot with its practitioner,
+    and the CPTS the booking is made for.
 
     One guarded ``UPDATE ... RETURNING``: whether a row comes back decides the race, and the
-    row is the slot as booked, with its practitioner, so nothing is read before or after.
+    row is the slot as booked, with its practitioner and the booking's CPTS, so nothing is read
+    before or after.
     """
     scope = visible_cpts_ids(actor)
     row = execute_core(_claim_statement(scoped=scope is not None),
-                       {"slot_id": slot_id, "now": utcnow(), "scope": sorted(scope or ())}).first()
+                       {"slot_id": slot_id, "now": utcnow(), "scope": sorted(scope or ()),
+                        "own": sorted(member_cpts_ids(actor))}).first()
     if row is None:
         raise _SlotLost()
     values = row._asdict()
@@ -119,7 +122,7 @@ def _claim(actor: User, slot_id: int) -> Slot:
     set_committed_value(slot, "status", "booked")
     set_committed_value(slot, "practitioner", as_loaded(Practitioner, {
         key: values[f"practitioner__{key}"] for key in _PRACTITIONER_KEYS}))
-    return slot
+    return slot, values["booking_cpts_id"]
 
 
 _SLOT_KEYS = tuple(column.key for column in Slot.__table__.columns)
@@ -139,7 +142,22 @@ def _claim_statement(*, scoped: bool):
     of_slot = practitioner.c.id == slot.c.practitioner_id
     return statement.returning(*slot.columns, *(
         select(column).where(of_slot).scalar_subquery().label(f"practitioner__{column.key}")
-        for column in practitioner.columns))
+        for column in practitioner.columns), _booking_cpts(slot, scoped=scoped).label("booking_cpts_id"))
+
+
+def _booking_cpts(slot, *, scoped: bool):
+    """The CPTS a booking of ``slot`` is made for: one of the practitioner's, inside the booker's scope
+    (``:scope``), the booker's own first (``:own``: a regulator booking in a CPTS of their area that is
+    not theirs books for that CPTS), then the lowest id. An admin books for the practitioner's first CPTS."""
+    member = practitioner_cpts.c
+    # Named with its table: SQLite's RETURNING renders columns unqualified, and "practitioner_id" alone would be
+    # practitioner_cpts' own column there.
+    of_slot = literal_column(f"{slot.name}.{slot.c.practitioner_id.name}")
+    chosen = select(member.cpts_id).where(member.practitioner_id == of_slot)
+    if scoped:
+        chosen = (chosen.where(member.cpts_id.in_(bindparam("scope", expanding=True)))
+                  .order_by(case((member.cpts_id.in_(bindparam("own", expanding=True)), 0), else_=1)))
+    return chosen.order_by(member.cpts_id).limit(1).scalar_subquery()
 
 
 def _reraise_unless_race(error: Exception) -> None:
@@ -236,7 +254,7 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             if old.slot_id == target.id:
                 raise Invalid("Le rendez-vous est déjà sur ce créneau", fields={"slot_id": ["same slot"]})
             _cancel(actor, old, CANCELLED_BY_ROLE[actor.role][0], "move")
-            _claim(actor, target.id)
+            _claim(actor, target.id)  # a move keeps the booking's CPTS, not the one a new booking would get
             new = _rebooked(actor, old, target)
             events.booking_moved(old, new, notify_patient)
             sas_outbox.enqueue(new, "moved", previous=old)
@@ -250,8 +268,8 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
 
 def _rebooked(actor: User, old: Booking, target: Slot) -> Booking:
     patient: Patient | None = old.patient
-    new = Booking(slot=target, patient=patient, booked_by_id=actor.id, channel=old.channel, reason=old.reason,
-                  has_treating_doctor=old.has_treating_doctor,
+    new = Booking(slot=target, cpts_id=old.cpts_id, patient=patient, booked_by_id=actor.id, channel=old.channel,
+                  reason=old.reason, has_treating_doctor=old.has_treating_doctor,
                   by_treating_doctor=bool(patient and patient.treating_rpps == target.practitioner.rpps))
     db.session.add(new)
     db.session.flush()
@@ -300,8 +318,9 @@ def get_booking(actor: User, booking_id: int) -> Booking:
 
 
 def _booking_in_scope(actor: User, booking_id: int) -> Booking:
+    """The booking, if the actor may see its patient and act on it (``policy.booking_visible``); 404 otherwise."""
     booking = db.session.get(Booking, booking_id, options=_booking_loads(), populate_existing=True)
-    if booking is None or not practitioner_in_scope(actor, booking.slot.practitioner_id):
+    if booking is None or not booking_visible(actor, booking):
         raise NotFound("Rendez-vous introuvable")
     return booking
 
@@ -330,15 +349,13 @@ def list_bookings(actor: User, start: datetime | None = None, end: datetime | No
 
 
 def _scoped(actor: User, statement, practitioner_id: int | None):
-    if actor.role == "gp":
-        if practitioner_id not in (None, actor.practitioner_id):
-            raise Forbidden("Vous ne voyez que vos propres rendez-vous", code="out_of_scope")
-        return statement.where(Slot.practitioner_id == actor.practitioner_id)
+    """Only the bookings the actor sees (``policy.bookings_visible``); another CPTS's booking on a shared
+    practitioner is left out (its slot still shows as booked wherever slots are shown)."""
+    if actor.role == "gp" and practitioner_id not in (None, actor.practitioner_id):
+        raise Forbidden("Vous ne voyez que vos propres rendez-vous", code="out_of_scope")
     if practitioner_id is not None:
         if not practitioner_in_scope(actor, practitioner_id):
             raise NotFound("Praticien introuvable")
-        return statement.where(Slot.practitioner_id == practitioner_id)
-    scope = visible_cpts_ids(actor)
-    if scope is None:
-        return statement
-    return statement.where(Slot.practitioner_id.in_(members_of(scope)))
+        statement = statement.where(Slot.practitioner_id == practitioner_id)
+    visible = bookings_visible(actor)
+    return statement if visible is None else statement.where(visible)

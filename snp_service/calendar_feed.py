@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import and_, select
 
-from . import audit
+from . import audit, policy
 from .database import write_transaction
-from .errors import NotFound
+from .errors import Forbidden, NotFound
 from .extensions import db
 from .models import Booking, Patient, Practitioner, Slot, User, new_calendar_token
 from .timeutil import PARIS, utcnow
@@ -62,23 +62,23 @@ class PractitionerCard:
 # --- the token --------------------------------------------------------------------------------
 
 
-def may_see_feed(user: User, practitioner: Practitioner) -> bool:
-    return user.role == "coordinator" or (user.role == "gp" and user.practitioner_id == practitioner.id)
-
-
 def feed_url(token: str) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/calendar/{token}.ics"
 
 
 def practitioner_card(user: User, practitioner: Practitioner) -> Practitioner | PractitionerCard:
     """The practitioner, with ``calendar_url`` for those who may see it."""
-    if not may_see_feed(user, practitioner) or not practitioner.calendar_token:
+    if not policy.acts_for_practitioner(user, practitioner) or not practitioner.calendar_token:
         return practitioner
     return PractitionerCard(practitioner, feed_url(practitioner.calendar_token))
 
 
 def rotate_token(actor: User, practitioner: Practitioner) -> PractitionerCard:
-    """A new secret: the old feed URL answers 404 from the commit on."""
+    """A new secret: the old feed URL answers 404 from the commit on. For those who may hold the feed
+    (``policy.acts_for_practitioner``)."""
+    if not policy.acts_for_practitioner(actor, practitioner):
+        raise Forbidden("L'agenda de ce praticien montre aussi les rendez-vous d'une CPTS que vous ne coordonnez pas",
+                        code="practitioner_shared")
     with write_transaction():
         practitioner = db.session.get(Practitioner, practitioner.id)
         practitioner.calendar_token = new_calendar_token()

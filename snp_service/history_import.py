@@ -66,7 +66,7 @@ def import_history(actor, cpts_id: int, body: bytes) -> dict:
     if errors:
         _reject(errors)
     with write_transaction():
-        counts = _write(actor, rows)
+        counts = _write(actor, cpts_id, rows)
         if rows:
             days = [to_paris(row.start).date() for row in rows]
             supplements.record_accruals(actor, min(days), max(days))
@@ -237,7 +237,7 @@ def _reject(errors: dict[int, list[str]]) -> None:
                   fields={f"line {item['line']}": item["errors"] for item in lines}, extra={"lines": lines})
 
 
-def _write(actor, rows: list[HistoryRow]) -> dict:
+def _write(actor, cpts_id: int, rows: list[HistoryRow]) -> dict:
     """Insert the file's slots, then its bookings, each with one ``executemany`` (``database.insert_many``)."""
     created_by = actor.id if hasattr(actor, "id") else None
     now = utcnow()
@@ -250,7 +250,8 @@ def _write(actor, rows: list[HistoryRow]) -> dict:
                                same={"created_by_id": created_by, "created_at": now, "updated_at": now})
         bookings = [dict(booking, slot_id=slot_id)
                     for slot_id, booking, r in zip(slot_ids, booking_rows, rows) if r.booked]
-        insert_many(Booking.__table__, bookings, same={"status": "booked", "booked_by_id": created_by})
+        # An imported booking belongs to the importing CPTS (``policy``), like one made there.
+        insert_many(Booking.__table__, bookings, same={"status": "booked", "booked_by_id": created_by, "cpts_id": cpts_id})
     except IntegrityError:
         # Another writer stored an overlapping slot since the check: nothing of the file is kept.
         raise Conflict("Un créneau du fichier chevauche un créneau enregistré entre-temps", code="overlap")

@@ -1,8 +1,28 @@
 """Who may do what: every role and scope check lives here, not in views.
 
-Scopes: an admin sees everything; a coordinator, a regulator or a GP sees the
-CPTS of their account (a GP also through their practitioner's memberships);
-a regulator may *book* across every CPTS of their regulation area.
+Scope is the CPTS a person was *given* (``user_cpts``), never one inherited through a practitioner:
+
+- an admin sees everything;
+- a coordinator reads and manages the CPTS of their account;
+- a regulator reads the CPTS of their account and books across every CPTS sharing a regulation
+  area with them;
+- a GP acts on their own practitioner (their slots, and every booking on them, with the patient,
+  whoever made it) and reads the CPTS their account was given (their own line of a statement).
+  Their practitioner's other memberships give them nothing more.
+
+An account's CPTS are exactly those its creator manages; a practitioner link is for a GP account only,
+to a practitioner of each of those CPTS (``check_account_creation``). An account *reaches* the
+CPTS it was given and, for a GP account, every CPTS of its practitioner (a GP sees the patients any
+of them books on their slots): creating, or managing (set-up link, (de)activation, ...), an account
+needs the manager to manage every CPTS it reaches, else only an admin may (``check_account_management``).
+Seeing a practitioner's feed is acting as the practitioner: the same rule (``acts_for_practitioner``).
+
+A booking belongs to the CPTS it was made for (``booking.cpts_id``, chosen when booking from the
+booker's scope and the practitioner's memberships, kept by a move; an imported one belongs to the
+importing CPTS). Its patient is seen, and the booking read, cancelled, moved or given an outcome,
+only by an admin, the slot's practitioner, and those who read that CPTS: its coordinators, and the
+regulators of its regulation area (``booking_visible``, ``bookings_visible``). Anyone else who sees
+the slot sees it booked, without the patient.
 """
 from __future__ import annotations
 
@@ -14,7 +34,7 @@ from sqlalchemy import bindparam, select
 
 from .errors import Forbidden, NotFound, Unauthorized
 from .extensions import db
-from .models import Cpts, Practitioner, User, practitioner_cpts
+from .models import Booking, Cpts, Practitioner, Slot, User, practitioner_cpts
 
 
 def current_user() -> User | None:
@@ -62,15 +82,9 @@ def _per_request(kind: str, user: User, compute):
     return None if value is None else set(value)  # a copy: callers may change theirs
 
 
-def _member_cpts(user: User) -> list[Cpts]:
-    cpts = list(user.cpts)
-    if user.practitioner is not None:
-        cpts += user.practitioner.cpts
-    return cpts
-
-
 def member_cpts_ids(user: User) -> set[int]:
-    return _per_request("member", user, lambda: {c.id for c in _member_cpts(user)})
+    """The CPTS the user's account was given (never those of a linked practitioner)."""
+    return _per_request("member", user, lambda: {c.id for c in user.cpts})
 
 
 def visible_cpts_ids(user: User) -> set[int] | None:
@@ -104,7 +118,7 @@ def remember_scope(user: User, member: set[int], sharing_an_area: set[int]) -> N
 
 
 def _regulation_area_cpts_ids(user: User) -> set[int]:
-    own_cpts = _member_cpts(user)
+    own_cpts = list(user.cpts)
     own = {c.id for c in own_cpts}
     areas = {c.regulation_area for c in own_cpts if c.regulation_area}
     if not areas:
@@ -176,8 +190,11 @@ def supplement_lines_for(user: User) -> int | None:
 def check_account_creation(actor: User | str, role: str, cpts_ids, practitioner_id: int | None) -> None:
     """Raise unless ``actor`` may create an account with ``role`` in ``cpts_ids`` (linked to ``practitioner_id``).
 
-    An admin creates any account; a coordinator only non-admin accounts of their own CPTS, linked
-    to a practitioner they manage. The CLI (a label, not a user) is an operator.
+    An admin creates any account; a coordinator only non-admin accounts given CPTS they manage, and
+    only accounts reaching nothing else: a GP account reaches its practitioner's CPTS too, so a
+    practitioner who also belongs to a CPTS the coordinator does not manage gets their account from an
+    admin. The CLI (a label, not a user) is an operator. That the link is for a GP account, to a
+    practitioner of those CPTS, is the account's own rule (``accounts.create_user``), for every creator.
     """
     if not isinstance(actor, User) or actor.role == "admin":
         return
@@ -188,12 +205,19 @@ def check_account_creation(actor: User | str, role: str, cpts_ids, practitioner_
     for cpts_id in cpts_ids:
         check_cpts(actor, cpts_id, manage=True)
     if practitioner_id is not None:
-        get_practitioner(actor, practitioner_id)
+        practitioner = get_practitioner(actor, practitioner_id)
+        if role == "gp" and not manages_every(actor, practitioner.cpts_ids):
+            raise Forbidden("Ce praticien exerce aussi dans une CPTS que vous ne coordonnez pas : "
+                            "son compte est créé par un administrateur", code="practitioner_shared",
+                            fields={"practitioner_id": ["also a member of a CPTS you do not manage"]})
 
 
 def check_account_management(actor: User | str, account: User) -> None:
-    """Raise unless ``actor`` may (de)activate ``account``: an admin any other; a coordinator the
-    non-admin accounts of their CPTS, never their own (404 for the rest: no account is revealed)."""
+    """Raise unless ``actor`` may manage ``account`` (set-up link, (de)activation, and any later change of it).
+
+    An admin manages any other account; a coordinator the non-admin accounts whose every CPTS
+    (``account_cpts_ids``) they manage, never their own. The rest is a 404: no account is revealed.
+    """
     if not isinstance(actor, User):
         return
     if account.id == actor.id:
@@ -202,8 +226,65 @@ def check_account_management(actor: User | str, account: User) -> None:
         return
     if actor.role != "coordinator":
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
-    if account.role == "admin" or not {c.id for c in _member_cpts(account)} & member_cpts_ids(actor):
+    if not may_manage_account(actor, account):
         raise NotFound("Compte introuvable")
+
+
+def may_manage_account(actor: User, account: User) -> bool:
+    """Whether ``actor`` manages ``account`` (``check_account_management`` without the refusal): for the pages' buttons."""
+    if account.id == actor.id:
+        return False
+    if actor.role == "admin":
+        return True
+    return actor.role == "coordinator" and account.role != "admin" and manages_every(actor, account_cpts_ids(account))
+
+
+def account_cpts_ids(account: User) -> set[int]:
+    """Every CPTS whose patients ``account`` may see: those it was given and, for a GP, those of its practitioner
+    (a GP sees each booking on their own slots, whichever CPTS made it)."""
+    reached = set(account.cpts_ids)
+    if account.role == "gp" and account.practitioner is not None:
+        reached |= set(account.practitioner.cpts_ids)
+    return reached
+
+
+def manages_every(user: User, cpts_ids) -> bool:
+    """Whether ``user`` manages each of ``cpts_ids`` (an admin: all; none given: nobody)."""
+    cpts_ids = set(cpts_ids)
+    if user.role == "admin":
+        return True
+    return user.role == "coordinator" and bool(cpts_ids) and cpts_ids <= member_cpts_ids(user)
+
+
+def acts_for_practitioner(user: User, practitioner: Practitioner) -> bool:
+    """Whether ``user`` may act *as* the practitioner (hold their feed, which shows every booking on their slots):
+    the practitioner themselves, or a coordinator of every CPTS they belong to."""
+    if user.role == "gp":
+        return user.practitioner_id == practitioner.id
+    return user.role == "coordinator" and manages_every(user, practitioner.cpts_ids)
+
+
+def booking_visible(user: User, booking: Booking) -> bool:
+    """Whether ``user`` may see ``booking``'s patient and act on it (read, cancel, move, outcome)."""
+    if user.role == "admin":
+        return True
+    if user.role == "gp":
+        return booking.slot.practitioner_id == user.practitioner_id
+    return booking.cpts_id in visible_cpts_ids(user)
+
+
+def bookings_visible(user: User):
+    """``booking_visible`` as a criterion on ``Booking`` (and ``Slot``, which the statement joins); None: all."""
+    if user.role == "admin":
+        return None
+    if user.role == "gp":
+        return Slot.practitioner_id == user.practitioner_id
+    return bookings_of(visible_cpts_ids(user))
+
+
+def bookings_of(cpts_ids: set[int] | None):
+    """The criterion "made for one of ``cpts_ids``" on ``Booking`` (``None``: every CPTS, so no criterion)."""
+    return None if cpts_ids is None else Booking.cpts_id.in_(sorted(cpts_ids))
 
 
 def practitioner_in_scope(user: User, practitioner_id: int) -> bool:

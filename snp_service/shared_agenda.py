@@ -9,7 +9,9 @@ and the slots placed by their Paris wall-clock minutes.
 Cost is bounded by the request itself: one to three Paris days, the practitioners of the
 caller's area (optionally one commune or one practitioner). Booked slots carry the
 patient's initials only: enough for two regulators to recognise a booking on a shared
-screen, too little to identify anybody.
+screen, too little to identify anybody; and only for a booking made for a CPTS of the
+grid's scope (``policy.bookings_of``): another CPTS's booking on a shared practitioner
+shows as booked, nothing more.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from sqlalchemy import and_, select
 from .cpts import commune_names
 from .extensions import db
 from .models import Booking, Patient, Practitioner, Slot, members_of
+from .policy import bookings_of
 from .timeutil import paris_day_bounds, to_paris, utcnow
 
 GRID_DAYS = (1, 3)
@@ -42,7 +45,7 @@ def planning_grid(scope: set[int] | None, first_day: date, days: int, *, practit
     start, _ = paris_day_bounds(first_day)
     _, end = paris_day_bounds(first_day + timedelta(days=days - 1))
     practitioners = _practitioners(scope, practitioner_id, commune)
-    slots = [_grid_slot(row) for row in _slot_rows([p.id for p in practitioners], start, end)]
+    slots = [_grid_slot(row) for row in _slot_rows(scope, [p.id for p in practitioners], start, end)]
     return {
         "from": to_paris(start).isoformat(), "to": to_paris(end).isoformat(),
         "step_minutes": _step(slots),
@@ -65,14 +68,16 @@ def _practitioners(scope: set[int] | None, practitioner_id: int | None, commune:
     return list(db.session.execute(statement))
 
 
-def _slot_rows(practitioner_ids: list[int], start: datetime, end: datetime) -> list:
+def _slot_rows(scope: set[int] | None, practitioner_ids: list[int], start: datetime, end: datetime) -> list:
     if not practitioner_ids:
         return []
+    in_scope = bookings_of(scope)
+    of_booking = Patient.id == Booking.patient_id
     statement = (
         select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status,
                Patient.first_name, Patient.last_name)
         .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
-        .outerjoin(Patient, Patient.id == Booking.patient_id)
+        .outerjoin(Patient, of_booking if in_scope is None else and_(of_booking, in_scope))
         .where(Slot.practitioner_id.in_(practitioner_ids), Slot.start_at >= start, Slot.start_at < end)
         .order_by(Slot.practitioner_id, Slot.start_at, Slot.id)
     )

@@ -63,10 +63,14 @@ class World:
         return self._save(Slot(practitioner_id=practitioner.id, start_at=start,
                                end_at=start + timedelta(minutes=minutes), status=status, mode=mode))
 
-    def booking(self, slot: Slot, channel: str = "116117", status: str = "booked", **patient) -> Booking:
+    def booking(self, slot: Slot, channel: str = "116117", status: str = "booked", cpts: Cpts | None = None,
+                **patient) -> Booking:
+        """A booking made for ``cpts`` (default: the practitioner's first CPTS, as a booking there would be)."""
         person = Patient(first_name=patient.get("first_name", "Jeanne"), last_name=patient.get("last_name", "Durand"),
                          phone=patient.get("phone", "+33612345678"), has_treating_doctor="no")
-        booking = Booking(slot=slot, patient=person, channel=channel, status=status, has_treating_doctor="no")
+        cpts_id = cpts.id if cpts else min(db.session.get(Practitioner, slot.practitioner_id).cpts_ids, default=None)
+        booking = Booking(slot=slot, cpts_id=cpts_id, patient=person, channel=channel, status=status,
+                          has_treating_doctor="no")
         if status == "booked":
             slot.status = "booked"
         return self._save(booking)

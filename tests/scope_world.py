@@ -2,6 +2,15 @@
 
 Each CPTS has a GP with a free and a booked slot; A and C have a coordinator and a regulator;
 there is one admin. Used by the scope tests (issue 15, item 1) and the authorisation matrix.
+
+Issue 28 adds a practitioner of A and C (two regulation areas), "shared", with a free slot, a booking
+made for A, one made for C and a started one made for C; and three callers:
+
+- ``gp_AC``: the shared practitioner's GP account, given A and C (by an admin);
+- ``linked_A``: a coordinator account of A linked to the shared practitioner, as coordinator A could
+  create it before issue 28 (``POST /users`` took a practitioner for any role); the migration unlinks
+  such accounts, the code must not need it to;
+- ``coordinator_AB``: a coordinator of A and B.
 """
 from __future__ import annotations
 
@@ -10,8 +19,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from snp_service import accounts
+from snp_service.extensions import db
 from snp_service.models import Booking, Cpts, Season, Slot, User
 from snp_service.timeutil import utcnow
+
+from .factories import PASSWORD
 
 AREA = "LV/LVO"
 OTHER_AREA = "Nord-Vendée"
@@ -61,4 +73,24 @@ def build(world, monkeypatch) -> ScopeWorld:
         "season_A2": world._save(Season(cpts_id=cpts["A"].id, name="Hiver", start_date=day - timedelta(days=200),
                                         end_date=day - timedelta(days=140))),
     }
+    _add_shared(world, cpts, users, start, more)
     return ScopeWorld(cpts, users, free, booked, more)
+
+
+def _add_shared(world, cpts: dict[str, Cpts], users: dict[str, User], start, more: dict) -> None:
+    shared = world.practitioner(cpts["A"], last_name="MedecinPartage")
+    shared.cpts.append(cpts["C"])
+    db.session.commit()
+    users["gp_AC"] = world._save(User(email="gp-ac@test.example", password_hash=accounts.hash_password(PASSWORD),
+                                      role="gp", practitioner_id=shared.id, cpts=[cpts["A"], cpts["C"]]))
+    users["linked_A"] = world.user("coordinator", cpts["A"], practitioner=shared)
+    users["coordinator_AB"] = world._save(User(email="coordination-ab@test.example", role="coordinator",
+                                               password_hash=accounts.hash_password(PASSWORD),
+                                               cpts=[cpts["A"], cpts["B"]]))
+    more["shared"] = shared
+    more["free_shared"] = world.slot(shared, start + timedelta(hours=3))
+    more["shared_for_A"] = world.booking(world.slot(shared, start + timedelta(hours=4)), cpts=cpts["A"])
+    more["shared_for_C"] = world.booking(world.slot(shared, start + timedelta(hours=5)), cpts=cpts["C"],
+                                         first_name="Paul", last_name="Martin", phone="+33698765432")
+    more["started_shared_for_C"] = world.booking(
+        world.slot(shared, utcnow().replace(microsecond=0) - timedelta(minutes=20)), cpts=cpts["C"])

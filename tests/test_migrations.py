@@ -76,3 +76,64 @@ def test_migrated_sqlite_holds_the_models_overlap_triggers(empty_database_url):
     words = lambda sql: " ".join(sql.replace("IF NOT EXISTS ", "").split())  # noqa: E731 (SQLite drops the clause)
     assert sorted(map(words, stored)) == sorted(map(words, SQLITE_OVERLAP_TRIGGERS))
     assert all("ORDER BY other.start_at DESC LIMIT 1" in sql for sql in stored)
+
+
+def test_migration_gives_bookings_their_cpts_and_unlinks_non_gp_accounts(empty_database_url):
+    """Issue 28's revision on a database of the previous one: each booking gets the CPTS it was made for (the
+    booker's own CPTS, else one of the booker's area, else the practitioner's first), and accounts other than GP
+    ones lose the practitioner link that gave them its CPTS (audited)."""
+    from datetime import datetime
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from snp_service.timeutil import UTC
+
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="e5a7c9d2b4f6")
+        rows = {
+            "cpts": [(1, "A", "LV"), (2, "B", "LV"), (3, "C", "Nord")],
+            # Practitioner 1 works for A and C; practitioner 2 for B only.
+            "practitioner": [(1, "10000000001"), (2, "10000000002")],
+            "practitioner_cpts": [(1, 1), (1, 3), (2, 2)],
+            # Users: 1 regulator of C, 2 regulator of B, 3 coordinator of A linked to practitioner 1 (finding 1),
+            # 4 the GP account of practitioner 1.
+            "user_account": [(1, "regulator", None), (2, "regulator", None), (3, "coordinator", 1), (4, "gp", 1)],
+            "user_cpts": [(1, 3), (2, 2), (3, 1), (4, 1)],
+            # Slots 1-3 of practitioner 1, slot 4 of practitioner 2.
+            "slot": [(slot_id, practitioner_id, datetime(2026, 7, 13, 8 + slot_id, tzinfo=UTC),
+                      datetime(2026, 7, 13, 8 + slot_id, 15, tzinfo=UTC))
+                     for slot_id, practitioner_id in ((1, 1), (2, 1), (3, 1), (4, 2))],
+            # Booked by C's regulator; by B's regulator (A shares B's area); imported (no booker); B's own.
+            "booking": [(1, 1, 1), (2, 2, 2), (3, 3, None), (4, 4, 2)],
+        }
+        insert = {
+            "cpts": "INSERT INTO cpts (id, name, population, regulation_area, aci_missions, indicator_targets, "
+                    "created_at) VALUES (:0, :1, 1000, :2, '[]', '{}', '2026-01-01')",
+            "practitioner": "INSERT INTO practitioner (id, rpps, first_name, last_name, profession, sas_participation, "
+                            "created_at) VALUES (:0, :1, 'A', 'B', 'gp', false, '2026-01-01')",
+            "practitioner_cpts": "INSERT INTO practitioner_cpts (practitioner_id, cpts_id) VALUES (:0, :1)",
+            "user_account": "INSERT INTO user_account (id, email, password_hash, role, practitioner_id, active, "
+                            "created_at) VALUES (:0, 'u' || :0 || '@test.example', 'x', :1, :2, true, '2026-01-01')",
+            "user_cpts": "INSERT INTO user_cpts (user_id, cpts_id) VALUES (:0, :1)",
+            "slot": "INSERT INTO slot (id, practitioner_id, start_at, end_at, mode, status, created_at, updated_at) "
+                    "VALUES (:0, :1, :2, :3, 'office', "
+                    "'booked', '2026-01-01', '2026-01-01')",
+            "booking": "INSERT INTO booking (id, slot_id, booked_by_id, channel, status, by_treating_doctor, created_at) "
+                       "VALUES (:0, :1, :2, '116117', 'booked', false, '2026-01-01')",
+        }
+        with db.engine.begin() as connection:
+            for table, values in rows.items():
+                for row in values:
+                    connection.execute(text(insert[table]), {str(i): v for i, v in enumerate(row)})
+        upgrade()
+        with db.engine.connect() as connection:
+            cpts_of = dict(connection.execute(text("SELECT id, cpts_id FROM booking")).all())
+            linked = dict(connection.execute(text("SELECT id, practitioner_id FROM user_account")).all())
+            audited = connection.execute(text("SELECT object_id, actor_label FROM audit_event "
+                                              "WHERE action = 'user.practitioner_unlink'")).all()
+        db.engine.dispose()
+    assert cpts_of == {1: 3, 2: 1, 3: 1, 4: 2}
+    assert linked == {1: None, 2: None, 3: None, 4: 1}
+    assert [(object_id, label) for object_id, label in audited] == [(3, "migration:f2b9d4e6a8c1")]

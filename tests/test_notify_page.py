@@ -17,7 +17,7 @@ from .factories import sign_in_form
 def book(slot, phone="+33612345678") -> OutboxMessage:
     with write_transaction():
         booking = Booking(slot=slot, patient=Patient(first_name="Jeanne", last_name="Durand", phone=phone),
-                          channel="116117")
+                          channel="116117", cpts_id=slot.practitioner.cpts_ids[0])
         db.session.add(booking)
         db.session.flush()
         events.booking_created(booking, True)

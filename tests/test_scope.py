@@ -63,7 +63,7 @@ def test_coordinator_cannot_move_their_cpts_into_another_regulation_area(client,
     # ... who sees and cancels only C's bookings, never A's or B's.
     listed = client.get(f"{API}/bookings", query_string=_window(sw), headers=regulator)
     assert listed.status_code == 200
-    assert {b["id"] for b in listed.get_json()} == {sw.booked["C"].id}
+    assert {b["id"] for b in listed.get_json()} == {sw.booked["C"].id, sw.more["shared_for_C"].id}
     a_booking = sw.booked["A"]
     assert client.get(f"{API}/bookings/{a_booking.id}", headers=regulator).status_code == 404
     cancel = client.post(f"{API}/bookings/{a_booking.id}/cancel", json={"reason": "test", "by": "regulator"},
@@ -99,7 +99,8 @@ def test_admin_changes_the_area_and_the_change_is_audited(client, sw):
     # Now C's regulator does share the area: the scope follows the admin's decision.
     listed = client.get(f"{API}/bookings", query_string=_window(sw),
                         headers=_headers(client, sw.users["regulator_C"].email))
-    assert {b["id"] for b in listed.get_json()} == {sw.booked[name].id for name in "ABC"}
+    assert {b["id"] for b in listed.get_json()} == ({sw.booked[name].id for name in "ABC"}
+                                                   | {sw.more["shared_for_A"].id, sw.more["shared_for_C"].id})
 
 
 def test_cpts_creation_is_audited_with_its_area(client, sw):
@@ -119,7 +120,7 @@ def test_regulators_do_not_list_practitioners(client, sw):
     coordinator = _headers(client, sw.users["coordinator_A"].email)
     listed = client.get(f"{API}/practitioners", headers=coordinator)
     assert listed.status_code == 200
-    assert {p["id"] for p in listed.get_json()} == {sw.users["gp_A"].practitioner_id}
+    assert {p["id"] for p in listed.get_json()} == {sw.users["gp_A"].practitioner_id, sw.more["shared"].id}
 
 
 def test_account_rules_hold_in_the_service_for_every_caller(sw):

@@ -45,6 +45,11 @@ class Booking(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id", ondelete="CASCADE"), index=True)
+    # The CPTS the booking was made for (``policy``: its patient is seen only there, and by the practitioner):
+    # chosen when booking from the booker's scope and the practitioner's memberships, kept by a move; an
+    # imported booking belongs to the importing CPTS. Null only for a row an older version wrote during an
+    # upgrade: then only an admin and the practitioner see it.
+    cpts_id: Mapped[int | None] = mapped_column(ForeignKey("cpts.id"))
     # Null for bookings imported from a past season: they carry no identity.
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

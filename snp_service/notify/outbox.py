@@ -8,13 +8,14 @@ provider).
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
 from .. import audit
 from ..database import write_transaction
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, members_of
+from ..policy import bookings_of
 from ..timeutil import utcnow
 from . import delivery
 
@@ -79,10 +80,13 @@ def resend(actor, message_id: int, cpts_ids: set[int] | None) -> OutboxMessage:
 
 
 def _within(query, cpts_ids: set[int] | None):
+    """Messages about practitioners of ``cpts_ids`` and, when about a booking, a booking made for one of them
+    (``policy.bookings_of``): a message about another CPTS's booking on a shared practitioner is that CPTS's."""
     if cpts_ids is None:
         return query
-    members = members_of(cpts_ids)
-    return query.where(OutboxMessage.practitioner_id.in_(members))
+    of_scope = select(Booking.id).where(bookings_of(cpts_ids))
+    return query.where(OutboxMessage.practitioner_id.in_(members_of(cpts_ids)),
+                       or_(OutboxMessage.booking_id.is_(None), OutboxMessage.booking_id.in_(of_scope)))
 
 
 def record_provider_status(provider_sid: str, provider_status: str, outbox_id: int | None = None,

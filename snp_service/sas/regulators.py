@@ -9,8 +9,9 @@ platform may replay a call safely. The account is a ``regulator`` of every CPTS 
 An account keeps every identifier it has been known by: the platform first sends its technical id
 (``urn:oid:1.2.250.1.213.3.6``), then, by a PUT on that id, the national one; later calls may use either.
 Its password is random and known to nobody, and no e-mail is sent (the guide: no confirmation step; the
-service has no e-mail backend). The regulator gets a password through a one-time set-up link that a
-coordinator of their CPTS issues and hands over (``accounts.issue_setup_link``, ``/password-setup/<secret>``).
+service has no e-mail backend). The regulator gets a password through a one-time set-up link that an admin,
+or a coordinator of every CPTS of the area (``policy.check_account_management``), issues and hands over
+(``accounts.issue_setup_link``, ``/password-setup/<secret>``).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length
 from .. import accounts, charts, dashboard, seasons, supplements
 from ..cpts import get_cpts
 from ..database import MAX_ID
-from ..policy import check_cpts, require_roles, supplement_lines_for
+from ..policy import check_cpts, may_manage_account, require_roles, supplement_lines_for
 from ..timeutil import month_in_bounds, paris_today
 from . import flash_outcome
 from .forms import FrenchForm
@@ -28,7 +28,7 @@ class AccountForm(FrenchForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Rôle", choices=[SelectChoice("regulator", "Régulateur"), SelectChoice("gp", "Médecin (praticien)")])
-    practitioner_id = SelectField("Praticien (compte médecin)", coerce=int)
+    practitioner_id = SelectField("Praticien (compte médecin uniquement)", coerce=int)
 
 
 def _cpts_id(user) -> int:
@@ -54,7 +54,8 @@ def home(user):
     cpts_id = _cpts_id(user)
     board = dashboard.dashboard(cpts_id)
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=dashboard.coordinated_cpts(user),
-                           season_form=SeasonForm(formdata=None), account_form=_account_form(board), roles=ROLE_LABELS)
+                           season_form=SeasonForm(formdata=None), account_form=_account_form(board), roles=ROLE_LABELS,
+                           manageable={a.id for a in board.accounts if may_manage_account(user, a)})
 
 
 @bp.post("/seasons")
@@ -143,9 +144,9 @@ def issue_password_link(account_id, user):
 
 
 def _cpts_account(user, cpts_id: int, account_id: int):
-    """An account of the CPTS other than the coordinator's own; 404 otherwise."""
+    """An account of the CPTS that the user manages (``policy.may_manage_account``); 404 otherwise."""
     account = next((a for a in dashboard.cpts_accounts(cpts_id) if a.id == account_id), None)
-    if account is None or account.id == user.id:
+    if account is None or not may_manage_account(user, account):
         abort(404)
     return account
 

@@ -30,6 +30,10 @@ def pages_world(world) -> PagesWorld:
     other = world.practitioner(cpts, last_name="Martin")
     coordinator = world.user("coordinator", cpts, email="coordination@test.example")
     regulator = world.user("regulator", cpts, email="regulation@test.example")
+    # An account also of a neighbour CPTS: the dashboard lists it without its buttons (issue 28).
+    shared = world.user("regulator", cpts, email="regulation-partagee@test.example")
+    shared.cpts.append(world.cpts("CPTS Voisine"))
+    db.session.commit()
     # Two summers: 2025 three quarters filled, 2026 filled. Each week's acts: Durand one eligible and one booked
     # 72 h ahead (excluded), Martin one eligible and (2026) one by the patient's treating doctor (excluded).
     for year, filled in ((2025, 3), (2026, 4)):
