@@ -99,6 +99,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's batch mode rebuilds a table (create, copy, drop, rename): with foreign keys on, dropping
+            # user_account would cascade to user_cpts, api_token... and empty them. Off for the migration (the
+            # pragma is a no-op inside a transaction, hence before it), checked afterwards, then on again.
+            # On the driver's connection: through SQLAlchemy the pragma would run inside the BEGIN it emits.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -108,6 +115,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            driver = connection.connection.driver_connection
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+            driver.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration left {len(broken)} row(s) whose foreign key points nowhere")
 
 
 if context.is_offline_mode():

@@ -137,3 +137,26 @@ def test_migration_gives_bookings_their_cpts_and_unlinks_non_gp_accounts(empty_d
     assert cpts_of == {1: 3, 2: 1, 3: 1, 4: 2}
     assert linked == {1: None, 2: None, 3: None, 4: 1}
     assert [(object_id, label) for object_id, label in audited] == [(3, "migration:f2b9d4e6a8c1")]
+
+
+def test_upgrading_keeps_the_rows_that_reference_a_rebuilt_table(empty_database_url):
+    """On SQLite, Alembic's batch mode rebuilds a table (copy, drop, rename): with foreign keys on, dropping
+    ``user_account`` cascaded to ``user_cpts`` and emptied every account's CPTS (issue 28's e-mail revision).
+    The migrations run with foreign keys off, checked afterwards; on PostgreSQL nothing is rebuilt."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="a7d2e9c4b1f8")  # before the revision that rebuilds user_account on SQLite
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO cpts (id, name, population, aci_missions, indicator_targets, "
+                                    "created_at) VALUES (1, 'A', 1000, '[]', '{}', '2026-01-01')"))
+            connection.execute(text("INSERT INTO user_account (id, email, password_hash, role, active, created_at) "
+                                    "VALUES (1, 'regulation@test.example', 'x', 'regulator', true, '2026-01-01')"))
+            connection.execute(text("INSERT INTO user_cpts (user_id, cpts_id) VALUES (1, 1)"))
+        upgrade()
+        with db.engine.connect() as connection:
+            kept = connection.execute(text("SELECT user_id, cpts_id FROM user_cpts")).all()
+        db.engine.dispose()
+    assert kept == [(1, 1)]
