@@ -194,7 +194,9 @@ def test_a_list_page_that_fails_leaves_the_message_claimed_not_resent(world, gp,
     booking = book(world.slot(gp, start=START))
     now = crash_in(monkeypatch, sender._finish)
     twilio.max_page_size = 1
-    twilio.add_message("+33612345678", "Un autre message.", sent_at=now)  # newer: the stuck one is on page 2
+    # Clearly newer than the stuck one (Twilio dates to the second, and the stuck one may fall in the second
+    # after 'now'): the stuck one is on page 2.
+    twilio.add_message("+33612345678", "Un autre message.", sent_at=now + timedelta(seconds=30))
     monkeypatch.setattr(twilio, "_list", _second_page_fails(twilio._list))
 
     counts = send_pending(now=now + timedelta(seconds=app.config["SMS_LEASE_SECONDS"]))
