@@ -26,7 +26,7 @@ from region_cache import OUTPUT, regions
 from region_data import ROOT
 
 from snp_service import accounts, create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import User
 
 WORKTREE = "WORKTREE"

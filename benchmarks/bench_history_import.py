@@ -87,7 +87,7 @@ def history_csv(rows: int, practitioners: int, seed: int = 1) -> str:
 
 def measure(kind: str, rows: int, practitioners: int, url: str, prefilled: bool) -> float:
     from snp_service import accounts, create_app
-    from snp_service.extensions import db
+    from snp_service.core.extensions import db
     from snp_service.models import Cpts, Practitioner, Slot, User
 
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})

@@ -40,9 +40,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from booking_load import Gunicorn  # noqa: E402
 
 from snp_service import accounts, create_app  # noqa: E402
-from snp_service.extensions import db  # noqa: E402
+from snp_service.core.extensions import db  # noqa: E402
+from snp_service.core.timeutil import to_paris, utcnow  # noqa: E402
 from snp_service.models import Commune, Cpts, Practitioner, User  # noqa: E402
-from snp_service.timeutil import to_paris, utcnow  # noqa: E402
 from tests.ics_samples import ICS_HEAD, long_events_ics  # noqa: E402
 from tests.pg_cluster import PgCluster  # noqa: E402
 

@@ -29,8 +29,8 @@ from region_cache import regions
 from scaling import ScaleTable, add_scale_options, in_turns, linear_in
 
 from snp_service import create_app, reporting, supplements
-from snp_service.extensions import db
-from snp_service.timeutil import PARIS, paris_day_bounds
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_day_bounds
 
 # (days, days after the build's day the period ends): a 30,000-slot season of one CPTS, the region's past 60 days.
 SEASON, REGION_DAYS = (144, 24), (60, -1)

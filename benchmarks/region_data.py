@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import DDL, text  # noqa: E402
 
 from snp_service import accounts, create_app  # noqa: E402
-from snp_service.extensions import db  # noqa: E402
+from snp_service.core.extensions import db  # noqa: E402
 from snp_service.models.slots import SQLITE_OVERLAP_TRIGGERS  # noqa: E402
 from tests.pg_cluster import PgCluster  # noqa: E402
 

@@ -9,8 +9,8 @@ from werkzeug.routing import IntegerConverter
 
 from config import load_config
 
-from .database import configure_database
-from .extensions import csrf, db, login_manager, migrate
+from .core.database import configure_database
+from .core.extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config: str | dict | None = None) -> Flask:
@@ -52,7 +52,7 @@ class IdConverter(IntegerConverter):
     """``<int:id>`` bounded by the database's INTEGER range (an explicit ``max=`` still wins)."""
 
     def __init__(self, map, *args, **kwargs):
-        from .database import MAX_ID
+        from .core.database import MAX_ID
 
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
@@ -65,7 +65,7 @@ def _ensure_sqlite_dir(uri: str) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    from .secret_masking import install_log_masking
+    from .core.secret_masking import install_log_masking
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -76,10 +76,11 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
-    from . import hygiene, models  # noqa: F401  (models: register every table before Alembic/create_all look)
+    from .core import hygiene  # noqa: F401  (models: register every table before Alembic/create_all look)
+    from . import models
     from . import page_sessions
-    from .proxy import install_proxy_fix
-    from .security_headers import install_security_headers
+    from .core.proxy import install_proxy_fix
+    from .core.security_headers import install_security_headers
 
     # Input hygiene first, for every endpoint: NFC text, no NUL or lone surrogate, bounded JSON numbers.
     app.request_class = hygiene.CleanRequest

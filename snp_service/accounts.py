@@ -20,13 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit, hygiene, page_sessions, passwords, policy
-from .database import as_loaded, execute_core, write_transaction
-from .errors import Conflict, Invalid, NotFound, Unauthorized
-from .extensions import db
+from . import audit, page_sessions, passwords, policy
+from .core import hygiene
+from .core.database import write_transaction
+from .core.errors import Conflict, Invalid, NotFound, Unauthorized
+from .core.extensions import db
+from .core.fast_paths import as_loaded, execute_core
+from .core.timeutil import utcnow
 from .models import ROLES, ApiToken, Cpts, PasswordSetupLink, Practitioner, User, user_cpts
 from .models.accounts import email_skeleton
-from .timeutil import utcnow
 
 
 def hash_password(password: str) -> str:

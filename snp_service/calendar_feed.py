@@ -15,11 +15,11 @@ from flask import current_app
 from sqlalchemy import and_, select
 
 from . import audit, policy
-from .database import write_transaction
-from .errors import Forbidden, NotFound
-from .extensions import db
+from .core.database import write_transaction
+from .core.errors import Forbidden, NotFound
+from .core.extensions import db
+from .core.timeutil import PARIS, utcnow
 from .models import Booking, Patient, Practitioner, Slot, User, new_calendar_token
-from .timeutil import PARIS, utcnow
 
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 120

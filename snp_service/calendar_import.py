@@ -18,11 +18,11 @@ import icalendar
 import recurring_ical_events
 
 from . import recurrence
-from .database import write_transaction
-from .errors import Invalid
+from .core.database import write_transaction
+from .core.errors import Invalid
+from .core.timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
 from .models import Practitioner, Slot, User
 from .publishing import Interval, Rules, add_slots, clashes, existing_slots, problem_with
-from .timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
 
 MAX_ICS_BYTES = 1_000_000
 MAX_EVENTS = 2_000

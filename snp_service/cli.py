@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import accounts
-from .errors import DomainError
+from .core.errors import DomainError
 
 
 @click.group()
@@ -49,7 +49,7 @@ def set_password(email, password):
     """Change an account's password: its page sessions and API tokens end."""
     from sqlalchemy import select
 
-    from .extensions import db
+    from .core.extensions import db
     from .models import User
 
     user_id = db.session.scalar(select(User.id).where(User.email == accounts.normalise_email(email)))

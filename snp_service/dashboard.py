@@ -7,12 +7,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from . import reporting
+from .core.extensions import db
+from .core.timeutil import day_in_bounds, paris_today
 from .cpts import commune_names
-from .extensions import db
 from .models import Cpts, Practitioner, Season, User, user_cpts
 from .practitioners import list_practitioners
 from .seasons import list_seasons
-from .timeutil import day_in_bounds, paris_today
 
 
 # Which season the dashboard shows: the one holding today, else the last ended, else the next one.

@@ -11,12 +11,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from . import accounts, history_import, seasons
-from .database import write_transaction
-from .extensions import db
-from .errors import Invalid
+from .core.database import write_transaction
+from .core.errors import Invalid
+from .core.extensions import db
+from .core.timeutil import PARIS, paris_today
 from .models import Commune, Cpts, Practitioner, Slot
 from .passwords import DEMO_PASSWORD, demo_password_allowed
-from .timeutil import PARIS, paris_today
 REGULATION_AREA = "Vendée littoral nord"
 
 LV_COMMUNES = [

@@ -17,7 +17,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app
 
-from .timeutil import to_paris
+from .core.timeutil import to_paris
 
 LOCALE = "fr_FR"
 NONE = "—"

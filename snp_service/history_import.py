@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, cpts, supplements
-from .database import insert_many, write_transaction
-from .errors import Conflict, Invalid
-from .extensions import db
+from .core.database import write_transaction
+from .core.errors import Conflict, Invalid
+from .core.extensions import db
+from .core.fast_paths import insert_many
+from .core.timeutil import BOUNDS_TEXT, instant_in_bounds, to_paris, utcnow
 from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
-from .timeutil import BOUNDS_TEXT, instant_in_bounds, to_paris, utcnow
 
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
            "patient_has_treating_doctor")

@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from . import audit
-from .database import write_transaction
-from .extensions import db
+from .core.database import write_transaction
+from .core.extensions import db
+from .core.timeutil import utcnow
 from .models import Slot
-from .timeutil import utcnow
 
 
 def expire_free_slots(now=None) -> int:

@@ -15,12 +15,12 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from . import audit
-from .database import write_transaction
+from .core.database import write_transaction
+from .core.errors import Invalid, NotFound
+from .core.extensions import db
+from .core.timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, month_end, paris_today, utcnow
 from .cpts import get_cpts
-from .errors import Invalid, NotFound
-from .extensions import db
 from .models import INDICATORS, Cpts, IndicatorValue, Season
-from .timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, month_end, paris_today, utcnow
 
 # Indicator code -> key of the report summary (SPEC section 4, Report).
 _SUMMARY_KEYS = {

@@ -20,10 +20,10 @@ from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
 from . import audit
-from .database import write_transaction
-from .extensions import db
+from .core.database import write_transaction
+from .core.extensions import db
+from .core.timeutil import utcnow
 from .models import PageSession, User
-from .timeutil import utcnow
 
 # Where the secret sits in the cookie session.
 COOKIE_KEY = "_snp_page_session"

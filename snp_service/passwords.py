@@ -24,8 +24,8 @@ from sqlalchemy import select
 from zxcvbn import zxcvbn
 from zxcvbn.matching import RANKED_DICTIONARIES
 
-from .errors import Invalid
-from .extensions import db
+from .core.errors import Invalid
+from .core.extensions import db
 from .models import Commune, Cpts
 
 MIN_LENGTH = 12

@@ -32,8 +32,8 @@ from flask import g, has_request_context, request
 from flask_login import current_user as session_user
 from sqlalchemy import bindparam, select
 
-from .errors import Forbidden, NotFound, Unauthorized
-from .extensions import db
+from .core.errors import Forbidden, NotFound, Unauthorized
+from .core.extensions import db
 from .models import Booking, Cpts, Practitioner, Slot, User, practitioner_cpts
 
 

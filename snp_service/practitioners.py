@@ -8,10 +8,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
+from .core.database import write_transaction
+from .core.errors import Conflict, Invalid, NotFound
+from .core.extensions import db
 from .cpts import commune_by_insee, commune_names, get_cpts
-from .database import write_transaction
-from .errors import Conflict, Invalid, NotFound
-from .extensions import db
 from .models import Practitioner, User, members_of
 
 _PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee",

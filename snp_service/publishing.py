@@ -16,12 +16,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, recurrence
-from .database import constraint_name, write_transaction
-from .errors import Conflict, Invalid, NotFound
-from .extensions import db
+from .core.database import constraint_name, write_transaction
+from .core.errors import Conflict, Invalid, NotFound
+from .core.extensions import db
+from .core.timeutil import PARIS, as_utc, paris_to_utc, to_paris, utcnow
 from .models import Practitioner, Slot, User
 from .policy import practitioner_in_scope
-from .timeutil import PARIS, as_utc, paris_to_utc, to_paris, utcnow
 
 # Frequencies finer than a day serve no agenda and make huge expansions cheap to ask for; a yearly
 # series reaches past any horizon.

@@ -32,10 +32,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, select, text
 
 from . import supplements
-from .database import utc_hour_text
-from .extensions import db
+from .core.database import utc_hour_text
+from .core.extensions import db
+from .core.timeutil import PARIS, UTC, check_days, paris_day_bounds
 from .models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
-from .timeutil import PARIS, UTC, check_days, paris_day_bounds
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",

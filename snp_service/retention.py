@@ -11,10 +11,10 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from . import audit
-from .database import write_transaction
-from .extensions import db
+from .core.database import write_transaction
+from .core.extensions import db
+from .core.timeutil import utcnow
 from .models import Booking, OutboxMessage, Patient, Slot
-from .timeutil import utcnow
 
 
 def purge_patient_data(actor: str = "job:purge_patient_data", now: datetime | None = None) -> dict:

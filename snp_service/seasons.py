@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, cpts, reporting
-from .database import write_transaction
-from .errors import Conflict, Invalid, NotFound
-from .extensions import db
-from .hygiene import name_problem, visible
+from .core.database import write_transaction
+from .core.errors import Conflict, Invalid, NotFound
+from .core.extensions import db
+from .core.hygiene import name_problem, visible
+from .core.timeutil import check_days
 from .models import Season, User
-from .timeutil import check_days
 
 # (code, French label) of the summary figures shown side by side in a comparison.
 COMPARED_FIGURES = (

@@ -30,11 +30,12 @@ from limits import parse
 from sqlalchemy import delete, func, insert, select
 
 from . import accounts, known_devices
-from .database import execute_core, write_transaction
-from .errors import DomainError
-from .extensions import db
+from .core.database import write_transaction
+from .core.errors import DomainError
+from .core.extensions import db
+from .core.fast_paths import execute_core
+from .core.timeutil import utcnow
 from .models import SignInAttempt, User
-from .timeutil import utcnow
 
 _ATTEMPTS = SignInAttempt.__table__
 

@@ -27,10 +27,11 @@ from flask import current_app
 from sqlalchemy import and_, delete, func, select
 
 from . import audit
-from .database import insert_many, write_transaction
-from .extensions import db
+from .core.database import write_transaction
+from .core.extensions import db
+from .core.fast_paths import insert_many
+from .core.timeutil import check_days, month_end, paris_day_bounds, paris_today, to_paris, utcnow
 from .models import Booking, Practitioner, Slot, SupplementAct, SupplementLine, members_of, practitioner_cpts
-from .timeutil import check_days, month_end, paris_day_bounds, paris_today, to_paris, utcnow
 
 
 @dataclass(frozen=True)

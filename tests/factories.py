@@ -6,9 +6,9 @@ import re
 from datetime import datetime, timedelta
 
 from snp_service import accounts, page_sessions
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Commune, Cpts, Patient, Practitioner, Slot, User
-from snp_service.timeutil import utcnow
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)

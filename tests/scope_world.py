@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from snp_service import accounts
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Cpts, Season, Slot, User
-from snp_service.timeutil import utcnow
 
 from .factories import PASSWORD
 

@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
 from snp_service import accounts, create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import Cpts, User
 
 from .factories import PASSWORD
@@ -140,7 +140,7 @@ def test_patient_names_with_bidirectional_controls_are_refused(client, world):
 
 
 def test_the_service_refuses_bidirectional_controls_without_the_api(ctx, world):
-    from snp_service.errors import Invalid
+    from snp_service.core.errors import Invalid
     from snp_service.patients import checked_patient
 
     with pytest.raises(Invalid) as refused:

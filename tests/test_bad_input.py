@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from snp_service import accounts, create_app
-from snp_service.extensions import db
-from snp_service.models import (AuditEvent, Booking, Commune, Cpts, OutboxMessage, Patient, Practitioner, Season,
-                                SignInAttempt, Slot, User)
-from snp_service.timeutil import to_paris, utcnow
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import to_paris, utcnow
+from snp_service.models import (
+    AuditEvent, Booking, Commune, Cpts, OutboxMessage, Patient, Practitioner, Season, SignInAttempt, Slot, User,
+)
 
 from .factories import PASSWORD
 

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import AuditEvent, Booking, Patient, Slot
-from snp_service.timeutil import utcnow
 
 PATIENT = {"first_name": "Jeanne", "last_name": "Durand", "birth_date": "1950-04-02", "phone": "06 12 34 56 78",
            "commune_insee": "85222", "has_treating_doctor": "yes", "treating_rpps": "12345678901"}

@@ -10,9 +10,9 @@ import flask_smorest
 import pytest
 from sqlalchemy import event
 
-from snp_service import database
 from snp_service.api import register_api_blueprint
-from snp_service.extensions import db
+from snp_service.core import database
+from snp_service.core.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,8 @@ import flask_smorest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from snp_service import accounts, database
+from snp_service import accounts
+from snp_service.core import database
 from snp_service.api.blueprint import JsonBodyParser
 print(event.contains(Engine, "connect", database._sqlite_on_connect),
       event.contains(Engine, "begin", database._sqlite_on_begin),

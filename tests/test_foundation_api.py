@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import ApiToken, AuditEvent
 
 from .factories import PASSWORD

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from snp_service import publish_preview, publishing, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import paris_today, utcnow
 from snp_service.models import AuditEvent, Season, Slot
-from snp_service.timeutil import paris_today, utcnow
 
 from .factories import sign_in_form
 from .supplement_helpers import act

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from snp_service import reporting
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import Booking, Slot
 
 HEADER = "rpps,start,end,mode,withdrawn,booked,booked_at,channel,outcome,patient_has_treating_doctor"

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from snp_service import indicators, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import IndicatorValue, Season
 from tests.factories import sign_in_form
 

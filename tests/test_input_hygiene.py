@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from snp_service import accounts, create_app, seasons
-from snp_service.errors import Invalid
-from snp_service.extensions import db
+from snp_service.core.errors import Invalid
+from snp_service.core.extensions import db
 from snp_service.models import Booking, Cpts, Patient, Practitioner, Season
 
 from .factories import PASSWORD

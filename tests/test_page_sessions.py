@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from snp_service import accounts, page_sessions
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import ApiToken, PageSession
-from snp_service.timeutil import utcnow
 
 from .factories import PASSWORD, World
 

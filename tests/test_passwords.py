@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from snp_service import accounts, create_app
 from snp_service.cli import snp
+from snp_service.core.errors import Invalid
+from snp_service.core.extensions import db
 from snp_service.demo import DEMO_PASSWORD
-from snp_service.errors import Invalid
-from snp_service.extensions import db
 from snp_service.models import User
 from snp_service.passwords import password_problem
 

@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from snp_service import reporting, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, UTC
 from snp_service.models import Season
-from snp_service.timeutil import PARIS, UTC
 
 ST_GILLES, ST_JEAN = ("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428), ("85234", "Saint-Jean-de-Monts", 46.79, -2.06)
 START, END = date(2027, 3, 27), date(2027, 3, 29)

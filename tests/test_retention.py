@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from snp_service import reporting, retention
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import Booking, OutboxMessage, Patient
 
 from .supplement_helpers import act, paris

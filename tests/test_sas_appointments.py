@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from snp_service import booking as bookings
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, utcnow
 from snp_service.models import AuditEvent, SasAppointment, SasPush, SasRegulatorIdentifier, Slot
 from snp_service.notify.sas_sender import send_pending
 from snp_service.sas.codes import editor_system
-from snp_service.timeutil import PARIS, utcnow
 
 from .certs import CertificateAuthority
 from .fake_sas import FakeSas

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from snp_service.timeutil import utcnow
+from snp_service.core.timeutil import utcnow
 
 from .certs import CertificateAuthority
 from .conftest import need

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import AuditEvent, Booking, Cpts
 
 from . import scope_world
@@ -126,7 +126,7 @@ def test_regulators_do_not_list_practitioners(client, sw):
 def test_account_rules_hold_in_the_service_for_every_caller(sw):
     """The pages call the account service directly: who may create or (de)activate an account is decided there."""
     from snp_service import accounts
-    from snp_service.errors import Forbidden, NotFound
+    from snp_service.core.errors import Forbidden, NotFound
 
     coordinator_a, coordinator_c = sw.users["coordinator_A"], sw.users["coordinator_C"]
     gp_a = sw.users["gp_A"]

@@ -15,11 +15,11 @@ from flask import g
 from sqlalchemy import func, select
 
 from snp_service import accounts, booking as bookings
-from snp_service.errors import Forbidden, Invalid, NotFound
-from snp_service.extensions import db
+from snp_service.core.errors import Forbidden, Invalid, NotFound
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS
 from snp_service.models import Booking, OutboxMessage, PasswordSetupLink, User
 from snp_service.notify import outbox
-from snp_service.timeutil import PARIS
 
 from . import scope_world
 from .factories import page_csrf

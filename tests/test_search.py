@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from snp_service.timeutil import utcnow
+from snp_service.core.timeutil import utcnow
 
 # Three communes on the Vendée coast: Saint-Gilles (centre), Saint-Hilaire (~5 km), Challans (~20 km).
 COMMUNES = (("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),

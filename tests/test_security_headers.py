@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from snp_service import accounts, create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Season
-from snp_service.timeutil import utcnow
 
 from .factories import World
 

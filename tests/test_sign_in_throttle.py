@@ -13,10 +13,10 @@ from flask import g, jsonify, request
 from sqlalchemy import func, select, update
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.proxy import socket_peer
+from snp_service.core.timeutil import utcnow
 from snp_service.models import SignInAttempt
-from snp_service.proxy import socket_peer
-from snp_service.timeutil import utcnow
 
 from .factories import PASSWORD, page_csrf
 

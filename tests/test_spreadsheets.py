@@ -11,8 +11,8 @@ import pytest
 from openpyxl import Workbook
 
 from snp_service import supplements
-from snp_service.extensions import db
-from snp_service.spreadsheets import append_row, csv_bytes, xlsx_bytes
+from snp_service.core.extensions import db
+from snp_service.core.spreadsheets import append_row, csv_bytes, xlsx_bytes
 
 from .factories import sign_in_form
 from .supplement_helpers import act

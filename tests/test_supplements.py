@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from snp_service import indicators, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import month_end, paris_today, to_paris
 from snp_service.models import SupplementAct, SupplementLine
-from snp_service.timeutil import month_end, paris_today, to_paris
 
 from .supplement_helpers import act
 

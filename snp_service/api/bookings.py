@@ -2,7 +2,7 @@
 from flask import request
 
 from .. import booking
-from ..errors import Invalid
+from ..core.errors import Invalid
 from ..policy import require_roles
 from .blueprint import Blueprint
 from .schemas.bookings import (BookingQuerySchema, BookingRequestSchema, BookingSchema, CancelRequestSchema,

@@ -2,8 +2,8 @@
 from flask import Response
 
 from .. import exports, reporting
+from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from ..policy import check_cpts, require_roles
-from ..spreadsheets import CSV_TYPE, XLSX_TYPE
 from .blueprint import Blueprint
 from .schemas.reports import FillRateQuerySchema, ReportSchema
 

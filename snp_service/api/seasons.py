@@ -2,9 +2,9 @@
 from flask import Response, render_template
 
 from .. import charts, seasons
+from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
-from ..spreadsheets import CSV_TYPE, XLSX_TYPE
 from .blueprint import Blueprint
 from .reports import CSV_DESCRIPTION, csv_response, file_formats, xlsx_response
 from .schemas.seasons import (

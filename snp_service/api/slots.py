@@ -5,13 +5,14 @@ from flask import current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .. import calendar_import, publishing
-from ..errors import Invalid
+from ..core.errors import Invalid
+from ..core.timeutil import paris_day_bounds, paris_today
 from ..models import Practitioner, User
 from ..policy import get_practitioner, require_roles
-from ..timeutil import paris_day_bounds, paris_today
 from .blueprint import Blueprint
-from .schemas.slots import (ImportQuerySchema, ImportResultSchema, PublishedSchema, PublishSchema, SlotQuerySchema,
-                            SlotSchema)
+from .schemas.slots import (
+    ImportQuerySchema, ImportResultSchema, PublishedSchema, PublishSchema, SlotQuerySchema, SlotSchema,
+)
 
 URL_PREFIX = "/slots"
 blp = Blueprint("slots", __name__, description="SNP slots")

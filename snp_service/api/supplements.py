@@ -1,9 +1,9 @@
 """/api/v1/supplements: the SNP supplement statement (JSON, or CSV / XLSX for French Excel)."""
 from .. import exports, formatting, seasons, supplements
+from ..core.errors import NotFound
+from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from ..cpts import get_cpts
-from ..errors import NotFound
 from ..policy import check_cpts, require_roles, supplement_lines_for
-from ..spreadsheets import CSV_TYPE, XLSX_TYPE
 from .blueprint import Blueprint
 from .reports import download, file_formats
 from .schemas.supplements import StatementQuerySchema, StatementSchema

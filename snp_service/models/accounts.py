@@ -8,10 +8,10 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ..confusables import skeleton
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..data.confusables import skeleton
 from .cpts import Cpts, user_cpts
 from .practitioners import Practitioner
 

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime
-from ..extensions import db
+from ..core.database import UTCDateTime
+from ..core.extensions import db
 
 TREATING_DOCTOR_ANSWERS = ("yes", "no", "unknown")
 

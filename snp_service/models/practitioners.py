@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Float, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from .cpts import Cpts, practitioner_cpts
 
 PROFESSIONS = ("gp", "nurse", "physiotherapist", "pharmacist", "midwife")

@@ -13,9 +13,9 @@ from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, event, t
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from .practitioners import Practitioner
 
 SLOT_MODES = ("office", "teleconsultation", "home_visit")

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import phonenumbers
 
-from ..timeutil import to_paris
+from ..core.timeutil import to_paris
 
 TEMPLATES = {
     "patient_confirmation": "RDV confirmé le {when} avec {doctor}{place}. Pour annuler, rappelez le 116 117.",

@@ -15,10 +15,10 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased, joinedload
 
 from .. import audit
-from ..database import write_transaction
-from ..extensions import db
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from ..models import Booking, OutboxMessage, Slot
-from ..timeutil import utcnow
 from .events import to_patient
 
 ACTOR = "job:send_reminders"

@@ -14,11 +14,11 @@ import uuid
 from flask import current_app
 from sqlalchemy import select
 
-from ..extensions import db
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from ..models import Booking, SasAppointment, SasPush, members_of
 from ..sas import appointments
 from ..sas.codes import as_list
-from ..timeutil import utcnow
 from . import delivery
 
 _QUEUED_FLAG = "snp_sas_push_queued"

@@ -24,10 +24,10 @@ from flask import Flask, current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from ..database import write_transaction
-from ..extensions import db
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from ..models import SasPush
-from ..timeutil import utcnow
 from . import delivery
 from .sas_backend import PermanentPushError, SasClient, TransientPushError, UncertainPushError
 

@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from ..database import write_transaction
-from ..extensions import db
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from ..models import Booking, OutboxMessage
-from ..timeutil import utcnow
 from . import delivery, messages
 from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
 from .outbox import status_callback_url

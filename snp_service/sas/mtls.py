@@ -16,7 +16,7 @@ from functools import lru_cache
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ..errors import Forbidden, Unauthorized
+from ..core.errors import Forbidden, Unauthorized
 from .codes import as_list
 
 VERIFY_HEADER = "X-SSL-Client-Verify"

@@ -23,11 +23,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from .. import accounts, audit
-from ..database import write_transaction
-from ..errors import Invalid
-from ..extensions import db
+from ..core.database import write_transaction
+from ..core.errors import Invalid
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from ..models import ApiToken, Cpts, SasRegulatorIdentifier, User
-from ..timeutil import utcnow
 from .codes import PROFILES, SAS_TECHNICAL_SYSTEM, V2_0203
 from .outcome import FhirInvalid
 

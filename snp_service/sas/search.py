@@ -23,10 +23,10 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, func, literal_column, select
 from werkzeug.datastructures import MultiDict
 
-from ..database import execute_core
-from ..errors import Invalid
+from ..core.errors import Invalid
+from ..core.fast_paths import execute_core
+from ..core.timeutil import BOUNDS_TEXT, PARIS, day_in_bounds, utcnow
 from ..models import Commune, Cpts, Practitioner, Slot, practitioner_cpts
-from ..timeutil import BOUNDS_TEXT, PARIS, day_in_bounds, utcnow
 from . import resources
 from .codes import IDNPS_SYSTEM, PROFILES, editor_system, fhir_base
 from .outcome import FhirInvalid

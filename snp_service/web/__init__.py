@@ -8,7 +8,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from .. import accounts, formatting, known_devices, page_sessions, sign_in
-from ..errors import DomainError, Invalid, NotFound, Unauthorized
+from ..core.errors import DomainError, Invalid, NotFound, Unauthorized
 from .forms import FrenchForm
 from .redirects import local_target
 

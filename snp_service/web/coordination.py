@@ -6,10 +6,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from .. import accounts, charts, dashboard, seasons, supplements
+from ..core.database import MAX_ID
+from ..core.timeutil import month_in_bounds, paris_today
 from ..cpts import get_cpts
-from ..database import MAX_ID
 from ..policy import check_cpts, may_manage_account, require_roles, supplement_lines_for
-from ..timeutil import month_in_bounds, paris_today
 from . import flash_outcome
 from .forms import FrenchForm
 

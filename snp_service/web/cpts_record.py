@@ -9,11 +9,11 @@ from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
 from .. import formatting, indicators
+from ..core.errors import DomainError
+from ..core.timeutil import paris_today
 from ..cpts import TARGET_BOUNDS, get_cpts, update_cpts
-from ..errors import DomainError
 from ..models import INDICATORS
 from ..policy import check_cpts, require_roles, visible_cpts_ids
-from ..timeutil import paris_today
 
 bp = Blueprint("cpts_record", __name__, url_prefix="/coordination/cpts")
 

@@ -13,11 +13,13 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from .. import (booking, calendar_feed, calendar_import, formatting, gp_agenda, practitioners, publish_preview, publishing,
-               supplements)
-from ..errors import DomainError
+from .. import (
+    booking, calendar_feed, calendar_import, formatting, gp_agenda, practitioners, publish_preview, publishing,
+    supplements,
+)
+from ..core.errors import DomainError
+from ..core.timeutil import month_in_bounds, paris_today, to_paris
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
-from ..timeutil import month_in_bounds, paris_today, to_paris
 from . import flash_outcome
 from .forms import FrenchForm
 from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms

@@ -13,9 +13,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..errors import DomainError
+from ..core.errors import DomainError
+from ..core.timeutil import BOUNDS_TEXT, day_in_bounds, paris_today
 from ..formatting import WEEKDAYS as DAY_NAMES
-from ..timeutil import BOUNDS_TEXT, day_in_bounds, paris_today
 from .forms import FrenchForm
 
 MODES = [SelectChoice(value, label) for value, label in (

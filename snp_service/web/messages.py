@@ -2,11 +2,11 @@
 appointments sent to the SAS platform and their state."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 
+from ..core.timeutil import to_paris
 from ..models import RESENDABLE_STATUSES
 from ..notify import outbox, sas_outbox
 from ..notify.messages import mask_phone
 from ..policy import require_roles, visible_cpts_ids
-from ..timeutil import to_paris
 
 bp = Blueprint("messages", __name__, url_prefix="/coordination/sms")
 

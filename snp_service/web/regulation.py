@@ -12,9 +12,9 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 
 from .. import search, shared_agenda
 from ..booking import CANCELLED_BY_ROLE
-from ..errors import Invalid
+from ..core.errors import Invalid
+from ..core.timeutil import check_days, paris_today
 from ..policy import get_practitioner, require_roles, visible_cpts_ids
-from ..timeutil import check_days, paris_today
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")

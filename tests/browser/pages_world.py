@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from snp_service import supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
 from snp_service.models import Cpts, Season, User
-from snp_service.timeutil import PARIS, paris_today, utcnow
 
 from ..supplement_helpers import act
 

@@ -7,10 +7,11 @@ from datetime import date, datetime, time
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ...core.timeutil import PARIS, day_in_bounds
 from ...models import SLOT_MODES, SLOT_STATUSES
-from ...timeutil import PARIS
-from ...timeutil import day_in_bounds
-from .common import OUT_OF_BOUNDS, BoundedAwareDateTime, BoundedList, BoundedNaiveDateTime, Id, ParisDateTime, aware_datetime
+from .common import (
+    OUT_OF_BOUNDS, BoundedAwareDateTime, BoundedList, BoundedNaiveDateTime, Id, ParisDateTime, aware_datetime,
+)
 
 _SHAPES = ("start", "slots", "block", "series")
 # A batch body holds at most this many slots (the default MAX_SLOTS_PER_REQUEST, the cap of every publish).

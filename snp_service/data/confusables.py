@@ -3,7 +3,7 @@
 Two strings are confusable when their skeletons are equal: ``pаul@x.fr`` with a Cyrillic ``а`` and
 ``paul@x.fr`` share the skeleton ``paul@x.fr``. skeleton(X) = NFD(each character of NFD(X), default
 ignorable ones removed, replaced by its prototype). The prototypes come from Unicode's
-``confusables.txt``, kept in ``data/confusables.txt`` (version and how to update it in its header and in
+``confusables.txt``, kept beside this module (version and how to update it in its header and in
 ``tools/make_confusables.py``). One addition: a combining dot above after ``i`` or ``j`` is dropped,
 since those letters lose their own dot under it and look the same (``İ`` case-folds to ``i̇``).
 
@@ -16,7 +16,7 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-_DATA = Path(__file__).with_name("data") / "confusables.txt"
+_DATA = Path(__file__).with_name("confusables.txt")
 _SOFT_DOTTED_WITH_DOT = re.compile("([ij])\u0307")
 # Default_Ignorable_Code_Point beyond the format characters (category Cf): fillers, variation selectors,
 # the combining grapheme joiner. They draw nothing, so a skeleton leaves them out.
