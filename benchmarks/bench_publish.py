@@ -23,7 +23,8 @@ from datetime import datetime, time as clock, timedelta
 from region_cache import regions
 from scaling import NO_GROWTH_TARGET, ScaleTable, add_scale_options, in_turns
 
-from snp_service import accounts, calendar_feed, create_app, publishing
+from snp_service import calendar_feed, create_app, publishing
+from snp_service.accounts import tokens
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import paris_today, utcnow
 from snp_service.models import Booking, Cpts, Patient, Practitioner, Slot, User
@@ -49,7 +50,7 @@ class Publisher:
         self.coordinator_email = built.summary["coordinator_emails"][self.cpts_id]
         with self.app.app_context():
             coordinator = self._coordinator()
-            self.headers = {"Authorization": f"Bearer {accounts.issue_token(coordinator, timedelta(hours=2))[0]}"}
+            self.headers = {"Authorization": f"Bearer {tokens.issue_token(coordinator, timedelta(hours=2))[0]}"}
             self.feed_token = self._feed_practitioner()
 
     def _coordinator(self) -> User:

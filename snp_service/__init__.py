@@ -78,7 +78,7 @@ def configure_logging(app: Flask) -> None:
 def configure_extensions(app: Flask) -> None:
     from .core import hygiene  # noqa: F401  (models: register every table before Alembic/create_all look)
     from . import models
-    from . import page_sessions
+    from .accounts import page_sessions
     from .core.proxy import install_proxy_fix
     from .core.security_headers import install_security_headers
 

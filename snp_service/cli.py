@@ -5,7 +5,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import accounts
+from .accounts import users
 from .core.errors import DomainError
 
 
@@ -34,7 +34,7 @@ def init_db():
 def create_user(email, password, role, cpts_ids, practitioner_id):
     """Create an account."""
     try:
-        user = accounts.create_user("cli", email=email, password=password, role=role,
+        user = users.create_user("cli", email=email, password=password, role=role,
                                     cpts_ids=list(cpts_ids), practitioner_id=practitioner_id)
     except DomainError as error:
         raise click.ClickException(f"{error.message} {error.fields or ''}".strip())
@@ -52,14 +52,14 @@ def set_password(email, password):
     from .core.extensions import db
     from .models import User
 
-    user_id = db.session.scalar(select(User.id).where(User.email == accounts.normalise_email(email)))
+    user_id = db.session.scalar(select(User.id).where(User.email == users.normalise_email(email)))
     if user_id is None:
         raise click.ClickException("Compte introuvable")
     try:
-        accounts.change_password("cli", user_id, password)
+        users.change_password("cli", user_id, password)
     except DomainError as error:
         raise click.ClickException(f"{error.message} {error.fields or ''}".strip())
-    click.echo(f"Password changed for {accounts.normalise_email(email)}; its sessions and tokens are ended.")
+    click.echo(f"Password changed for {users.normalise_email(email)}; its sessions and tokens are ended.")
 
 
 @snp.command("demo")

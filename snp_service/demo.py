@@ -10,13 +10,14 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from . import accounts, history_import, seasons
+from . import history_import, seasons
+from .accounts import users
+from .accounts.passwords import DEMO_PASSWORD, demo_password_allowed
 from .core.database import write_transaction
 from .core.errors import Invalid
 from .core.extensions import db
 from .core.timeutil import PARIS, paris_today
 from .models import Commune, Cpts, Practitioner, Slot
-from .passwords import DEMO_PASSWORD, demo_password_allowed
 REGULATION_AREA = "Vendée littoral nord"
 
 LV_COMMUNES = [
@@ -113,7 +114,7 @@ def _accounts(lv: Cpts, lvo: Cpts, gps: list[Practitioner]) -> list[tuple[str, s
              ("regulation2@cpts-lv.demo", "regulator", [lv.id], None)]
     specs += [(f"medecin{n + 1:02d}@cpts-lv.demo", "gp", [gp.cpts[0].id], gp.id) for n, gp in enumerate(gps)]
     for email, role, cpts_ids, practitioner_id in specs:
-        accounts.create_user("cli:demo", email=email, password=DEMO_PASSWORD, role=role,
+        users.create_user("cli:demo", email=email, password=DEMO_PASSWORD, role=role,
                              cpts_ids=cpts_ids, practitioner_id=practitioner_id)
     return [(email, role, DEMO_PASSWORD) for email, role, _c, _p in specs]
 

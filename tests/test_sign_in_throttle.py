@@ -185,7 +185,7 @@ def test_refused_attempts_do_not_extend_the_lockout(app, client, world, limits):
 
 
 def test_purge_keeps_only_attempts_inside_the_window(app, client, world, limits):
-    from snp_service.sign_in import purge_old_attempts
+    from snp_service.accounts.sign_in import purge_old_attempts
 
     for n in range(3):
         _api_sign_in(client, f"u{n}@test.example", WRONG)

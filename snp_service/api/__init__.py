@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_login import current_user as session_user
 
-from ..accounts import user_for_token
+from ..accounts.tokens import user_for_token
 from ..core.errors import Unauthorized
 from ..core.extensions import api, csrf
 from .blueprint import Blueprint

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 
-from .. import accounts, known_devices, sign_in
+from ..accounts import known_devices, sign_in, tokens
 from ..policy import require_roles
 from .blueprint import Blueprint
 from .errors import error_response
@@ -31,7 +31,7 @@ def issue_token(credentials):
         body, status = error_response(refused.status, refused.code, refused.message)
         body.headers["Retry-After"] = str(refused.retry_after)
         return body, status
-    secret, token = accounts.issue_token(user, timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
+    secret, token = tokens.issue_token(user, timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
     return {"token": secret, "expires_at": token.expires_at, "user": user_summary(user),
             "device_token": known_devices.issue(user.id)}
 
@@ -42,7 +42,7 @@ def issue_token(credentials):
 def revoke_token(user):
     """Revoke the bearer token of this request (log out)."""
     if g.get("api_token"):
-        accounts.revoke_token(g.api_token, user)
+        tokens.revoke_token(g.api_token, user)
 
 
 def user_summary(user) -> dict:

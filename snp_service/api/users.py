@@ -1,6 +1,6 @@
 """/api/v1/users: accounts (admin anywhere, coordinator inside their CPTS)."""
 
-from .. import accounts
+from ..accounts import users
 from ..policy import require_roles
 from .blueprint import Blueprint
 from .schemas.users import UserSchema
@@ -14,4 +14,4 @@ blp = Blueprint("users", __name__, description="User accounts")
 @blp.arguments(UserSchema())
 @blp.response(201, UserSchema)
 def create_user(data, user):
-    return accounts.create_user(user, **data)
+    return users.create_user(user, **data)

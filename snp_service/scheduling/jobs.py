@@ -45,7 +45,7 @@ def purge_patient_data() -> dict:
 
 
 def purge_sign_in_records() -> dict:
-    from ..page_sessions import purge_expired
-    from ..sign_in import purge_old_attempts
+    from ..accounts.page_sessions import purge_expired
+    from ..accounts.sign_in import purge_old_attempts
 
     return {"sessions": purge_expired(), "attempts": purge_old_attempts()}

@@ -5,7 +5,8 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, charts, dashboard, seasons, supplements
+from .. import charts, dashboard, seasons, supplements
+from ..accounts import setup_links, users
 from ..core.database import MAX_ID
 from ..core.timeutil import month_in_bounds, paris_today
 from ..cpts import get_cpts
@@ -102,7 +103,7 @@ def create_account(user):
     form = _account_form(dashboard.dashboard(cpts_id))
     if _valid(form):
         practitioner_id = form.practitioner_id.data or None
-        flash_outcome(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
+        flash_outcome(lambda: users.create_user(user, email=form.email.data, password=form.password.data,
                                                    role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
                       "Compte créé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
@@ -123,7 +124,7 @@ def set_account_active(account_id, user):
     cpts_id = _cpts_id(user)
     _cpts_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
-    flash_outcome(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
+    flash_outcome(lambda: users.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
@@ -134,7 +135,7 @@ def issue_password_link(account_id, user):
     coordinator hands it to the person, since the service sends no e-mail."""
     cpts_id = _cpts_id(user)
     account = _cpts_account(user, cpts_id, account_id)
-    issued = flash_outcome(lambda: accounts.issue_setup_link(user, account_id), "Lien créé.")
+    issued = flash_outcome(lambda: setup_links.issue_setup_link(user, account_id), "Lien créé.")
     if issued is None:
         return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
     secret, link = issued

@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
-from . import audit
-from .core.database import write_transaction
-from .core.extensions import db
-from .core.timeutil import utcnow
-from .models import PageSession, User
+from .. import audit
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..models import PageSession, User
 
 # Where the secret sits in the cookie session.
 COOKIE_KEY = "_snp_page_session"

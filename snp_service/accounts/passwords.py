@@ -21,12 +21,13 @@ import unicodedata
 
 from flask import current_app
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 from zxcvbn import zxcvbn
 from zxcvbn.matching import RANKED_DICTIONARIES
 
-from .core.errors import Invalid
-from .core.extensions import db
-from .models import Commune, Cpts
+from ..core.errors import Invalid
+from ..core.extensions import db
+from ..models import Commune, Cpts
 
 MIN_LENGTH = 12
 # zxcvbn scores 0-4; 3 is "safely unguessable: moderate protection from an offline slow-hash scenario".
@@ -47,6 +48,11 @@ SERVICE_WORDS = (
 )
 # Shorter words than this are left out of the context: they would match inside unrelated words.
 _MIN_CONTEXT_WORD = 3
+
+
+def hash_password(password: str) -> str:
+    """What is stored of a password: Werkzeug's scrypt hash."""
+    return generate_password_hash(password, method="scrypt")
 
 
 def demo_password_allowed() -> bool:
