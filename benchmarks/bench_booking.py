@@ -31,11 +31,12 @@ from booking_load import (CLIENTS, CpuMeter, Gunicorn, capture_booking, describe
 from region_cache import regions
 from scaling import NO_GROWTH_TARGET, RATE_WITHIN_1_5, WITHIN_1_5, ScaleTable, add_scale_options, in_turns
 
-from snp_service import create_app, search
+from snp_service import create_app
 from snp_service.accounts import tokens
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
 from snp_service.models import Practitioner, User, practitioner_cpts
+from snp_service.slots import search
 
 ROUNDS = 3
 SEARCH_ROUNDS = 4

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, patients, search, supplements
+from . import audit, patients, supplements
 from .core.database import constraint_name, write_transaction
 from .core.errors import Conflict, Forbidden, Invalid, NotFound
 from .core.extensions import db
@@ -28,6 +28,7 @@ from .core.timeutil import paris_day_bounds, paris_today, to_paris, utcnow
 from .models import Booking, Patient, Practitioner, Slot, User, members_of, practitioner_cpts
 from .notify import events, sas_outbox
 from .policy import booking_visible, bookings_visible, member_cpts_ids, practitioner_in_scope, visible_cpts_ids
+from .slots import search
 
 MAX_LISTED = 1000
 # The only integrity errors a booking can meet are the two races the indexes settle.

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from . import reporting
 from .core.extensions import db
 from .core.timeutil import day_in_bounds, paris_today
-from .cpts import commune_names
+from .cpts.practitioners import list_practitioners
+from .cpts.record import commune_names
 from .models import Cpts, Practitioner, Season, User, user_cpts
-from .practitioners import list_practitioners
 from .seasons import list_seasons
 
 

@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, cpts, supplements
+from . import audit, supplements
 from .core.database import write_transaction
 from .core.errors import Conflict, Invalid
 from .core.extensions import db
 from .core.fast_paths import insert_many
 from .core.timeutil import BOUNDS_TEXT, instant_in_bounds, to_paris, utcnow
+from .cpts.record import get_cpts
 from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
 
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
@@ -51,7 +52,7 @@ class HistoryRow:
 
 def import_history(actor, cpts_id: int, body: bytes) -> dict:
     """Load the CSV ``body`` into CPTS ``cpts_id``; return the counts of what was created."""
-    cpts.get_cpts(cpts_id)
+    get_cpts(cpts_id)
     lines = _read(body)
     members = _members_by_rpps(cpts_id)
     rows, errors = [], {}

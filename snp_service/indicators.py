@@ -19,7 +19,7 @@ from .core.database import write_transaction
 from .core.errors import Invalid, NotFound
 from .core.extensions import db
 from .core.timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, month_end, paris_today, utcnow
-from .cpts import get_cpts
+from .cpts.record import get_cpts
 from .models import INDICATORS, Cpts, IndicatorValue, Season
 
 # Indicator code -> key of the report summary (SPEC section 4, Report).

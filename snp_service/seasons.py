@@ -10,12 +10,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, cpts, reporting
+from . import audit, reporting
 from .core.database import write_transaction
 from .core.errors import Conflict, Invalid, NotFound
 from .core.extensions import db
 from .core.hygiene import name_problem, visible
 from .core.timeutil import check_days
+from .cpts.record import get_cpts
 from .models import Season, User
 
 # (code, French label) of the summary figures shown side by side in a comparison.
@@ -44,7 +45,7 @@ def list_seasons(cpts_id: int) -> list[Season]:
 
 
 def create_season(actor: User, data: dict) -> Season:
-    cpts.get_cpts(data["cpts_id"])
+    get_cpts(data["cpts_id"])
     _check_dates(data["start_date"], data["end_date"])
     _check_name(data["name"])
     with write_transaction():

@@ -9,10 +9,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import publish_preview, publishing, supplements
+from snp_service import supplements
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import paris_today, utcnow
 from snp_service.models import AuditEvent, Season, Slot
+from snp_service.slots import publishing
+from snp_service.slots.preview import plan_request
 
 from .factories import sign_in_form
 from .supplement_helpers import act
@@ -78,7 +80,7 @@ def test_plan_and_publish_agree_across_the_spring_change(ctx, gp):
     request = {"series": {"first_start": datetime.combine(sunday - timedelta(days=7), datetime.min.time()).replace(hour=17),
                           "block_minutes": 60, "slot_minutes": 15,
                           "rrule": f"FREQ=WEEKLY;BYDAY=SU;UNTIL={sunday + timedelta(days=7):%Y%m%d}T235959"}}
-    plan = publish_preview.plan_request(gp.practitioner, request)
+    plan = plan_request(gp.practitioner, request)
     assert len(plan.intervals) == 12 and plan.notes == []  # 17:00 blocks never straddle the change
     assert len(publishing.publish_request(gp, gp.practitioner, request)) == len(plan.intervals)
 

@@ -185,7 +185,7 @@ def test_the_answer_is_the_response_schema(client, world, monkeypatch):
     """What the OpenAPI document says is what the client gets: the schema cuts the answer to its fields."""
     from marshmallow import Schema
 
-    from snp_service import search
+    from snp_service.slots import search
     from snp_service.api.schemas.search import SearchAnswerSchema
 
     cpts, headers = _area(world)

@@ -1,6 +1,7 @@
 """/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
 
-from .. import cpts, indicators
+from .. import indicators
+from ..cpts import record
 from ..policy import check_cpts, require_roles
 from .blueprint import Blueprint
 from .schemas.cpts import CptsSchema, CptsUpdateSchema
@@ -15,7 +16,7 @@ blp = Blueprint("cpts", __name__, description="CPTS records")
 @blp.arguments(CptsSchema())
 @blp.response(201, CptsSchema)
 def create_cpts(data, user):
-    return cpts.create_cpts(user, data)
+    return record.create_cpts(user, data)
 
 
 @blp.route("/<int:cpts_id>", methods=["GET"])
@@ -23,7 +24,7 @@ def create_cpts(data, user):
 @blp.response(200, CptsSchema)
 def get_cpts(cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
-    return cpts.get_cpts(cpts_id)
+    return record.get_cpts(cpts_id)
 
 
 @blp.route("/<int:cpts_id>", methods=["PATCH"])
@@ -32,7 +33,7 @@ def get_cpts(cpts_id, user):
 @blp.response(200, CptsSchema)
 def update_cpts(data, cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
-    return cpts.update_cpts(user, cpts_id, data)
+    return record.update_cpts(user, cpts_id, data)
 
 
 @blp.route("/<int:cpts_id>/indicators", methods=["GET"])

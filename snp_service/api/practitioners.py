@@ -1,7 +1,8 @@
 """/api/v1/practitioners: the members of a CPTS."""
 
-from .. import calendar_feed, practitioners
+from ..cpts import practitioners
 from ..policy import check_cpts, get_practitioner, listing_scope, practitioner_lookup_scope, require_roles
+from ..slots import calendar_feed
 from .blueprint import Blueprint
 from .schemas.practitioner_lookup import LookupAnswerSchema, LookupQuerySchema
 from .schemas.practitioners import PractitionerQuerySchema, PractitionerSchema, PractitionerWithCalendarSchema

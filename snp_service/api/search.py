@@ -1,7 +1,7 @@
 """/api/v1/slots/search: the regulator's search for free slots."""
 
-from .. import search
 from ..policy import require_roles, visible_cpts_ids
+from ..slots import search
 from .blueprint import Blueprint
 from .schemas.search import SearchAnswerSchema, SearchQuerySchema
 

@@ -4,11 +4,11 @@ from datetime import timedelta
 from flask import current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from .. import calendar_import, publishing
 from ..core.errors import Invalid
 from ..core.timeutil import paris_day_bounds, paris_today
 from ..models import Practitioner, User
 from ..policy import get_practitioner, require_roles
+from ..slots import calendar_import, publishing
 from .blueprint import Blueprint
 from .schemas.slots import (
     ImportQuerySchema, ImportResultSchema, PublishedSchema, PublishSchema, SlotQuerySchema, SlotSchema,

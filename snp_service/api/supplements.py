@@ -2,7 +2,7 @@
 from .. import exports, formatting, seasons, supplements
 from ..core.errors import NotFound
 from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
-from ..cpts import get_cpts
+from ..cpts.record import get_cpts
 from ..policy import check_cpts, require_roles, supplement_lines_for
 from .blueprint import Blueprint
 from .reports import download, file_formats

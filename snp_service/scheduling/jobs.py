@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def expire_slots() -> dict:
-    from ..housekeeping import expire_free_slots
+    from ..slots.expiry import expire_free_slots
 
     return {"expired": expire_free_slots()}
 

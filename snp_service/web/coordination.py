@@ -9,7 +9,7 @@ from .. import charts, dashboard, seasons, supplements
 from ..accounts import setup_links, users
 from ..core.database import MAX_ID
 from ..core.timeutil import month_in_bounds, paris_today
-from ..cpts import get_cpts
+from ..cpts.record import get_cpts
 from ..policy import check_cpts, may_manage_account, require_roles, supplement_lines_for
 from . import flash_outcome
 from .forms import FrenchForm

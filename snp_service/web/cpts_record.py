@@ -11,7 +11,7 @@ from wtforms.validators import NumberRange, Optional
 from .. import formatting, indicators
 from ..core.errors import DomainError
 from ..core.timeutil import paris_today
-from ..cpts import TARGET_BOUNDS, get_cpts, update_cpts
+from ..cpts.record import TARGET_BOUNDS, get_cpts, update_cpts
 from ..models import INDICATORS
 from ..policy import check_cpts, require_roles, visible_cpts_ids
 

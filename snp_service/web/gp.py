@@ -2,7 +2,7 @@
 
 Forms post here (Flask-WTF CSRF) with Europe/Paris wall-clock times. A refused publish
 comes back as the same page with every value kept and the reason next to its field
-(422); the preview asks ``publish_preview`` for a dry run of the same request, so the
+(422); the preview asks ``slots.preview`` for a dry run of the same request, so the
 count it shows is the count a publish creates.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from .. import (
-    booking, calendar_feed, calendar_import, formatting, gp_agenda, practitioners, publish_preview, publishing,
-    supplements,
-)
+from .. import booking, formatting, supplements
 from ..core.errors import DomainError
 from ..core.timeutil import month_in_bounds, paris_today, to_paris
+from ..cpts import practitioners
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
+from ..slots import calendar_feed, calendar_import, gp_agenda, publishing
+from ..slots.preview import Plan, plan_request
 from . import flash_outcome
 from .forms import FrenchForm
 from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
@@ -90,7 +90,7 @@ def preview(kind, user):
     form = _form(kind)
     if form.validate_on_submit():
         try:
-            plan = publish_preview.plan_request(user.practitioner, form.publish_request())
+            plan = plan_request(user.practitioner, form.publish_request())
         except DomainError as error:
             form.place(error)
         else:
@@ -106,7 +106,7 @@ def _form(kind: str) -> PublishForm:
     return FORMS[kind](prefix=kind)
 
 
-def _summary(kind: str, plan: publish_preview.Plan) -> str:
+def _summary(kind: str, plan: Plan) -> str:
     if kind == "series":
         days = sorted({to_paris(i.start).date() for i in plan.intervals})
         shown = ", ".join(f"{formatting.weekday(d)[:3]}. {d:%d/%m}" for d in days[:PREVIEWED_TIMES])

@@ -10,11 +10,11 @@ from datetime import date
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from .. import search, shared_agenda
 from ..booking import CANCELLED_BY_ROLE
 from ..core.errors import Invalid
 from ..core.timeutil import check_days, paris_today
 from ..policy import get_practitioner, require_roles, visible_cpts_ids
+from ..slots import search, shared_agenda
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")

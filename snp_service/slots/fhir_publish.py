@@ -25,9 +25,9 @@ from urllib.parse import quote
 from flask import current_app
 from sqlalchemy import select
 
-from .core.extensions import db
-from .core.timeutil import PARIS, utcnow
-from .models import Practitioner, Slot
+from ..core.extensions import db
+from ..core.timeutil import PARIS, utcnow
+from ..models import Practitioner, Slot
 
 RESOURCE_FILES = {"Location": "locations.ndjson", "Schedule": "schedules.ndjson", "Slot": "slots.ndjson"}
 PUBLISH_WINDOW = timedelta(days=14)

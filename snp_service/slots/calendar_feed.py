@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import and_, select
 
-from . import audit, policy
-from .core.database import write_transaction
-from .core.errors import Forbidden, NotFound
-from .core.extensions import db
-from .core.timeutil import PARIS, utcnow
-from .models import Booking, Patient, Practitioner, Slot, User, new_calendar_token
+from .. import audit, policy
+from ..core.database import write_transaction
+from ..core.errors import Forbidden, NotFound
+from ..core.extensions import db
+from ..core.timeutil import PARIS, utcnow
+from ..models import Booking, Patient, Practitioner, Slot, User, new_calendar_token
 
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 120

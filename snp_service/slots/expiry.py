@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from . import audit
-from .core.database import write_transaction
-from .core.extensions import db
-from .core.timeutil import utcnow
-from .models import Slot
+from .. import audit
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..models import Slot
 
 
 def expire_free_slots(now=None) -> int:

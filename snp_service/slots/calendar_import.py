@@ -17,11 +17,11 @@ from datetime import date, datetime, time, timedelta
 import icalendar
 import recurring_ical_events
 
+from ..core.database import write_transaction
+from ..core.errors import Invalid
+from ..core.timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
+from ..models import Practitioner, Slot, User
 from . import recurrence
-from .core.database import write_transaction
-from .core.errors import Invalid
-from .core.timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
-from .models import Practitioner, Slot, User
 from .publishing import Interval, Rules, add_slots, clashes, existing_slots, problem_with
 
 MAX_ICS_BYTES = 1_000_000

@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
-from . import booking as bookings, calendar_feed
-from .core.extensions import db
-from .core.timeutil import PARIS, paris_day_bounds, utcnow
-from .formatting import WEEKDAYS
-from .models import Booking, Practitioner, Slot
+from .. import booking as bookings
+from ..core.extensions import db
+from ..core.timeutil import PARIS, paris_day_bounds, utcnow
+from ..formatting import WEEKDAYS
+from ..models import Booking, Practitioner, Slot
+from . import calendar_feed
 
 # A season of slots at most (a publish is capped the same way): beyond it the page says so.
 MAX_SHOWN = 2000

@@ -7,12 +7,12 @@ import unicodedata
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
-from .core.database import write_transaction
-from .core.errors import Conflict, Invalid, NotFound
-from .core.extensions import db
-from .cpts import commune_by_insee, commune_names, get_cpts
-from .models import Practitioner, User, members_of
+from .. import audit
+from ..core.database import write_transaction
+from ..core.errors import Conflict, Invalid, NotFound
+from ..core.extensions import db
+from ..models import Practitioner, User, members_of
+from .record import commune_by_insee, commune_names, get_cpts
 
 _PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee",
                         "postal_code", "lat", "lon", "practice_siret", "practice_finess", "sas_participation")

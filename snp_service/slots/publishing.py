@@ -15,13 +15,14 @@ from flask import current_app
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, recurrence
-from .core.database import constraint_name, write_transaction
-from .core.errors import Conflict, Invalid, NotFound
-from .core.extensions import db
-from .core.timeutil import PARIS, as_utc, paris_to_utc, to_paris, utcnow
-from .models import Practitioner, Slot, User
-from .policy import practitioner_in_scope
+from .. import audit
+from ..core.database import constraint_name, write_transaction
+from ..core.errors import Conflict, Invalid, NotFound
+from ..core.extensions import db
+from ..core.timeutil import PARIS, as_utc, paris_to_utc, to_paris, utcnow
+from ..models import Practitioner, Slot, User
+from ..policy import practitioner_in_scope
+from . import recurrence
 
 # Frequencies finer than a day serve no agenda and make huge expansions cheap to ask for; a yearly
 # series reaches past any horizon.

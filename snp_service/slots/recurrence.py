@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from .core.timeutil import UTC, day_in_bounds
+from ..core.timeutil import UTC, day_in_bounds
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")

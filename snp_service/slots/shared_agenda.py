@@ -21,11 +21,11 @@ from math import gcd
 
 from sqlalchemy import and_, select
 
-from .core.extensions import db
-from .core.timeutil import paris_day_bounds, to_paris, utcnow
-from .cpts import commune_names
-from .models import Booking, Patient, Practitioner, Slot, members_of
-from .policy import bookings_of
+from ..core.extensions import db
+from ..core.timeutil import paris_day_bounds, to_paris, utcnow
+from ..cpts.record import commune_names
+from ..models import Booking, Patient, Practitioner, Slot, members_of
+from ..policy import bookings_of
 
 GRID_DAYS = (1, 3)
 # Every day shows at least these hours (a GP's usual day); a slot outside widens its day.

@@ -16,12 +16,12 @@ from functools import lru_cache
 
 from sqlalchemy import Float, and_, bindparam, case, func, literal_column, null, or_, select, true
 
-from .core.database import member_of
-from .core.errors import Invalid
-from .core.extensions import db
-from .core.fast_paths import execute_core
-from .core.timeutil import to_paris, utcnow
-from .models import Commune, Practitioner, Slot, members_of
+from ..core.database import member_of
+from ..core.errors import Invalid
+from ..core.extensions import db
+from ..core.fast_paths import execute_core
+from ..core.timeutil import to_paris, utcnow
+from ..models import Commune, Practitioner, Slot, members_of
 
 DEFAULT_WINDOW = timedelta(hours=48)
 DEFAULT_RADIUS_KM = 30.0

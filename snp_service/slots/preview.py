@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .core.timeutil import PARIS, utcnow
-from .models import Practitioner
+from ..core.timeutil import PARIS, utcnow
+from ..models import Practitioner
 from .publishing import Interval, Rules, check_intervals, intervals_for, refuse_clashes
 
 

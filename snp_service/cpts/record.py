@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import audit, formatting, policy
-from .core.database import write_transaction
-from .core.errors import Conflict, Invalid, NotFound
-from .core.extensions import db
-from .models import INDICATORS, Commune, Cpts, User
+from .. import audit, formatting, policy
+from ..core.database import write_transaction
+from ..core.errors import Conflict, Invalid, NotFound
+from ..core.extensions import db
+from ..models import INDICATORS, Commune, Cpts, User
 
 _CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets",
                 "finess")
