@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from . import history_import, seasons
 from .accounts import users
 from .accounts.passwords import DEMO_PASSWORD, demo_password_allowed
 from .core.database import write_transaction
@@ -18,6 +17,7 @@ from .core.errors import Invalid
 from .core.extensions import db
 from .core.timeutil import PARIS, paris_today
 from .models import Commune, Cpts, Practitioner, Slot
+from .reporting import history_import, seasons
 REGULATION_AREA = "Vendée littoral nord"
 
 LV_COMMUNES = [

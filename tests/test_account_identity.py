@@ -142,7 +142,7 @@ def test_patient_names_with_bidirectional_controls_are_refused(client, world):
 
 def test_the_service_refuses_bidirectional_controls_without_the_api(ctx, world):
     from snp_service.core.errors import Invalid
-    from snp_service.patients import checked_patient
+    from snp_service.bookings.patients import checked_patient
 
     with pytest.raises(Invalid) as refused:
         checked_patient({"first_name": f"\u2067Jeanne\u2069", "last_name": "Durand", "birth_date": None,

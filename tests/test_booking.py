@@ -273,7 +273,7 @@ def test_move_failing_after_the_rebooking_changes_nothing(client, world, area, m
 
 
 def test_a_booking_failing_after_its_inserts_leaves_nothing_behind(ctx, world, area, monkeypatch):
-    from snp_service import booking
+    from snp_service.bookings import booking
     from snp_service.notify import events
 
     first, second = world.slot(area["doctor"]), world.slot(area["doctor"], utcnow() + timedelta(hours=6))
@@ -362,7 +362,7 @@ def test_listing_and_reading_per_role(client, world, area):
     ("02.51.00.00.00", "+33251000000"), ("+44 20 7946 0958", "+442079460958"),
 ])
 def test_phone_numbers_are_stored_in_e164(typed, stored):
-    from snp_service.patients import normalise_phone
+    from snp_service.bookings.patients import normalise_phone
 
     assert normalise_phone(typed) == stored
 

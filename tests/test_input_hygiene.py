@@ -12,11 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import create_app, seasons
+from snp_service import create_app
 from snp_service.accounts import passwords
 from snp_service.core.errors import Invalid
 from snp_service.core.extensions import db
 from snp_service.models import Booking, Cpts, Patient, Practitioner, Season
+from snp_service.reporting import seasons
 
 from .factories import PASSWORD
 from .scope_world import cached_hash

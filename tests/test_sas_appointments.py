@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import booking as bookings
+from snp_service.bookings import booking as bookings
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import PARIS, utcnow
 from snp_service.models import AuditEvent, SasAppointment, SasPush, SasRegulatorIdentifier, Slot

@@ -14,8 +14,8 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from snp_service import booking as bookings
 from snp_service.accounts import setup_links, users
+from snp_service.bookings import booking as bookings
 from snp_service.core.errors import Forbidden, Invalid, NotFound
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import PARIS

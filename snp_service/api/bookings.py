@@ -1,7 +1,7 @@
 """/api/v1/bookings: book, cancel, move, record outcomes."""
 from flask import request
 
-from .. import booking
+from ..bookings import booking
 from ..core.errors import Invalid
 from ..policy import require_roles
 from .blueprint import Blueprint

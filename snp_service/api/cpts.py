@@ -1,8 +1,8 @@
 """/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
 
-from .. import indicators
 from ..cpts import record
 from ..policy import check_cpts, require_roles
+from ..reporting import indicators
 from .blueprint import Blueprint
 from .schemas.cpts import CptsSchema, CptsUpdateSchema
 from .schemas.indicators import IndicatorQuerySchema, IndicatorsSchema

@@ -2,8 +2,8 @@
 from flask import current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from .. import history_import
 from ..policy import check_cpts, require_roles
+from ..reporting import history_import
 from .blueprint import Blueprint
 from .schemas.imports import HistoryImportQuerySchema, HistoryImportResultSchema
 

@@ -1,10 +1,10 @@
 """/api/v1/seasons: seasons of a CPTS, their fill-rate report and the comparison of two seasons."""
 from flask import Response, render_template
 
-from .. import charts, seasons
 from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from ..models import Season, User
 from ..policy import check_cpts, require_roles
+from ..reporting import charts, seasons
 from .blueprint import Blueprint
 from .reports import CSV_DESCRIPTION, csv_response, file_formats, xlsx_response
 from .schemas.seasons import (

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+from ..bookings.patients import normalise_phone
 from ..core.timeutil import PARIS
-from ..patients import normalise_phone
 from .codes import (
     ACT_CODE, APPOINTMENT_REASON, CATEGORIE_ETABLISSEMENT, CPTS_CATEGORY, FINESS_PREFIX, IDNPS_SYSTEM,
     IDNST_SYSTEM, LOCATION_IDENTIFIER_TYPE, PROFILES, RPPS_PREFIX, SERVICE_TYPE_BY_MODE, SIRET_PREFIX,

@@ -27,19 +27,19 @@ def send_reminders() -> dict:
 
 
 def accrue_supplements() -> dict:
-    from ..supplements import accrue
+    from ..supplements.ledger import accrue
 
     return accrue()
 
 
 def compute_indicators() -> dict:
-    from ..indicators import compute_due
+    from ..reporting.indicators import compute_due
 
     return compute_due()
 
 
 def purge_patient_data() -> dict:
-    from ..retention import purge_patient_data as purge
+    from ..bookings.retention import purge_patient_data as purge
 
     return purge()
 

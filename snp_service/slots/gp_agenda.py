@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
-from .. import booking as bookings
+from ..bookings import booking as bookings
 from ..core.extensions import db
 from ..core.timeutil import PARIS, paris_day_bounds, utcnow
 from ..formatting import WEEKDAYS

@@ -5,12 +5,13 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .. import charts, dashboard, seasons, supplements
 from ..accounts import setup_links, users
 from ..core.database import MAX_ID
 from ..core.timeutil import month_in_bounds, paris_today
 from ..cpts.record import get_cpts
 from ..policy import check_cpts, may_manage_account, require_roles, supplement_lines_for
+from ..reporting import charts, dashboard, seasons
+from ..supplements import rules, statements
 from . import flash_outcome
 from .forms import FrenchForm
 
@@ -164,13 +165,13 @@ def supplements_statement(user):
         month, month_error = f"{paris_today():%Y-%m}", "Mois invalide : choisissez un mois (aaaa-mm)."
     own = supplement_lines_for(user)
     if season:
-        statement = supplements.season_statement(season, practitioner_id=own, detail=True)
+        statement = statements.season_statement(season, practitioner_id=own, detail=True)
     else:
-        statement = supplements.statement(cpts_id, month, practitioner_id=own, detail=True)
+        statement = statements.statement(cpts_id, month, practitioner_id=own, detail=True)
     query = {"cpts_id": cpts_id} | ({"season_id": season.id} if season else {"month": month})
     return render_template("coordination/supplements.html", statement=statement, season=season, month=month,
                            month_error=month_error, cpts=get_cpts(cpts_id), query=query,
-                           seasons=seasons.list_seasons(cpts_id), rules=supplements.current_rules()), \
+                           seasons=seasons.list_seasons(cpts_id), rules=rules.current_rules()), \
         422 if month_error else 200
 
 

@@ -8,12 +8,13 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
-from .. import formatting, indicators
+from .. import formatting
 from ..core.errors import DomainError
 from ..core.timeutil import paris_today
 from ..cpts.record import TARGET_BOUNDS, get_cpts, update_cpts
 from ..models import INDICATORS
 from ..policy import check_cpts, require_roles, visible_cpts_ids
+from ..reporting import indicators
 
 bp = Blueprint("cpts_record", __name__, url_prefix="/coordination/cpts")
 

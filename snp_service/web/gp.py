@@ -13,13 +13,15 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from .. import booking, formatting, supplements
+from .. import formatting
+from ..bookings import booking
 from ..core.errors import DomainError
 from ..core.timeutil import month_in_bounds, paris_today, to_paris
 from ..cpts import practitioners
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
 from ..slots import calendar_feed, calendar_import, gp_agenda, publishing
 from ..slots.preview import Plan, plan_request
+from ..supplements import statements
 from . import flash_outcome
 from .forms import FrenchForm
 from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
@@ -63,7 +65,7 @@ def _own_statement(user, month: str) -> dict | None:
     cpts_ids = sorted(member_cpts_ids(user))
     if not cpts_ids:
         return None
-    statement = supplements.statement(cpts_ids[0], month, practitioner_id=supplement_lines_for(user), detail=True)
+    statement = statements.statement(cpts_ids[0], month, practitioner_id=supplement_lines_for(user), detail=True)
     return statement["lines"][0] if statement["lines"] else {"acts": [], "eligible_acts": 0, "amount_cents": 0}
 
 

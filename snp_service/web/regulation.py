@@ -10,7 +10,7 @@ from datetime import date
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from ..booking import CANCELLED_BY_ROLE
+from ..bookings.booking import CANCELLED_BY_ROLE
 from ..core.errors import Invalid
 from ..core.timeutil import check_days, paris_today
 from ..policy import get_practitioner, require_roles, visible_cpts_ids

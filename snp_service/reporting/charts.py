@@ -6,7 +6,7 @@ Colours are in ``static/report.css`` (at least 3:1 against the white background)
 """
 from __future__ import annotations
 
-from . import formatting
+from .. import formatting
 from .exports import summary_lines
 
 CHART_WIDTH, CHART_HEIGHT = 640, 220

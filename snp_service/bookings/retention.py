@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import audit
-from .core.database import write_transaction
-from .core.extensions import db
-from .core.timeutil import utcnow
-from .models import Booking, OutboxMessage, Patient, Slot
+from .. import audit
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..models import Booking, OutboxMessage, Patient, Slot
 
 
 def purge_patient_data(actor: str = "job:purge_patient_data", now: datetime | None = None) -> dict:

@@ -31,11 +31,11 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, select, text
 
-from . import supplements
-from .core.database import utc_hour_text
-from .core.extensions import db
-from .core.timeutil import PARIS, UTC, check_days, paris_day_bounds
-from .models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
+from ..core.database import utc_hour_text
+from ..core.extensions import db
+from ..core.timeutil import PARIS, UTC, check_days, paris_day_bounds
+from ..models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
+from ..supplements import rules, statements
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
@@ -81,7 +81,7 @@ def _summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> 
         "share_without_treating_doctor": ratio(without_treating_doctor, filled),
         "no_show_rate": ratio(no_show, honored + no_show),
         "regulated_acts": regulated,
-        "supplement_cents": supplements.ledger_cents(cpts_ids, start, end),
+        "supplement_cents": statements.ledger_cents(cpts_ids, start, end),
     }
 
 
@@ -176,7 +176,7 @@ def _mix_conditions() -> list:
     """The condition of each ``_MIX`` figure; a regulated act is the supplements' definition (channels are rules)."""
     return [*(Booking.channel == channel for channel in CHANNELS), Booking.has_treating_doctor == "no",
             Booking.outcome == "honored", Booking.outcome == "no_show",
-            supplements.regulated_act(supplements.current_rules())]
+            rules.regulated_act(rules.current_rules())]
 
 
 def _practitioner_mix(cpts_ids, start, end) -> list[tuple[int, ...]]:

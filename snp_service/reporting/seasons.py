@@ -10,14 +10,15 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, reporting
-from .core.database import write_transaction
-from .core.errors import Conflict, Invalid, NotFound
-from .core.extensions import db
-from .core.hygiene import name_problem, visible
-from .core.timeutil import check_days
-from .cpts.record import get_cpts
-from .models import Season, User
+from .. import audit
+from ..core.database import write_transaction
+from ..core.errors import Conflict, Invalid, NotFound
+from ..core.extensions import db
+from ..core.hygiene import name_problem, visible
+from ..core.timeutil import check_days
+from ..cpts.record import get_cpts
+from ..models import Season, User
+from . import fill_rate
 
 # (code, French label) of the summary figures shown side by side in a comparison.
 COMPARED_FIGURES = (
@@ -85,7 +86,7 @@ def _check_dates(start: date, end: date) -> None:
     check_days(start_date=start, end_date=end)
     if end < start:
         raise Invalid("La saison se termine avant de commencer", fields={"end_date": ["before start_date"]})
-    if reporting.period_days(start, end) > 366:
+    if fill_rate.period_days(start, end) > 366:
         raise Invalid("Une saison dure au plus un an", fields={"end_date": ["at most 366 days after start_date"]})
 
 
@@ -103,7 +104,7 @@ def _summary(season: Season) -> dict:
 
 def season_report(season: Season) -> dict:
     """The season's full report: summary and every breakdown."""
-    return {"season": season} | reporting.full_report([season.cpts_id], season.start_date, season.end_date)
+    return {"season": season} | fill_rate.full_report([season.cpts_id], season.start_date, season.end_date)
 
 
 def compare(first: Season, second: Season) -> dict:
@@ -129,7 +130,7 @@ def season_weeks(days: list[dict]) -> list[dict]:
         chunk = days[n:n + 7]
         offered, filled = sum(d["offered"] for d in chunk), sum(d["filled"] for d in chunk)
         weeks.append({"key": n // 7 + 1, "offered": offered, "filled": filled,
-                      "fill_rate": reporting.ratio(filled, offered)})
+                      "fill_rate": fill_rate.ratio(filled, offered)})
     return weeks
 
 

@@ -17,14 +17,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, supplements
-from .core.database import write_transaction
-from .core.errors import Conflict, Invalid
-from .core.extensions import db
-from .core.fast_paths import insert_many
-from .core.timeutil import BOUNDS_TEXT, instant_in_bounds, to_paris, utcnow
-from .cpts.record import get_cpts
-from .models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
+from .. import audit
+from ..core.database import write_transaction
+from ..core.errors import Conflict, Invalid
+from ..core.extensions import db
+from ..core.fast_paths import insert_many
+from ..core.timeutil import BOUNDS_TEXT, instant_in_bounds, to_paris, utcnow
+from ..cpts.record import get_cpts
+from ..models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
+from ..supplements import ledger
 
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
            "patient_has_treating_doctor")
@@ -71,7 +72,7 @@ def import_history(actor, cpts_id: int, body: bytes) -> dict:
         counts = _write(actor, cpts_id, rows)
         if rows:
             days = [to_paris(row.start).date() for row in rows]
-            supplements.record_accruals(actor, min(days), max(days))
+            ledger.record_accruals(actor, min(days), max(days))
         audit.record(actor, "history.import", Slot.__tablename__, after={"cpts_id": cpts_id, **counts})
     return counts
 

@@ -21,9 +21,9 @@ from datetime import date, datetime
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from . import formatting
-from .core.spreadsheets import DAY, EUROS, PERCENT, append_row, cents_to_euros, csv_bytes, header, title, xlsx_bytes
-from .models import CHANNELS
+from .. import formatting
+from ..core.spreadsheets import DAY, EUROS, PERCENT, append_row, cents_to_euros, csv_bytes, header, title, xlsx_bytes
+from ..models import CHANNELS
 
 GROUP_TITLES = {"day": "Par jour", "week": "Par semaine", "weekday": "Par jour de semaine", "hour": "Par heure",
                 "practitioner": "Par praticien", "commune": "Par commune", "channel": "Par canal"}

@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from . import reporting
-from .core.extensions import db
-from .core.timeutil import day_in_bounds, paris_today
-from .cpts.practitioners import list_practitioners
-from .cpts.record import commune_names
-from .models import Cpts, Practitioner, Season, User, user_cpts
+from ..core.extensions import db
+from ..core.timeutil import day_in_bounds, paris_today
+from ..cpts.practitioners import list_practitioners
+from ..cpts.record import commune_names
+from ..models import Cpts, Practitioner, Season, User, user_cpts
+from . import fill_rate
 from .seasons import list_seasons
 
 
@@ -42,18 +42,18 @@ def dashboard(cpts_id: int, today: date | None = None) -> Dashboard:
     season, kind = shown_season(seasons, today)
     figures = None
     if kind == "current":
-        figures = reporting.summary([cpts_id], season.start_date, today)
+        figures = fill_rate.summary([cpts_id], season.start_date, today)
     elif kind == "last":
-        figures = reporting.summary([cpts_id], season.start_date, season.end_date)
+        figures = fill_rate.summary([cpts_id], season.start_date, season.end_date)
     practitioners = list_practitioners({cpts_id})
     communes = commune_names({cpts_id}, {p.commune_insee for p in practitioners})
     members = sorted(((p, communes.get(p.commune_insee, p.commune_insee or "")) for p in practitioners),
                      key=lambda member: (member[1] or "\uffff", member[0].last_name, member[0].first_name))
     return Dashboard(
-        week=reporting.summary([cpts_id], monday, monday + timedelta(days=6)),
+        week=fill_rate.summary([cpts_id], monday, monday + timedelta(days=6)),
         week_start=monday,
         tomorrow=today + timedelta(days=1),
-        tomorrow_by_commune=reporting.offered_by_commune(cpts_id, today + timedelta(days=1)),
+        tomorrow_by_commune=fill_rate.offered_by_commune(cpts_id, today + timedelta(days=1)),
         season=season,
         season_kind=kind,
         season_figures=figures,

@@ -19,16 +19,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, patients, supplements
-from .core.database import constraint_name, write_transaction
-from .core.errors import Conflict, Forbidden, Invalid, NotFound
-from .core.extensions import db
-from .core.fast_paths import as_loaded, execute_core, insert_row
-from .core.timeutil import paris_day_bounds, paris_today, to_paris, utcnow
-from .models import Booking, Patient, Practitioner, Slot, User, members_of, practitioner_cpts
-from .notify import events, sas_outbox
-from .policy import booking_visible, bookings_visible, member_cpts_ids, practitioner_in_scope, visible_cpts_ids
-from .slots import search
+from .. import audit
+from ..core.database import constraint_name, write_transaction
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.extensions import db
+from ..core.fast_paths import as_loaded, execute_core, insert_row
+from ..core.timeutil import paris_day_bounds, paris_today, to_paris, utcnow
+from ..models import Booking, Patient, Practitioner, Slot, User, members_of, practitioner_cpts
+from ..notify import events, sas_outbox
+from ..policy import booking_visible, bookings_visible, member_cpts_ids, practitioner_in_scope, visible_cpts_ids
+from ..slots import search
+from ..supplements import ledger
+from . import patients
 
 MAX_LISTED = 1000
 # The only integrity errors a booking can meet are the two races the indexes settle.
@@ -300,7 +302,7 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
         sas_outbox.enqueue(booking, outcome)
         audit.record(actor, "booking.outcome", booking, before=before,
                      after={"outcome": outcome, "correction": correction})
-        supplements.outcome_changed(actor, booking)
+        ledger.outcome_changed(actor, booking)
     return booking
 
 

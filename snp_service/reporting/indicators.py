@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
-from . import audit
-from .core.database import write_transaction
-from .core.errors import Invalid, NotFound
-from .core.extensions import db
-from .core.timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, month_end, paris_today, utcnow
-from .cpts.record import get_cpts
-from .models import INDICATORS, Cpts, IndicatorValue, Season
+from .. import audit
+from ..core.database import write_transaction
+from ..core.errors import Invalid, NotFound
+from ..core.extensions import db
+from ..core.timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, month_end, paris_today, utcnow
+from ..cpts.record import get_cpts
+from ..models import INDICATORS, Cpts, IndicatorValue, Season
 
 # Indicator code -> key of the report summary (SPEC section 4, Report).
 _SUMMARY_KEYS = {
@@ -75,7 +75,7 @@ def _year(text: str) -> int:
 
 
 def _values(cpts_id: int, period: Period) -> dict:
-    from .reporting import summary  # the reporting module owns the report SQL
+    from .fill_rate import summary  # the reporting module owns the report SQL
 
     figures = summary([cpts_id], period.start, period.end)
     return {code: figures[key] for code, key in _SUMMARY_KEYS.items()}

@@ -9,9 +9,9 @@ from datetime import date
 
 import phonenumbers
 
-from .core.errors import Invalid
-from .core.hygiene import name_problem, visible
-from .core.timeutil import paris_today
+from ..core.errors import Invalid
+from ..core.hygiene import name_problem, visible
+from ..core.timeutil import paris_today
 
 MAX_AGE_YEARS = 120
 # The caller's own number is French unless it is typed with its country code.
