@@ -12,8 +12,8 @@ from snp_service.bookings import booking as bookings
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import PARIS, utcnow
 from snp_service.models import AuditEvent, SasAppointment, SasPush, SasRegulatorIdentifier, Slot
-from snp_service.notify.sas_sender import send_pending
 from snp_service.sas.codes import editor_system
+from snp_service.sas.sender import send_pending
 
 from .certs import CertificateAuthority
 from .fake_sas import FakeSas

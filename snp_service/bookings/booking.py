@@ -26,8 +26,9 @@ from ..core.extensions import db
 from ..core.fast_paths import as_loaded, execute_core, insert_row
 from ..core.timeutil import paris_day_bounds, paris_today, to_paris, utcnow
 from ..models import Booking, Patient, Practitioner, Slot, User, members_of, practitioner_cpts
-from ..notify import events, sas_outbox
+from ..notify import events
 from ..policy import booking_visible, bookings_visible, member_cpts_ids, practitioner_in_scope, visible_cpts_ids
+from ..sas import outbox as sas_outbox
 from ..slots import search
 from ..supplements import ledger
 from . import patients

@@ -11,13 +11,13 @@ from flask import current_app
 from sqlalchemy import exists, or_, select
 
 from .. import audit
+from ..core import outbox as delivery
 from ..core.database import write_transaction
 from ..core.errors import Conflict, NotFound
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, members_of
 from ..policy import bookings_of
-from . import delivery
 
 STATUS_CALLBACK_PATH = "/notify/twilio/status"
 _QUEUED_FLAG = "snp_outbox_queued"

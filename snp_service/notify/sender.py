@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from ..core import outbox as delivery
 from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import Booking, OutboxMessage
-from . import delivery, messages
+from . import messages
 from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
 from .outbox import status_callback_url
 

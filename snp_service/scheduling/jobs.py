@@ -15,7 +15,7 @@ def send_outbox() -> dict:
 
 
 def send_sas_appointments() -> dict:
-    from ..notify.sas_sender import send_pending
+    from ..sas.sender import send_pending
 
     return send_pending()
 

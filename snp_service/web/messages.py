@@ -4,9 +4,10 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from ..core.timeutil import to_paris
 from ..models import RESENDABLE_STATUSES
-from ..notify import outbox, sas_outbox
+from ..notify import outbox
 from ..notify.messages import mask_phone
 from ..policy import require_roles, visible_cpts_ids
+from ..sas import outbox as sas_outbox
 
 bp = Blueprint("messages", __name__, url_prefix="/coordination/sms")
 

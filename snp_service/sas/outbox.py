@@ -14,12 +14,12 @@ import uuid
 from flask import current_app
 from sqlalchemy import select
 
+from ..core import outbox as delivery
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import Booking, SasAppointment, SasPush, members_of
-from ..sas import appointments
-from ..sas.codes import as_list
-from . import delivery
+from . import appointments
+from .codes import as_list
 
 _QUEUED_FLAG = "snp_sas_push_queued"
 
@@ -61,7 +61,7 @@ def recent_pushes(cpts_ids: set[int] | None, limit: int = 100) -> list[SasPush]:
 
 
 def _wake_sender(app) -> None:
-    from .sas_sender import wake_background_sender
+    from .sender import wake_background_sender
 
     wake_background_sender(app)
 

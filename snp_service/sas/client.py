@@ -14,8 +14,8 @@ import json
 import requests
 import urllib3
 
-from ..sas.appointments import query_identifier
-from ..sas.codes import FHIR_JSON
+from .appointments import query_identifier
+from .codes import FHIR_JSON
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 _RETRY_LATER = {408, 425, 429}

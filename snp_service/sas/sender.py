@@ -24,12 +24,12 @@ from flask import Flask, current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
+from ..core import outbox as delivery
 from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import SasPush
-from . import delivery
-from .sas_backend import PermanentPushError, SasClient, TransientPushError, UncertainPushError
+from .client import PermanentPushError, SasClient, TransientPushError, UncertainPushError
 
 log = logging.getLogger(__name__)
 ACTOR = "job:send_sas_appointments"
