@@ -1,4 +1,12 @@
-"""Who may do what: every role and scope check lives here, not in views.
+"""Who may do what: every role and scope check of the service is a function here; views and services call them.
+
+Views authorise the request, services the rows they find (``docs/architecture.md``, "Who checks access"):
+a view checks the caller's role (``require_roles`` with one of the groups below) and the scope the request
+names (a CPTS: ``check_cpts``, ``listing_scope``; a practitioner: ``get_practitioner``,
+``acting_practitioner``; a season: ``managed_season``; an account of a CPTS: ``managed_account``); a service
+checks the rows it loads and acts on (a booking: ``booking_visible``; a slot: ``practitioner_in_scope``; an
+account: ``check_account_management``) and every change that would widen a scope
+(``check_scope_change``, ``check_account_creation``).
 
 Scope is the CPTS a person was *given* (``user_cpts``), never one inherited through a practitioner:
 
@@ -32,9 +40,25 @@ from flask import g, has_request_context, request
 from flask_login import current_user as session_user
 from sqlalchemy import bindparam, select
 
-from .core.errors import Forbidden, NotFound, Unauthorized
+from .core.database import MAX_ID
+from .core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from .core.extensions import db
-from .models import Booking, Cpts, Practitioner, Slot, User, practitioner_cpts
+from .core.timeutil import to_paris, utcnow
+from .models import Booking, Cpts, Practitioner, Season, Slot, User, practitioner_cpts
+
+# Who may call what: each group is a rule of its own, named for it, so that a change of one rule changes one line.
+EVERY_ROLE = ("admin", "coordinator", "regulator", "gp")
+# The coordination of a CPTS: its record, members, accounts, seasons, reports, imports.
+COORDINATION = ("admin", "coordinator")
+# Who searches and books during a call (the console is open to the coordination too).
+BOOKERS = ("regulator", "coordinator", "admin")
+# Who publishes, lists, withdraws and imports a practitioner's slots and holds their feed: the GP themself, or a
+# coordinator of their CPTS.
+PUBLISHERS = ("gp", "coordinator")
+# Who reads a practitioner's record, records a booking's outcome, reads a supplement statement: never a regulator.
+PRACTITIONER_READERS = ("admin", "coordinator", "gp")
+OUTCOME_RECORDERS = ("coordinator", "admin", "gp")
+STATEMENT_READERS = ("coordinator", "gp", "admin")
 
 
 def current_user() -> User | None:
@@ -47,8 +71,11 @@ def current_user() -> User | None:
     return None
 
 
-def require_roles(*roles: str):
-    """Decorator: the caller must be signed in with one of ``roles``; passes ``user`` to the view."""
+def require_roles(*allowed: str | tuple[str, ...]):
+    """Decorator: the caller must be signed in with one of the roles ``allowed`` (roles, or groups of them as
+    defined above); passes ``user`` to the view."""
+    roles = tuple(role for item in allowed for role in ((item,) if isinstance(item, str) else item))
+
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -102,7 +129,7 @@ def practitioner_lookup_scope(user: User) -> set[int] | None:
     A regulator finds a caller's doctor anywhere in the regulation area, a coordinator in their
     own CPTS; a GP never browses the directory.
     """
-    if user.role not in ("regulator", "coordinator", "admin"):
+    if user.role not in BOOKERS:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
     return visible_cpts_ids(user)
 
@@ -182,7 +209,7 @@ def supplement_lines_for(user: User) -> int | None:
         if user.practitioner_id is None:
             raise Forbidden("Compte médecin sans praticien rattaché", code="no_practitioner")
         return user.practitioner_id
-    if user.role in ("coordinator", "admin"):
+    if user.role in COORDINATION:
         return None
     raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
 
@@ -309,3 +336,73 @@ def get_practitioner(user: User, practitioner_id: int, *, manage: bool = False) 
     if manage and user.role == "regulator":
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
     return practitioner
+
+
+def acting_practitioner(user: User, practitioner_id: int | None) -> Practitioner:
+    """The practitioner whose slots ``user`` publishes, lists or imports: a GP their own (none named), a
+    coordinator the member of their CPTS they name; 404 outside the user's scope."""
+    if practitioner_id is None:
+        if user.role != "gp":
+            raise Invalid("Précisez le praticien", fields={"practitioner_id": ["required for a coordinator"]})
+        practitioner_id = user.practitioner_id
+    return get_practitioner(user, practitioner_id, manage=True)
+
+
+def coordinated_cpts(user: User) -> list[Cpts]:
+    """The CPTS whose coordination pages the user may open: all for an admin, those of their account for a
+    coordinator."""
+    if user.role == "admin":
+        return list(db.session.scalars(select(Cpts).order_by(Cpts.name)))
+    return list(user.cpts)
+
+
+def managed_season(user: User, season_id: int) -> Season:
+    """The season, if the user manages its CPTS (403 otherwise); 404 when there is none (an id beyond the
+    INTEGER column, as a query string may carry, names none)."""
+    season = db.session.get(Season, season_id) if 0 < season_id <= MAX_ID else None
+    if season is None:
+        raise NotFound("Saison introuvable")
+    check_cpts(user, season.cpts_id, manage=True)
+    return season
+
+
+def managed_account(user: User, cpts_id: int, account_id: int) -> User:
+    """An account of CPTS ``cpts_id`` that the user manages (``may_manage_account``); 404 otherwise: no
+    account is revealed."""
+    account = db.session.get(User, account_id)
+    if account is None or cpts_id not in account.cpts_ids or not may_manage_account(user, account):
+        raise NotFound("Compte introuvable")
+    return account
+
+
+def bookings_listing(user: User, practitioner_id: int | None = None) -> list:
+    """The criteria (on ``Booking`` and ``Slot``) of a listing of the bookings ``user`` sees, of one practitioner
+    if named: ``bookings_visible``, so another CPTS's booking on a shared practitioner is left out (its slot
+    still shows as booked wherever slots are shown). A GP naming another practitioner is refused (403), a
+    practitioner out of scope is not found (404)."""
+    if user.role == "gp" and practitioner_id not in (None, user.practitioner_id):
+        raise Forbidden("Vous ne voyez que vos propres rendez-vous", code="out_of_scope")
+    criteria = []
+    if practitioner_id is not None:
+        if not practitioner_in_scope(user, practitioner_id):
+            raise NotFound("Praticien introuvable")
+        criteria.append(Slot.practitioner_id == practitioner_id)
+    visible = bookings_visible(user)
+    return criteria if visible is None else [*criteria, visible]
+
+
+def check_outcome_recorder(user: User) -> None:
+    """A booking's outcome is recorded by the practitioner or the coordination, never by a regulator."""
+    if user.role not in OUTCOME_RECORDERS:
+        raise Forbidden("Le résultat est saisi par le médecin ou la coordination", code="forbidden_role")
+
+
+def outcome_correctable(role: str, booking: Booking, now=None) -> bool:
+    """Whether an account of ``role`` may change the outcome already recorded on ``booking``.
+
+    A GP corrects a wrong tap the same day (Paris) as the slot; later, the coordination may, since each
+    correction reaches the supplement ledger as a reversal line.
+    """
+    if role in COORDINATION:
+        return True
+    return to_paris(now or utcnow()).date() == to_paris(booking.slot.start_at).date()

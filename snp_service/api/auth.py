@@ -4,7 +4,7 @@ from datetime import timedelta
 from flask import current_app, g, request
 
 from ..accounts import known_devices, sign_in, tokens
-from ..policy import require_roles
+from ..policy import EVERY_ROLE, require_roles
 from .blueprint import Blueprint
 from .errors import error_response
 from .openapi import documented_errors
@@ -37,7 +37,7 @@ def issue_token(credentials):
 
 
 @blp.route("/token", methods=["DELETE"])
-@require_roles("admin", "coordinator", "regulator", "gp")
+@require_roles(EVERY_ROLE)
 @blp.response(204)
 def revoke_token(user):
     """Revoke the bearer token of this request (log out)."""

@@ -1,7 +1,7 @@
 """/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
 
 from ..cpts import record
-from ..policy import check_cpts, require_roles
+from ..policy import COORDINATION, check_cpts, require_roles
 from ..reporting import indicators
 from .blueprint import Blueprint
 from .schemas.cpts import CptsSchema, CptsUpdateSchema
@@ -20,7 +20,7 @@ def create_cpts(data, user):
 
 
 @blp.route("/<int:cpts_id>", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.response(200, CptsSchema)
 def get_cpts(cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
@@ -28,7 +28,7 @@ def get_cpts(cpts_id, user):
 
 
 @blp.route("/<int:cpts_id>", methods=["PATCH"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(CptsUpdateSchema(partial=True))
 @blp.response(200, CptsSchema)
 def update_cpts(data, cpts_id, user):
@@ -37,7 +37,7 @@ def update_cpts(data, cpts_id, user):
 
 
 @blp.route("/<int:cpts_id>/indicators", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(IndicatorQuerySchema(), location="query")
 @blp.response(200, IndicatorsSchema)
 def get_indicators(query, cpts_id, user):

@@ -2,7 +2,7 @@
 from flask import Response
 
 from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
-from ..policy import check_cpts, require_roles
+from ..policy import COORDINATION, check_cpts, require_roles
 from ..reporting import exports
 from ..reporting.fill_rate import full_report, report
 from .blueprint import Blueprint
@@ -29,7 +29,7 @@ def file_formats(blp: Blueprint, json_schema: str, *content_types: str, descript
 
 
 @blp.route("/fill-rate", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(FillRateQuerySchema(), location="query")
 @blp.response(200, ReportSchema)
 @file_formats(blp, "Report", CSV_TYPE, XLSX_TYPE,

@@ -3,7 +3,7 @@ from .. import formatting
 from ..core.errors import NotFound
 from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from ..cpts.record import get_cpts
-from ..policy import check_cpts, require_roles, supplement_lines_for
+from ..policy import STATEMENT_READERS, check_cpts, require_roles, supplement_lines_for
 from ..reporting import exports, seasons
 from ..supplements import statements
 from .blueprint import Blueprint
@@ -15,7 +15,7 @@ blp = Blueprint("supplements", __name__, description="Supplement statements")
 
 
 @blp.route("", methods=["GET"])
-@require_roles("coordinator", "gp", "admin")
+@require_roles(STATEMENT_READERS)
 @blp.arguments(StatementQuerySchema(), location="query")
 @blp.response(200, StatementSchema)
 @file_formats(blp, "Statement", CSV_TYPE, XLSX_TYPE, description=(

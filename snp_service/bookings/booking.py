@@ -21,13 +21,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit
 from ..core.database import constraint_name, write_transaction
-from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..core.fast_paths import as_loaded, execute_core, insert_row
-from ..core.timeutil import paris_day_bounds, paris_today, to_paris, utcnow
+from ..core.timeutil import paris_day_bounds, paris_today, utcnow
 from ..models import Booking, Patient, Practitioner, Slot, User, members_of, practitioner_cpts
 from ..notify import events
-from ..policy import booking_visible, bookings_visible, member_cpts_ids, practitioner_in_scope, visible_cpts_ids
+from ..policy import (
+    booking_visible, bookings_listing, check_outcome_recorder, member_cpts_ids, outcome_correctable, visible_cpts_ids,
+)
 from ..sas import outbox as sas_outbox
 from ..slots import search
 from ..supplements import ledger
@@ -282,11 +284,11 @@ def _rebooked(actor: User, old: Booking, target: Slot) -> Booking:
 
 
 def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
-    """Seen or no-show: only once the slot has started, on an active booking; corrected per ``outcome_correctable``."""
+    """Seen or no-show: only once the slot has started, on an active booking; corrected per
+    ``policy.outcome_correctable``."""
     with write_transaction():
         booking = _booking_in_scope(actor, booking_id)
-        if actor.role == "regulator":
-            raise Forbidden("Le résultat est saisi par le médecin ou la coordination", code="forbidden_role")
+        check_outcome_recorder(actor)
         if booking.status != "booked":
             raise Conflict("Ce rendez-vous a été annulé", code="booking_cancelled")
         if booking.slot.start_at > utcnow():
@@ -305,17 +307,6 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
                      after={"outcome": outcome, "correction": correction})
         ledger.outcome_changed(actor, booking)
     return booking
-
-
-def outcome_correctable(role: str, booking: Booking, now: datetime | None = None) -> bool:
-    """Whether an account of ``role`` may change the outcome already recorded on ``booking``.
-
-    A GP corrects a wrong tap the same day (Paris) as the slot; later, the coordination
-    may, since each correction reaches the supplement ledger as a reversal line.
-    """
-    if role in ("coordinator", "admin"):
-        return True
-    return to_paris(now or utcnow()).date() == to_paris(booking.slot.start_at).date()
 
 
 def get_booking(actor: User, booking_id: int) -> Booking:
@@ -347,20 +338,8 @@ def list_bookings(actor: User, start: datetime | None = None, end: datetime | No
         .where(Slot.start_at >= start, Slot.start_at < end)
         .order_by(Slot.start_at, Booking.id).limit(MAX_LISTED)
     )
-    statement = _scoped(actor, statement, practitioner_id)
+    # Only the bookings the actor sees (policy.bookings_listing).
+    statement = statement.where(*bookings_listing(actor, practitioner_id))
     if status:
         statement = statement.where(Booking.status == status)
     return list(db.session.scalars(statement).unique())
-
-
-def _scoped(actor: User, statement, practitioner_id: int | None):
-    """Only the bookings the actor sees (``policy.bookings_visible``); another CPTS's booking on a shared
-    practitioner is left out (its slot still shows as booked wherever slots are shown)."""
-    if actor.role == "gp" and practitioner_id not in (None, actor.practitioner_id):
-        raise Forbidden("Vous ne voyez que vos propres rendez-vous", code="out_of_scope")
-    if practitioner_id is not None:
-        if not practitioner_in_scope(actor, practitioner_id):
-            raise NotFound("Praticien introuvable")
-        statement = statement.where(Slot.practitioner_id == practitioner_id)
-    visible = bookings_visible(actor)
-    return statement if visible is None else statement.where(visible)

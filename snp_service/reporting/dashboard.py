@@ -10,7 +10,7 @@ from ..core.extensions import db
 from ..core.timeutil import day_in_bounds, paris_today
 from ..cpts.practitioners import list_practitioners
 from ..cpts.record import commune_names
-from ..models import Cpts, Practitioner, Season, User, user_cpts
+from ..models import Practitioner, Season, User, user_cpts
 from . import fill_rate
 from .seasons import list_seasons
 
@@ -85,10 +85,3 @@ def cpts_accounts(cpts_id: int) -> list[User]:
     """The accounts attached to the CPTS (regulators, GPs, coordinators)."""
     members = select(user_cpts.c.user_id).where(user_cpts.c.cpts_id == cpts_id)
     return list(db.session.scalars(select(User).where(User.id.in_(members)).order_by(User.role, User.email)))
-
-
-def coordinated_cpts(user: User) -> list[Cpts]:
-    """The CPTS whose dashboard the user may open: all for an admin, their own for a coordinator."""
-    if user.role == "admin":
-        return list(db.session.scalars(select(Cpts).order_by(Cpts.name)))
-    return list(user.cpts)

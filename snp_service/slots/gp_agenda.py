@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
-from ..bookings import booking as bookings
+from .. import policy
 from ..core.extensions import db
 from ..core.timeutil import PARIS, paris_day_bounds, utcnow
 from ..formatting import WEEKDAYS
@@ -27,7 +27,7 @@ class AgendaSlot:
     slot: Slot
     booking: Booking | None
     started: bool = False
-    # The outcome may be recorded now, or the one recorded may still be corrected (booking.outcome_correctable).
+    # The outcome may be recorded now, or the one recorded may still be corrected (policy.outcome_correctable).
     outcome_open: bool = False
 
 
@@ -72,7 +72,7 @@ def gp_home(practitioner: Practitioner, now: datetime | None = None) -> GpHome:
         item.started = item.slot.start_at <= now
         # The page is the GP's own: open to the corrections a GP may make.
         item.outcome_open = bool(item.booking and item.started and (
-            item.booking.outcome is None or bookings.outcome_correctable("gp", item.booking, now)))
+            item.booking.outcome is None or policy.outcome_correctable("gp", item.booking, now)))
     weeks = by_week(items, today)
     todays = [item for item in items if item.booking is not None and item.slot.start_at.astimezone(PARIS).date() == today]
     return GpHome(weeks, todays, calendar_feed.feed_url(practitioner.calendar_token), truncated)

@@ -13,7 +13,7 @@ from ..core.errors import DomainError
 from ..core.timeutil import paris_today
 from ..cpts.record import TARGET_BOUNDS, get_cpts, update_cpts
 from ..models import INDICATORS
-from ..policy import check_cpts, require_roles, visible_cpts_ids
+from ..policy import COORDINATION, check_cpts, member_cpts_ids, require_roles
 from ..reporting import indicators
 
 bp = Blueprint("cpts_record", __name__, url_prefix="/coordination/cpts")
@@ -59,17 +59,17 @@ for _code, _label in INDICATORS:
 
 
 @bp.get("")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def index(user):
-    # An admin sees every CPTS through the API; here, those of their account.
-    ids = sorted(visible_cpts_ids(user) or user.cpts_ids)
+    # An admin sees every CPTS through the API; here, as a coordinator, those of their account.
+    ids = sorted(member_cpts_ids(user))
     if len(ids) == 1:
         return redirect(url_for(".show", cpts_id=ids[0]))
     return render_template("cpts_record/index.html", cpts_list=[get_cpts(i) for i in ids])
 
 
 @bp.route("/<int:cpts_id>", methods=["GET", "POST"])
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def show(cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
     cpts = get_cpts(cpts_id)

@@ -6,7 +6,7 @@ from ..core.timeutil import to_paris
 from ..models import RESENDABLE_STATUSES
 from ..notify import outbox
 from ..notify.messages import mask_phone
-from ..policy import require_roles, visible_cpts_ids
+from ..policy import COORDINATION, require_roles, visible_cpts_ids
 from ..sas import outbox as sas_outbox
 
 bp = Blueprint("messages", __name__, url_prefix="/coordination/sms")
@@ -26,7 +26,7 @@ STATUS_LABELS = {
 
 
 @bp.get("")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def home(user):
     scope = visible_cpts_ids(user)
     return render_template("messages/list.html", messages=outbox.recent_messages(scope),
@@ -37,7 +37,7 @@ def home(user):
 
 
 @bp.post("/<int:message_id>/resend")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def resend(message_id: int, user):
     outbox.resend(user, message_id, visible_cpts_ids(user))
     flash("Message remis dans la file d'envoi.", "success")

@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from ..bookings.booking import CANCELLED_BY_ROLE
 from ..core.errors import Invalid
 from ..core.timeutil import check_days, paris_today
-from ..policy import get_practitioner, require_roles, visible_cpts_ids
+from ..policy import BOOKERS, get_practitioner, require_roles, visible_cpts_ids
 from ..slots import search, shared_agenda
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
@@ -23,7 +23,7 @@ CANCELLER_LABELS = {"regulator": "La régulation", "coordinator": "La coordinati
 
 
 @bp.get("")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def home(user):
     by = CANCELLED_BY_ROLE[user.role][0]
     return render_template("regulation/home.html", communes=search.area_communes(visible_cpts_ids(user)),
@@ -31,7 +31,7 @@ def home(user):
 
 
 @bp.get("/agenda")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def agenda(user):
     first_day, days = _agenda_period()
     practitioner_id = _practitioner_filter()
@@ -42,7 +42,7 @@ def agenda(user):
 
 
 @bp.get("/praticien/<int:practitioner_id>")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def practitioner_agenda(practitioner_id, user):
     """The SAS platform's booking link (``Slot.comment``, a path naming the practitioner): their agenda, with
     the ``origin`` the platform appended kept, so that a booking from it has channel ``sas``."""
@@ -51,7 +51,7 @@ def practitioner_agenda(practitioner_id, user):
 
 
 @bp.get("/agenda.json")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def agenda_json(user):
     first_day, days = _agenda_period()
     practitioner_id = _practitioner_filter()
