@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 
 from .accounts import users
 from .core.errors import DomainError
+from .models import Role
 
 
 @click.group()
@@ -27,7 +28,7 @@ def init_db():
 @snp.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True, prompt=True, hide_input=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "regulator", "gp"]))
+@click.option("--role", required=True, type=click.Choice(Role.values()))
 @click.option("--cpts-id", "cpts_ids", type=int, multiple=True)
 @click.option("--practitioner-id", type=int)
 @with_appcontext

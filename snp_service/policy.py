@@ -44,21 +44,21 @@ from .core.database import MAX_ID
 from .core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from .core.extensions import db
 from .core.timeutil import to_paris, utcnow
-from .models import Booking, Cpts, Practitioner, Season, Slot, User, practitioner_cpts
+from .models import Booking, Cpts, Practitioner, Role, Season, Slot, User, practitioner_cpts
 
 # Who may call what: each group is a rule of its own, named for it, so that a change of one rule changes one line.
-EVERY_ROLE = ("admin", "coordinator", "regulator", "gp")
+EVERY_ROLE = tuple(Role)
 # The coordination of a CPTS: its record, members, accounts, seasons, reports, imports.
-COORDINATION = ("admin", "coordinator")
+COORDINATION = (Role.ADMIN, Role.COORDINATOR)
 # Who searches and books during a call (the console is open to the coordination too).
-BOOKERS = ("regulator", "coordinator", "admin")
+BOOKERS = (Role.REGULATOR, Role.COORDINATOR, Role.ADMIN)
 # Who publishes, lists, withdraws and imports a practitioner's slots and holds their feed: the GP themself, or a
 # coordinator of their CPTS.
-PUBLISHERS = ("gp", "coordinator")
+PUBLISHERS = (Role.GP, Role.COORDINATOR)
 # Who reads a practitioner's record, records a booking's outcome, reads a supplement statement: never a regulator.
-PRACTITIONER_READERS = ("admin", "coordinator", "gp")
-OUTCOME_RECORDERS = ("coordinator", "admin", "gp")
-STATEMENT_READERS = ("coordinator", "gp", "admin")
+PRACTITIONER_READERS = (Role.ADMIN, Role.COORDINATOR, Role.GP)
+OUTCOME_RECORDERS = (Role.COORDINATOR, Role.ADMIN, Role.GP)
+STATEMENT_READERS = (Role.COORDINATOR, Role.GP, Role.ADMIN)
 
 
 def current_user() -> User | None:
@@ -71,7 +71,7 @@ def current_user() -> User | None:
     return None
 
 
-def require_roles(*allowed: str | tuple[str, ...]):
+def require_roles(*allowed: Role | tuple[Role, ...]):
     """Decorator: the caller must be signed in with one of the roles ``allowed`` (roles, or groups of them as
     defined above); passes ``user`` to the view."""
     roles = tuple(role for item in allowed for role in ((item,) if isinstance(item, str) else item))
@@ -116,9 +116,9 @@ def member_cpts_ids(user: User) -> set[int]:
 
 def visible_cpts_ids(user: User) -> set[int] | None:
     """CPTS whose data the user may read; ``None`` means all (admin)."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return None
-    if user.role == "regulator":
+    if user.role == Role.REGULATOR:
         return regulation_area_cpts_ids(user)
     return member_cpts_ids(user)
 
@@ -161,12 +161,12 @@ def _area_cpts_statement():
 
 def check_cpts(user: User, cpts_id: int, *, manage: bool = False) -> None:
     """Raise unless ``user`` may read (or, with ``manage``, administer) CPTS ``cpts_id``."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return
     allowed = member_cpts_ids(user) if manage else visible_cpts_ids(user)
     if cpts_id not in allowed:
         raise Forbidden("Cette CPTS n'est pas dans votre périmètre", code="out_of_scope")
-    if manage and user.role != "coordinator":
+    if manage and user.role != Role.COORDINATOR:
         raise Forbidden("Réservé aux coordinateurs", code="forbidden_role")
 
 
@@ -177,7 +177,7 @@ def check_scope_change(actor: User | str, cpts: Cpts | None, data: dict) -> None
     could set it would widen their own regulators' reach to other CPTS' patients (SPEC section 8).
     Only an admin creates a CPTS or sets its area; the CLI and jobs (a label, not a user) are operators.
     """
-    if not isinstance(actor, User) or actor.role == "admin":
+    if not isinstance(actor, User) or actor.role == Role.ADMIN:
         return
     if cpts is None:
         raise Forbidden("Seul un administrateur crée une CPTS", code="forbidden_role")
@@ -205,7 +205,7 @@ def supplement_lines_for(user: User) -> int | None:
     A GP account without a practitioner reads none (never every line); regulators read no statement.
     The caller has already checked the CPTS (``check_cpts``).
     """
-    if user.role == "gp":
+    if user.role == Role.GP:
         if user.practitioner_id is None:
             raise Forbidden("Compte médecin sans praticien rattaché", code="no_practitioner")
         return user.practitioner_id
@@ -223,17 +223,17 @@ def check_account_creation(actor: User | str, role: str, cpts_ids, practitioner_
     admin. The CLI (a label, not a user) is an operator. That the link is for a GP account, to a
     practitioner of those CPTS, is the account's own rule (``accounts.create_user``), for every creator.
     """
-    if not isinstance(actor, User) or actor.role == "admin":
+    if not isinstance(actor, User) or actor.role == Role.ADMIN:
         return
-    if actor.role != "coordinator":
+    if actor.role != Role.COORDINATOR:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
-    if role == "admin" or not cpts_ids:
+    if role == Role.ADMIN or not cpts_ids:
         raise Forbidden("Un coordinateur crée des comptes de sa CPTS, hors administrateurs", code="forbidden_role")
     for cpts_id in cpts_ids:
         check_cpts(actor, cpts_id, manage=True)
     if practitioner_id is not None:
         practitioner = get_practitioner(actor, practitioner_id)
-        if role == "gp" and not manages_every(actor, practitioner.cpts_ids):
+        if role == Role.GP and not manages_every(actor, practitioner.cpts_ids):
             raise Forbidden("Ce praticien exerce aussi dans une CPTS que vous ne coordonnez pas : "
                             "son compte est créé par un administrateur", code="practitioner_shared",
                             fields={"practitioner_id": ["also a member of a CPTS you do not manage"]})
@@ -249,9 +249,9 @@ def check_account_management(actor: User | str, account: User) -> None:
         return
     if account.id == actor.id:
         raise Forbidden("Vous ne pouvez pas changer l'état de votre propre compte", code="own_account")
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return
-    if actor.role != "coordinator":
+    if actor.role != Role.COORDINATOR:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
     if not may_manage_account(actor, account):
         raise NotFound("Compte introuvable")
@@ -261,16 +261,16 @@ def may_manage_account(actor: User, account: User) -> bool:
     """Whether ``actor`` manages ``account`` (``check_account_management`` without the refusal): for the pages' buttons."""
     if account.id == actor.id:
         return False
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return True
-    return actor.role == "coordinator" and account.role != "admin" and manages_every(actor, account_cpts_ids(account))
+    return actor.role == Role.COORDINATOR and account.role != Role.ADMIN and manages_every(actor, account_cpts_ids(account))
 
 
 def account_cpts_ids(account: User) -> set[int]:
     """Every CPTS whose patients ``account`` may see: those it was given and, for a GP, those of its practitioner
     (a GP sees each booking on their own slots, whichever CPTS made it)."""
     reached = set(account.cpts_ids)
-    if account.role == "gp" and account.practitioner is not None:
+    if account.role == Role.GP and account.practitioner is not None:
         reached |= set(account.practitioner.cpts_ids)
     return reached
 
@@ -278,33 +278,33 @@ def account_cpts_ids(account: User) -> set[int]:
 def manages_every(user: User, cpts_ids) -> bool:
     """Whether ``user`` manages each of ``cpts_ids`` (an admin: all; none given: nobody)."""
     cpts_ids = set(cpts_ids)
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
-    return user.role == "coordinator" and bool(cpts_ids) and cpts_ids <= member_cpts_ids(user)
+    return user.role == Role.COORDINATOR and bool(cpts_ids) and cpts_ids <= member_cpts_ids(user)
 
 
 def acts_for_practitioner(user: User, practitioner: Practitioner) -> bool:
     """Whether ``user`` may act *as* the practitioner (hold their feed, which shows every booking on their slots):
     the practitioner themselves, or a coordinator of every CPTS they belong to."""
-    if user.role == "gp":
+    if user.role == Role.GP:
         return user.practitioner_id == practitioner.id
-    return user.role == "coordinator" and manages_every(user, practitioner.cpts_ids)
+    return user.role == Role.COORDINATOR and manages_every(user, practitioner.cpts_ids)
 
 
 def booking_visible(user: User, booking: Booking) -> bool:
     """Whether ``user`` may see ``booking``'s patient and act on it (read, cancel, move, outcome)."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
-    if user.role == "gp":
+    if user.role == Role.GP:
         return booking.slot.practitioner_id == user.practitioner_id
     return booking.cpts_id in visible_cpts_ids(user)
 
 
 def bookings_visible(user: User):
     """``booking_visible`` as a criterion on ``Booking`` (and ``Slot``, which the statement joins); None: all."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return None
-    if user.role == "gp":
+    if user.role == Role.GP:
         return Slot.practitioner_id == user.practitioner_id
     return bookings_of(visible_cpts_ids(user))
 
@@ -315,9 +315,9 @@ def bookings_of(cpts_ids: set[int] | None):
 
 
 def practitioner_in_scope(user: User, practitioner_id: int) -> bool:
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
-    if user.role == "gp":
+    if user.role == Role.GP:
         return user.practitioner_id == practitioner_id
     scope = visible_cpts_ids(user)
     row = db.session.execute(
@@ -333,7 +333,7 @@ def get_practitioner(user: User, practitioner_id: int, *, manage: bool = False) 
     practitioner = db.session.get(Practitioner, practitioner_id)
     if practitioner is None or not practitioner_in_scope(user, practitioner_id):
         raise NotFound("Praticien introuvable")
-    if manage and user.role == "regulator":
+    if manage and user.role == Role.REGULATOR:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
     return practitioner
 
@@ -342,7 +342,7 @@ def acting_practitioner(user: User, practitioner_id: int | None) -> Practitioner
     """The practitioner whose slots ``user`` publishes, lists or imports: a GP their own (none named), a
     coordinator the member of their CPTS they name; 404 outside the user's scope."""
     if practitioner_id is None:
-        if user.role != "gp":
+        if user.role != Role.GP:
             raise Invalid("Précisez le praticien", fields={"practitioner_id": ["required for a coordinator"]})
         practitioner_id = user.practitioner_id
     return get_practitioner(user, practitioner_id, manage=True)
@@ -351,7 +351,7 @@ def acting_practitioner(user: User, practitioner_id: int | None) -> Practitioner
 def coordinated_cpts(user: User) -> list[Cpts]:
     """The CPTS whose coordination pages the user may open: all for an admin, those of their account for a
     coordinator."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return list(db.session.scalars(select(Cpts).order_by(Cpts.name)))
     return list(user.cpts)
 
@@ -380,7 +380,7 @@ def bookings_listing(user: User, practitioner_id: int | None = None) -> list:
     if named: ``bookings_visible``, so another CPTS's booking on a shared practitioner is left out (its slot
     still shows as booked wherever slots are shown). A GP naming another practitioner is refused (403), a
     practitioner out of scope is not found (404)."""
-    if user.role == "gp" and practitioner_id not in (None, user.practitioner_id):
+    if user.role == Role.GP and practitioner_id not in (None, user.practitioner_id):
         raise Forbidden("Vous ne voyez que vos propres rendez-vous", code="out_of_scope")
     criteria = []
     if practitioner_id is not None:
@@ -397,7 +397,7 @@ def check_outcome_recorder(user: User) -> None:
         raise Forbidden("Le résultat est saisi par le médecin ou la coordination", code="forbidden_role")
 
 
-def outcome_correctable(role: str, booking: Booking, now=None) -> bool:
+def outcome_correctable(role: Role | str, booking: Booking, now=None) -> bool:
     """Whether an account of ``role`` may change the outcome already recorded on ``booking``.
 
     A GP corrects a wrong tap the same day (Paris) as the slot; later, the coordination may, since each

@@ -19,7 +19,7 @@ from ..core.database import write_transaction
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..core.timeutil import utcnow
-from ..models import ROLES, ApiToken, Cpts, Practitioner, User
+from ..models import ApiToken, Cpts, Practitioner, Role, User
 from ..models.accounts import email_skeleton
 from . import page_sessions, passwords
 
@@ -141,11 +141,11 @@ def _check_new_user(email: str, password: str, role: str, practitioner_id: int |
     if password_problem:
         errors["password"] = [password_problem[0]]
         message = f"Compte invalide : mot de passe refusé. {password_problem[1]}"
-    if role not in ROLES:
-        errors["role"] = [f"one of {', '.join(ROLES)}"]
-    if role == "gp" and practitioner_id is None:
+    if role not in Role.values():
+        errors["role"] = [f"one of {', '.join(Role)}"]
+    if role == Role.GP and practitioner_id is None:
         errors["practitioner_id"] = ["required for a gp account"]
-    if role != "gp" and practitioner_id is not None:
+    if role != Role.GP and practitioner_id is not None:
         errors["practitioner_id"] = ["only a gp account is linked to a practitioner"]
         message = "Compte invalide : seul un compte médecin est rattaché à un praticien."
     if errors:

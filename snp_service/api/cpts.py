@@ -1,6 +1,7 @@
 """/api/v1/cpts: the CPTS record (admin creates; its coordinator reads and edits)."""
 
 from ..cpts import record
+from ..models import Role
 from ..policy import COORDINATION, check_cpts, require_roles
 from ..reporting import indicators
 from .blueprint import Blueprint
@@ -12,7 +13,7 @@ blp = Blueprint("cpts", __name__, description="CPTS records")
 
 
 @blp.route("", methods=["POST"])
-@require_roles("admin")
+@require_roles(Role.ADMIN)
 @blp.arguments(CptsSchema())
 @blp.response(201, CptsSchema)
 def create_cpts(data, user):

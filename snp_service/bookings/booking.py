@@ -25,7 +25,9 @@ from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..core.fast_paths import as_loaded, execute_core, insert_row
 from ..core.timeutil import paris_day_bounds, paris_today, utcnow
-from ..models import Booking, Patient, Practitioner, Slot, User, members_of, practitioner_cpts
+from ..models import (
+    Booking, BookingStatus, CancelledBy, Patient, Practitioner, Role, Slot, SlotStatus, User, members_of, practitioner_cpts,
+)
 from ..notify import events
 from ..policy import (
     booking_visible, bookings_listing, check_outcome_recorder, member_cpts_ids, outcome_correctable, visible_cpts_ids,
@@ -41,8 +43,9 @@ _RACE_CONSTRAINTS = ("uq_booking_active_slot", "uq_booking_idempotency", "bookin
 # Who a cancel is recorded as (``cancelled_by``), decided by the caller's role: the first value is the
 # default; a regulator or a coordinator may record instead that the patient asked for it; a GP's cancel is
 # always the practitioner's. The old booking of a move is cancelled as the role's default.
-CANCELLED_BY_ROLE = {"regulator": ("regulator", "patient"), "coordinator": ("coordinator", "patient"),
-                     "admin": ("coordinator", "patient"), "gp": ("practitioner",)}
+CANCELLED_BY_ROLE = {Role.REGULATOR: (CancelledBy.REGULATOR, CancelledBy.PATIENT),
+                     Role.COORDINATOR: (CancelledBy.COORDINATOR, CancelledBy.PATIENT),
+                     Role.ADMIN: (CancelledBy.COORDINATOR, CancelledBy.PATIENT), Role.GP: (CancelledBy.PRACTITIONER,)}
 
 
 class _SlotLost(Exception):
@@ -126,7 +129,7 @@ def _claim(actor: User, slot_id: int) -> tuple[Slot, int | None]:
     values = row._asdict()
     slot = as_loaded(Slot, {key: values[key] for key in _SLOT_KEYS})
     # A slot the session already held (a move's target) still says 'free': the row is written, only it must know.
-    set_committed_value(slot, "status", "booked")
+    set_committed_value(slot, "status", SlotStatus.BOOKED.value)
     set_committed_value(slot, "practitioner", as_loaded(Practitioner, {
         key: values[f"practitioner__{key}"] for key in _PRACTITIONER_KEYS}))
     return slot, values["booking_cpts_id"]
@@ -141,9 +144,9 @@ def _claim_statement(*, scoped: bool):
     # On the tables, not the mapped classes: a plain UPDATE skips the ORM's bulk-update bookkeeping. The
     # practitioner comes as scalar subqueries (SQLite's RETURNING cannot name an UPDATE ... FROM table).
     slot, practitioner = Slot.__table__, Practitioner.__table__
-    statement = (update(slot).where(slot.c.id == bindparam("slot_id"), slot.c.status == "free",
+    statement = (update(slot).where(slot.c.id == bindparam("slot_id"), slot.c.status == SlotStatus.FREE.value,
                                     slot.c.start_at > bindparam("now", type_=slot.c.start_at.type))
-                 .values(status="booked"))
+                 .values(status=SlotStatus.BOOKED.value))
     if scoped:
         statement = statement.where(slot.c.practitioner_id.in_(members_of(bindparam("scope", expanding=True))))
     of_slot = practitioner.c.id == slot.c.practitioner_id
@@ -239,17 +242,18 @@ def _cancel(actor: User, booking: Booking, by: str, reason: str | None) -> None:
         raise Conflict("Le résultat de ce rendez-vous est déjà enregistré", code="outcome_recorded")
     now = utcnow()
     cancelled = db.session.execute(
-        update(Booking).where(Booking.id == booking.id, Booking.status == "booked")
-        .values(status="cancelled", cancelled_at=now, cancelled_by=by, cancel_reason=reason)
+        update(Booking).where(Booking.id == booking.id, Booking.status == BookingStatus.BOOKED)
+        .values(status=BookingStatus.CANCELLED.value, cancelled_at=now, cancelled_by=by, cancel_reason=reason)
     ).rowcount
     if cancelled != 1:
         raise Conflict("Ce rendez-vous est déjà annulé", code="already_cancelled")
     # A slot whose start has passed cannot be offered again: it expires like any unbooked one.
-    slot_status = "free" if booking.slot.start_at > now else "expired"
-    db.session.execute(update(Slot).where(Slot.id == booking.slot_id, Slot.status == "booked")
+    slot_status = SlotStatus.FREE if booking.slot.start_at > now else SlotStatus.EXPIRED
+    db.session.execute(update(Slot).where(Slot.id == booking.slot_id, Slot.status == SlotStatus.BOOKED)
                        .values(status=slot_status))
-    audit.record(actor, "booking.cancel", booking, before={"status": "booked", "slot_status": "booked"},
-                 after={"status": "cancelled", "by": by, "slot_id": booking.slot_id, "slot_status": slot_status})
+    audit.record(actor, "booking.cancel", booking, before={"status": BookingStatus.BOOKED, "slot_status": SlotStatus.BOOKED},
+                 after={"status": BookingStatus.CANCELLED, "by": by, "slot_id": booking.slot_id,
+                        "slot_status": slot_status})
 
 
 def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True) -> Booking:
@@ -260,7 +264,7 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             old = _booking_in_scope(actor, booking_id)
             if old.slot_id == target.id:
                 raise Invalid("Le rendez-vous est déjà sur ce créneau", fields={"slot_id": ["same slot"]})
-            _cancel(actor, old, CANCELLED_BY_ROLE[actor.role][0], "move")
+            _cancel(actor, old, CANCELLED_BY_ROLE[actor.role][0], None)
             _claim(actor, target.id)  # a move keeps the booking's CPTS, not the one a new booking would get
             new = _rebooked(actor, old, target)
             events.booking_moved(old, new, notify_patient)
@@ -289,7 +293,7 @@ def record_outcome(actor: User, booking_id: int, outcome: str) -> Booking:
     with write_transaction():
         booking = _booking_in_scope(actor, booking_id)
         check_outcome_recorder(actor)
-        if booking.status != "booked":
+        if booking.status != BookingStatus.BOOKED:
             raise Conflict("Ce rendez-vous a été annulé", code="booking_cancelled")
         if booking.slot.start_at > utcnow():
             raise Conflict("Le créneau n'a pas encore commencé", code="slot_not_started",

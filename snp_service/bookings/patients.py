@@ -12,6 +12,7 @@ import phonenumbers
 from ..core.errors import Invalid
 from ..core.hygiene import name_problem, visible
 from ..core.timeutil import paris_today
+from ..models import TreatingDoctor
 
 MAX_AGE_YEARS = 120
 # The caller's own number is French unless it is typed with its country code.
@@ -47,8 +48,8 @@ def checked_patient(data: dict, today: date | None = None) -> dict:
     if phone is None:
         problems["phone"] = ["not a valid phone number"]
     cleaned["phone"] = phone
-    cleaned["has_treating_doctor"] = cleaned["has_treating_doctor"] or "unknown"
-    if cleaned["treating_rpps"] and cleaned["has_treating_doctor"] == "no":
+    cleaned["has_treating_doctor"] = cleaned["has_treating_doctor"] or TreatingDoctor.UNKNOWN.value
+    if cleaned["treating_rpps"] and cleaned["has_treating_doctor"] == TreatingDoctor.NO:
         problems["treating_rpps"] = ["given although the patient has no treating doctor"]
     if problems:
         raise Invalid("Informations patient invalides : " + ", ".join(sorted(problems)),

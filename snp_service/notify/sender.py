@@ -27,7 +27,7 @@ from ..core import outbox as delivery
 from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.timeutil import utcnow
-from ..models import Booking, OutboxMessage
+from ..models import Booking, BookingStatus, OutboxMessage
 from . import messages
 from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
 from .outbox import status_callback_url
@@ -79,7 +79,7 @@ def _reminder_is_moot(message: OutboxMessage, now: datetime) -> bool:
     if message.kind != "patient_reminder":
         return False
     booking: Booking | None = message.booking
-    return booking is None or booking.status != "booked" or booking.slot.start_at <= now
+    return booking is None or booking.status != BookingStatus.BOOKED or booking.slot.start_at <= now
 
 
 def _outgoing(message: OutboxMessage) -> OutgoingSms:

@@ -79,8 +79,6 @@ def season_page(report: dict) -> dict:
             "day_chart": offered_filled_chart(days), "practitioners": report["breakdowns"]["practitioner"]}
 
 
-FIGURE_KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
-                "avg_offered_per_day": "decimal", "supplement_cents": "cents"}
 
 
 def comparison_page(comparison: dict) -> dict:
@@ -89,7 +87,7 @@ def comparison_page(comparison: dict) -> dict:
     Seasons are aligned on their own weeks (week 1 = the first seven days), labelled ``Sem. 1``
     so as not to be read as ISO week 1.
     """
-    figures = [figure | {"kind": FIGURE_KINDS.get(figure["code"], "count")} for figure in comparison["figures"]]
+    figures = [figure | {"kind": formatting.FIGURE_KINDS.get(figure["code"], "count")} for figure in comparison["figures"]]
     weeks = comparison["weekly"]
     labels = [f"Sem.\xa0{w['week']}" for w in weeks]
     series = [[{"key": w["week"], "label": label, "fill_rate": w[side]} for w, label in zip(weeks, labels)]

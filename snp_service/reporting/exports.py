@@ -23,7 +23,7 @@ from openpyxl.styles import Font
 
 from .. import formatting
 from ..core.spreadsheets import DAY, EUROS, PERCENT, append_row, cents_to_euros, csv_bytes, header, title, xlsx_bytes
-from ..models import CHANNELS
+from ..models import Channel
 
 GROUP_TITLES = {"day": "Par jour", "week": "Par semaine", "weekday": "Par jour de semaine", "hour": "Par heure",
                 "practitioner": "Par praticien", "commune": "Par commune", "channel": "Par canal"}
@@ -77,7 +77,7 @@ def summary_lines(summary: dict) -> list[tuple[str, object, str]]:
              ("Taux de remplissage", summary["fill_rate"], "rate"),
              ("Créneaux offerts par jour (moyenne)", summary["avg_offered_per_day"], "decimal"),
              ("Praticiens participants", summary["practitioners"], "count")]
-    lines += [(f"Réservations {formatting.channel(c)}", summary["bookings_by_channel"][c], "count") for c in CHANNELS]
+    lines += [(f"Réservations {formatting.channel(c)}", summary["bookings_by_channel"][c], "count") for c in Channel.values()]
     lines += [("Part des patients sans médecin traitant", summary["share_without_treating_doctor"], "rate"),
               ("Taux de rendez-vous non honorés", summary["no_show_rate"], "rate"),
               ("Actes régulés", summary["regulated_acts"], "count"),

@@ -34,7 +34,7 @@ from sqlalchemy import and_, case, func, select, text
 from ..core.database import utc_hour_text
 from ..core.extensions import db
 from ..core.timeutil import PARIS, UTC, check_days, paris_day_bounds
-from ..models import CHANNELS, Booking, Commune, Practitioner, Slot, members_of
+from ..models import Booking, BookingStatus, Channel, Commune, Outcome, Practitioner, Slot, SlotStatus, TreatingDoctor, members_of
 from ..supplements import rules, statements
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
@@ -68,7 +68,7 @@ def _summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> 
     totals = [sum(column) for column in zip(*practitioner_rows)] or [0] * (3 + len(_MIX))
     offered, filled = totals[1], totals[2]
     mix = dict(zip(_MIX, totals[3:]))
-    by_channel = {channel: mix[channel] for channel in CHANNELS}
+    by_channel = {channel: mix[channel] for channel in Channel.values()}
     without_treating_doctor, honored = mix["without_treating_doctor"], mix["honored"]
     no_show, regulated = mix["no_show"], mix["regulated"]
     return {
@@ -138,8 +138,8 @@ def _offered_slots(columns, cpts_ids: list[int], start: date, end: date):
     return (
         select(*columns)
         .select_from(Slot)
-        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
-        .where(Slot.practitioner_id.in_(members_of(cpts_ids)), Slot.status != "withdrawn",
+        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
+        .where(Slot.practitioner_id.in_(members_of(cpts_ids)), Slot.status != SlotStatus.WITHDRAWN,
                Slot.start_at >= lower, Slot.start_at < upper)
     )
 
@@ -169,13 +169,13 @@ def _practitioner_counts(cpts_ids, start, end) -> list[tuple[int, int, int]]:
 
 
 # The booking figures counted per practitioner in the same scan, each over the active bookings of the offered slots.
-_MIX = (*CHANNELS, "without_treating_doctor", "honored", "no_show", "regulated")
+_MIX = (*Channel.values(), "without_treating_doctor", "honored", "no_show", "regulated")
 
 
 def _mix_conditions() -> list:
     """The condition of each ``_MIX`` figure; a regulated act is the supplements' definition (channels are rules)."""
-    return [*(Booking.channel == channel for channel in CHANNELS), Booking.has_treating_doctor == "no",
-            Booking.outcome == "honored", Booking.outcome == "no_show",
+    return [*(Booking.channel == channel for channel in Channel.values()), Booking.has_treating_doctor == TreatingDoctor.NO,
+            Booking.outcome == Outcome.HONORED, Booking.outcome == Outcome.NO_SHOW,
             rules.regulated_act(rules.current_rules())]
 
 
@@ -216,7 +216,7 @@ def _by_channel(practitioner_rows) -> list[dict]:
     """One row per channel: the slots filled through it over every offered slot (see the module's docstring)."""
     totals = [sum(column) for column in zip(*practitioner_rows)] or [0] * (3 + len(_MIX))
     mix = dict(zip(_MIX, totals[3:]))
-    return [_row(channel, totals[1], mix[channel]) for channel in CHANNELS]
+    return [_row(channel, totals[1], mix[channel]) for channel in Channel.values()]
 
 
 def _row(key, offered: int, filled: int) -> dict:

@@ -24,7 +24,9 @@ from ..core.extensions import db
 from ..core.fast_paths import insert_many
 from ..core.timeutil import BOUNDS_TEXT, instant_in_bounds, to_paris, utcnow
 from ..cpts.record import get_cpts
-from ..models import CHANNELS, OUTCOMES, SLOT_MODES, TREATING_DOCTOR_ANSWERS, Booking, Practitioner, Slot, members_of
+from ..models import (
+    Booking, BookingStatus, Channel, Outcome, Practitioner, Slot, SlotMode, SlotStatus, TreatingDoctor, members_of,
+)
 from ..supplements import ledger
 
 COLUMNS = ("rpps", "start", "end", "mode", "withdrawn", "booked", "booked_at", "channel", "outcome",
@@ -137,7 +139,7 @@ def _parse(line: int, record: dict, members: dict[str, int], problems: list[str]
         problems.append(f"end: must be after start, at most {MAX_SLOT_HOURS} hours later")
     if start and start > utcnow():
         problems.append("start: must be in the past")
-    mode = _choice(record, "mode", SLOT_MODES, problems, required=True)
+    mode = _choice(record, "mode", SlotMode.values(), problems, required=True)
     withdrawn = _flag(record, "withdrawn", problems)
     booked = _flag(record, "booked", problems)
     if withdrawn and booked:
@@ -155,9 +157,9 @@ def _booking_fields(record: dict, booked: bool, problems: list[str]) -> tuple:
             problems.append(f"{', '.join(filled)}: only for a booked slot")
         return None, None, None, None
     return (_instant(record, "booked_at", problems, required=True),
-            _choice(record, "channel", CHANNELS, problems, required=True),
-            _choice(record, "outcome", OUTCOMES, problems),
-            _choice(record, "patient_has_treating_doctor", TREATING_DOCTOR_ANSWERS, problems))
+            _choice(record, "channel", Channel.values(), problems, required=True),
+            _choice(record, "outcome", Outcome.values(), problems),
+            _choice(record, "patient_has_treating_doctor", TreatingDoctor.values(), problems))
 
 
 def _instant(record: dict, name: str, problems: list[str], *, required: bool = False) -> datetime | None:
@@ -220,7 +222,7 @@ def _overlaps(rows: list[HistoryRow]) -> dict[int, list[str]]:
     stored: dict[int, tuple[list[datetime], list[datetime]]] = {}
     for practitioner_id, start_at, end_at in db.session.execute(
             select(Slot.practitioner_id, Slot.start_at, Slot.end_at).where(
-                Slot.practitioner_id.in_({r.practitioner_id for r in live}), Slot.status != "withdrawn",
+                Slot.practitioner_id.in_({r.practitioner_id for r in live}), Slot.status != SlotStatus.WITHDRAWN,
                 Slot.start_at < max(r.end for r in live), Slot.end_at > min(r.start for r in live))
             .order_by(Slot.practitioner_id, Slot.start_at)):
         starts, ends = stored.setdefault(practitioner_id, ([], []))
@@ -245,7 +247,8 @@ def _write(actor, cpts_id: int, rows: list[HistoryRow]) -> dict:
     created_by = actor.id if hasattr(actor, "id") else None
     now = utcnow()
     slot_rows = [{"practitioner_id": r.practitioner_id, "start_at": r.start, "end_at": r.end, "mode": r.mode,
-                  "status": "withdrawn" if r.withdrawn else ("booked" if r.booked else "expired")} for r in rows]
+                  "status": (SlotStatus.WITHDRAWN if r.withdrawn else SlotStatus.BOOKED if r.booked else SlotStatus.EXPIRED).value}
+                 for r in rows]
     booking_rows = [{"channel": r.channel, "outcome": r.outcome, "has_treating_doctor": r.has_treating_doctor,
                      "created_at": r.booked_at, "outcome_at": r.end if r.outcome else None} for r in rows]
     try:
@@ -254,7 +257,8 @@ def _write(actor, cpts_id: int, rows: list[HistoryRow]) -> dict:
         bookings = [dict(booking, slot_id=slot_id)
                     for slot_id, booking, r in zip(slot_ids, booking_rows, rows) if r.booked]
         # An imported booking belongs to the importing CPTS (``policy``), like one made there.
-        insert_many(Booking.__table__, bookings, same={"status": "booked", "booked_by_id": created_by, "cpts_id": cpts_id})
+        insert_many(Booking.__table__, bookings, same={"status": BookingStatus.BOOKED.value, "booked_by_id": created_by,
+                                                          "cpts_id": cpts_id})
     except IntegrityError:
         # Another writer stored an overlapping slot since the check: nothing of the file is kept.
         raise Conflict("Un créneau du fichier chevauche un créneau enregistré entre-temps", code="overlap")

@@ -28,7 +28,7 @@ from ..core.database import write_transaction
 from ..core.errors import Invalid
 from ..core.extensions import db
 from ..core.timeutil import utcnow
-from ..models import ApiToken, Cpts, SasRegulatorIdentifier, User
+from ..models import ApiToken, Cpts, Role, SasRegulatorIdentifier, User
 from .codes import PROFILES, SAS_TECHNICAL_SYSTEM, V2_0203
 from .outcome import FhirInvalid
 
@@ -157,7 +157,7 @@ def upsert(account: RegulatorAccount, known_as: Identifier | None = None) -> tup
                           code="email_taken", fields={"Practitioner.telecom": ["already used by another account"]})
         if created:
             user = User(email=account.email, password_hash=passwords.hash_password(secrets.token_urlsafe(32)),
-                        role="regulator", active=account.active, cpts=area)
+                        role=Role.REGULATOR, active=account.active, cpts=area)
             db.session.add(user)
             db.session.flush()
         before = None if created else {"active": user.active, "cpts_ids": user.cpts_ids}

@@ -14,17 +14,16 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import and_, select
 
-from .. import audit, policy
+from .. import audit, formatting, policy
 from ..core.database import write_transaction
 from ..core.errors import Forbidden, NotFound
 from ..core.extensions import db
 from ..core.timeutil import PARIS, utcnow
-from ..models import Booking, Patient, Practitioner, Slot, User, new_calendar_token
+from ..models import BookingStatus, Booking, Patient, Practitioner, Slot, SlotStatus, User, new_calendar_token
 
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 120
 FREE_SUMMARY = "SNP — créneau libre"
-MODE_LABELS = {"office": "Au cabinet", "teleconsultation": "Téléconsultation", "home_visit": "Visite à domicile"}
 
 # The EU rule since 1996 (last Sunday of March and of October), as agendas themselves write it.
 PARIS_VTIMEZONE = """BEGIN:VTIMEZONE
@@ -101,9 +100,9 @@ def feed_rows(practitioner_id: int, now: datetime) -> list:
     """Slots of the last 30 and next 120 days (withdrawn ones left out), with the patient's names if booked."""
     query = (
         select(Slot.id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status, Patient.first_name, Patient.last_name)
-        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
+        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
         .outerjoin(Patient, Patient.id == Booking.patient_id)
-        .where(Slot.practitioner_id == practitioner_id, Slot.status != "withdrawn",
+        .where(Slot.practitioner_id == practitioner_id, Slot.status != SlotStatus.WITHDRAWN,
                Slot.start_at >= now - timedelta(days=FEED_PAST_DAYS),
                Slot.start_at < now + timedelta(days=FEED_FUTURE_DAYS))
         .order_by(Slot.start_at))
@@ -125,7 +124,7 @@ def render(practitioner: Practitioner, rows: list) -> bytes:
             f"DTSTART;TZID=Europe/Paris:{row.start_at.astimezone(PARIS):%Y%m%dT%H%M%S}",
             f"DTEND;TZID=Europe/Paris:{row.end_at.astimezone(PARIS):%Y%m%dT%H%M%S}",
             "SUMMARY:" + _text(summary(row.status, row.first_name, row.last_name)),
-            "DESCRIPTION:" + MODE_LABELS.get(row.mode, row.mode),
+            "DESCRIPTION:" + formatting.MODE_LABELS.get(row.mode, row.mode),
             "STATUS:CONFIRMED",
             "END:VEVENT",
         ]
@@ -156,7 +155,7 @@ def _fold(line: str) -> str:
 
 
 def summary(status: str, first_name: str | None, last_name: str | None) -> str:
-    if status != "booked":
+    if status != SlotStatus.BOOKED:
         return FREE_SUMMARY
     initials = "".join(name.strip()[0].upper() for name in (first_name, last_name) if name and name.strip())
     # Imported or erased bookings carry no identity: the slot is still taken.

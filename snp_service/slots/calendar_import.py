@@ -20,7 +20,7 @@ import recurring_ical_events
 from ..core.database import write_transaction
 from ..core.errors import Invalid
 from ..core.timeutil import paris_to_utc, to_paris, utcnow, zoned_to_utc
-from ..models import Practitioner, Slot, User
+from ..models import Practitioner, Slot, SlotMode, User
 from . import recurrence
 from .publishing import Interval, Rules, add_slots, clashes, existing_slots, problem_with
 
@@ -69,7 +69,7 @@ class Piece:
 
 
 def import_calendar(actor: User | str, practitioner: Practitioner, data: bytes, slot_minutes: int = 15,
-                    mode: str = "office", now: datetime | None = None) -> ImportResult:
+                    mode: str = SlotMode.OFFICE, now: datetime | None = None) -> ImportResult:
     """Create the slots of an .ics file in one transaction; report what was skipped and why."""
     rules = Rules.from_config()
     now = now or utcnow()

@@ -7,7 +7,7 @@ from .. import audit
 from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.timeutil import utcnow
-from ..models import Slot
+from ..models import Slot, SlotStatus
 
 
 def expire_free_slots(now=None) -> int:
@@ -15,7 +15,7 @@ def expire_free_slots(now=None) -> int:
     now = now or utcnow()
     with write_transaction():
         result = db.session.execute(
-            update(Slot).where(Slot.status == "free", Slot.start_at <= now).values(status="expired")
+            update(Slot).where(Slot.status == SlotStatus.FREE, Slot.start_at <= now).values(status=SlotStatus.EXPIRED.value)
         )
         if result.rowcount:
             # One summary event per run: a row per slot would bury the trail.

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from ..core.extensions import db
 from ..core.timeutil import PARIS, utcnow
-from ..models import Practitioner, Slot
+from ..models import Practitioner, Slot, SlotStatus
 
 RESOURCE_FILES = {"Location": "locations.ndjson", "Schedule": "schedules.ndjson", "Slot": "slots.ndjson"}
 PUBLISH_WINDOW = timedelta(days=14)
@@ -55,7 +55,7 @@ def _published(columns, now: datetime, since: datetime | None):
     query = (select(*columns).join(Practitioner, Practitioner.id == Slot.practitioner_id)
              .where(Practitioner.sas_participation.is_(True), Slot.start_at < now + PUBLISH_WINDOW))
     if since is None:
-        return query.where(Slot.status == "free", Slot.start_at > now)
+        return query.where(Slot.status == SlotStatus.FREE, Slot.start_at > now)
     return query.where(Slot.updated_at >= since, Slot.start_at > since)
 
 
@@ -88,7 +88,7 @@ def _schedule(practitioner: Practitioner) -> dict:
 
 
 def _slot(slot: Slot, now: datetime) -> dict:
-    free = slot.status == "free" and slot.start_at > now
+    free = slot.status == SlotStatus.FREE and slot.start_at > now
     public_url = current_app.config["PUBLIC_URL"].rstrip("/")
     resource = {"resourceType": "Slot", "id": str(slot.id),
                 "schedule": {"reference": f"Schedule/{slot.practitioner_id}"},

@@ -15,7 +15,7 @@ from .. import policy
 from ..core.extensions import db
 from ..core.timeutil import PARIS, paris_day_bounds, utcnow
 from ..formatting import WEEKDAYS
-from ..models import Booking, Practitioner, Slot
+from ..models import Booking, BookingStatus, Practitioner, Role, Slot, SlotStatus
 from . import calendar_feed
 
 # A season of slots at most (a publish is capped the same way): beyond it the page says so.
@@ -72,7 +72,7 @@ def gp_home(practitioner: Practitioner, now: datetime | None = None) -> GpHome:
         item.started = item.slot.start_at <= now
         # The page is the GP's own: open to the corrections a GP may make.
         item.outcome_open = bool(item.booking and item.started and (
-            item.booking.outcome is None or policy.outcome_correctable("gp", item.booking, now)))
+            item.booking.outcome is None or policy.outcome_correctable(Role.GP, item.booking, now)))
     weeks = by_week(items, today)
     todays = [item for item in items if item.booking is not None and item.slot.start_at.astimezone(PARIS).date() == today]
     return GpHome(weeks, todays, calendar_feed.feed_url(practitioner.calendar_token), truncated)
@@ -82,9 +82,9 @@ def upcoming(practitioner_id: int, first_day: date) -> tuple[list[AgendaSlot], b
     """Non-withdrawn slots from the start of ``first_day`` (Paris) on, each with its active booking."""
     rows = db.session.execute(
         select(Slot, Booking)
-        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
+        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
         .options(joinedload(Booking.patient))
-        .where(Slot.practitioner_id == practitioner_id, Slot.status != "withdrawn",
+        .where(Slot.practitioner_id == practitioner_id, Slot.status != SlotStatus.WITHDRAWN,
                Slot.start_at >= paris_day_bounds(first_day)[0])
         .order_by(Slot.start_at).limit(MAX_SHOWN + 1)).all()
     return [AgendaSlot(slot, booking) for slot, booking in rows[:MAX_SHOWN]], len(rows) > MAX_SHOWN

@@ -20,7 +20,7 @@ from ..core.database import constraint_name, write_transaction
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..core.timeutil import PARIS, as_utc, paris_to_utc, to_paris, utcnow
-from ..models import Practitioner, Slot, User
+from ..models import Practitioner, Slot, SlotMode, SlotStatus, User
 from ..policy import practitioner_in_scope
 from . import recurrence
 
@@ -229,7 +229,7 @@ def check_intervals(intervals: list[Interval], rules: Rules, now: datetime) -> N
 def existing_slots(practitioner_id: int, start: datetime, end: datetime) -> list[Slot]:
     """The practitioner's non-withdrawn slots meeting [start, end), by start."""
     return list(db.session.scalars(
-        select(Slot).where(Slot.practitioner_id == practitioner_id, Slot.status != "withdrawn",
+        select(Slot).where(Slot.practitioner_id == practitioner_id, Slot.status != SlotStatus.WITHDRAWN,
                            Slot.start_at < end, Slot.end_at > start).order_by(Slot.start_at)))
 
 
@@ -273,10 +273,10 @@ def publish_request(actor: User | str, practitioner: Practitioner, request: dict
     """Publish what one POST /slots body asks (see ``intervals_for``), all or nothing."""
     now = now or utcnow()
     intervals = intervals_for(request, Rules.from_config(), now)
-    return publish(actor, practitioner, intervals, request.get("mode", "office"), now)
+    return publish(actor, practitioner, intervals, request.get("mode", SlotMode.OFFICE), now)
 
 
-def publish(actor: User | str, practitioner: Practitioner, intervals: list[Interval], mode: str = "office",
+def publish(actor: User | str, practitioner: Practitioner, intervals: list[Interval], mode: str = SlotMode.OFFICE,
             now: datetime | None = None) -> list[Slot]:
     """Create every slot of ``intervals`` or none of them."""
     rules = Rules.from_config()
@@ -292,7 +292,7 @@ def add_slots(actor: User | str, practitioner: Practitioner, intervals: list[Int
     """Insert checked slots and audit them as one event; call inside ``write_transaction``."""
     created_by = actor.id if isinstance(actor, User) else None
     now = utcnow()
-    rows = [{"practitioner_id": practitioner.id, "start_at": i.start, "end_at": i.end, "mode": mode, "status": "free",
+    rows = [{"practitioner_id": practitioner.id, "start_at": i.start, "end_at": i.end, "mode": mode, "status": SlotStatus.FREE.value,
              "created_at": now, "created_by_id": created_by} for i in sorted(intervals)]
     try:
         # One multi-row INSERT ... RETURNING: a season of slots without a unit-of-work round per object.
@@ -314,15 +314,15 @@ def withdraw(actor: User, slot_id: int) -> Slot:
         slot = db.session.scalar(select(Slot).where(Slot.id == slot_id).with_for_update())
         if slot is None or not practitioner_in_scope(actor, slot.practitioner_id):
             raise NotFound("Créneau introuvable")
-        if slot.status == "withdrawn":
+        if slot.status == SlotStatus.WITHDRAWN:
             return slot
-        if slot.status == "booked":
+        if slot.status == SlotStatus.BOOKED:
             raise Conflict("Ce créneau est réservé : annulez d'abord le rendez-vous",
-                           fields={"status": ["booked"]}, code="slot_booked")
-        if slot.status == "expired":
-            raise Conflict("Ce créneau est passé", fields={"status": ["expired"]}, code="slot_expired")
-        slot.status = "withdrawn"
-        audit.record(actor, "slot.withdraw", slot, before={"status": "free"}, after={"status": "withdrawn"})
+                           fields={"status": [SlotStatus.BOOKED]}, code="slot_booked")
+        if slot.status == SlotStatus.EXPIRED:
+            raise Conflict("Ce créneau est passé", fields={"status": [SlotStatus.EXPIRED]}, code="slot_expired")
+        slot.status = SlotStatus.WITHDRAWN.value
+        audit.record(actor, "slot.withdraw", slot, before={"status": SlotStatus.FREE}, after={"status": SlotStatus.WITHDRAWN})
     return slot
 
 

@@ -21,7 +21,7 @@ from ..core.errors import Invalid
 from ..core.extensions import db
 from ..core.fast_paths import execute_core
 from ..core.timeutil import to_paris, utcnow
-from ..models import Commune, Practitioner, Slot, members_of
+from ..models import Commune, Practitioner, Slot, SlotStatus, members_of
 
 DEFAULT_WINDOW = timedelta(hours=48)
 DEFAULT_RADIUS_KM = 30.0
@@ -98,7 +98,7 @@ def find(query: SlotQuery) -> list[dict]:
 # 'free' is written literally (a bound value would not tell the planner that the partial index
 # ix_slot_free_practitioner_start applies), and read as a constant: every row read is free, and
 # the covering index then answers without reading the table.
-_FREE = literal_column("'free'")
+_FREE = literal_column(f"'{SlotStatus.FREE}'")
 _PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
                          Practitioner.address, Practitioner.commune_insee, Practitioner.phone)
 _PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone")

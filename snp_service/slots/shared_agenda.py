@@ -24,7 +24,7 @@ from sqlalchemy import and_, select
 from ..core.extensions import db
 from ..core.timeutil import paris_day_bounds, to_paris, utcnow
 from ..cpts.record import commune_names
-from ..models import Booking, Patient, Practitioner, Slot, members_of
+from ..models import Booking, BookingStatus, Patient, Practitioner, Profession, Slot, SlotStatus, members_of
 from ..policy import bookings_of
 
 GRID_DAYS = (1, 3)
@@ -76,7 +76,7 @@ def _slot_rows(scope: set[int] | None, practitioner_ids: list[int], start: datet
     statement = (
         select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status,
                Patient.first_name, Patient.last_name)
-        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == "booked"))
+        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
         .outerjoin(Patient, of_booking if in_scope is None else and_(of_booking, in_scope))
         .where(Slot.practitioner_id.in_(practitioner_ids), Slot.start_at >= start, Slot.start_at < end)
         .order_by(Slot.practitioner_id, Slot.start_at, Slot.id)
@@ -94,8 +94,8 @@ def _grid_slot(row) -> dict:
         "start_minute": start_minute, "end_minute": max(end_minute, start_minute + 1),
         "start": start.isoformat(), "end": end.isoformat(), "mode": row.mode, "status": row.status,
         # What a regulator may still book: free and not started (the expiry job may not have run yet).
-        "bookable": row.status == "free" and row.start_at > utcnow(),
-        "initials": _initials(row.first_name, row.last_name) if row.status == "booked" else None,
+        "bookable": row.status == SlotStatus.FREE and row.start_at > utcnow(),
+        "initials": _initials(row.first_name, row.last_name) if row.status == SlotStatus.BOOKED else None,
     }
 
 
@@ -134,7 +134,7 @@ def _by_commune(practitioners: list, names: dict[str, str]) -> list[dict]:
 
 
 def _column(p) -> dict:
-    title = "Dr " if p.profession == "gp" else ""
+    title = "Dr " if p.profession == Profession.GP else ""
     return {"id": p.id, "name": f"{title}{p.first_name} {p.last_name}",
             "short_name": f"{p.first_name.strip()[:1]}. {p.last_name}", "address": p.address,
             "commune_insee": p.commune_insee}

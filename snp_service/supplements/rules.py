@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import and_
 
 from ..core.timeutil import to_paris
-from ..models import Booking
+from ..models import Booking, BookingStatus, Outcome
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def evaluate(acts: list[Act], rules: Rules) -> list[Act]:
 
 def regulated_act(rules: Rules):
     """SQL condition of a regulated act (SPEC section 3): an active, honored booking of a regulated channel."""
-    return and_(Booking.status == "booked", Booking.outcome == "honored", Booking.channel.in_(rules.channels))
+    return and_(Booking.status == BookingStatus.BOOKED, Booking.outcome == Outcome.HONORED, Booking.channel.in_(rules.channels))
 
 
 def paris_month(moment: datetime) -> str:

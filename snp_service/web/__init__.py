@@ -10,12 +10,14 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from .. import formatting
 from ..accounts import known_devices, page_sessions, setup_links, sign_in
 from ..core.errors import DomainError, Invalid, NotFound, Unauthorized
+from ..models import Role
 from .forms import FrenchForm
 from .redirects import local_target
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
 
-ROLE_HOMES = {"gp": "gp.home", "regulator": "regulation.home", "coordinator": "coordination.home", "admin": "coordination.home"}
+ROLE_HOMES = {Role.GP: "gp.home", Role.REGULATOR: "regulation.home", Role.COORDINATOR: "coordination.home",
+              Role.ADMIN: "coordination.home"}
 
 
 class LoginForm(FlaskForm):

@@ -5,7 +5,9 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from .. import formatting
 from ..accounts import setup_links, users
+from ..models import Role
 from ..core.timeutil import month_in_bounds, paris_today
 from ..cpts.practitioners import list_practitioners
 from ..cpts.record import get_cpts
@@ -20,9 +22,6 @@ from .forms import FrenchForm
 
 bp = Blueprint("coordination", __name__, url_prefix="/coordination")
 
-ROLE_LABELS = {"gp": "Médecin", "regulator": "Régulateur", "coordinator": "Coordinateur", "admin": "Administrateur"}
-
-
 class SeasonForm(FrenchForm):
     name = StringField("Nom", validators=[DataRequired(), Length(max=100)])
     start_date = DateField("Premier jour", validators=[DataRequired()])
@@ -32,7 +31,8 @@ class SeasonForm(FrenchForm):
 class AccountForm(FrenchForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Rôle", choices=[SelectChoice("regulator", "Régulateur"), SelectChoice("gp", "Médecin (praticien)")])
+    role = SelectField("Rôle", choices=[SelectChoice(Role.REGULATOR, formatting.ROLE_LABELS[Role.REGULATOR]),
+                                        SelectChoice(Role.GP, "Médecin (praticien)")])
     practitioner_id = SelectField("Praticien (compte médecin uniquement)", coerce=int)
 
 
@@ -60,7 +60,7 @@ def home(user):
     cpts_id = _cpts_id(user)
     board = dashboard.dashboard(cpts_id)
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=coordinated_cpts(user),
-                           season_form=SeasonForm(formdata=None), account_form=_account_form(board.practitioners), roles=ROLE_LABELS,
+                           season_form=SeasonForm(formdata=None), account_form=_account_form(board.practitioners), roles=formatting.ROLE_LABELS,
                            manageable={a.id for a in board.accounts if may_manage_account(user, a)})
 
 
@@ -120,7 +120,7 @@ def confirm_deactivate(account_id, user):
     """Deactivating signs someone out for good: the page asks first (no script needed)."""
     cpts_id = _cpts_id(user)
     return render_template("coordination/confirm_deactivate.html", account=managed_account(user, cpts_id, account_id),
-                           cpts_id=cpts_id, roles=ROLE_LABELS)
+                           cpts_id=cpts_id, roles=formatting.ROLE_LABELS)
 
 
 @bp.post("/accounts/<int:account_id>/active")
@@ -144,7 +144,7 @@ def issue_password_link(account_id, user):
     if issued is None:
         return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
     secret, link = issued
-    page = render_template("coordination/password_link.html", account=account, link=link, cpts_id=cpts_id, roles=ROLE_LABELS,
+    page = render_template("coordination/password_link.html", account=account, link=link, cpts_id=cpts_id, roles=formatting.ROLE_LABELS,
                            url=url_for("pages.password_setup", secret=secret, _external=True))
     return page, 200, {"Cache-Control": "no-store"}
 

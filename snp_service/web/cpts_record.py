@@ -18,9 +18,6 @@ from ..reporting import indicators
 
 bp = Blueprint("cpts_record", __name__, url_prefix="/coordination/cpts")
 
-# How each indicator reads (formatting.figure's kinds); rates are fractions in the data, percentages on screen.
-KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
-         "avg_offered_per_day": "decimal", "supplement_cents": "cents", "bookings_by_channel": "channels"}
 # A target is typed in the unit shown: %, € or a count; stored in the indicator's own unit.
 SCALE = {"rate": 100, "cents": Decimal("0.01"), "count": 1}
 UNIT = {"rate": " (%)", "cents": " (€)", "count": ""}
@@ -132,9 +129,9 @@ def _rows(values: dict | None) -> list[dict]:
 def _shown(code: str, value) -> str:
     if value is None:
         return formatting.NONE
-    if KINDS.get(code) == "channels":
+    if formatting.FIGURE_KINDS.get(code) == "channels":
         return formatting.channels(value)
-    return formatting.figure(value, KINDS.get(code, "count"))
+    return formatting.figure(value, formatting.FIGURE_KINDS.get(code, "count"))
 
 
 def _quick_periods(cpts) -> list[tuple[str, str]]:

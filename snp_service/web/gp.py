@@ -18,6 +18,7 @@ from ..bookings import booking
 from ..core.errors import DomainError
 from ..core.timeutil import month_in_bounds, paris_today, to_paris
 from ..cpts import practitioners
+from ..models import Outcome, Role
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
 from ..slots import calendar_feed, calendar_import, gp_agenda, publishing
 from ..slots.preview import Plan, plan_request
@@ -28,7 +29,6 @@ from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
 
 bp = Blueprint("gp", __name__, url_prefix="/gp")
 
-OUTCOME_LABELS = {"honored": "vu", "no_show": "absent"}
 PREVIEWED_TIMES = 12
 
 
@@ -42,7 +42,7 @@ def slots_text(count: int) -> str:
 
 
 @bp.get("")
-@require_roles("gp")
+@require_roles(Role.GP)
 def home(user):
     return _page(user)
 
@@ -55,7 +55,7 @@ def _page(user, forms: dict | None = None, opened: str = "block", status: int = 
         "practitioner": user.practitioner, "home": gp_agenda.gp_home(user.practitioner),
         "forms": fresh_forms() | (forms or {}), "opened": opened, "import_form": ImportForm(prefix="ics"),
         "action_form": FrenchForm(), "open_week": request.args.get("week", ""),
-        "month": month, "statement": _own_statement(user, month), "outcome_labels": OUTCOME_LABELS,
+        "month": month, "statement": _own_statement(user, month), "outcome_labels": formatting.OUTCOME_LABELS,
     }
     return render_template("gp/home.html", **page), status
 
@@ -70,7 +70,7 @@ def _own_statement(user, month: str) -> dict | None:
 
 
 @bp.post("/<any(block, slot, series):kind>")
-@require_roles("gp")
+@require_roles(Role.GP)
 def publish(kind, user):
     form = _form(kind)
     if form.validate_on_submit():
@@ -86,7 +86,7 @@ def publish(kind, user):
 
 
 @bp.post("/preview/<any(block, slot, series):kind>")
-@require_roles("gp")
+@require_roles(Role.GP)
 def preview(kind, user):
     """The dry run of a form: ``{count, summary, notes, submit}`` or ``{errors, form_error}`` (field id -> French)."""
     form = _form(kind)
@@ -126,7 +126,7 @@ def _monday(moment: datetime) -> str:
 
 
 @bp.post("/slots/<int:slot_id>/withdraw")
-@require_roles("gp")
+@require_roles(Role.GP)
 def withdraw(slot_id, user):
     slot = None
     if FrenchForm().validate_on_submit():
@@ -136,17 +136,17 @@ def withdraw(slot_id, user):
 
 
 @bp.post("/bookings/<int:booking_id>/outcome")
-@require_roles("gp")
+@require_roles(Role.GP)
 def record_outcome(booking_id, user):
     outcome = request.form.get("outcome")
-    if FrenchForm().validate_on_submit() and outcome in OUTCOME_LABELS:
+    if FrenchForm().validate_on_submit() and outcome in Outcome.values():
         flash_outcome(lambda: booking.record_outcome(user, booking_id, outcome),
-                      lambda done: f"Rendez-vous de {formatting.clock(done.slot.start_at)} : {OUTCOME_LABELS[outcome]}")
+                      lambda done: f"Rendez-vous de {formatting.clock(done.slot.start_at)} : {formatting.OUTCOME_LABELS[outcome]}")
     return redirect(url_for("gp.home") + "#today-bookings")
 
 
 @bp.post("/import")
-@require_roles("gp")
+@require_roles(Role.GP)
 def import_ics(user):
     form = ImportForm(prefix="ics")
     if not form.validate_on_submit():
@@ -159,7 +159,7 @@ def import_ics(user):
 
 
 @bp.post("/calendar-token")
-@require_roles("gp")
+@require_roles(Role.GP)
 def rotate_calendar_token(user):
     if FrenchForm().validate_on_submit():
         calendar_feed.rotate_token(user, user.practitioner)
@@ -168,7 +168,7 @@ def rotate_calendar_token(user):
 
 
 @bp.post("/sas-participation")
-@require_roles("gp")
+@require_roles(Role.GP)
 def set_sas_participation(user):
     if FrenchForm().validate_on_submit():
         participate = request.form.get("participate") == "1"
