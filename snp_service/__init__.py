@@ -19,6 +19,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     configure_app(app, config)
     configure_logging(app)
     configure_extensions(app)
+    configure_outboxes(app)
     configure_blueprints(app)
     configure_cli(app)
     configure_scheduler(app)
@@ -100,6 +101,16 @@ def configure_extensions(app: Flask) -> None:
     def load_user(user_id: str):
         # The cookie names the user, but only a live server-side session signs them in.
         return page_sessions.resume(session.get(page_sessions.COOKIE_KEY), int(user_id))
+
+
+def configure_outboxes(app: Flask) -> None:
+    """A commit that queued SMS or calls to the SAS platform wakes their sender (after the commit: nothing leaves
+    for a change rolled back)."""
+    from .notify import sender as sms_sender
+    from .sas import sender as sas_sender
+
+    sms_sender.install(app)
+    sas_sender.install(app)
 
 
 def configure_blueprints(app: Flask) -> None:

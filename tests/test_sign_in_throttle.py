@@ -208,6 +208,20 @@ def test_proxy_fix_keeps_the_socket_peer_for_checks_about_the_proxy(database_url
     assert untrusted == {"client": "192.0.2.9", "scheme": "http", "peer": "192.0.2.9"}
 
 
+def test_proxy_fix_reads_an_ipv4_mapped_peer_as_its_ipv4_address(database_url):
+    """One rule for the proxy, read by ProxyFix and by the SAS interface alike: a dual-stack socket shows the
+    trusted 10.2.3.4 as ``::ffff:10.2.3.4``, and its forwarded address counts."""
+    probe = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                        "TRUSTED_PROXIES": ["10.0.0.0/8"]})
+    probe.add_url_rule("/_peer", "peer", lambda: jsonify(client=request.remote_addr))
+    client = probe.test_client()
+    forwarded = {"X-Forwarded-For": "198.51.100.1"}
+    assert client.get("/_peer", headers=forwarded, environ_base={"REMOTE_ADDR": "::ffff:10.2.3.4"}).get_json() == {
+        "client": "198.51.100.1"}
+    assert client.get("/_peer", headers=forwarded, environ_base={"REMOTE_ADDR": "::ffff:192.0.2.9"}).get_json() == {
+        "client": "::ffff:192.0.2.9"}
+
+
 # Issue 28, finding 6: a lockout that an attacker cannot turn against the user (OWASP device cookies).
 
 

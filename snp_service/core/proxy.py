@@ -5,8 +5,11 @@ directly could pick the address the sign-in throttle counts. Here the forwarding
 only when the socket peer is one of ``TRUSTED_PROXIES`` (IPs or CIDR networks), through
 ``PROXY_HOPS`` proxies.
 
-Whatever the peer, ``environ["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"]`` is the socket peer
-(``socket_peer``): what a check about the proxy itself (its mutual-TLS headers, say) must read.
+Whether the socket peer is a trusted proxy is decided once per request, here (``is_trusted``: an
+IPv4-mapped IPv6 address is its IPv4 address), and kept in the WSGI environ: ``peer_is_trusted_proxy``
+is what every other check about the proxy itself reads (the SAS platform's mutual-TLS headers, ``sas.mtls``).
+Whatever the peer, ``environ["werkzeug.proxy_fix.orig"]["REMOTE_ADDR"]`` is the socket peer (``socket_peer``).
+``TRUSTED_PROXIES`` is a list when the configuration is loaded (``config.load_config``).
 """
 from __future__ import annotations
 
@@ -22,19 +25,21 @@ TRUSTED_PEER = "snp.trusted_proxy"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def parse_networks(value: str | Iterable[str]) -> tuple[Network, ...]:
-    """``["127.0.0.1", "10.0.0.0/8"]`` or ``"127.0.0.1, 10.0.0.0/8"`` as networks (a bare IP is a /32 or /128)."""
-    items = value.split(",") if isinstance(value, str) else value
+def parse_networks(items: Iterable[str]) -> tuple[Network, ...]:
+    """``["127.0.0.1", "10.0.0.0/8"]`` as networks (a bare IP is a /32 or /128)."""
     return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in items if item and item.strip())
 
 
 def is_trusted(address: str | None, networks: tuple[Network, ...]) -> bool:
+    """Whether ``address`` is one of the trusted proxies (``::ffff:127.0.0.1`` is ``127.0.0.1``)."""
     if not address:
         return False
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
     return any(ip in network for network in networks)
 
 
@@ -44,6 +49,7 @@ def socket_peer(environ: dict) -> str | None:
 
 
 def peer_is_trusted_proxy(environ: dict) -> bool:
+    """Whether this request's socket peer is a trusted proxy, as ``TrustedProxyFix`` decided it."""
     return bool(environ.get(TRUSTED_PEER))
 
 

@@ -1,10 +1,10 @@
 """Calls to the SAS platform's FHIR API, over HTTPS with our client certificate (``requests``).
 
-``send`` returns the HTTP status of a 2xx answer or raises:
-- ``TransientPushError``: the call surely did not reach the platform, or it asks to come back (5xx,
+``send`` returns the HTTP status of a 2xx answer or raises one of the outboxes' errors (``core.delivery``):
+- ``TransientError``: the call surely did not reach the platform, or it asks to come back (5xx,
   408, 425, 429); the sender retries later with backoff;
-- ``PermanentPushError``: the platform refused the call itself (other 4xx); no retry;
-- ``UncertainPushError``: the platform may have received it (no answer after sending). The sender retries
+- ``PermanentError``: the platform refused the call itself (other 4xx); no retry;
+- ``UncertainError``: the platform may have received it (no answer after sending). The sender retries
   as a conditional PUT, which creates or updates: never a second appointment.
 """
 from __future__ import annotations
@@ -14,29 +14,12 @@ import json
 import requests
 import urllib3
 
+from ..core.delivery import PermanentError, TransientError, UncertainError
 from .appointments import query_identifier
 from .codes import FHIR_JSON
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 _RETRY_LATER = {408, 425, 429}
-
-
-class PushError(Exception):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-class TransientPushError(PushError):
-    """Not received (connection refused, TLS handshake failed) or refused for now (5xx, 429)."""
-
-
-class PermanentPushError(PushError):
-    """Refused for good (400, 401, 403, 404, 409, 422...)."""
-
-
-class UncertainPushError(PushError):
-    """Sent, but no answer came back."""
 
 
 class SasClient:
@@ -61,21 +44,21 @@ class SasClient:
                                             data=json.dumps(body, ensure_ascii=False).encode(), timeout=self.timeout,
                                             cert=self.cert, verify=self.verify)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as error:
-            raise TransientPushError("tls" if isinstance(error, requests.exceptions.SSLError) else "connect_timeout")
+            raise TransientError("tls" if isinstance(error, requests.exceptions.SSLError) else "connect_timeout")
         except requests.exceptions.ReadTimeout:
-            raise UncertainPushError("timeout")
+            raise UncertainError("timeout")
         except requests.exceptions.ConnectionError as error:
-            raise (TransientPushError("network") if _never_connected(error) else UncertainPushError("network"))
+            raise (TransientError("network") if _never_connected(error) else UncertainError("network"))
         except requests.exceptions.RequestException:
-            raise UncertainPushError("network")
+            raise UncertainError("network")
         status = response.status_code
         response.close()
         if 200 <= status < 300:
             return status
         code = f"http_{status}"
         if status >= 500 or status in _RETRY_LATER:
-            raise TransientPushError(code)
-        raise PermanentPushError(code)
+            raise TransientError(code)
+        raise PermanentError(code)
 
 
 def _never_connected(error: Exception) -> bool:

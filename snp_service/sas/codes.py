@@ -74,10 +74,3 @@ def editor_system(kind: str) -> str:
 
 def fhir_base() -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/api/v1/fhir"
-
-
-def as_list(setting) -> list[str]:
-    """A list setting that ``SNP_X=a,b`` may also give as one comma-separated string."""
-    if isinstance(setting, str):
-        return [item.strip() for item in setting.split(",") if item.strip()]
-    return list(setting or ())

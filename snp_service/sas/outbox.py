@@ -5,7 +5,7 @@ honored, no_show, moved (the new booking, with the one it replaces). Only bookin
 ``SAS_PUSH_CHANNELS`` are sent, and only when ``SAS_API_URL`` is set. The first call of an appointment
 is a POST; every later one a conditional PUT on the appointment's identifier, which a move keeps. The
 body is built now, so each call carries the appointment as it was at that change; they leave after the
-commit (``sas_sender``), in order.
+commit (``sender``), in order.
 """
 from __future__ import annotations
 
@@ -14,20 +14,20 @@ import uuid
 from flask import current_app
 from sqlalchemy import select
 
-from ..core import outbox as delivery
+from ..core import delivery
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import Booking, SasAppointment, SasPush, members_of
 from . import appointments
-from .codes import as_list
 
-_QUEUED_FLAG = "snp_sas_push_queued"
+# The name under which a transaction marks that it queued calls (``core.delivery.mark_queued``).
+OUTBOX = "sas"
 
 
 def enqueue(booking: Booking, event: str, previous: Booking | None = None) -> SasPush | None:
     """Queue the call that tells the platform about ``event``; None when the booking is none of its business."""
     config = current_app.config
-    if not config.get("SAS_API_URL") or booking.channel not in as_list(config["SAS_PUSH_CHANNELS"]):
+    if not config.get("SAS_API_URL") or booking.channel not in config["SAS_PUSH_CHANNELS"]:
         return None
     slot = booking.slot
     if event == "booked":
@@ -47,7 +47,7 @@ def enqueue(booking: Booking, event: str, previous: Booking | None = None) -> Sa
     push = SasPush(appointment_id=appointment.id, event=event, method="POST" if event == "booked" else "PUT",
                    body=body, next_attempt_at=utcnow())
     db.session.add(push)
-    delivery.mark_queued(db.session, _QUEUED_FLAG)
+    delivery.mark_queued(db.session, OUTBOX)
     return push
 
 
@@ -58,12 +58,3 @@ def recent_pushes(cpts_ids: set[int] | None, limit: int = 100) -> list[SasPush]:
     if cpts_ids is not None:
         query = query.where(SasAppointment.practitioner_id.in_(members_of(cpts_ids)))
     return list(db.session.scalars(query))
-
-
-def _wake_sender(app) -> None:
-    from .sender import wake_background_sender
-
-    wake_background_sender(app)
-
-
-delivery.wake_after_commit(_QUEUED_FLAG, "SAS_PUSH_SEND_AFTER_COMMIT", _wake_sender)

@@ -24,12 +24,15 @@ from flask import Flask, current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from ..core import outbox as delivery
+from .. import audit
+from ..core import delivery
+from ..core.delivery import PermanentError, TransientError, UncertainError
 from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import SasPush
-from .client import PermanentPushError, SasClient, TransientPushError, UncertainPushError
+from .client import SasClient
+from .outbox import OUTBOX
 
 log = logging.getLogger(__name__)
 ACTOR = "job:send_sas_appointments"
@@ -43,15 +46,7 @@ def send_pending(now: datetime | None = None, limit: int = 200, client: SasClien
         return dict(counts)
     client = client or SasClient(current_app.config)
     counts["requeued"] = _requeue_expired_leases(now or utcnow())
-    for _ in range(limit):
-        push = _claim_next(now or utcnow())
-        if push is None:
-            break
-        outcome = _deliver(client, push, now or utcnow())
-        counts[outcome] += 1
-        if outcome == "retried":
-            break
-    return dict(counts)
+    return delivery.drain(_claim_next, lambda push, at: _deliver(client, push, at), counts, now, limit)
 
 
 def _claim_next(now: datetime) -> SasPush | None:
@@ -73,11 +68,11 @@ def _claim_next(now: datetime) -> SasPush | None:
 def _deliver(client: SasClient, push: SasPush, now: datetime) -> str:
     try:
         client.send(push.method, push.body)
-    except PermanentPushError as error:
+    except PermanentError as error:
         return _record(push.id, push.attempts, now, failed=error.code)
-    except UncertainPushError as error:
+    except UncertainError as error:
         return _record(push.id, push.attempts, now, retry=error.code, as_update=True)
-    except TransientPushError as error:
+    except TransientError as error:
         return _record(push.id, push.attempts, now, retry=error.code)
     return _record(push.id, push.attempts, now)
 
@@ -125,8 +120,10 @@ def _requeue_expired_leases(now: datetime) -> int:
 
 
 def _fail(push, code: str, now: datetime) -> None:
-    delivery.fail(push, code, now, actor=ACTOR, action="sas_push.failed", what="SAS appointment call")
+    delivery.fail(push, code, now, what="SAS appointment call")
+    audit.record(ACTOR, "sas_push.failed", push, after={"status": "failed", "error": code, "attempts": push.attempts})
 
 
-def wake_background_sender(app: Flask) -> None:
-    delivery.wake(app, "snp_sas_sender", "snp-sas-sender", send_pending, batch=200)
+def install(app: Flask) -> None:
+    """A commit that queued calls wakes this process's sender (``SAS_PUSH_SEND_AFTER_COMMIT``); the factory calls it."""
+    delivery.install(app, OUTBOX, "SAS_PUSH_SEND_AFTER_COMMIT", send_pending)
