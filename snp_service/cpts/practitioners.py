@@ -86,10 +86,6 @@ def list_practitioners(cpts_ids: set[int] | None) -> list[Practitioner]:
     return list(db.session.scalars(query))
 
 
-def practitioner_by_rpps(rpps: str) -> Practitioner | None:
-    return db.session.scalar(select(Practitioner).where(Practitioner.rpps == rpps))
-
-
 def lookup_practitioners(cpts_ids: set[int] | None, query: str, limit: int) -> list[dict]:
     """Practitioners of ``cpts_ids`` whose name (or RPPS) starts like ``query``, best first, at most ``limit``.
 

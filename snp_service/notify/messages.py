@@ -30,7 +30,6 @@ PLACES = {SlotMode.OFFICE: ", {address}", SlotMode.TELECONSULTATION: ", en tél�
           SlotMode.HOME_VISIT: ", visite à domicile"}
 WEEKDAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 
-SEGMENT_LENGTH = 160
 GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"

@@ -34,7 +34,6 @@ _SUMMARY_KEYS = {
     "regulated_acts": "regulated_acts",
     "supplement_cents": "supplement_cents",
 }
-_LABELS = dict(INDICATORS)
 PERIOD_HELP = "expected YYYY-MM, YYYY-Qn, YYYY or season:<id>"
 
 
