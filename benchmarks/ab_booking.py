@@ -25,8 +25,9 @@ from booking_load import CpuMeter, Gunicorn, describe, free_slot_ids, http_booki
 from region_cache import OUTPUT, regions
 from region_data import ROOT
 
-from snp_service import accounts, create_app
-from snp_service.extensions import db
+from snp_service import create_app
+from snp_service.accounts import tokens
+from snp_service.core.extensions import db
 from snp_service.models import User
 
 WORKTREE = "WORKTREE"
@@ -114,7 +115,7 @@ def main() -> None:
         area, cpts_ids = next(iter(summary["areas"].items()))
         with app.app_context():
             user = db.session.query(User).filter_by(email=summary["regulator_emails"][area]).one()
-            token, _ = accounts.issue_token(user, timedelta(hours=3))
+            token, _ = tokens.issue_token(user, timedelta(hours=3))
             db.engine.dispose()
         per_round = args.bookings
         slots = free_slot_ids(url, cpts_ids, 4 * args.rounds * per_round + 202)

@@ -31,10 +31,12 @@ from booking_load import (CLIENTS, CpuMeter, Gunicorn, capture_booking, describe
 from region_cache import regions
 from scaling import NO_GROWTH_TARGET, RATE_WITHIN_1_5, WITHIN_1_5, ScaleTable, add_scale_options, in_turns
 
-from snp_service import accounts, create_app, search
-from snp_service.extensions import db
+from snp_service import create_app
+from snp_service.accounts import tokens
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Practitioner, User, practitioner_cpts
-from snp_service.timeutil import utcnow
+from snp_service.slots import search
 
 ROUNDS = 3
 SEARCH_ROUNDS = 4
@@ -51,7 +53,7 @@ def regulator_token(app, summary: dict) -> tuple[str, list[int]]:
     area, cpts_ids = next(iter(summary["areas"].items()))
     with app.app_context():
         user = db.session.query(User).filter_by(email=summary["regulator_emails"][area]).one()
-        secret, _ = accounts.issue_token(user, timedelta(hours=2))
+        secret, _ = tokens.issue_token(user, timedelta(hours=2))
     return secret, cpts_ids
 
 

@@ -86,8 +86,9 @@ def history_csv(rows: int, practitioners: int, seed: int = 1) -> str:
 
 
 def measure(kind: str, rows: int, practitioners: int, url: str, prefilled: bool) -> float:
-    from snp_service import accounts, create_app
-    from snp_service.extensions import db
+    from snp_service.accounts import passwords, tokens
+    from snp_service import create_app
+    from snp_service.core.extensions import db
     from snp_service.models import Cpts, Practitioner, Slot, User
 
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
@@ -98,7 +99,7 @@ def measure(kind: str, rows: int, practitioners: int, url: str, prefilled: bool)
         members = [Practitioner(rpps=rpps(n), first_name="Banc", last_name=f"Medecin{n}", cpts=[cpts])
                    for n in range(practitioners)]
         coordinator = User(email="coordination@banc.example", role="coordinator", cpts=[cpts],
-                           password_hash=accounts.hash_password("benchmark-password"))
+                           password_hash=passwords.hash_password("benchmark-password"))
         db.session.add_all([cpts, coordinator, *members])
         db.session.commit()
         if prefilled:  # as many live slots as the file, at :15 and :45: interleaved, never overlapping
@@ -110,7 +111,7 @@ def measure(kind: str, rows: int, practitioners: int, url: str, prefilled: bool)
                  "created_at": datetime.now(timezone.utc), "updated_at": datetime.now(timezone.utc)}
                 for n, start in enumerate(starts)])
             db.session.commit()
-        token = accounts.issue_token(coordinator, timedelta(hours=1))[0]
+        token = tokens.issue_token(coordinator, timedelta(hours=1))[0]
         cpts_id, ids = cpts.id, {rpps(n): members[n].id for n in range(practitioners)}
         db.session.remove()
         if kind == "raw":

@@ -22,7 +22,7 @@ from region_cache import regions
 from scaling import Growth, ScaleTable, add_scale_options
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.scheduling import run_job
 
 NIGHTLY_JOBS = ("accrue_supplements", "compute_indicators", "purge_patient_data")

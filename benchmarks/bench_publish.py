@@ -23,10 +23,12 @@ from datetime import datetime, time as clock, timedelta
 from region_cache import regions
 from scaling import NO_GROWTH_TARGET, ScaleTable, add_scale_options, in_turns
 
-from snp_service import accounts, calendar_feed, create_app, publishing
-from snp_service.extensions import db
+from snp_service import create_app
+from snp_service.accounts import tokens
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import paris_today, utcnow
 from snp_service.models import Booking, Cpts, Patient, Practitioner, Slot, User
-from snp_service.timeutil import paris_today, utcnow
+from snp_service.slots import calendar_feed, publishing
 
 # Monday to Friday, one 150-minute block of 15-minute slots, 50 days: 500 slots over ten weeks.
 SEASON_SERIES = {"block_minutes": 150, "slot_minutes": 15, "rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;COUNT=50"}
@@ -49,7 +51,7 @@ class Publisher:
         self.coordinator_email = built.summary["coordinator_emails"][self.cpts_id]
         with self.app.app_context():
             coordinator = self._coordinator()
-            self.headers = {"Authorization": f"Bearer {accounts.issue_token(coordinator, timedelta(hours=2))[0]}"}
+            self.headers = {"Authorization": f"Bearer {tokens.issue_token(coordinator, timedelta(hours=2))[0]}"}
             self.feed_token = self._feed_practitioner()
 
     def _coordinator(self) -> User:

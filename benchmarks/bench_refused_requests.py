@@ -39,10 +39,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from booking_load import Gunicorn  # noqa: E402
 
-from snp_service import accounts, create_app  # noqa: E402
-from snp_service.extensions import db  # noqa: E402
+from snp_service import create_app
+from snp_service.accounts import passwords  # noqa: E402
+from snp_service.core.extensions import db  # noqa: E402
+from snp_service.core.timeutil import to_paris, utcnow  # noqa: E402
 from snp_service.models import Commune, Cpts, Practitioner, User  # noqa: E402
-from snp_service.timeutil import to_paris, utcnow  # noqa: E402
 from tests.ics_samples import ICS_HEAD, long_events_ics  # noqa: E402
 from tests.pg_cluster import PgCluster  # noqa: E402
 
@@ -61,7 +62,7 @@ def build_world(url: str) -> None:
         db.session.flush()
         for email, role, practitioner in (("gp@bench.example", "gp", doctor.id),
                                           ("coordinator@bench.example", "coordinator", None)):
-            db.session.add(User(email=email, password_hash=accounts.hash_password(PASSWORD), role=role,
+            db.session.add(User(email=email, password_hash=passwords.hash_password(PASSWORD), role=role,
                                 practitioner_id=practitioner, cpts=[cpts]))
         db.session.commit()
         db.engine.dispose()

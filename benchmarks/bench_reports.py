@@ -28,9 +28,11 @@ from datetime import timedelta
 from region_cache import regions
 from scaling import ScaleTable, add_scale_options, in_turns, linear_in
 
-from snp_service import create_app, reporting, supplements
-from snp_service.extensions import db
-from snp_service.timeutil import PARIS, paris_day_bounds
+from snp_service import create_app
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_day_bounds
+from snp_service.reporting import fill_rate
+from snp_service.supplements import ledger, statements
 
 # (days, days after the build's day the period ends): a 30,000-slot season of one CPTS, the region's past 60 days.
 SEASON, REGION_DAYS = (144, 24), (60, -1)
@@ -52,15 +54,15 @@ class Report:
         self.start = self.end - timedelta(days=days[0] - 1)
         self.cpts_ids = cpts_ids or built.summary["cpts_ids"]
         with self.app.app_context():
-            self.offered = reporting.summary(self.cpts_ids, self.start, self.end)["offered"]
+            self.offered = fill_rate.summary(self.cpts_ids, self.start, self.end)["offered"]
 
     def timings(self, _round: int) -> dict[str, float]:
         """Milliseconds of each part, once each (the caller repeats and takes medians)."""
         ids, start, end = self.cpts_ids, self.start, self.end
         actions = {PARTS[0]: lambda: db.session.execute(db.text(_bare_sql(ids, start, end))).all(),
-                   PARTS[1]: lambda: reporting.summary(ids, start, end),
-                   PARTS[2]: lambda: reporting.full_report(ids, start, end),
-                   PARTS[3]: lambda: supplements.ledger_cents(ids, start, end)}
+                   PARTS[1]: lambda: fill_rate.summary(ids, start, end),
+                   PARTS[2]: lambda: fill_rate.full_report(ids, start, end),
+                   PARTS[3]: lambda: statements.ledger_cents(ids, start, end)}
         with self.app.app_context():
             timings = {}
             for part, action in actions.items():
@@ -105,7 +107,7 @@ def accrue_ledger(built) -> None:
     """The supplement ledger over the season's days (which hold the region's), as the nightly job leaves it."""
     report = Report(built, None, SEASON)
     with report.app.app_context():
-        supplements.accrue_between("bench", report.start, report.end)
+        ledger.accrue_between("bench", report.start, report.end)
     report.close()
 
 

@@ -34,9 +34,9 @@ from region_cache import regions
 from scaling import NO_GROWTH_TARGET, RATE_WITHIN_1_5, WITHIN_1_5, ScaleTable, add_scale_options, in_turns
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, utcnow
 from snp_service.sas import search as sas_search
-from snp_service.timeutil import PARIS, utcnow
 
 CLIENTS = 8
 WARM_UP = 20

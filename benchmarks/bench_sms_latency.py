@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from snp_service import create_app  # noqa: E402
-from snp_service.extensions import db  # noqa: E402
-from snp_service.timeutil import utcnow  # noqa: E402
+from snp_service.core.extensions import db  # noqa: E402
+from snp_service.core.timeutil import utcnow  # noqa: E402
 from tests.factories import World  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from region_data import ROOT
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from tests.pg_cluster import _free_port
 
 CLIENTS = 32

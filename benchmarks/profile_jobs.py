@@ -35,8 +35,9 @@ from region_cache import regions
 from scaling import add_scale_options
 from sqlalchemy import event
 
-from snp_service import create_app, indicators
-from snp_service.extensions import db
+from snp_service import create_app
+from snp_service.core.extensions import db
+from snp_service.reporting import indicators
 from snp_service.scheduling import run_job
 
 JOBS = ("accrue_supplements", "compute_indicators")

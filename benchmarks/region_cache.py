@@ -39,7 +39,7 @@ from typing import Iterator
 import region_data
 from region_data import ROOT, build_region, region_counts
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from tests.pg_cluster import PgCluster, PostgresUnavailable
 
 OUTPUT = ROOT / "benchmarks" / "output"

@@ -42,8 +42,9 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import DDL, text  # noqa: E402
 
-from snp_service import accounts, create_app  # noqa: E402
-from snp_service.extensions import db  # noqa: E402
+from snp_service import create_app
+from snp_service.accounts import passwords  # noqa: E402
+from snp_service.core.extensions import db  # noqa: E402
 from snp_service.models.slots import SQLITE_OVERLAP_TRIGGERS  # noqa: E402
 from tests.pg_cluster import PgCluster  # noqa: E402
 
@@ -152,7 +153,7 @@ class _Region:
         return rows
 
     def _users(self) -> tuple[list[tuple], list[tuple], dict]:
-        password_hash = accounts.hash_password(PASSWORD)
+        password_hash = passwords.hash_password(PASSWORD)
         users, links = [], []
         emails = {"regulators": {}, "coordinators": {}, "gps": {}}
 

@@ -46,12 +46,12 @@ class Config:
     RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
     RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
     # A browser or API client that signed in to an account holds a signed device token for it this long
-    # (OWASP's device cookies, snp_service/known_devices.py): its failures count against it alone, so
+    # (OWASP's device cookies, snp_service/accounts/known_devices.py): its failures count against it alone, so
     # someone hammering the account's e-mail locks unknown devices only. Renewed at each sign-in.
     KNOWN_DEVICE_DAYS = 90
-    # Reverse proxies whose headers are believed (IPs or CIDR networks, a JSON list or comma-separated):
-    # X-Forwarded-For / -Proto (ProxyFix, through PROXY_HOPS proxies) and the SAS client-certificate
-    # headers (sas/mtls.py, which reads the socket peer).
+    # Reverse proxies whose headers are believed (IPs or CIDR networks, a JSON list or comma-separated): one
+    # rule (snp_service/core/proxy.py) for X-Forwarded-For / -Proto (ProxyFix, through PROXY_HOPS proxies) and
+    # for the SAS client-certificate headers (sas/mtls.py), decided on the socket peer.
     TRUSTED_PROXIES = ["127.0.0.1"]
     PROXY_HOPS = 1
     # The demo's password is published in the README: production refuses it at sign-in and when set.
@@ -200,8 +200,28 @@ def load_config(name: str | None = None, overrides: dict | None = None) -> dict:
     settings = {key: value for key, value in settings.items() if key.isupper()}
     settings["CONFIG_NAME"] = name
     settings.update(overrides or {})
+    _split_lists(settings, vars_of(cls))
     _check(settings)
     return settings
+
+
+def _split_lists(settings: dict, defaults: dict) -> None:
+    """A list setting given as one text (``SNP_TRUSTED_PROXIES=10.0.0.1, 10.0.0.0/8``, which is not JSON) is split
+    at its commas, here, once: the code reads lists. So is a list inside a dict setting
+    (``SNP_SUPPLEMENT_RULES__channels=sas,116117``)."""
+    for key, default in defaults.items():
+        value = settings.get(key)
+        if isinstance(default, (list, tuple)) and isinstance(value, str):
+            settings[key] = _split(value)
+        elif isinstance(default, dict) and isinstance(value, dict):
+            texts = {sub: _split(value[sub]) for sub, sub_default in default.items()
+                     if isinstance(sub_default, (list, tuple)) and isinstance(value.get(sub), str)}
+            if texts:
+                settings[key] = value | texts
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def vars_of(cls: type) -> dict:

@@ -42,9 +42,9 @@ limit_request_fields = 32768
 # in the error format.
 timeout = 30
 # The access log goes to the standard output (journald under systemd) unless SNP_ACCESS_LOG names
-# a file; the calendar feed's secret token is masked in it (snp_service/secret_masking.py).
+# a file; the calendar feed's secret token is masked in it (snp_service/core/secret_masking.py).
 accesslog = os.environ.get("SNP_ACCESS_LOG", "-")
-logger_class = "snp_service.secret_masking.MaskingGunicornLogger"
+logger_class = "snp_service.core.secret_masking.MaskingGunicornLogger"
 # Who is behind the proxy is decided once, by the app (ProxyFix, SNP_TRUSTED_PROXIES): gunicorn
 # must not set the scheme from X-Forwarded-Proto on its own.
 secure_scheme_headers = {}

@@ -9,8 +9,8 @@ from werkzeug.routing import IntegerConverter
 
 from config import load_config
 
-from .database import configure_database
-from .extensions import csrf, db, login_manager, migrate
+from .core.database import configure_database
+from .core.extensions import csrf, db, login_manager, migrate
 
 
 def create_app(config: str | dict | None = None) -> Flask:
@@ -19,6 +19,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     configure_app(app, config)
     configure_logging(app)
     configure_extensions(app)
+    configure_outboxes(app)
     configure_blueprints(app)
     configure_cli(app)
     configure_scheduler(app)
@@ -52,7 +53,7 @@ class IdConverter(IntegerConverter):
     """``<int:id>`` bounded by the database's INTEGER range (an explicit ``max=`` still wins)."""
 
     def __init__(self, map, *args, **kwargs):
-        from .database import MAX_ID
+        from .core.database import MAX_ID
 
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
@@ -65,7 +66,7 @@ def _ensure_sqlite_dir(uri: str) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    from .secret_masking import install_log_masking
+    from .core.secret_masking import install_log_masking
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -76,10 +77,11 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
-    from . import hygiene, models  # noqa: F401  (models: register every table before Alembic/create_all look)
-    from . import page_sessions
-    from .proxy import install_proxy_fix
-    from .security_headers import install_security_headers
+    from .core import hygiene  # noqa: F401  (models: register every table before Alembic/create_all look)
+    from . import models
+    from .accounts import page_sessions
+    from .core.proxy import install_proxy_fix
+    from .core.security_headers import install_security_headers
 
     # Input hygiene first, for every endpoint: NFC text, no NUL or lone surrogate, bounded JSON numbers.
     app.request_class = hygiene.CleanRequest
@@ -99,6 +101,16 @@ def configure_extensions(app: Flask) -> None:
     def load_user(user_id: str):
         # The cookie names the user, but only a live server-side session signs them in.
         return page_sessions.resume(session.get(page_sessions.COOKIE_KEY), int(user_id))
+
+
+def configure_outboxes(app: Flask) -> None:
+    """A commit that queued SMS or calls to the SAS platform wakes their sender (after the commit: nothing leaves
+    for a change rolled back)."""
+    from .notify import sender as sms_sender
+    from .sas import sender as sas_sender
+
+    sms_sender.install(app)
+    sas_sender.install(app)
 
 
 def configure_blueprints(app: Flask) -> None:

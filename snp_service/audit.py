@@ -5,10 +5,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from .database import execute_core
-from .extensions import db
+from .core.extensions import db
+from .core.fast_paths import execute_core
+from .core.timeutil import utcnow
 from .models import AuditEvent, User
-from .timeutil import utcnow
 
 Actor = User | str | None
 

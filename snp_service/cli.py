@@ -5,8 +5,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import accounts
-from .errors import DomainError
+from .accounts import users
+from .core.errors import DomainError
+from .models import Role
 
 
 @click.group()
@@ -27,14 +28,14 @@ def init_db():
 @snp.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True, prompt=True, hide_input=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "regulator", "gp"]))
+@click.option("--role", required=True, type=click.Choice(Role.values()))
 @click.option("--cpts-id", "cpts_ids", type=int, multiple=True)
 @click.option("--practitioner-id", type=int)
 @with_appcontext
 def create_user(email, password, role, cpts_ids, practitioner_id):
     """Create an account."""
     try:
-        user = accounts.create_user("cli", email=email, password=password, role=role,
+        user = users.create_user("cli", email=email, password=password, role=role,
                                     cpts_ids=list(cpts_ids), practitioner_id=practitioner_id)
     except DomainError as error:
         raise click.ClickException(f"{error.message} {error.fields or ''}".strip())
@@ -49,17 +50,17 @@ def set_password(email, password):
     """Change an account's password: its page sessions and API tokens end."""
     from sqlalchemy import select
 
-    from .extensions import db
+    from .core.extensions import db
     from .models import User
 
-    user_id = db.session.scalar(select(User.id).where(User.email == accounts.normalise_email(email)))
+    user_id = db.session.scalar(select(User.id).where(User.email == users.normalise_email(email)))
     if user_id is None:
         raise click.ClickException("Compte introuvable")
     try:
-        accounts.change_password("cli", user_id, password)
+        users.change_password("cli", user_id, password)
     except DomainError as error:
         raise click.ClickException(f"{error.message} {error.fields or ''}".strip())
-    click.echo(f"Password changed for {accounts.normalise_email(email)}; its sessions and tokens are ended.")
+    click.echo(f"Password changed for {users.normalise_email(email)}; its sessions and tokens are ended.")
 
 
 @snp.command("demo")

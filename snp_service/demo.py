@@ -10,13 +10,16 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from . import accounts, history_import, seasons
-from .database import write_transaction
-from .extensions import db
-from .errors import Invalid
-from .models import Commune, Cpts, Practitioner, Slot
-from .passwords import DEMO_PASSWORD, demo_password_allowed
-from .timeutil import PARIS, paris_today
+from .accounts import users
+from .accounts.passwords import DEMO_PASSWORD, demo_password_allowed
+from .core.database import write_transaction
+from .core.errors import Invalid
+from .core.extensions import db
+from .core.timeutil import PARIS, paris_today
+from .models import (
+    Channel, Commune, Cpts, Outcome, Practitioner, Profession, Role, Slot, SlotMode, SlotStatus, TreatingDoctor,
+)
+from .reporting import history_import, seasons
 REGULATION_AREA = "Vendée littoral nord"
 
 LV_COMMUNES = [
@@ -81,7 +84,7 @@ def _practitioners(cpts: Cpts, communes, count: int, offset: int) -> list[Practi
         k = offset + n
         practitioner = Practitioner(
             rpps=f"10100{k:06d}", first_name=FIRST_NAMES[k % 20], last_name=LAST_NAMES[(k * 7) % 20],
-            profession="gp", phone=f"+3325{(k * 37) % 100:02d}{k:05d}"[:12],
+            profession=Profession.GP, phone=f"+3325{(k * 37) % 100:02d}{k:05d}"[:12],
             address=f"{(k % 40) + 1} rue de la Plage, {commune_name}", commune_insee=insee, postal_code=postal_code,
             # Invented SIRET of each practice; one GP in three shows their slots to the SAS platform.
             practice_siret=f"8{k:05d}0000{k % 97:02d}01"[:14], sas_participation=k % 3 == 0,
@@ -103,17 +106,17 @@ def _upcoming_slots(gps: list[Practitioner], today: date, rng: random.Random) ->
             for i in range(rng.choice([2, 3, 4])):
                 begin = start + timedelta(minutes=15 * i)
                 db.session.add(Slot(practitioner_id=gp.id, start_at=begin, end_at=begin + timedelta(minutes=15),
-                                    mode="office", status="free"))
+                                    mode=SlotMode.OFFICE, status=SlotStatus.FREE))
 
 
 def _accounts(lv: Cpts, lvo: Cpts, gps: list[Practitioner]) -> list[tuple[str, str, str]]:
-    specs = [("admin@snp.demo", "admin", [], None),
-             ("coordination@cpts-lv.demo", "coordinator", [lv.id], None),
-             ("regulation1@cpts-lv.demo", "regulator", [lv.id], None),
-             ("regulation2@cpts-lv.demo", "regulator", [lv.id], None)]
-    specs += [(f"medecin{n + 1:02d}@cpts-lv.demo", "gp", [gp.cpts[0].id], gp.id) for n, gp in enumerate(gps)]
+    specs = [("admin@snp.demo", Role.ADMIN, [], None),
+             ("coordination@cpts-lv.demo", Role.COORDINATOR, [lv.id], None),
+             ("regulation1@cpts-lv.demo", Role.REGULATOR, [lv.id], None),
+             ("regulation2@cpts-lv.demo", Role.REGULATOR, [lv.id], None)]
+    specs += [(f"medecin{n + 1:02d}@cpts-lv.demo", Role.GP, [gp.cpts[0].id], gp.id) for n, gp in enumerate(gps)]
     for email, role, cpts_ids, practitioner_id in specs:
-        accounts.create_user("cli:demo", email=email, password=DEMO_PASSWORD, role=role,
+        users.create_user("cli:demo", email=email, password=DEMO_PASSWORD, role=role,
                              cpts_ids=cpts_ids, practitioner_id=practitioner_id)
     return [(email, role, DEMO_PASSWORD) for email, role, _c, _p in specs]
 
@@ -153,7 +156,7 @@ def _history_line(gp: Practitioner, start: datetime, rate: float, rng: random.Ra
         withdrawn = int(rng.random() < 0.04)
         return f"{gp.rpps},{start.isoformat()},{end.isoformat()},office,{withdrawn},0,,,,"
     booked_at = start - timedelta(minutes=rng.randint(20, 36 * 60))
-    channel = rng.choices(["116117", "sas", "15", "other"], weights=[70, 15, 10, 5])[0]
-    outcome = "no_show" if rng.random() < 0.07 else "honored"
-    treating = rng.choices(["yes", "no", "unknown"], weights=[50, 35, 15])[0]
+    channel = rng.choices(Channel.values(), weights=[70, 15, 10, 5])[0]
+    outcome = Outcome.NO_SHOW if rng.random() < 0.07 else Outcome.HONORED
+    treating = rng.choices(TreatingDoctor.values(), weights=[50, 35, 15])[0]
     return f"{gp.rpps},{start.isoformat()},{end.isoformat()},office,0,1,{booked_at.isoformat()},{channel},{outcome},{treating}"

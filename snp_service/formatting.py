@@ -1,4 +1,5 @@
-"""How figures and codes read in French, everywhere a person reads them: pages, printable report, spreadsheet labels.
+"""How figures and codes read in French, everywhere a person reads them: pages, printable report, spreadsheet
+labels, SMS.
 
 Numbers follow the French CLDR conventions through Babel: a narrow no-break space between
 thousands, a decimal comma, a no-break space before ``%`` and ``€`` (``1 149``, ``59,3 %``,
@@ -6,7 +7,9 @@ thousands, a decimal comma, a no-break space before ``%`` and ``€`` (``1 149``
 percentage of a percentage. Money arrives in integer cents and is shown in euros.
 
 The pages use these functions as Jinja filters (``register``); CSV files keep plain decimals
-that spreadsheets parse (``spreadsheets``), with the labels defined here.
+that spreadsheets parse (``spreadsheets``), with the labels defined here. Each code of the service (a
+role, a channel, a slot's mode, a message's status...) has one wording, here: a page, a file and an SMS
+say it the same way.
 """
 from __future__ import annotations
 
@@ -17,12 +20,39 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app
 
-from .timeutil import to_paris
+from .core.timeutil import to_paris
+from .models import CancelledBy, Channel, Outcome, Role, SlotMode
 
 LOCALE = "fr_FR"
 NONE = "—"
 
-CHANNEL_LABELS = {"116117": "116 117", "sas": "SAS", "15": "Centre 15", "other": "Autre"}
+CHANNEL_LABELS = {Channel.NUMBER_116117: "116 117", Channel.SAS: "SAS", Channel.CENTRE_15: "Centre 15",
+                  Channel.OTHER: "Autre"}
+ROLE_LABELS = {Role.GP: "Médecin", Role.REGULATOR: "Régulateur", Role.COORDINATOR: "Coordinateur",
+               Role.ADMIN: "Administrateur"}
+MODE_LABELS = {SlotMode.OFFICE: "Au cabinet", SlotMode.TELECONSULTATION: "Téléconsultation",
+               SlotMode.HOME_VISIT: "Visite à domicile"}
+# A booking's outcome as the GP taps it.
+OUTCOME_LABELS = {Outcome.HONORED: "vu", Outcome.NO_SHOW: "absent"}
+# Who asked for a cancellation, besides the patient, as the console names them (bookings.booking.CANCELLED_BY_ROLE).
+CANCELLER_LABELS = {CancelledBy.REGULATOR: "La régulation", CancelledBy.COORDINATOR: "La coordination"}
+# The SMS outbox and the calls to the SAS platform, on the coordinator's page.
+MESSAGE_KIND_LABELS = {
+    "patient_confirmation": "Confirmation", "patient_reminder": "Rappel", "patient_cancellation": "Annulation",
+    "patient_move": "Déplacement", "gp_new_booking": "Médecin : réservation",
+    "gp_cancellation": "Médecin : annulation", "gp_move": "Médecin : déplacement",
+}
+MESSAGE_STATUS_LABELS = {
+    "pending": "En attente", "sending": "Envoi en cours", "queued": "Transmis", "sent": "Envoyé",
+    "delivered": "Reçu", "undelivered": "Non reçu", "failed": "Échec", "skipped": "Sans objet",
+}
+SAS_EVENT_LABELS = {"booked": "Réservation", "cancelled": "Annulation", "honored": "Patient vu",
+                    "no_show": "Patient absent", "moved": "Déplacement"}
+SAS_PUSH_STATUS_LABELS = {"pending": "En attente", "sending": "Envoi en cours", "sent": "Transmis", "failed": "Échec"}
+# How each report figure and indicator reads (``figure``'s kinds; ``channels`` for a distribution): rates are
+# fractions in the data, percentages on screen; money is in cents.
+FIGURE_KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
+                "avg_offered_per_day": "decimal", "supplement_cents": "cents", "bookings_by_channel": "channels"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 # Why an act earns no supplement (supplements.evaluate's codes); {cap} and {delay} come from the rules in force.
 EXCLUSION_LABELS = {

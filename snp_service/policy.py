@@ -1,4 +1,12 @@
-"""Who may do what: every role and scope check lives here, not in views.
+"""Who may do what: every role and scope check of the service is a function here; views and services call them.
+
+Views authorise the request, services the rows they find (``docs/architecture.md``, "Who checks access"):
+a view checks the caller's role (``require_roles`` with one of the groups below) and the scope the request
+names (a CPTS: ``check_cpts``, ``listing_scope``; a practitioner: ``get_practitioner``,
+``acting_practitioner``; a season: ``managed_season``; an account of a CPTS: ``managed_account``); a service
+checks the rows it loads and acts on (a booking: ``booking_visible``; a slot: ``practitioner_in_scope``; an
+account: ``check_account_management``) and every change that would widen a scope
+(``check_scope_change``, ``check_account_creation``).
 
 Scope is the CPTS a person was *given* (``user_cpts``), never one inherited through a practitioner:
 
@@ -32,9 +40,25 @@ from flask import g, has_request_context, request
 from flask_login import current_user as session_user
 from sqlalchemy import bindparam, select
 
-from .errors import Forbidden, NotFound, Unauthorized
-from .extensions import db
-from .models import Booking, Cpts, Practitioner, Slot, User, practitioner_cpts
+from .core.database import MAX_ID
+from .core.errors import Forbidden, Invalid, NotFound, Unauthorized
+from .core.extensions import db
+from .core.timeutil import to_paris, utcnow
+from .models import Booking, Cpts, Practitioner, Role, Season, Slot, User, practitioner_cpts
+
+# Who may call what: each group is a rule of its own, named for it, so that a change of one rule changes one line.
+EVERY_ROLE = tuple(Role)
+# The coordination of a CPTS: its record, members, accounts, seasons, reports, imports.
+COORDINATION = (Role.ADMIN, Role.COORDINATOR)
+# Who searches and books during a call (the console is open to the coordination too).
+BOOKERS = (Role.REGULATOR, Role.COORDINATOR, Role.ADMIN)
+# Who publishes, lists, withdraws and imports a practitioner's slots and holds their feed: the GP themself, or a
+# coordinator of their CPTS.
+PUBLISHERS = (Role.GP, Role.COORDINATOR)
+# Who reads a practitioner's record, records a booking's outcome, reads a supplement statement: never a regulator.
+PRACTITIONER_READERS = (Role.ADMIN, Role.COORDINATOR, Role.GP)
+OUTCOME_RECORDERS = (Role.COORDINATOR, Role.ADMIN, Role.GP)
+STATEMENT_READERS = (Role.COORDINATOR, Role.GP, Role.ADMIN)
 
 
 def current_user() -> User | None:
@@ -47,8 +71,11 @@ def current_user() -> User | None:
     return None
 
 
-def require_roles(*roles: str):
-    """Decorator: the caller must be signed in with one of ``roles``; passes ``user`` to the view."""
+def require_roles(*allowed: Role | tuple[Role, ...]):
+    """Decorator: the caller must be signed in with one of the roles ``allowed`` (roles, or groups of them as
+    defined above); passes ``user`` to the view."""
+    roles = tuple(role for item in allowed for role in ((item,) if isinstance(item, str) else item))
+
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -89,9 +116,9 @@ def member_cpts_ids(user: User) -> set[int]:
 
 def visible_cpts_ids(user: User) -> set[int] | None:
     """CPTS whose data the user may read; ``None`` means all (admin)."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return None
-    if user.role == "regulator":
+    if user.role == Role.REGULATOR:
         return regulation_area_cpts_ids(user)
     return member_cpts_ids(user)
 
@@ -102,7 +129,7 @@ def practitioner_lookup_scope(user: User) -> set[int] | None:
     A regulator finds a caller's doctor anywhere in the regulation area, a coordinator in their
     own CPTS; a GP never browses the directory.
     """
-    if user.role not in ("regulator", "coordinator", "admin"):
+    if user.role not in BOOKERS:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
     return visible_cpts_ids(user)
 
@@ -134,12 +161,12 @@ def _area_cpts_statement():
 
 def check_cpts(user: User, cpts_id: int, *, manage: bool = False) -> None:
     """Raise unless ``user`` may read (or, with ``manage``, administer) CPTS ``cpts_id``."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return
     allowed = member_cpts_ids(user) if manage else visible_cpts_ids(user)
     if cpts_id not in allowed:
         raise Forbidden("Cette CPTS n'est pas dans votre périmètre", code="out_of_scope")
-    if manage and user.role != "coordinator":
+    if manage and user.role != Role.COORDINATOR:
         raise Forbidden("Réservé aux coordinateurs", code="forbidden_role")
 
 
@@ -150,7 +177,7 @@ def check_scope_change(actor: User | str, cpts: Cpts | None, data: dict) -> None
     could set it would widen their own regulators' reach to other CPTS' patients (SPEC section 8).
     Only an admin creates a CPTS or sets its area; the CLI and jobs (a label, not a user) are operators.
     """
-    if not isinstance(actor, User) or actor.role == "admin":
+    if not isinstance(actor, User) or actor.role == Role.ADMIN:
         return
     if cpts is None:
         raise Forbidden("Seul un administrateur crée une CPTS", code="forbidden_role")
@@ -178,11 +205,11 @@ def supplement_lines_for(user: User) -> int | None:
     A GP account without a practitioner reads none (never every line); regulators read no statement.
     The caller has already checked the CPTS (``check_cpts``).
     """
-    if user.role == "gp":
+    if user.role == Role.GP:
         if user.practitioner_id is None:
             raise Forbidden("Compte médecin sans praticien rattaché", code="no_practitioner")
         return user.practitioner_id
-    if user.role in ("coordinator", "admin"):
+    if user.role in COORDINATION:
         return None
     raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
 
@@ -196,17 +223,17 @@ def check_account_creation(actor: User | str, role: str, cpts_ids, practitioner_
     admin. The CLI (a label, not a user) is an operator. That the link is for a GP account, to a
     practitioner of those CPTS, is the account's own rule (``accounts.create_user``), for every creator.
     """
-    if not isinstance(actor, User) or actor.role == "admin":
+    if not isinstance(actor, User) or actor.role == Role.ADMIN:
         return
-    if actor.role != "coordinator":
+    if actor.role != Role.COORDINATOR:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
-    if role == "admin" or not cpts_ids:
+    if role == Role.ADMIN or not cpts_ids:
         raise Forbidden("Un coordinateur crée des comptes de sa CPTS, hors administrateurs", code="forbidden_role")
     for cpts_id in cpts_ids:
         check_cpts(actor, cpts_id, manage=True)
     if practitioner_id is not None:
         practitioner = get_practitioner(actor, practitioner_id)
-        if role == "gp" and not manages_every(actor, practitioner.cpts_ids):
+        if role == Role.GP and not manages_every(actor, practitioner.cpts_ids):
             raise Forbidden("Ce praticien exerce aussi dans une CPTS que vous ne coordonnez pas : "
                             "son compte est créé par un administrateur", code="practitioner_shared",
                             fields={"practitioner_id": ["also a member of a CPTS you do not manage"]})
@@ -222,9 +249,9 @@ def check_account_management(actor: User | str, account: User) -> None:
         return
     if account.id == actor.id:
         raise Forbidden("Vous ne pouvez pas changer l'état de votre propre compte", code="own_account")
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return
-    if actor.role != "coordinator":
+    if actor.role != Role.COORDINATOR:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
     if not may_manage_account(actor, account):
         raise NotFound("Compte introuvable")
@@ -234,16 +261,16 @@ def may_manage_account(actor: User, account: User) -> bool:
     """Whether ``actor`` manages ``account`` (``check_account_management`` without the refusal): for the pages' buttons."""
     if account.id == actor.id:
         return False
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return True
-    return actor.role == "coordinator" and account.role != "admin" and manages_every(actor, account_cpts_ids(account))
+    return actor.role == Role.COORDINATOR and account.role != Role.ADMIN and manages_every(actor, account_cpts_ids(account))
 
 
 def account_cpts_ids(account: User) -> set[int]:
     """Every CPTS whose patients ``account`` may see: those it was given and, for a GP, those of its practitioner
     (a GP sees each booking on their own slots, whichever CPTS made it)."""
     reached = set(account.cpts_ids)
-    if account.role == "gp" and account.practitioner is not None:
+    if account.role == Role.GP and account.practitioner is not None:
         reached |= set(account.practitioner.cpts_ids)
     return reached
 
@@ -251,33 +278,33 @@ def account_cpts_ids(account: User) -> set[int]:
 def manages_every(user: User, cpts_ids) -> bool:
     """Whether ``user`` manages each of ``cpts_ids`` (an admin: all; none given: nobody)."""
     cpts_ids = set(cpts_ids)
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
-    return user.role == "coordinator" and bool(cpts_ids) and cpts_ids <= member_cpts_ids(user)
+    return user.role == Role.COORDINATOR and bool(cpts_ids) and cpts_ids <= member_cpts_ids(user)
 
 
 def acts_for_practitioner(user: User, practitioner: Practitioner) -> bool:
     """Whether ``user`` may act *as* the practitioner (hold their feed, which shows every booking on their slots):
     the practitioner themselves, or a coordinator of every CPTS they belong to."""
-    if user.role == "gp":
+    if user.role == Role.GP:
         return user.practitioner_id == practitioner.id
-    return user.role == "coordinator" and manages_every(user, practitioner.cpts_ids)
+    return user.role == Role.COORDINATOR and manages_every(user, practitioner.cpts_ids)
 
 
 def booking_visible(user: User, booking: Booking) -> bool:
     """Whether ``user`` may see ``booking``'s patient and act on it (read, cancel, move, outcome)."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
-    if user.role == "gp":
+    if user.role == Role.GP:
         return booking.slot.practitioner_id == user.practitioner_id
     return booking.cpts_id in visible_cpts_ids(user)
 
 
 def bookings_visible(user: User):
     """``booking_visible`` as a criterion on ``Booking`` (and ``Slot``, which the statement joins); None: all."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return None
-    if user.role == "gp":
+    if user.role == Role.GP:
         return Slot.practitioner_id == user.practitioner_id
     return bookings_of(visible_cpts_ids(user))
 
@@ -288,9 +315,9 @@ def bookings_of(cpts_ids: set[int] | None):
 
 
 def practitioner_in_scope(user: User, practitioner_id: int) -> bool:
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return True
-    if user.role == "gp":
+    if user.role == Role.GP:
         return user.practitioner_id == practitioner_id
     scope = visible_cpts_ids(user)
     row = db.session.execute(
@@ -306,6 +333,76 @@ def get_practitioner(user: User, practitioner_id: int, *, manage: bool = False) 
     practitioner = db.session.get(Practitioner, practitioner_id)
     if practitioner is None or not practitioner_in_scope(user, practitioner_id):
         raise NotFound("Praticien introuvable")
-    if manage and user.role == "regulator":
+    if manage and user.role == Role.REGULATOR:
         raise Forbidden("Action non autorisée pour ce rôle", code="forbidden_role")
     return practitioner
+
+
+def acting_practitioner(user: User, practitioner_id: int | None) -> Practitioner:
+    """The practitioner whose slots ``user`` publishes, lists or imports: a GP their own (none named), a
+    coordinator the member of their CPTS they name; 404 outside the user's scope."""
+    if practitioner_id is None:
+        if user.role != Role.GP:
+            raise Invalid("Précisez le praticien", fields={"practitioner_id": ["required for a coordinator"]})
+        practitioner_id = user.practitioner_id
+    return get_practitioner(user, practitioner_id, manage=True)
+
+
+def coordinated_cpts(user: User) -> list[Cpts]:
+    """The CPTS whose coordination pages the user may open: all for an admin, those of their account for a
+    coordinator."""
+    if user.role == Role.ADMIN:
+        return list(db.session.scalars(select(Cpts).order_by(Cpts.name)))
+    return list(user.cpts)
+
+
+def managed_season(user: User, season_id: int) -> Season:
+    """The season, if the user manages its CPTS (403 otherwise); 404 when there is none (an id beyond the
+    INTEGER column, as a query string may carry, names none)."""
+    season = db.session.get(Season, season_id) if 0 < season_id <= MAX_ID else None
+    if season is None:
+        raise NotFound("Saison introuvable")
+    check_cpts(user, season.cpts_id, manage=True)
+    return season
+
+
+def managed_account(user: User, cpts_id: int, account_id: int) -> User:
+    """An account of CPTS ``cpts_id`` that the user manages (``may_manage_account``); 404 otherwise: no
+    account is revealed."""
+    account = db.session.get(User, account_id)
+    if account is None or cpts_id not in account.cpts_ids or not may_manage_account(user, account):
+        raise NotFound("Compte introuvable")
+    return account
+
+
+def bookings_listing(user: User, practitioner_id: int | None = None) -> list:
+    """The criteria (on ``Booking`` and ``Slot``) of a listing of the bookings ``user`` sees, of one practitioner
+    if named: ``bookings_visible``, so another CPTS's booking on a shared practitioner is left out (its slot
+    still shows as booked wherever slots are shown). A GP naming another practitioner is refused (403), a
+    practitioner out of scope is not found (404)."""
+    if user.role == Role.GP and practitioner_id not in (None, user.practitioner_id):
+        raise Forbidden("Vous ne voyez que vos propres rendez-vous", code="out_of_scope")
+    criteria = []
+    if practitioner_id is not None:
+        if not practitioner_in_scope(user, practitioner_id):
+            raise NotFound("Praticien introuvable")
+        criteria.append(Slot.practitioner_id == practitioner_id)
+    visible = bookings_visible(user)
+    return criteria if visible is None else [*criteria, visible]
+
+
+def check_outcome_recorder(user: User) -> None:
+    """A booking's outcome is recorded by the practitioner or the coordination, never by a regulator."""
+    if user.role not in OUTCOME_RECORDERS:
+        raise Forbidden("Le résultat est saisi par le médecin ou la coordination", code="forbidden_role")
+
+
+def outcome_correctable(role: Role | str, booking: Booking, now=None) -> bool:
+    """Whether an account of ``role`` may change the outcome already recorded on ``booking``.
+
+    A GP corrects a wrong tap the same day (Paris) as the slot; later, the coordination may, since each
+    correction reaches the supplement ledger as a reversal line.
+    """
+    if role in COORDINATION:
+        return True
+    return to_paris(now or utcnow()).date() == to_paris(booking.slot.start_at).date()

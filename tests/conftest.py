@@ -13,7 +13,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 
 from .factories import World
 from .pg_cluster import PgCluster, PostgresUnavailable

@@ -5,10 +5,10 @@ import itertools
 import re
 from datetime import datetime, timedelta
 
-from snp_service import accounts, page_sessions
-from snp_service.extensions import db
+from snp_service.accounts import page_sessions, passwords, tokens
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Commune, Cpts, Patient, Practitioner, Slot, User
-from snp_service.timeutil import utcnow
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -49,7 +49,7 @@ class World:
 
     def user(self, role: str, cpts: Cpts | None = None, practitioner: Practitioner | None = None,
              email: str | None = None) -> User:
-        user = User(email=email or f"{role}{next(_seq)}@test.example", password_hash=accounts.hash_password(PASSWORD),
+        user = User(email=email or f"{role}{next(_seq)}@test.example", password_hash=passwords.hash_password(PASSWORD),
                     role=role, practitioner_id=practitioner.id if practitioner else None,
                     cpts=[cpts] if cpts else [])
         return self._save(user)
@@ -76,7 +76,7 @@ class World:
         return self._save(booking)
 
     def headers(self, user: User) -> dict:
-        secret, _token = accounts.issue_token(user, timedelta(hours=1))
+        secret, _token = tokens.issue_token(user, timedelta(hours=1))
         return {"Authorization": f"Bearer {secret}"}
 
     @staticmethod

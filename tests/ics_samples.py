@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from snp_service.timeutil import utcnow
+from snp_service.core.timeutil import utcnow
 
 ICS_HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
 

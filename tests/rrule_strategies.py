@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from snp_service.recurrence import WEEKDAYS
+from snp_service.slots.recurrence import WEEKDAYS
 
 
 def _part(name: str, values) -> st.SearchStrategy[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from snp_service.extensions import db
-from snp_service.timeutil import PARIS
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS
 
 from .fhir_validator import BUNDLE, validate
 

@@ -18,16 +18,16 @@ import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from snp_service import accounts
-from snp_service.extensions import db
+from snp_service.accounts import passwords
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Cpts, Season, Slot, User
-from snp_service.timeutil import utcnow
 
 from .factories import PASSWORD
 
 AREA = "LV/LVO"
 OTHER_AREA = "Nord-Vendée"
-_real_hash = accounts.hash_password
+_real_hash = passwords.hash_password
 
 
 @functools.lru_cache(maxsize=None)
@@ -46,7 +46,7 @@ class ScopeWorld:
 
 
 def build(world, monkeypatch) -> ScopeWorld:
-    monkeypatch.setattr(accounts, "hash_password", cached_hash)
+    monkeypatch.setattr(passwords, "hash_password", cached_hash)
     cpts = {
         "A": world.cpts("CPTS A", regulation_area=AREA),
         "B": world.cpts("CPTS B", regulation_area=AREA, communes=(("85194", "Les Sables-d'Olonne", 46.4969, -1.7831),)),
@@ -81,11 +81,11 @@ def _add_shared(world, cpts: dict[str, Cpts], users: dict[str, User], start, mor
     shared = world.practitioner(cpts["A"], last_name="MedecinPartage")
     shared.cpts.append(cpts["C"])
     db.session.commit()
-    users["gp_AC"] = world._save(User(email="gp-ac@test.example", password_hash=accounts.hash_password(PASSWORD),
+    users["gp_AC"] = world._save(User(email="gp-ac@test.example", password_hash=passwords.hash_password(PASSWORD),
                                       role="gp", practitioner_id=shared.id, cpts=[cpts["A"], cpts["C"]]))
     users["linked_A"] = world.user("coordinator", cpts["A"], practitioner=shared)
     users["coordinator_AB"] = world._save(User(email="coordination-ab@test.example", role="coordinator",
-                                               password_hash=accounts.hash_password(PASSWORD),
+                                               password_hash=passwords.hash_password(PASSWORD),
                                                cpts=[cpts["A"], cpts["B"]]))
     more["shared"] = shared
     more["free_shared"] = world.slot(shared, start + timedelta(hours=3))

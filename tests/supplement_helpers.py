@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from snp_service.extensions import db
-from snp_service.timeutil import paris_to_utc
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import paris_to_utc
 
 
 def paris(local: str) -> datetime:

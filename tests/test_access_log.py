@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from snp_service.secret_masking import MASK, mask_secrets
+from snp_service.core.secret_masking import MASK, mask_secrets
 
 from .conftest import need
 from .deploy_config import UnitProcess, answers, nginx_available, nginx_site, self_signed_certificate, wait_until

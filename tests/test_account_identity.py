@@ -10,8 +10,9 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
-from snp_service import accounts, create_app
-from snp_service.extensions import db
+from snp_service import create_app
+from snp_service.accounts import passwords, sign_in, users
+from snp_service.core.extensions import db
 from snp_service.models import Cpts, User
 
 from .factories import PASSWORD
@@ -87,18 +88,18 @@ def test_existing_addresses_keep_signing_in_after_the_migration(empty_database_u
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
         upgrade(revision="a7d2e9c4b1f8")  # the revision before e-mails were case-folded and skeletons kept
-        hashed = accounts.hash_password(PASSWORD)
+        hashed = passwords.hash_password(PASSWORD)
         for email in ("straße@praxis.de", "paul@cpts-lv.fr", f"p{CYRILLIC_A}ul@cpts-lv.fr"):  # stored lower-cased
             db.session.execute(text("INSERT INTO user_account (email, password_hash, role, active, created_at) "
                                     "VALUES (:email, :hash, 'regulator', :active, CURRENT_TIMESTAMP)"),
                                {"email": email, "hash": hashed, "active": True})
         db.session.commit()
         upgrade()
-        assert accounts.authenticate("Straße@praxis.de", PASSWORD).email == "strasse@praxis.de"
-        assert accounts.authenticate(f"p{CYRILLIC_A}ul@cpts-lv.fr", PASSWORD).email == f"p{CYRILLIC_A}ul@cpts-lv.fr"
+        assert sign_in.authenticate("Straße@praxis.de", PASSWORD).email == "strasse@praxis.de"
+        assert sign_in.authenticate(f"p{CYRILLIC_A}ul@cpts-lv.fr", PASSWORD).email == f"p{CYRILLIC_A}ul@cpts-lv.fr"
         older, newer = db.session.scalars(select(User).where(User.email.like("p%ul@cpts-lv.fr")).order_by(User.id))
         assert older.email_skeleton is not None and newer.email_skeleton is None
-        assert accounts.email_holder("paul@cpts-lv.fr", other_than=older) is None  # the newer one hides nothing
+        assert users.email_holder("paul@cpts-lv.fr", other_than=older) is None  # the newer one hides nothing
         db.session.remove()
         db.engine.dispose()
 
@@ -140,8 +141,8 @@ def test_patient_names_with_bidirectional_controls_are_refused(client, world):
 
 
 def test_the_service_refuses_bidirectional_controls_without_the_api(ctx, world):
-    from snp_service.errors import Invalid
-    from snp_service.patients import checked_patient
+    from snp_service.core.errors import Invalid
+    from snp_service.bookings.patients import checked_patient
 
     with pytest.raises(Invalid) as refused:
         checked_patient({"first_name": f"\u2067Jeanne\u2069", "last_name": "Durand", "birth_date": None,

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from snp_service import create_app
-from snp_service.extensions import db
-from snp_service.timeutil import to_paris, utcnow
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import to_paris, utcnow
 
 from . import scope_world
 from .api_operations import api_operations

@@ -18,11 +18,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from snp_service import accounts, create_app
-from snp_service.extensions import db
-from snp_service.models import (AuditEvent, Booking, Commune, Cpts, OutboxMessage, Patient, Practitioner, Season,
-                                SignInAttempt, Slot, User)
-from snp_service.timeutil import to_paris, utcnow
+from snp_service import create_app
+from snp_service.accounts import passwords
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import to_paris, utcnow
+from snp_service.models import (
+    AuditEvent, Booking, Commune, Cpts, OutboxMessage, Patient, Practitioner, Season, SignInAttempt, Slot, User,
+)
 
 from .factories import PASSWORD
 
@@ -55,7 +57,7 @@ SPEC = _operations.spec
 # --- the world --------------------------------------------------------------------------------------------
 
 
-_real_hash = accounts.hash_password
+_real_hash = passwords.hash_password
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,7 +68,7 @@ def _cached_hash(password: str) -> str:
 @pytest.fixture
 def bw(world, monkeypatch, app):
     """A CPTS with communes, its coordinator, a regulator, an admin, a GP with free slots and a booking, a season."""
-    monkeypatch.setattr(accounts, "hash_password", _cached_hash)  # scrypt once, not per user
+    monkeypatch.setattr(passwords, "hash_password", _cached_hash)  # scrypt once, not per user
     cpts = world.cpts(regulation_area="Vendée", communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),
                                                           ("85194", "Les Sables-d'Olonne", 46.4969, -1.7831)))
     gp = world.gp(cpts)

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import AuditEvent, Booking, Patient, Slot
-from snp_service.timeutil import utcnow
 
 PATIENT = {"first_name": "Jeanne", "last_name": "Durand", "birth_date": "1950-04-02", "phone": "06 12 34 56 78",
            "commune_insee": "85222", "has_treating_doctor": "yes", "treating_rpps": "12345678901"}
@@ -273,7 +273,7 @@ def test_move_failing_after_the_rebooking_changes_nothing(client, world, area, m
 
 
 def test_a_booking_failing_after_its_inserts_leaves_nothing_behind(ctx, world, area, monkeypatch):
-    from snp_service import booking
+    from snp_service.bookings import booking
     from snp_service.notify import events
 
     first, second = world.slot(area["doctor"]), world.slot(area["doctor"], utcnow() + timedelta(hours=6))
@@ -362,7 +362,7 @@ def test_listing_and_reading_per_role(client, world, area):
     ("02.51.00.00.00", "+33251000000"), ("+44 20 7946 0958", "+442079460958"),
 ])
 def test_phone_numbers_are_stored_in_e164(typed, stored):
-    from snp_service.patients import normalise_phone
+    from snp_service.bookings.patients import normalise_phone
 
     assert normalise_phone(typed) == stored
 

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlparse
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Slot
-from snp_service.timeutil import utcnow
 
 THREADS = 50
 SLOTS = 10

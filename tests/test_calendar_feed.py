@@ -10,9 +10,9 @@ from flask_migrate import upgrade
 from sqlalchemy import event, text
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Practitioner
-from snp_service.timeutil import utcnow
 from tests.factories import PASSWORD
 
 

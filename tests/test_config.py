@@ -53,3 +53,15 @@ def test_a_nested_setting_does_not_change_the_class(monkeypatch):
     assert load_config("development")["SUPPLEMENT_RULES"]["weekly_cap"] == 3
     monkeypatch.delenv("SNP_SUPPLEMENT_RULES__weekly_cap")
     assert load_config("development")["SUPPLEMENT_RULES"]["weekly_cap"] == 20
+
+
+def test_a_list_setting_given_as_text_is_a_list_once_loaded(monkeypatch):
+    """``SNP_X=a,b`` is not JSON, so it arrives as one string: the configuration splits it, once, for every reader."""
+    monkeypatch.setenv("SNP_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.0/8")
+    monkeypatch.setenv("SNP_SAS_PUSH_CHANNELS", "sas")
+    monkeypatch.setenv("SNP_SUPPLEMENT_RULES__channels", "sas,116117")
+    settings = load_config("testing")
+    assert settings["TRUSTED_PROXIES"] == ["10.0.0.1", "10.0.0.0/8"]
+    assert settings["SAS_PUSH_CHANNELS"] == ["sas"]
+    assert settings["SUPPLEMENT_RULES"]["channels"] == ["sas", "116117"]
+    assert load_config("testing", {"TRUSTED_PROXIES": "192.0.2.1"})["TRUSTED_PROXIES"] == ["192.0.2.1"]

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import calendar_import, publishing
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, to_paris, utcnow
 from snp_service.models import Booking, Slot
-from snp_service.timeutil import PARIS, to_paris, utcnow
+from snp_service.slots import calendar_import, publishing
 
 from .ics_samples import ICS_HEAD, long_events_ics
 

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from snp_service import dashboard
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import paris_today
 from snp_service.models import Season
-from snp_service.timeutil import paris_today
+from snp_service.reporting import dashboard
 from tests.factories import PASSWORD
 
 from .supplement_helpers import paris

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 
 from .conftest import TEST_DB, need
 from .factories import PASSWORD, World
@@ -96,7 +96,7 @@ class Probe:
 
 
 def world_start(i: int):
-    from snp_service.timeutil import utcnow
+    from snp_service.core.timeutil import utcnow
 
     return utcnow().replace(second=0, microsecond=0) + timedelta(days=1, hours=i)
 

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import Season, Slot
 
 from .factories import page_csrf

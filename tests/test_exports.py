@@ -8,7 +8,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from snp_service.timeutil import PARIS
+from snp_service.core.timeutil import PARIS
 
 
 def paris(*args) -> datetime:

@@ -10,9 +10,9 @@ import flask_smorest
 import pytest
 from sqlalchemy import event
 
-from snp_service import database
 from snp_service.api import register_api_blueprint
-from snp_service.extensions import db
+from snp_service.core import database
+from snp_service.core.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,13 +24,14 @@ import flask_smorest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from snp_service import accounts, database
+from snp_service.accounts import sign_in
+from snp_service.core import database
 from snp_service.api.blueprint import JsonBodyParser
 print(event.contains(Engine, "connect", database._sqlite_on_connect),
       event.contains(Engine, "begin", database._sqlite_on_begin),
       event.contains(Session, "after_flush", database._mark_flushed),
       isinstance(flask_smorest.Blueprint.ARGUMENTS_PARSER, JsonBodyParser),
-      accounts._dummy_hash.cache_info().currsize)
+      sign_in._dummy_hash.cache_info().currsize)
 """
 
 

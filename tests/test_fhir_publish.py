@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from snp_service.extensions import db
-from snp_service.timeutil import utcnow
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 
 from .sas_world import take_part
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import ApiToken, AuditEvent
 
 from .factories import PASSWORD
@@ -51,12 +51,12 @@ def test_revoked_token_stops_working(client, world):
 
 
 def test_deactivated_account_token_is_refused(client, world, ctx):
-    from snp_service import accounts
+    from snp_service.accounts import users
 
     cpts = world.cpts()
     user = world.user("coordinator", cpts)
     headers = world.headers(user)
-    accounts.set_user_active("test", user.id, False)
+    users.set_user_active("test", user.id, False)
     assert client.get(f"/api/v1/cpts/{cpts.id}", headers=headers).status_code == 401
 
 

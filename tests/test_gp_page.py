@@ -9,10 +9,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import publish_preview, publishing, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import paris_today, utcnow
 from snp_service.models import AuditEvent, Season, Slot
-from snp_service.timeutil import paris_today, utcnow
+from snp_service.slots import publishing
+from snp_service.slots.preview import plan_request
+from snp_service.supplements import ledger
 
 from .factories import sign_in_form
 from .supplement_helpers import act
@@ -78,7 +80,7 @@ def test_plan_and_publish_agree_across_the_spring_change(ctx, gp):
     request = {"series": {"first_start": datetime.combine(sunday - timedelta(days=7), datetime.min.time()).replace(hour=17),
                           "block_minutes": 60, "slot_minutes": 15,
                           "rrule": f"FREQ=WEEKLY;BYDAY=SU;UNTIL={sunday + timedelta(days=7):%Y%m%d}T235959"}}
-    plan = publish_preview.plan_request(gp.practitioner, request)
+    plan = plan_request(gp.practitioner, request)
     assert len(plan.intervals) == 12 and plan.notes == []  # 17:00 blocks never straddle the change
     assert len(publishing.publish_request(gp, gp.practitioner, request)) == len(plan.intervals)
 
@@ -137,7 +139,7 @@ def test_the_gp_page_shows_their_own_supplement_line_only(client, world):
     mine = act(world, gp.practitioner, "2020-07-20T10:00")
     excluded = act(world, gp.practitioner, "2020-07-20T21:00")
     theirs = act(world, other, "2020-07-21T10:00")
-    supplements.accrue(today=date(2020, 7, 31))
+    ledger.accrue(today=date(2020, 7, 31))
     sign_in_form(client, gp)
     page = client.get("/gp?month=2020-07").get_data(as_text=True)
     assert "Juillet 2020 : 15,00\xa0€" in page
@@ -151,7 +153,7 @@ def test_the_statement_page_filters_a_month_or_a_season(client, world):
     cpts = world.cpts("CPTS Littoral")
     gp = world.practitioner(cpts, last_name="Durand")
     july, august = act(world, gp, "2020-07-20T10:00"), act(world, gp, "2020-08-03T10:00", by_treating_doctor=True)
-    supplements.accrue_between("test", date(2020, 7, 1), date(2020, 8, 31))
+    ledger.accrue_between("test", date(2020, 7, 1), date(2020, 8, 31))
     season = Season(cpts_id=cpts.id, name="Été 2020", start_date=date(2020, 7, 13), end_date=date(2020, 9, 10))
     db.session.add(season)
     db.session.commit()

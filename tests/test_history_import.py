@@ -5,9 +5,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from snp_service import reporting
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import Booking, Slot
+from snp_service.reporting import fill_rate
 
 HEADER = "rpps,start,end,mode,withdrawn,booked,booked_at,channel,outcome,patient_has_treating_doctor"
 
@@ -44,7 +44,7 @@ def test_a_good_file_is_imported_and_counts_in_reports(client, world, lv):
     assert (booking.patient_id, booking.channel, booking.has_treating_doctor) == (None, "116117", "no")
     assert booking.created_at.isoformat() == "2025-07-15T06:30:00+00:00"
 
-    summary = reporting.summary([lv["cpts"].id], date(2025, 7, 15), date(2025, 7, 16))
+    summary = fill_rate.summary([lv["cpts"].id], date(2025, 7, 15), date(2025, 7, 16))
     # Offered: 3 (the withdrawn one is not); filled: 2; one honoured 116117 act within 48 h on a Tuesday morning.
     assert (summary["offered"], summary["filled"], summary["regulated_acts"], summary["no_show_rate"]) == (3, 2, 1, 0.5)
     assert summary["supplement_cents"] == 1500
@@ -222,7 +222,7 @@ def test_an_overlap_stored_after_the_check_is_refused_by_the_database_and_nothin
                                                                                        monkeypatch):
     """The rows go in through the driver's fast path (executemany on SQLite, COPY on PostgreSQL): the
     database's own rule still refuses a slot another writer stored between the check and the insert."""
-    from snp_service import history_import
+    from snp_service.reporting import history_import
 
     world.slot(lv["gp"], datetime(2025, 7, 15, 8, 2, tzinfo=timezone.utc), minutes=10)  # in GOOD[0], 10:00 Paris
     monkeypatch.setattr(history_import, "_overlaps", lambda rows: {})  # as if it came after the check

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import calendar_import
-from snp_service.errors import Invalid
-from snp_service.extensions import db
+from snp_service.core.errors import Invalid
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, UTC
 from snp_service.models import Slot
-from snp_service.timeutil import PARIS, UTC
+from snp_service.slots import calendar_import
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ics"
 NOW = datetime(2027, 3, 10, tzinfo=UTC)

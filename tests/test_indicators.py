@@ -6,9 +6,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from snp_service import indicators, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import IndicatorValue, Season
+from snp_service.reporting import indicators
+from snp_service.supplements import ledger
 from tests.factories import sign_in_form
 
 from .supplement_helpers import act, paris
@@ -31,7 +32,7 @@ def summer(world):
     act(world, p2, "2020-07-15T11:00", channel="other", has_treating_doctor="yes")
     act(world, p2, "2020-07-16T11:00", channel="15", outcome="no_show")
     world.slot(p2, paris("2020-07-16T11:30"), status="withdrawn")
-    supplements.accrue_between("test", season.start_date, season.end_date)  # as the nightly run leaves the ledger
+    ledger.accrue_between("test", season.start_date, season.end_date)  # as the nightly run leaves the ledger
     return cpts, season
 
 

@@ -12,10 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import accounts, create_app, seasons
-from snp_service.errors import Invalid
-from snp_service.extensions import db
+from snp_service import create_app
+from snp_service.accounts import passwords
+from snp_service.core.errors import Invalid
+from snp_service.core.extensions import db
 from snp_service.models import Booking, Cpts, Patient, Practitioner, Season
+from snp_service.reporting import seasons
 
 from .factories import PASSWORD
 from .scope_world import cached_hash
@@ -40,7 +42,7 @@ JSON_OPERATIONS = [(m, p) for m, p, op in OPERATIONS if "application/json" in op
 
 @pytest.fixture
 def setup(world, monkeypatch):
-    monkeypatch.setattr(accounts, "hash_password", cached_hash)
+    monkeypatch.setattr(passwords, "hash_password", cached_hash)
     cpts = world.cpts(regulation_area="LV")
     gp = world.gp(cpts)
     slot = world.slot(gp.practitioner)

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from snp_service.database import constraint_name
-from snp_service.extensions import db
+from snp_service.core.database import constraint_name
+from snp_service.core.errors import Invalid
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import UTC, paris_to_utc
 from snp_service.models import Booking, Slot
-from snp_service.timeutil import UTC, paris_to_utc
-from snp_service.errors import Invalid
 
 
 def _insert(obj):

@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 
 from snp_service import create_app
 from snp_service.cli import snp
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 
 
 def test_init_db_matches_the_models(empty_database_url):
@@ -40,7 +40,7 @@ def test_migrated_database_holds_the_overlap_rule(empty_database_url):
     from sqlalchemy.exc import IntegrityError
 
     from snp_service.models import Cpts, Practitioner, Slot
-    from snp_service.timeutil import UTC
+    from snp_service.core.timeutil import UTC
 
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
     assert app.test_cli_runner().invoke(snp, ["init-db"]).exit_code == 0
@@ -87,7 +87,7 @@ def test_migration_gives_bookings_their_cpts_and_unlinks_non_gp_accounts(empty_d
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from snp_service.timeutil import UTC
+    from snp_service.core.timeutil import UTC
 
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from snp_service.database import write_transaction
-from snp_service.extensions import db
+from snp_service.core.database import write_transaction
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import AuditEvent, Booking, OutboxMessage, Patient
 from snp_service.notify import events, messages
 from snp_service.notify.backends import memory_store
 from snp_service.notify.reminders import enqueue_due_reminders
 from snp_service.notify.sender import send_pending
-from snp_service.timeutil import utcnow
 
 # Monday 15 July 2030, 14:30 in Paris.
 START = datetime(2030, 7, 15, 12, 30, tzinfo=timezone.utc)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from snp_service.database import write_transaction
-from snp_service.extensions import db
+from snp_service.core.database import write_transaction
+from snp_service.core.extensions import db
 from snp_service.models import AuditEvent, Booking, OutboxMessage, Patient
 from snp_service.notify import events
 from snp_service.notify.backends import memory_store

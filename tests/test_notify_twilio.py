@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from snp_service.database import write_transaction
-from snp_service.extensions import db
+from snp_service.core.database import write_transaction
+from snp_service.core.extensions import db
 from snp_service.models import Booking, OutboxMessage, Patient
 from snp_service.notify import events, sender
 from snp_service.notify.sender import send_pending

@@ -15,10 +15,10 @@ import pytest
 
 from sqlalchemy import func, select, update
 
-from snp_service import accounts, page_sessions
-from snp_service.extensions import db
+from snp_service.accounts import page_sessions, users
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import ApiToken, PageSession
-from snp_service.timeutil import utcnow
 
 from .factories import PASSWORD, World
 
@@ -149,10 +149,10 @@ def test_deactivation_ends_every_session_and_reactivation_revives_none(app, clie
     assert _signed_in(client, "/regulation")
 
     with inside():
-        accounts.set_user_active("test", regulator.id, False)
+        users.set_user_active("test", regulator.id, False)
     assert not _signed_in(client, "/regulation")
     with inside():
-        accounts.set_user_active("test", regulator.id, True)
+        users.set_user_active("test", regulator.id, True)
 
     assert not _signed_in(_copy_with(app, cookie), "/regulation")
     assert _sessions(app, regulator) == 0
@@ -166,7 +166,7 @@ def test_password_change_ends_page_sessions_and_api_tokens(app, client, world, i
     assert client.get("/api/v1/slots", headers=headers).status_code == 200
 
     with inside():
-        accounts.change_password("test", gp.id, "une-phrase-de-passe-neuve")
+        users.change_password("test", gp.id, "une-phrase-de-passe-neuve")
 
     assert not _signed_in(client)
     assert app.test_client().get("/api/v1/slots", headers=headers).status_code == 401

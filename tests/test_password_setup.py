@@ -13,10 +13,10 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.secret_masking import MASK, mask_secrets
+from snp_service.core.timeutil import utcnow
 from snp_service.models import AuditEvent, PageSession, PasswordSetupLink, User
-from snp_service.secret_masking import MASK, mask_secrets
-from snp_service.timeutil import utcnow
 
 from .factories import page_csrf as _page_csrf, sign_in_form as _sign_in_form
 from .sas_world import SAS_HEADERS, configure

@@ -6,13 +6,14 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import accounts, create_app
+from snp_service import create_app
+from snp_service.accounts import passwords, sign_in, users
+from snp_service.accounts.passwords import password_problem
 from snp_service.cli import snp
+from snp_service.core.errors import Invalid
+from snp_service.core.extensions import db
 from snp_service.demo import DEMO_PASSWORD
-from snp_service.errors import Invalid
-from snp_service.extensions import db
 from snp_service.models import User
-from snp_service.passwords import password_problem
 
 from .factories import PASSWORD, World
 
@@ -76,7 +77,7 @@ def test_cli_create_user_and_set_password_apply_the_policy(app, world):
     changed = runner.invoke(snp, ["set-password", "--email", EMAIL],
                             input="une-phrase-de-passe-neuve\nune-phrase-de-passe-neuve\n")
     assert changed.exit_code == 0, changed.output
-    assert accounts.authenticate(EMAIL, "une-phrase-de-passe-neuve").email == EMAIL
+    assert sign_in.authenticate(EMAIL, "une-phrase-de-passe-neuve").email == EMAIL
 
 
 def test_coordination_page_refuses_a_weak_password_in_french(client, world):
@@ -94,8 +95,8 @@ def test_coordination_page_refuses_a_weak_password_in_french(client, world):
 def test_change_password_applies_the_policy(ctx, world):
     gp = world.gp(world.cpts())
     with pytest.raises(Invalid, match="au moins 12"):
-        accounts.change_password("test", gp.id, "court")
-    assert accounts.authenticate(gp.email, PASSWORD).id == gp.id  # unchanged
+        users.change_password("test", gp.id, "court")
+    assert sign_in.authenticate(gp.email, PASSWORD).id == gp.id  # unchanged
 
 
 def test_the_demo_password_works_in_development(app, database_url):
@@ -105,7 +106,7 @@ def test_the_demo_password_works_in_development(app, database_url):
     with development.app_context():
         created = load_demo()
         assert created and all(password == DEMO_PASSWORD for _email, _role, password in created)
-        assert accounts.authenticate("regulation1@cpts-lv.demo", DEMO_PASSWORD).role == "regulator"
+        assert sign_in.authenticate("regulation1@cpts-lv.demo", DEMO_PASSWORD).role == "regulator"
         db.engine.dispose()
 
 
@@ -124,7 +125,7 @@ def test_production_refuses_the_demo_password_at_sign_in_and_when_set(app, produ
         world = World()
         # An account seeded by the demo on a database later switched to production.
         seeded = world.user("regulator", world.cpts(), email="regulation1@cpts-lv.demo")
-        seeded.password_hash = accounts.hash_password(DEMO_PASSWORD)
+        seeded.password_hash = passwords.hash_password(DEMO_PASSWORD)
         db.session.commit()
     assert not production.config["ALLOW_DEMO_PASSWORD"]
 

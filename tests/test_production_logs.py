@@ -13,10 +13,10 @@ import pytest
 
 from config import ConfigurationError
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.notify.backends import OutgoingSms, get_backend
 from snp_service.notify.sender import send_pending
-from snp_service.timeutil import utcnow
 
 from .fake_twilio import FakeTwilio
 from .factories import World

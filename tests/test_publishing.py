@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from snp_service import publishing
-from snp_service.errors import Conflict, Invalid
-from snp_service.extensions import db
+from snp_service.core.errors import Conflict, Invalid
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, UTC
 from snp_service.models import AuditEvent, Slot
-from snp_service.timeutil import PARIS, UTC
+from snp_service.slots import publishing
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 

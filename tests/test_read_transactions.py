@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select, text
 
-from snp_service.database import begin_read_request, end_read_transaction, write_transaction
-from snp_service.extensions import db
+from snp_service.core.database import begin_read_request, end_read_transaction, write_transaction
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Practitioner
-from snp_service.timeutil import utcnow
 
 from .conftest import TEST_DB
 

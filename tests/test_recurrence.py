@@ -14,7 +14,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from snp_service import recurrence
+from snp_service.slots import recurrence
 
 from .cost_guard import bounded
 from .rrule_strategies import hostile_parts

@@ -9,10 +9,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from snp_service import reporting, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, UTC
 from snp_service.models import Season
-from snp_service.timeutil import PARIS, UTC
+from snp_service.reporting import fill_rate
+from snp_service.supplements import ledger
 
 ST_GILLES, ST_JEAN = ("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428), ("85234", "Saint-Jean-de-Monts", 46.79, -2.06)
 START, END = date(2027, 3, 27), date(2027, 3, 29)
@@ -70,12 +71,12 @@ def season(world):
     book(world, slot("tue_0010", one, paris(2027, 3, 30, 0, 10)))
     # Another CPTS's practitioner.
     book(world, slot("other_cpts", three, paris(2027, 3, 28, 10, 0)), outcome="honored")
-    supplements.accrue_between("test", START, END)  # the ledger, as the nightly run leaves it
+    ledger.accrue_between("test", START, END)  # the ledger, as the nightly run leaves it
     return {"a": a, "b": b, "one": one, "two": two, "three": three, "slots": slots}
 
 
 def test_summary_figures_by_hand(season):
-    summary = reporting.summary([season["a"].id], START, END)
+    summary = fill_rate.summary([season["a"].id], START, END)
 
     # Offered: sat_10, sat_2350, sat_0000, sun_0030, sun_0330, sun_1015, mon_0900, mon_2330 = 8.
     # Filled: sat_10, sat_2350, sun_0330 (once), mon_0900 = 4.
@@ -91,18 +92,18 @@ def test_summary_figures_by_hand(season):
         "regulated_acts": 2,  # sat_10 (116117) and sun_0330 (15), both honoured
         "supplement_cents": 1500,  # sun_0330 is on a Sunday (PDSA): only sat_10 earns €15
     }
-    assert list(summary) == list(reporting.SUMMARY_KEYS)
+    assert list(summary) == list(fill_rate.SUMMARY_KEYS)
 
 
 def test_empty_period_has_no_rate(season):
-    summary = reporting.summary([season["a"].id], date(2027, 1, 1), date(2027, 1, 10))
+    summary = fill_rate.summary([season["a"].id], date(2027, 1, 1), date(2027, 1, 10))
 
     assert (summary["offered"], summary["filled"], summary["fill_rate"], summary["avg_offered_per_day"]) == (0, 0, None, 0)
     assert summary["no_show_rate"] is None and summary["share_without_treating_doctor"] is None
 
 
 def test_breakdown_by_paris_day_across_midnight_and_the_spring_change(season):
-    rows = reporting.breakdown([season["a"].id], START, END, "day")
+    rows = fill_rate.breakdown([season["a"].id], START, END, "day")
 
     assert rows == [
         {"key": "2027-03-27", "offered": 3, "filled": 2, "fill_rate": 0.6667},  # sat_0000, sat_10, sat_2350
@@ -114,16 +115,16 @@ def test_breakdown_by_paris_day_across_midnight_and_the_spring_change(season):
 def test_breakdown_by_week_weekday_and_hour(season):
     cpts = [season["a"].id]
 
-    assert reporting.breakdown(cpts, START, END, "week") == [
+    assert fill_rate.breakdown(cpts, START, END, "week") == [
         {"key": "2027-W12", "offered": 6, "filled": 3, "fill_rate": 0.5},
         {"key": "2027-W13", "offered": 2, "filled": 1, "fill_rate": 0.5},
     ]
-    assert reporting.breakdown(cpts, START, END, "weekday") == [
+    assert fill_rate.breakdown(cpts, START, END, "weekday") == [
         {"key": 1, "offered": 2, "filled": 1, "fill_rate": 0.5},
         {"key": 6, "offered": 3, "filled": 2, "fill_rate": 0.6667},
         {"key": 7, "offered": 3, "filled": 1, "fill_rate": 0.3333},
     ]
-    assert reporting.breakdown(cpts, START, END, "hour") == [
+    assert fill_rate.breakdown(cpts, START, END, "hour") == [
         {"key": 0, "offered": 2, "filled": 0, "fill_rate": 0.0},  # sat_0000, sun_0030
         {"key": 3, "offered": 1, "filled": 1, "fill_rate": 1.0},  # sun_0330 in summer time
         {"key": 9, "offered": 1, "filled": 1, "fill_rate": 1.0},
@@ -136,12 +137,12 @@ def test_breakdown_by_practitioner_and_commune(season):
     cpts = [season["a"].id]
     one, two = season["one"], season["two"]
 
-    by_practitioner = reporting.breakdown(cpts, START, END, "practitioner")
+    by_practitioner = fill_rate.breakdown(cpts, START, END, "practitioner")
     assert [(r["key"], r["offered"], r["filled"], r["fill_rate"], r["rpps"]) for r in by_practitioner] == [
         (one.id, 5, 3, 0.6, one.rpps), (two.id, 3, 1, 0.3333, two.rpps)]
     assert by_practitioner[0]["label"] == one.display_name
 
-    assert reporting.breakdown(cpts, START, END, "commune") == [
+    assert fill_rate.breakdown(cpts, START, END, "commune") == [
         {"key": "85222", "offered": 5, "filled": 3, "fill_rate": 0.6, "label": "Saint-Gilles-Croix-de-Vie"},
         {"key": "85234", "offered": 3, "filled": 1, "fill_rate": 0.3333, "label": "Saint-Jean-de-Monts"},
     ]
@@ -152,8 +153,8 @@ def test_a_practitioner_of_two_cpts_counts_in_each_and_once_in_both(world, seaso
     two.cpts = [a, b]
     db.session.commit()
 
-    assert reporting.summary([b.id], START, END)["offered"] == 4  # Dr Three's slot + Dr Two's three
-    assert reporting.summary([a.id, b.id], START, END)["offered"] == 9  # not 12
+    assert fill_rate.summary([b.id], START, END)["offered"] == 4  # Dr Three's slot + Dr Two's three
+    assert fill_rate.summary([a.id, b.id], START, END)["offered"] == 9  # not 12
 
 
 def test_autumn_change_day_has_25_hours(world):
@@ -167,9 +168,9 @@ def test_autumn_change_day_has_25_hours(world):
     world.slot(gp, utc(2027, 10, 31, 23, 30))  # Monday 00:30
 
     start, end = date(2027, 10, 30), date(2027, 10, 31)
-    assert [(r["key"], r["offered"]) for r in reporting.breakdown([cpts.id], start, end, "day")] == [
+    assert [(r["key"], r["offered"]) for r in fill_rate.breakdown([cpts.id], start, end, "day")] == [
         ("2027-10-30", 1), ("2027-10-31", 3)]
-    assert [(r["key"], r["offered"]) for r in reporting.breakdown([cpts.id], start, end, "hour")] == [
+    assert [(r["key"], r["offered"]) for r in fill_rate.breakdown([cpts.id], start, end, "hour")] == [
         (2, 2), (23, 2)]
 
 
@@ -177,7 +178,7 @@ def test_days_without_offer_still_appear_in_the_daily_series(world):
     cpts = world.cpts()
     world.slot(world.practitioner(cpts), paris(2027, 7, 14, 10, 0))
 
-    rows = reporting.breakdown([cpts.id], date(2027, 7, 13), date(2027, 7, 15), "day")
+    rows = fill_rate.breakdown([cpts.id], date(2027, 7, 13), date(2027, 7, 15), "day")
 
     assert [(r["key"], r["offered"], r["fill_rate"]) for r in rows] == [
         ("2027-07-13", 0, None), ("2027-07-14", 1, 0.0), ("2027-07-15", 0, None)]
@@ -186,8 +187,8 @@ def test_days_without_offer_still_appear_in_the_daily_series(world):
 def test_fill_rate_by_channel_counts_each_channels_bookings_over_every_offered_slot(season, client, world):
     """An offered slot has no channel: each channel's rate is its filled slots over all the offered ones."""
     expected = [{"key": channel, "offered": 8, "filled": 1, "fill_rate": 0.125} for channel in ("116117", "sas", "15", "other")]
-    assert reporting.breakdown([season["a"].id], START, END, "channel") == expected
-    assert sum(row["fill_rate"] for row in expected) == reporting.summary([season["a"].id], START, END)["fill_rate"]
+    assert fill_rate.breakdown([season["a"].id], START, END, "channel") == expected
+    assert sum(row["fill_rate"] for row in expected) == fill_rate.summary([season["a"].id], START, END)["fill_rate"]
 
     headers = world.headers(world.user("coordinator", season["a"]))
     answer = client.get(f"/api/v1/reports/fill-rate?cpts_id={season['a'].id}&from={START}&to={END}&group_by=channel",
@@ -203,18 +204,18 @@ def test_fill_rate_by_channel_counts_each_channels_bookings_over_every_offered_s
 
 
 def test_full_report_agrees_with_its_parts(season):
-    report = reporting.full_report([season["a"].id], START, END)
+    report = fill_rate.full_report([season["a"].id], START, END)
 
     assert report["summary"]["offered"] == 8
-    assert report["breakdowns"]["channel"] == reporting.breakdown([season["a"].id], START, END, "channel")
-    for group_by in set(reporting.GROUPINGS) - {"channel"}:  # channel rows each count every offered slot
+    assert report["breakdowns"]["channel"] == fill_rate.breakdown([season["a"].id], START, END, "channel")
+    for group_by in set(fill_rate.GROUPINGS) - {"channel"}:  # channel rows each count every offered slot
         rows = report["breakdowns"][group_by]
         assert sum(r["offered"] for r in rows) == 8, group_by
         assert sum(r["filled"] for r in rows) == 4, group_by
 
 
 def test_offered_by_commune_lists_communes_without_offer(season):
-    rows = reporting.offered_by_commune(season["a"].id, date(2027, 3, 29))
+    rows = fill_rate.offered_by_commune(season["a"].id, date(2027, 3, 29))
 
     assert rows == [{"insee": "85222", "name": "Saint-Gilles-Croix-de-Vie", "offered": 0},
                     {"insee": "85234", "name": "Saint-Jean-de-Monts", "offered": 2}]
@@ -223,4 +224,4 @@ def test_offered_by_commune_lists_communes_without_offer(season):
 def test_regulated_channels_are_configuration_for_the_report_too(season, app):
     """SPEC: rules are configuration. A channel taken out of the rules no longer makes regulated acts anywhere."""
     app.config["SUPPLEMENT_RULES"] = app.config["SUPPLEMENT_RULES"] | {"channels": ["116117"]}
-    assert reporting.summary([season["a"].id], START, END)["regulated_acts"] == 1  # sun_0330 came through the 15
+    assert fill_rate.summary([season["a"].id], START, END)["regulated_acts"] == 1  # sun_0330 came through the 15

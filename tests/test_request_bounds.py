@@ -23,8 +23,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from snp_service import hygiene
-from snp_service.extensions import db
+from snp_service.core import hygiene
+from snp_service.core.extensions import db
 from snp_service.models import Cpts, Slot, User
 
 from .cost_guard import bounded

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from snp_service import reporting, retention
-from snp_service.extensions import db
+from snp_service.bookings import retention
+from snp_service.core.extensions import db
 from snp_service.models import Booking, OutboxMessage, Patient
+from snp_service.reporting import fill_rate
 
 from .supplement_helpers import act, paris
 
@@ -29,7 +30,7 @@ def test_purge_erases_old_identities_and_keeps_reports(world):
                                to_phone="+33612345678", body="RDV confirme")
     db.session.add_all([sms_old, sms_recent])
     db.session.commit()
-    before = reporting.summary([cpts.id], date(2020, 7, 1), date(2021, 8, 31))
+    before = fill_rate.summary([cpts.id], date(2020, 7, 1), date(2021, 8, 31))
 
     assert retention.purge_patient_data(now=NOW) == {"patients": 2, "booking_reasons": 1, "sms": 1}
 
@@ -46,7 +47,7 @@ def test_purge_erases_old_identities_and_keeps_reports(world):
     assert (db.session.get(OutboxMessage, sms_old.id).to_phone, db.session.get(OutboxMessage, sms_old.id).body) == (
         None, None)
     assert db.session.get(OutboxMessage, sms_recent.id).to_phone == "+33612345678"
-    assert reporting.summary([cpts.id], date(2020, 7, 1), date(2021, 8, 31)) == before
+    assert fill_rate.summary([cpts.id], date(2020, 7, 1), date(2021, 8, 31)) == before
 
 
 def test_purge_twice_erases_nothing_more(world, app):

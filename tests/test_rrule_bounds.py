@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from snp_service import calendar_import, recurrence
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import to_paris, utcnow
 from snp_service.models import Slot
-from snp_service.timeutil import to_paris, utcnow
+from snp_service.slots import calendar_import, recurrence
 
 from .cost_guard import bounded
 from .factories import page_csrf

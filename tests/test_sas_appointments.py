@@ -8,12 +8,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from snp_service import booking as bookings
-from snp_service.extensions import db
+from config import load_config
+from snp_service.bookings import booking as bookings
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, utcnow
 from snp_service.models import AuditEvent, SasAppointment, SasPush, SasRegulatorIdentifier, Slot
-from snp_service.notify.sas_sender import send_pending
 from snp_service.sas.codes import editor_system
-from snp_service.timeutil import PARIS, utcnow
+from snp_service.sas.sender import send_pending
 
 from .certs import CertificateAuthority
 from .fake_sas import FakeSas
@@ -212,8 +213,9 @@ def test_the_coordinator_sees_the_calls_on_the_sms_page(client, world, area, fak
     assert "Transmis" in section and "En attente" in section and "network" in section
 
 
-def test_push_channels_may_come_as_one_string(world, area, app):
-    app.config["SAS_PUSH_CHANNELS"] = "sas"  # SNP_SAS_PUSH_CHANNELS=sas: not JSON, kept as text
+def test_push_channels_may_come_as_one_string(world, area, app, monkeypatch):
+    monkeypatch.setenv("SNP_SAS_PUSH_CHANNELS", "sas")  # not JSON: kept as text, a list once the configuration is loaded
+    app.config["SAS_PUSH_CHANNELS"] = load_config("testing")["SAS_PUSH_CHANNELS"]
     _book(area, world.slot(area["doctor"], utcnow() + timedelta(hours=3)), channel="116117")
     _book(area, world.slot(area["doctor"], utcnow() + timedelta(hours=4)), channel="sas")
     assert [p.event for p in db.session.scalars(select(SasPush))] == ["booked"]

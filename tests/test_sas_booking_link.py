@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from snp_service.timeutil import PARIS, utcnow
+from snp_service.core.timeutil import PARIS, utcnow
 
 from .factories import sign_in_form as sign_in
 

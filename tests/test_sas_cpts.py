@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from snp_service.extensions import db
-from snp_service.timeutil import utcnow
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 
 from .sas_world import SAS_HEADERS, assert_conforming_bundle, by_reference, configure, entries, search_url, take_part
 

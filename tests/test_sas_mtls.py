@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import http.client
 import json
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
-from snp_service.timeutil import utcnow
+from snp_service import create_app
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 
 from .certs import CertificateAuthority
 from .conftest import need
@@ -50,7 +53,7 @@ def test_forged_headers_from_an_untrusted_address_are_refused(client, gp):
 
 
 def test_the_socket_peer_counts_not_the_forwarded_address(client, gp):
-    """With ProxyFix installed (snp_service/proxy.py), REMOTE_ADDR is the forwarded one: the socket peer decides."""
+    """With ProxyFix installed (snp_service/core/proxy.py), REMOTE_ADDR is the forwarded one: the socket peer decides."""
     # A stranger claiming, by X-Forwarded-For, to be the proxy.
     _refused(_search(client, gp, SAS_HEADERS | {"X-Forwarded-For": "127.0.0.1"}, remote_addr="10.1.2.3"), 401)
     # The proxy forwarding the platform's connection: its own address counts, not the forwarded one.
@@ -58,12 +61,32 @@ def test_the_socket_peer_counts_not_the_forwarded_address(client, gp):
                    remote_addr="127.0.0.1").status_code == 200
 
 
-def test_trusted_proxies_may_be_networks(client, gp, app):
-    app.config["TRUSTED_PROXIES"] = ["10.0.0.0/8"]
-    assert _search(client, gp, SAS_HEADERS, remote_addr="10.1.2.3").status_code == 200
-    _refused(_search(client, gp, SAS_HEADERS, remote_addr="127.0.0.1"), 401)
-    app.config["TRUSTED_PROXIES"] = "192.0.2.1, 10.0.0.0/8"  # SNP_TRUSTED_PROXIES=a,b arrives as one string
-    assert _search(client, gp, SAS_HEADERS, remote_addr="10.1.2.3").status_code == 200
+def test_trusted_proxies_may_be_networks(gp, database_url):
+    """TRUSTED_PROXIES is read when the service starts (each app here is a start), by the one rule ProxyFix reads too."""
+    with _app_trusting(database_url, ["10.0.0.0/8"]) as client:
+        assert _search(client, gp, SAS_HEADERS, remote_addr="10.1.2.3").status_code == 200
+        _refused(_search(client, gp, SAS_HEADERS, remote_addr="127.0.0.1"), 401)
+    # SNP_TRUSTED_PROXIES=a,b arrives as one string: a list once the configuration is loaded.
+    with _app_trusting(database_url, "192.0.2.1, 10.0.0.0/8") as client:
+        assert _search(client, gp, SAS_HEADERS, remote_addr="10.1.2.3").status_code == 200
+
+
+def test_an_ipv4_mapped_peer_is_its_ipv4_address(client, gp):
+    """A dual-stack socket shows the proxy 127.0.0.1 as ::ffff:127.0.0.1: still the trusted proxy."""
+    assert _search(client, gp, SAS_HEADERS, remote_addr="::ffff:127.0.0.1").status_code == 200
+    _refused(_search(client, gp, SAS_HEADERS, remote_addr="::ffff:10.1.2.3"), 401)
+
+
+@contextmanager
+def _app_trusting(database_url: str, trusted):
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": trusted})
+    configure(app)
+    try:
+        yield app.test_client()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.mark.parametrize("verify", [None, "NONE", "FAILED:certificate has expired", "success"])

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import select
 
+from snp_service.core.extensions import db
 from snp_service.demo import load_demo
-from snp_service.extensions import db
 from snp_service.models import AuditEvent, Cpts, Practitioner
 
 from .factories import sign_in_form as sign_in

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import AuditEvent, SasRegulatorIdentifier, User
 
 from .sas_world import SAS_HEADERS, assert_conforms, assert_operation_outcome, configure

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from snp_service.timeutil import PARIS, utcnow
+from snp_service.core.timeutil import PARIS, utcnow
 
 from .sas_world import SAS_HEADERS, assert_conforming_bundle, by_reference, configure, entries, search_url, take_part
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from snp_service.extensions import db
-from snp_service.timeutil import PARIS, utcnow
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, utcnow
 
 from .sas_world import SAS_HEADERS, assert_operation_outcome, configure, entries, search_url, take_part
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, UTC, utcnow
 from snp_service.models import JobRun, Slot
 from snp_service.scheduling import JOBS, run_job
 from snp_service.scheduling.leader import leader_lock_for
 from snp_service.scheduling.runner import build_scheduler
-from snp_service.timeutil import PARIS, UTC, utcnow
 
 REPO = Path(__file__).resolve().parents[1]
 TICK_SECONDS = 1.0

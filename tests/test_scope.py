@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import AuditEvent, Booking, Cpts
 
 from . import scope_world
@@ -125,31 +125,31 @@ def test_regulators_do_not_list_practitioners(client, sw):
 
 def test_account_rules_hold_in_the_service_for_every_caller(sw):
     """The pages call the account service directly: who may create or (de)activate an account is decided there."""
-    from snp_service import accounts
-    from snp_service.errors import Forbidden, NotFound
+    from snp_service.accounts import users
+    from snp_service.core.errors import Forbidden, NotFound
 
     coordinator_a, coordinator_c = sw.users["coordinator_A"], sw.users["coordinator_C"]
     gp_a = sw.users["gp_A"]
     with pytest.raises(NotFound):  # a GP account of A is not C's to switch off (nor to know of)
-        accounts.set_user_active(coordinator_c, gp_a.id, False)
+        users.set_user_active(coordinator_c, gp_a.id, False)
     with pytest.raises(NotFound):
-        accounts.set_user_active(coordinator_a, sw.users["admin"].id, False)
+        users.set_user_active(coordinator_a, sw.users["admin"].id, False)
     with pytest.raises(Forbidden):
-        accounts.set_user_active(coordinator_a, coordinator_a.id, False)
+        users.set_user_active(coordinator_a, coordinator_a.id, False)
     with pytest.raises(Forbidden):
-        accounts.set_user_active(sw.users["regulator_A"], gp_a.id, False)
+        users.set_user_active(sw.users["regulator_A"], gp_a.id, False)
     db.session.expire_all()
     assert db.session.get(type(gp_a), gp_a.id).active
-    assert accounts.set_user_active(coordinator_a, gp_a.id, False).active is False
-    assert accounts.set_user_active(sw.users["admin"], gp_a.id, True).active is True
+    assert users.set_user_active(coordinator_a, gp_a.id, False).active is False
+    assert users.set_user_active(sw.users["admin"], gp_a.id, True).active is True
 
     # Creating: a coordinator of C may not link a GP account to A's practitioner, nor create an admin.
     with pytest.raises(NotFound):
-        accounts.create_user(coordinator_c, email="x@test.example", password="a-long-enough-passphrase", role="gp",
+        users.create_user(coordinator_c, email="x@test.example", password="a-long-enough-passphrase", role="gp",
                              cpts_ids=[sw.cpts["C"].id], practitioner_id=gp_a.practitioner_id)
     with pytest.raises(Forbidden):
-        accounts.create_user(coordinator_c, email="y@test.example", password="a-long-enough-passphrase",
+        users.create_user(coordinator_c, email="y@test.example", password="a-long-enough-passphrase",
                              role="admin", cpts_ids=[sw.cpts["C"].id])
     with pytest.raises(Forbidden):
-        accounts.create_user(coordinator_c, email="z@test.example", password="a-long-enough-passphrase",
+        users.create_user(coordinator_c, email="z@test.example", password="a-long-enough-passphrase",
                              role="regulator", cpts_ids=[sw.cpts["A"].id])

@@ -14,12 +14,13 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from snp_service import accounts, booking as bookings
-from snp_service.errors import Forbidden, Invalid, NotFound
-from snp_service.extensions import db
+from snp_service.accounts import setup_links, users
+from snp_service.bookings import booking as bookings
+from snp_service.core.errors import Forbidden, Invalid, NotFound
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS
 from snp_service.models import Booking, OutboxMessage, PasswordSetupLink, User
 from snp_service.notify import outbox
-from snp_service.timeutil import PARIS
 
 from . import scope_world
 from .factories import page_csrf
@@ -102,15 +103,15 @@ def test_finding1_the_page_form_refuses_a_regulator_linked_to_a_practitioner(app
 def test_a_gp_account_is_linked_only_to_a_practitioner_of_its_cpts(world, sw):
     """A GP account reads the CPTS it was given: its practitioner must belong to each of them."""
     with pytest.raises(Invalid) as refused:
-        accounts.create_user(sw.users["admin"], email="gp-b@test.example", password="a-long-enough-passphrase",
+        users.create_user(sw.users["admin"], email="gp-b@test.example", password="a-long-enough-passphrase",
                              role="gp", cpts_ids=[sw.cpts["B"].id], practitioner_id=sw.more["shared"].id)
     assert refused.value.fields == {"practitioner_id": ["not a member of every CPTS of the account"]}
     # A coordinator of A does not create the account of a practitioner who also works for C (it would see the
     # patients C books on their slots); an admin does.
     with pytest.raises(Forbidden):
-        accounts.create_user(sw.users["coordinator_A"], email="gp-a@test.example", password="a-long-enough-passphrase",
+        users.create_user(sw.users["coordinator_A"], email="gp-a@test.example", password="a-long-enough-passphrase",
                              role="gp", cpts_ids=[sw.cpts["A"].id], practitioner_id=sw.more["shared"].id)
-    created = accounts.create_user(sw.users["admin"], email="gp-a@test.example", password="a-long-enough-passphrase",
+    created = users.create_user(sw.users["admin"], email="gp-a@test.example", password="a-long-enough-passphrase",
                                    role="gp", cpts_ids=[sw.cpts["A"].id], practitioner_id=sw.more["shared"].id)
     assert created.cpts_ids == [sw.cpts["A"].id]
 
@@ -145,16 +146,16 @@ def test_finding2_a_coordinator_gets_no_link_for_a_coordinator_of_two_cpts(app, 
     page = coordinator.get(f"/coordination?cpts_id={cpts_a}").get_data(as_text=True)
     assert target.email in page and f"Lien de mot de passe pour {target.email}" not in page
     assert "géré par un administrateur" in page
-    for action in (lambda: accounts.issue_setup_link(sw.users["coordinator_A"], target.id),
-                   lambda: accounts.set_user_active(sw.users["coordinator_A"], target.id, False),
-                   lambda: accounts.change_password(sw.users["coordinator_A"], target.id, "un-autre-mot-de-passe")):
+    for action in (lambda: setup_links.issue_setup_link(sw.users["coordinator_A"], target.id),
+                   lambda: users.set_user_active(sw.users["coordinator_A"], target.id, False),
+                   lambda: users.change_password(sw.users["coordinator_A"], target.id, "un-autre-mot-de-passe")):
         with pytest.raises(NotFound):
             action()
 
 
 def test_finding2_a_coordinator_gets_no_link_for_a_gp_whose_practitioner_works_for_another_cpts(app, world, sw):
     """A GP account given A only still sees the patients C books on its practitioner's slots."""
-    gp = accounts.create_user(sw.users["admin"], email="gp-a@test.example", password="a-long-enough-passphrase",
+    gp = users.create_user(sw.users["admin"], email="gp-a@test.example", password="a-long-enough-passphrase",
                               role="gp", cpts_ids=[sw.cpts["A"].id], practitioner_id=sw.more["shared"].id)
     coordinator = _page_client(app, world, sw.users["coordinator_A"])
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from snp_service.timeutil import utcnow
+from snp_service.core.timeutil import utcnow
 
 # Three communes on the Vendée coast: Saint-Gilles (centre), Saint-Hilaire (~5 km), Challans (~20 km).
 COMMUNES = (("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),
@@ -185,7 +185,7 @@ def test_the_answer_is_the_response_schema(client, world, monkeypatch):
     """What the OpenAPI document says is what the client gets: the schema cuts the answer to its fields."""
     from marshmallow import Schema
 
-    from snp_service import search
+    from snp_service.slots import search
     from snp_service.api.schemas.search import SearchAnswerSchema
 
     cpts, headers = _area(world)

@@ -5,9 +5,9 @@ from datetime import datetime
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS
 from snp_service.models import AuditEvent, Season
-from snp_service.timeutil import PARIS
 
 
 def paris(*args) -> datetime:

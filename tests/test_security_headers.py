@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from snp_service import accounts, create_app
-from snp_service.extensions import db
+from snp_service import create_app
+from snp_service.accounts import setup_links
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Season
-from snp_service.timeutil import utcnow
 
 from .factories import World
 
@@ -224,7 +225,7 @@ def everyone(app):
             world.sign_in_page(clients[role], user)
         ids = {"cpts_id": cpts.id, "season_id": season.id, "practitioner_id": gp.practitioner_id,
                "slot_id": slot.id, "user_id": users["regulator"].id, "account_id": users["regulator"].id,
-               "secret": accounts.issue_setup_link(users["admin"], users["regulator"].id)[0]}
+               "secret": setup_links.issue_setup_link(users["admin"], users["regulator"].id)[0]}
         db.session.remove()
     return {"clients": clients | {"anonymous": app.test_client()}, "ids": ids, "season": season,
             "other_season": other}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from snp_service.shared_agenda import planning_grid
-from snp_service.timeutil import PARIS, paris_today, utcnow
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
+from snp_service.slots.shared_agenda import planning_grid
 
 from .factories import World
 

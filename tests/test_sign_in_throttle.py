@@ -13,10 +13,10 @@ from flask import g, jsonify, request
 from sqlalchemy import func, select, update
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.proxy import socket_peer
+from snp_service.core.timeutil import utcnow
 from snp_service.models import SignInAttempt
-from snp_service.proxy import socket_peer
-from snp_service.timeutil import utcnow
 
 from .factories import PASSWORD, page_csrf
 
@@ -185,7 +185,7 @@ def test_refused_attempts_do_not_extend_the_lockout(app, client, world, limits):
 
 
 def test_purge_keeps_only_attempts_inside_the_window(app, client, world, limits):
-    from snp_service.sign_in import purge_old_attempts
+    from snp_service.accounts.sign_in import purge_old_attempts
 
     for n in range(3):
         _api_sign_in(client, f"u{n}@test.example", WRONG)
@@ -206,6 +206,20 @@ def test_proxy_fix_keeps_the_socket_peer_for_checks_about_the_proxy(database_url
     untrusted = client.get("/_peer", headers=forwarded, environ_base={"REMOTE_ADDR": "192.0.2.9"}).get_json()
     assert trusted == {"client": "198.51.100.1", "scheme": "https", "peer": "10.2.3.4"}
     assert untrusted == {"client": "192.0.2.9", "scheme": "http", "peer": "192.0.2.9"}
+
+
+def test_proxy_fix_reads_an_ipv4_mapped_peer_as_its_ipv4_address(database_url):
+    """One rule for the proxy, read by ProxyFix and by the SAS interface alike: a dual-stack socket shows the
+    trusted 10.2.3.4 as ``::ffff:10.2.3.4``, and its forwarded address counts."""
+    probe = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                        "TRUSTED_PROXIES": ["10.0.0.0/8"]})
+    probe.add_url_rule("/_peer", "peer", lambda: jsonify(client=request.remote_addr))
+    client = probe.test_client()
+    forwarded = {"X-Forwarded-For": "198.51.100.1"}
+    assert client.get("/_peer", headers=forwarded, environ_base={"REMOTE_ADDR": "::ffff:10.2.3.4"}).get_json() == {
+        "client": "198.51.100.1"}
+    assert client.get("/_peer", headers=forwarded, environ_base={"REMOTE_ADDR": "::ffff:192.0.2.9"}).get_json() == {
+        "client": "::ffff:192.0.2.9"}
 
 
 # Issue 28, finding 6: a lockout that an attacker cannot turn against the user (OWASP device cookies).

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from snp_service.timeutil import PARIS, paris_today, utcnow
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
 
 
 def tomorrow_at(hour: int, minute: int = 0) -> datetime:

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from openpyxl import Workbook
 
-from snp_service import supplements
-from snp_service.extensions import db
-from snp_service.spreadsheets import append_row, csv_bytes, xlsx_bytes
+from snp_service.core.extensions import db
+from snp_service.core.spreadsheets import append_row, csv_bytes, xlsx_bytes
+from snp_service.supplements import ledger
 
 from .factories import sign_in_form
 from .supplement_helpers import act
@@ -60,7 +60,7 @@ def july(world):
     act(world, durand, "2020-07-20T10:00")
     act(world, durand, "2020-07-20T10:30", by_treating_doctor=True, channel="sas")
     act(world, martin, "2020-07-21T21:00", channel="15")
-    supplements.accrue(today=date(2020, 7, 31))
+    ledger.accrue(today=date(2020, 7, 31))
     return {"cpts": cpts, "durand": durand, "martin": martin, "coordinator": world.user("coordinator", cpts)}
 
 

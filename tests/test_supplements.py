@@ -7,10 +7,11 @@ import holidays
 import pytest
 from sqlalchemy import select
 
-from snp_service import indicators, supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import month_end, paris_today, to_paris
 from snp_service.models import SupplementAct, SupplementLine
-from snp_service.timeutil import month_end, paris_today, to_paris
+from snp_service.reporting import indicators
+from snp_service.supplements import ledger, statements
 
 from .supplement_helpers import act
 
@@ -18,11 +19,11 @@ JULY_31 = date(2020, 7, 31)
 
 
 def verdicts(cpts, month="2020-07"):
-    statement = supplements.statement(cpts.id, month, detail=True)
+    statement = statements.statement(cpts.id, month, detail=True)
     return {a["booking_id"]: a["excluded_by"] for line in statement["lines"] for a in line["acts"]}
 
 
-def ledger():
+def ledger_lines():
     return [(line.booking_id, line.kind, line.amount_cents, line.month)
             for line in db.session.scalars(select(SupplementLine).order_by(SupplementLine.id))]
 
@@ -51,13 +52,13 @@ def test_each_rule_excludes_the_act_with_its_code(world):
     act(world, gp, "2020-07-10T11:00", outcome="no_show")
     act(world, gp, "2020-07-10T12:00", outcome=None)
 
-    counts = supplements.accrue(today=JULY_31)
+    counts = ledger.accrue(today=JULY_31)
 
     assert counts == {"acts": 11, "eligible": 5, "accruals": 5, "reversals": 0, "net_cents": 5 * 1500}
     assert verdicts(cpts) == {b.id: None for b in eligible} | excluded
-    line, = supplements.statement(cpts.id, "2020-07")["lines"]
+    line, = statements.statement(cpts.id, "2020-07")["lines"]
     assert (line["practitioner_id"], line["acts"], line["amount_cents"]) == (gp.id, 5, 7500)
-    assert supplements.ledger_cents([cpts.id], date(2020, 7, 6), date(2020, 7, 12)) == 7500
+    assert statements.ledger_cents([cpts.id], date(2020, 7, 6), date(2020, 7, 12)) == 7500
 
 
 def test_french_public_holiday_is_pdsa_all_day(world):
@@ -69,12 +70,12 @@ def test_french_public_holiday_is_pdsa_all_day(world):
     wednesday = act(world, gp, "2020-07-15T10:00")
     assumption = act(world, gp, "2020-08-15T10:00")  # a Saturday morning, but 15 August
 
-    supplements.accrue(today=date(2020, 8, 20))
+    ledger.accrue(today=date(2020, 8, 20))
 
     assert verdicts(cpts) == {monday.id: None, bastille_day.id: "pdsa_hours", morning_after.id: "pdsa_hours",
                               wednesday.id: None}
     assert verdicts(cpts, "2020-08") == {assumption.id: "pdsa_hours"}
-    assert supplements.statement(cpts.id, "2020-07")["total_cents"] == 3000
+    assert statements.statement(cpts.id, "2020-07")["total_cents"] == 3000
 
 
 def test_weekly_cap_keeps_the_earliest_acts_of_the_iso_week(world):
@@ -86,13 +87,13 @@ def test_weekly_cap_keeps_the_earliest_acts_of_the_iso_week(world):
     pdsa = act(world, gp, "2020-07-22T21:00")  # excluded by another rule: does not use up the cap
     next_monday = act(world, gp, "2020-07-27T09:00")
 
-    supplements.accrue(today=JULY_31)
+    ledger.accrue(today=JULY_31)
 
     found = verdicts(cpts)
     capped = {bookings[start].id for start in week if start.startswith("2020-07-24")}
     assert {b for b, reason in found.items() if reason == "weekly_cap"} == capped
     assert found[pdsa.id] == "pdsa_hours" and found[next_monday.id] is None
-    line, = supplements.statement(cpts.id, "2020-07")["lines"]
+    line, = statements.statement(cpts.id, "2020-07")["lines"]
     assert (line["acts"], line["amount_cents"]) == (21, 21 * 1500)
 
 
@@ -102,26 +103,26 @@ def test_late_cancellation_and_outcome_change_add_reversal_lines(world):
     kept = act(world, gp, "2020-07-20T10:00")
     cancelled = act(world, gp, "2020-07-21T10:00")
     corrected = act(world, gp, "2020-07-22T10:00")
-    supplements.accrue(today=JULY_31)
-    first_lines = ledger()
+    ledger.accrue(today=JULY_31)
+    first_lines = ledger_lines()
 
     cancelled.status, cancelled.slot.status = "cancelled", "free"
     corrected.outcome = "no_show"
     db.session.commit()
-    counts = supplements.accrue(today=JULY_31)
+    counts = ledger.accrue(today=JULY_31)
 
     assert counts["reversals"] == 2 and counts["net_cents"] == -3000
-    assert ledger() == first_lines + [(cancelled.id, "reversal", -1500, "2020-07"),
+    assert ledger_lines() == first_lines + [(cancelled.id, "reversal", -1500, "2020-07"),
                                       (corrected.id, "reversal", -1500, "2020-07")]
     assert first_lines == [(b.id, "accrual", 1500, "2020-07") for b in (kept, cancelled, corrected)]
-    line, = supplements.statement(cpts.id, "2020-07")["lines"]
+    line, = statements.statement(cpts.id, "2020-07")["lines"]
     assert (line["acts"], line["amount_cents"]) == (1, 1500)
 
     corrected.outcome = "honored"  # the GP fixes a mistaken no-show: accrued again, as a new line
     db.session.commit()
-    supplements.accrue(today=JULY_31)
-    assert ledger()[-1] == (corrected.id, "accrual", 1500, "2020-07")
-    assert supplements.statement(cpts.id, "2020-07")["total_cents"] == 3000
+    ledger.accrue(today=JULY_31)
+    assert ledger_lines()[-1] == (corrected.id, "accrual", 1500, "2020-07")
+    assert statements.statement(cpts.id, "2020-07")["total_cents"] == 3000
 
 
 def test_accrual_is_idempotent(world):
@@ -129,13 +130,13 @@ def test_accrual_is_idempotent(world):
     gp = world.practitioner(cpts)
     act(world, gp, "2020-07-20T10:00")
     act(world, gp, "2020-07-20T21:00")
-    supplements.accrue(today=JULY_31)
-    lines, acts = ledger(), db.session.scalars(select(SupplementAct.booking_id)).all()
+    ledger.accrue(today=JULY_31)
+    lines, acts = ledger_lines(), db.session.scalars(select(SupplementAct.booking_id)).all()
 
-    again = supplements.accrue(today=JULY_31)
+    again = ledger.accrue(today=JULY_31)
 
     assert again == {"acts": 2, "eligible": 1, "accruals": 0, "reversals": 0, "net_cents": 0}
-    assert ledger() == lines and sorted(db.session.scalars(select(SupplementAct.booking_id)).all()) == sorted(acts)
+    assert ledger_lines() == lines and sorted(db.session.scalars(select(SupplementAct.booking_id)).all()) == sorted(acts)
 
 
 def test_amount_and_cap_come_from_configuration(world, app):
@@ -144,9 +145,9 @@ def test_amount_and_cap_come_from_configuration(world, app):
     gp = world.practitioner(cpts)
     act(world, gp, "2020-07-20T10:00")
     act(world, gp, "2020-07-21T10:00")
-    supplements.accrue(today=JULY_31)
-    assert supplements.statement(cpts.id, "2020-07")["total_cents"] == 1650
-    assert supplements.ledger_cents([cpts.id], date(2020, 7, 1), date(2020, 7, 31)) == 1650
+    ledger.accrue(today=JULY_31)
+    assert statements.statement(cpts.id, "2020-07")["total_cents"] == 1650
+    assert statements.ledger_cents([cpts.id], date(2020, 7, 1), date(2020, 7, 31)) == 1650
 
 
 def test_weekly_cap_counts_a_practitioners_acts_in_every_cpts(world, app):
@@ -157,10 +158,10 @@ def test_weekly_cap_counts_a_practitioners_acts_in_every_cpts(world, app):
     db.session.commit()
     act(world, gp, "2020-07-20T10:00")
     act(world, gp, "2020-07-21T10:00")
-    supplements.accrue(today=JULY_31)
-    assert supplements.ledger_cents([second.id], date(2020, 7, 21), date(2020, 7, 21)) == 0
-    assert supplements.ledger_cents([second.id], date(2020, 7, 20), date(2020, 7, 20)) == 1500
-    assert supplements.ledger_cents([first.id, second.id], date(2020, 7, 1), date(2020, 7, 31)) == 1500
+    ledger.accrue(today=JULY_31)
+    assert statements.ledger_cents([second.id], date(2020, 7, 21), date(2020, 7, 21)) == 0
+    assert statements.ledger_cents([second.id], date(2020, 7, 20), date(2020, 7, 20)) == 1500
+    assert statements.ledger_cents([first.id, second.id], date(2020, 7, 1), date(2020, 7, 31)) == 1500
 
 
 def test_statement_api_json_and_scopes(client, world):
@@ -170,7 +171,7 @@ def test_statement_api_json_and_scopes(client, world):
     kept = act(world, gp_user.practitioner, "2020-07-20T10:00")
     act(world, gp_user.practitioner, "2020-07-21T10:00")
     night = act(world, colleague, "2020-07-20T22:00")
-    supplements.accrue(today=JULY_31)
+    ledger.accrue(today=JULY_31)
     coordinator = world.headers(world.user("coordinator", cpts))
 
     body = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07", headers=coordinator).get_json()
@@ -210,7 +211,7 @@ def test_statement_csv_opens_in_french_excel(client, world):
     gp = world.practitioner(cpts, last_name="=Durand")
     act(world, gp, "2020-07-20T10:00")
     act(world, gp, "2020-07-20T10:30", by_treating_doctor=True)
-    supplements.accrue(today=JULY_31)
+    ledger.accrue(today=JULY_31)
     headers = world.headers(world.user("coordinator", cpts))
 
     response = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&month=2020-07&format=csv", headers=headers)
@@ -237,7 +238,7 @@ def test_season_statement_spans_months_and_stops_at_the_season_bounds(client, wo
     season = Season(cpts_id=cpts.id, name="Été 2020", start_date=date(2020, 7, 13), end_date=date(2020, 9, 10))
     db.session.add(season)
     db.session.commit()
-    supplements.accrue_between("test", date(2020, 7, 1), date(2020, 9, 30))
+    ledger.accrue_between("test", date(2020, 7, 1), date(2020, 9, 30))
     headers = world.headers(world.user("coordinator", cpts))
 
     body = client.get(f"/api/v1/supplements?cpts_id={cpts.id}&season_id={season.id}&detail=1", headers=headers).get_json()
@@ -295,10 +296,10 @@ def test_report_indicators_and_statement_agree_at_any_time(client, world):
     old.outcome = "honored"
     db.session.commit()
     old_day = to_paris(old.slot.start_at).date()
-    supplements.accrue_between("job:accrue_supplements", old_day, old_day)
+    ledger.accrue_between("job:accrue_supplements", old_day, old_day)
     assert figures(old) == (1500, 1500, 1500)
     corrected = client.post(f"/api/v1/bookings/{old.id}/outcome", json={"outcome": "no_show"}, headers=coordinator)
     assert corrected.status_code == 200
     assert figures(old) == (1500, 1500, 1500)  # closed: the ledger keeps what was accrued, and so does the report
-    supplements.accrue()  # the nightly run changes nothing either
+    ledger.accrue()  # the nightly run changes nothing either
     assert figures(old) == (1500, 1500, 1500) and figures(recent) == (1500, 1500, 1500)

@@ -31,9 +31,9 @@ import requests
 from sqlalchemy import func, select
 
 from snp_service import create_app
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, JobRun, SignInAttempt
-from snp_service.timeutil import utcnow
 
 from .conftest import TEST_DB, need
 from .deploy_config import (REPO, UnitProcess, answers, children, is_running, nginx_available, nginx_site,

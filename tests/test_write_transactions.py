@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import Integer, String, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from snp_service.database import insert_row, write_transaction
-from snp_service.extensions import db
+from snp_service.core.database import write_transaction
+from snp_service.core.extensions import db
+from snp_service.core.fast_paths import insert_row
 from snp_service.models import Practitioner
 
 

@@ -15,7 +15,7 @@ import unicodedata
 from alembic import op
 import sqlalchemy as sa
 
-from snp_service.confusables import skeleton
+from snp_service.data.confusables import skeleton
 
 
 # revision identifiers, used by Alembic.

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_login import current_user as session_user
 
-from ..accounts import user_for_token
-from ..errors import Unauthorized
-from ..extensions import api, csrf
+from ..accounts.tokens import user_for_token
+from ..core.errors import Unauthorized
+from ..core.extensions import api, csrf
 from .blueprint import Blueprint
 from .errors import register_error_handlers
 from .openapi import ErrorResponsesPlugin

@@ -3,8 +3,8 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 
-from .. import accounts, known_devices, sign_in
-from ..policy import require_roles
+from ..accounts import known_devices, sign_in, tokens
+from ..policy import EVERY_ROLE, require_roles
 from .blueprint import Blueprint
 from .errors import error_response
 from .openapi import documented_errors
@@ -31,18 +31,18 @@ def issue_token(credentials):
         body, status = error_response(refused.status, refused.code, refused.message)
         body.headers["Retry-After"] = str(refused.retry_after)
         return body, status
-    secret, token = accounts.issue_token(user, timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
+    secret, token = tokens.issue_token(user, timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]))
     return {"token": secret, "expires_at": token.expires_at, "user": user_summary(user),
             "device_token": known_devices.issue(user.id)}
 
 
 @blp.route("/token", methods=["DELETE"])
-@require_roles("admin", "coordinator", "regulator", "gp")
+@require_roles(EVERY_ROLE)
 @blp.response(204)
 def revoke_token(user):
     """Revoke the bearer token of this request (log out)."""
     if g.get("api_token"):
-        accounts.revoke_token(g.api_token, user)
+        tokens.revoke_token(g.api_token, user)
 
 
 def user_summary(user) -> dict:

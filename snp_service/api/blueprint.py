@@ -20,7 +20,7 @@ class JsonBodyParser(FlaskParser):
     (numbers beyond 64 bits, NaN, NUL bytes, lone surrogates and deep nesting are 400s; text in NFC)."""
 
     def _raw_load_json(self, req):
-        from ..hygiene import loads
+        from ..core.hygiene import loads
 
         if not is_json_request(req):
             if req.get_data(cache=True):

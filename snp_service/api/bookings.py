@@ -1,9 +1,9 @@
 """/api/v1/bookings: book, cancel, move, record outcomes."""
 from flask import request
 
-from .. import booking
-from ..errors import Invalid
-from ..policy import require_roles
+from ..bookings import booking
+from ..core.errors import Invalid
+from ..policy import BOOKERS, EVERY_ROLE, OUTCOME_RECORDERS, require_roles
 from .blueprint import Blueprint
 from .schemas.bookings import (BookingQuerySchema, BookingRequestSchema, BookingSchema, CancelRequestSchema,
                                MoveRequestSchema, OutcomeRequestSchema)
@@ -14,7 +14,7 @@ MAX_IDEMPOTENCY_KEY = 100
 
 
 @blp.route("", methods=["POST"])
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 @blp.arguments(BookingRequestSchema())
 @blp.response(201, BookingSchema)
 @blp.alt_response(200, schema=BookingSchema, description="Replay of an earlier request with the same Idempotency-Key")
@@ -31,7 +31,7 @@ def _idempotency_key() -> str | None:
 
 
 @blp.route("", methods=["GET"])
-@require_roles("regulator", "coordinator", "admin", "gp")
+@require_roles(EVERY_ROLE)
 @blp.arguments(BookingQuerySchema(), location="query")
 @blp.response(200, BookingSchema(many=True))
 def list_bookings(query, user):
@@ -40,14 +40,14 @@ def list_bookings(query, user):
 
 
 @blp.route("/<int:booking_id>", methods=["GET"])
-@require_roles("regulator", "coordinator", "admin", "gp")
+@require_roles(EVERY_ROLE)
 @blp.response(200, BookingSchema)
 def get_booking(booking_id, user):
     return booking.get_booking(user, booking_id)
 
 
 @blp.route("/<int:booking_id>/cancel", methods=["POST"])
-@require_roles("regulator", "coordinator", "admin", "gp")
+@require_roles(EVERY_ROLE)
 @blp.arguments(CancelRequestSchema())
 @blp.response(200, BookingSchema)
 def cancel_booking(data, booking_id, user):
@@ -55,7 +55,7 @@ def cancel_booking(data, booking_id, user):
 
 
 @blp.route("/<int:booking_id>/move", methods=["POST"])
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 @blp.arguments(MoveRequestSchema())
 @blp.response(201, BookingSchema)
 def move_booking(data, booking_id, user):
@@ -63,7 +63,7 @@ def move_booking(data, booking_id, user):
 
 
 @blp.route("/<int:booking_id>/outcome", methods=["POST"])
-@require_roles("coordinator", "admin", "gp")
+@require_roles(OUTCOME_RECORDERS)
 @blp.arguments(OutcomeRequestSchema())
 @blp.response(200, BookingSchema)
 def record_outcome(data, booking_id, user):

@@ -1,7 +1,7 @@
 """GET /calendar/<token>.ics: a practitioner's SNP slots as an iCalendar feed (secret-token access)."""
 from flask import Blueprint, Response
 
-from .. import calendar_feed
+from ..slots import calendar_feed
 
 bp = Blueprint("calendar_feed", __name__)
 

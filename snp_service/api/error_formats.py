@@ -68,11 +68,6 @@ FHIR_ERROR = ErrorFormat("OperationOutcome", "application/fhir+json", {
 _BY_PREFIX: list[tuple[str, ErrorFormat]] = [(FHIR_PATH_PREFIX, FHIR_ERROR)]
 
 
-def register_error_format(prefix: str, error_format: ErrorFormat) -> None:
-    _BY_PREFIX.append((prefix, error_format))
-    _BY_PREFIX.sort(key=lambda item: len(item[0]), reverse=True)
-
-
 def error_format_for(path: str) -> ErrorFormat:
     for prefix, error_format in _BY_PREFIX:
         if path == prefix or path.startswith(prefix.rstrip("/") + "/"):

@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from ..errors import DomainError
-from ..extensions import db, login_manager
+from ..core.errors import DomainError
+from ..core.extensions import db, login_manager
 from .error_formats import error_format_for
 
 log = logging.getLogger(__name__)

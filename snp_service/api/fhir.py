@@ -7,10 +7,10 @@ from datetime import datetime
 
 from flask import Response, current_app, jsonify, request
 
-from .. import fhir_publish
-from ..errors import NotFound
+from ..core.errors import NotFound
+from ..core.timeutil import instant_in_bounds
 from ..sas.outcome import FhirInvalid
-from ..timeutil import instant_in_bounds
+from ..slots import fhir_publish
 from .blueprint import Blueprint
 
 URL_PREFIX = "/fhir"

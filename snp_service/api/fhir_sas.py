@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from ..sas import capability, mtls, regulators
-from ..sas import search as slot_search
+from ..sas import capability, mtls, regulators, search as slot_search
 from ..sas.codes import fhir_base
 from ..sas.outcome import FhirInvalid, fhir_response
 

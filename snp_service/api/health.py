@@ -2,7 +2,7 @@
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from ..extensions import db
+from ..core.extensions import db
 
 blp = Blueprint("health", __name__)
 

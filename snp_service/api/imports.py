@@ -2,8 +2,8 @@
 from flask import current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from .. import history_import
-from ..policy import check_cpts, require_roles
+from ..policy import COORDINATION, check_cpts, require_roles
+from ..reporting import history_import
 from .blueprint import Blueprint
 from .schemas.imports import HistoryImportQuerySchema, HistoryImportResultSchema
 
@@ -14,7 +14,7 @@ blp = Blueprint("imports", __name__, description="History import")
 @blp.route("/history", methods=["POST"])
 @blp.doc(requestBody={"required": True, "description": "the CSV of SPEC section 4 (UTF-8, comma)",
                       "content": {"text/csv": {"schema": {"type": "string"}}}})
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(HistoryImportQuerySchema(), location="query")
 @blp.response(201, HistoryImportResultSchema)
 def import_history(args, user):

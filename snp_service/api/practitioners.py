@@ -1,7 +1,11 @@
 """/api/v1/practitioners: the members of a CPTS."""
 
-from .. import calendar_feed, practitioners
-from ..policy import check_cpts, get_practitioner, listing_scope, practitioner_lookup_scope, require_roles
+from ..cpts import practitioners
+from ..policy import (
+    BOOKERS, COORDINATION, PRACTITIONER_READERS, PUBLISHERS, check_cpts, get_practitioner, listing_scope,
+    practitioner_lookup_scope, require_roles,
+)
+from ..slots import calendar_feed
 from .blueprint import Blueprint
 from .schemas.practitioner_lookup import LookupAnswerSchema, LookupQuerySchema
 from .schemas.practitioners import PractitionerQuerySchema, PractitionerSchema, PractitionerWithCalendarSchema
@@ -11,7 +15,7 @@ blp = Blueprint("practitioners", __name__, description="Practitioners")
 
 
 @blp.route("", methods=["POST"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(PractitionerSchema())
 @blp.response(201, PractitionerSchema)
 def create_practitioner(data, user):
@@ -21,7 +25,7 @@ def create_practitioner(data, user):
 
 
 @blp.route("", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(PractitionerQuerySchema(), location="query")
 @blp.response(200, PractitionerSchema(many=True))
 def list_practitioners(query, user):
@@ -29,21 +33,21 @@ def list_practitioners(query, user):
 
 
 @blp.route("/<int:practitioner_id>", methods=["GET"])
-@require_roles("admin", "coordinator", "gp")
+@require_roles(PRACTITIONER_READERS)
 @blp.response(200, PractitionerWithCalendarSchema)
 def get_one(practitioner_id, user):
     return calendar_feed.practitioner_card(user, get_practitioner(user, practitioner_id))
 
 
 @blp.route("/<int:practitioner_id>/calendar-token", methods=["POST"])
-@require_roles("coordinator", "gp")
+@require_roles(PUBLISHERS)
 @blp.response(200, PractitionerWithCalendarSchema)
 def rotate_calendar_token(practitioner_id, user):
     return calendar_feed.rotate_token(user, get_practitioner(user, practitioner_id, manage=True))
 
 
 @blp.route("/lookup", methods=["GET"])
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 @blp.arguments(LookupQuerySchema(), location="query")
 @blp.response(200, LookupAnswerSchema)
 def lookup(query, user):

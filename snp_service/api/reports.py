@@ -1,9 +1,10 @@
 """/api/v1/reports: fill-rate reports for any period and grouping (coordinator of the CPTS)."""
 from flask import Response
 
-from .. import exports, reporting
-from ..policy import check_cpts, require_roles
-from ..spreadsheets import CSV_TYPE, XLSX_TYPE
+from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
+from ..policy import COORDINATION, check_cpts, require_roles
+from ..reporting import exports
+from ..reporting.fill_rate import full_report, report
 from .blueprint import Blueprint
 from .schemas.reports import FillRateQuerySchema, ReportSchema
 
@@ -28,7 +29,7 @@ def file_formats(blp: Blueprint, json_schema: str, *content_types: str, descript
 
 
 @blp.route("/fill-rate", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(FillRateQuerySchema(), location="query")
 @blp.response(200, ReportSchema)
 @file_formats(blp, "Report", CSV_TYPE, XLSX_TYPE,
@@ -40,11 +41,11 @@ def fill_rate(args, user):
     name = f"taux-remplissage-{start}-{end}"
     if args["format"] == "xlsx":
         title = f"Taux de remplissage du {start:%d/%m/%Y} au {end:%d/%m/%Y}"
-        return xlsx_response(reporting.full_report([args["cpts_id"]], start, end), name, title)
-    report = reporting.report([args["cpts_id"]], start, end, args["group_by"])
+        return xlsx_response(full_report([args["cpts_id"]], start, end), name, title)
+    answer = report([args["cpts_id"]], start, end, args["group_by"])
     if args["format"] == "csv":
-        return csv_response(report["breakdown"], args, f"{name}-{args['group_by']}")
-    return report
+        return csv_response(answer["breakdown"], args, f"{name}-{args['group_by']}")
+    return answer
 
 
 def csv_response(rows: list[dict], args: dict, name: str) -> Response:

@@ -1,7 +1,7 @@
 """/api/v1/slots/search: the regulator's search for free slots."""
 
-from .. import search
-from ..policy import require_roles, visible_cpts_ids
+from ..policy import BOOKERS, require_roles, visible_cpts_ids
+from ..slots import search
 from .blueprint import Blueprint
 from .schemas.search import SearchAnswerSchema, SearchQuerySchema
 
@@ -10,7 +10,7 @@ blp = Blueprint("search", __name__, description="Slot search")
 
 
 @blp.route("/search", methods=["GET"])
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 @blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchAnswerSchema)
 def search_slots(query, user):

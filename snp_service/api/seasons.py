@@ -1,10 +1,9 @@
 """/api/v1/seasons: seasons of a CPTS, their fill-rate report and the comparison of two seasons."""
 from flask import Response, render_template
 
-from .. import charts, seasons
-from ..models import Season, User
-from ..policy import check_cpts, require_roles
-from ..spreadsheets import CSV_TYPE, XLSX_TYPE
+from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
+from ..policy import COORDINATION, check_cpts, managed_season, require_roles
+from ..reporting import charts, seasons
 from .blueprint import Blueprint
 from .reports import CSV_DESCRIPTION, csv_response, file_formats, xlsx_response
 from .schemas.seasons import (
@@ -16,14 +15,8 @@ URL_PREFIX = "/seasons"
 blp = Blueprint("seasons", __name__, description="Seasons and their fill-rate reports")
 
 
-def managed_season(user: User, season_id: int) -> Season:
-    season = seasons.get_season(season_id)
-    check_cpts(user, season.cpts_id, manage=True)
-    return season
-
-
 @blp.route("", methods=["POST"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(SeasonSchema())
 @blp.response(201, SeasonSchema)
 def create_season(data, user):
@@ -32,7 +25,7 @@ def create_season(data, user):
 
 
 @blp.route("", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(SeasonListQuerySchema(), location="query")
 @blp.response(200, SeasonSchema(many=True))
 def list_seasons(args, user):
@@ -41,14 +34,14 @@ def list_seasons(args, user):
 
 
 @blp.route("/<int:season_id>", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.response(200, SeasonSchema)
 def get_season(season_id, user):
     return managed_season(user, season_id)
 
 
 @blp.route("/<int:season_id>", methods=["PATCH"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(SeasonUpdateSchema())
 @blp.response(200, SeasonSchema)
 def update_season(data, season_id, user):
@@ -57,7 +50,7 @@ def update_season(data, season_id, user):
 
 
 @blp.route("/<int:season_id>/report", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(SeasonReportQuerySchema(), location="query")
 @blp.response(200, SeasonReportSchema)
 @file_formats(blp, "SeasonReport", CSV_TYPE, XLSX_TYPE, "text/html", description=(
@@ -77,7 +70,7 @@ def season_report(args, season_id, user):
 
 
 @blp.route("/compare", methods=["GET"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(CompareQuerySchema(), location="query")
 @blp.response(200, ComparisonSchema)
 def compare(args, user):

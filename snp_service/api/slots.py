@@ -4,14 +4,14 @@ from datetime import timedelta
 from flask import current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from .. import calendar_import, publishing
-from ..errors import Invalid
-from ..models import Practitioner, User
-from ..policy import get_practitioner, require_roles
-from ..timeutil import paris_day_bounds, paris_today
+from ..core.errors import Invalid
+from ..core.timeutil import paris_day_bounds, paris_today
+from ..policy import PUBLISHERS, acting_practitioner, require_roles
+from ..slots import calendar_import, publishing
 from .blueprint import Blueprint
-from .schemas.slots import (ImportQuerySchema, ImportResultSchema, PublishedSchema, PublishSchema, SlotQuerySchema,
-                            SlotSchema)
+from .schemas.slots import (
+    ImportQuerySchema, ImportResultSchema, PublishedSchema, PublishSchema, SlotQuerySchema, SlotSchema,
+)
 
 URL_PREFIX = "/slots"
 blp = Blueprint("slots", __name__, description="SNP slots")
@@ -21,20 +21,20 @@ MAX_LIST_DAYS = 400
 
 
 @blp.route("", methods=["POST"])
-@require_roles("gp", "coordinator")
+@require_roles(PUBLISHERS)
 @blp.arguments(PublishSchema())
 @blp.response(201, PublishedSchema)
 def publish_slots(data, user):
-    practitioner = _practitioner_for(user, data.get("practitioner_id"))
+    practitioner = acting_practitioner(user, data.get("practitioner_id"))
     return _published(publishing.publish_request(user, practitioner, data))
 
 
 @blp.route("", methods=["GET"])
-@require_roles("gp", "coordinator")
+@require_roles(PUBLISHERS)
 @blp.arguments(SlotQuerySchema(), location="query")
 @blp.response(200, SlotSchema(many=True))
 def list_slots(query, user):
-    practitioner = _practitioner_for(user, query.get("practitioner_id"))
+    practitioner = acting_practitioner(user, query.get("practitioner_id"))
     start = query.get("from_") or paris_day_bounds(paris_today())[0]
     end = query.get("to") or start + timedelta(days=current_app.config["PUBLISH_HORIZON_DAYS"] + 1)
     if not timedelta(0) < end - start <= timedelta(days=MAX_LIST_DAYS):
@@ -44,7 +44,7 @@ def list_slots(query, user):
 
 
 @blp.route("/<int:slot_id>", methods=["DELETE"])
-@require_roles("gp", "coordinator")
+@require_roles(PUBLISHERS)
 @blp.response(200, SlotSchema)
 def withdraw_slot(slot_id, user):
     return publishing.withdraw(user, slot_id)
@@ -54,24 +54,15 @@ def withdraw_slot(slot_id, user):
 @blp.doc(requestBody={"required": True, "description": "an iCalendar (.ics) file",
                       "content": {"text/calendar": {"schema": {"type": "string",
                                                                "maxLength": calendar_import.MAX_ICS_BYTES}}}})
-@require_roles("gp", "coordinator")
+@require_roles(PUBLISHERS)
 @blp.arguments(ImportQuerySchema(), location="query")
 @blp.response(201, ImportResultSchema)
 def import_calendar(query, user):
     if request.mimetype not in ICS_CONTENT_TYPES:
         raise UnsupportedMediaType("Envoyez le fichier .ics avec Content-Type: text/calendar")
-    practitioner = _practitioner_for(user, query.get("practitioner_id"))
+    practitioner = acting_practitioner(user, query.get("practitioner_id"))
     return calendar_import.import_calendar(user, practitioner, request.get_data(cache=False), query["slot_minutes"],
                                            query["mode"])
-
-
-def _practitioner_for(user: User, practitioner_id: int | None) -> Practitioner:
-    """A GP acts on their own slots; a coordinator names a practitioner of their CPTS."""
-    if practitioner_id is None:
-        if user.role != "gp":
-            raise Invalid("Précisez le praticien", fields={"practitioner_id": ["required for a coordinator"]})
-        practitioner_id = user.practitioner_id
-    return get_practitioner(user, practitioner_id, manage=True)
 
 
 def _published(slots: list) -> dict:

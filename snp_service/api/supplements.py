@@ -1,9 +1,11 @@
 """/api/v1/supplements: the SNP supplement statement (JSON, or CSV / XLSX for French Excel)."""
-from .. import exports, formatting, seasons, supplements
-from ..cpts import get_cpts
-from ..errors import NotFound
-from ..policy import check_cpts, require_roles, supplement_lines_for
-from ..spreadsheets import CSV_TYPE, XLSX_TYPE
+from .. import formatting
+from ..core.errors import NotFound
+from ..core.spreadsheets import CSV_TYPE, XLSX_TYPE
+from ..cpts.record import get_cpts
+from ..policy import STATEMENT_READERS, check_cpts, require_roles, supplement_lines_for
+from ..reporting import exports, seasons
+from ..supplements import statements
 from .blueprint import Blueprint
 from .reports import download, file_formats
 from .schemas.supplements import StatementQuerySchema, StatementSchema
@@ -13,7 +15,7 @@ blp = Blueprint("supplements", __name__, description="Supplement statements")
 
 
 @blp.route("", methods=["GET"])
-@require_roles("coordinator", "gp", "admin")
+@require_roles(STATEMENT_READERS)
 @blp.arguments(StatementQuerySchema(), location="query")
 @blp.response(200, StatementSchema)
 @file_formats(blp, "Statement", CSV_TYPE, XLSX_TYPE, description=(
@@ -28,10 +30,10 @@ def get_statement(query, user):
         season = seasons.get_season(query["season_id"])
         if season.cpts_id != query["cpts_id"]:
             raise NotFound("Saison introuvable dans cette CPTS")
-        statement = supplements.season_statement(season, practitioner_id=own, detail=detail)
+        statement = statements.season_statement(season, practitioner_id=own, detail=detail)
         period, name = season.name, f"saison-{season.id}"
     else:
-        statement = supplements.statement(query["cpts_id"], query["month"], practitioner_id=own, detail=detail)
+        statement = statements.statement(query["cpts_id"], query["month"], practitioner_id=own, detail=detail)
         period, name = formatting.month(query["month"]), query["month"]
     if not files:
         return statement

@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, request
 from twilio.request_validator import RequestValidator
 
-from ..errors import Forbidden
+from ..core.errors import Forbidden
 from ..notify import outbox
 
 bp = Blueprint("twilio_status", __name__)

@@ -1,7 +1,7 @@
 """/api/v1/users: accounts (admin anywhere, coordinator inside their CPTS)."""
 
-from .. import accounts
-from ..policy import require_roles
+from ..accounts import users
+from ..policy import COORDINATION, require_roles
 from .blueprint import Blueprint
 from .schemas.users import UserSchema
 
@@ -10,8 +10,8 @@ blp = Blueprint("users", __name__, description="User accounts")
 
 
 @blp.route("", methods=["POST"])
-@require_roles("admin", "coordinator")
+@require_roles(COORDINATION)
 @blp.arguments(UserSchema())
 @blp.response(201, UserSchema)
 def create_user(data, user):
-    return accounts.create_user(user, **data)
+    return users.create_user(user, **data)

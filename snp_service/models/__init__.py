@@ -3,14 +3,12 @@
 One module per concept, named after what it holds; import from this package.
 """
 from .cpts import Commune, Cpts, members_of, practitioner_cpts, size_class_for, user_cpts  # noqa: F401
-from .practitioners import PROFESSIONS, Practitioner, new_calendar_token  # noqa: F401
-from .accounts import ROLES, ApiToken, User  # noqa: F401
+from .practitioners import Practitioner, Profession, new_calendar_token  # noqa: F401
+from .accounts import ApiToken, Role, User  # noqa: F401
 from .seasons import Season  # noqa: F401
-from .slots import SLOT_MODES, SLOT_STATUSES, Slot  # noqa: F401
-from .patients import TREATING_DOCTOR_ANSWERS, Patient  # noqa: F401
-from .bookings import (  # noqa: F401
-    BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, Booking,
-)
+from .slots import Slot, SlotMode, SlotStatus  # noqa: F401
+from .patients import Patient, TreatingDoctor  # noqa: F401
+from .bookings import Booking, BookingStatus, CancelledBy, Channel, Outcome  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F401
 from .job_runs import JobRun  # noqa: F401

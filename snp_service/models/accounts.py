@@ -8,21 +8,30 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ..confusables import skeleton
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.codes import Codes
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..data.confusables import skeleton
 from .cpts import Cpts, user_cpts
 from .practitioners import Practitioner
 
-ROLES = ("admin", "coordinator", "regulator", "gp")
+
+
+class Role(Codes):
+    """What an account is for: the coordination of CPTS (or all of them), taking calls, a practitioner's own."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    REGULATOR = "regulator"
+    GP = "gp"
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint(f"role IN {ROLES}", name="role_known"),
-        CheckConstraint("role != 'gp' OR practitioner_id IS NOT NULL", name="gp_has_practitioner"),
+        CheckConstraint(Role.sql_in("role"), name="role_known"),
+        CheckConstraint(f"role != '{Role.GP}' OR practitioner_id IS NOT NULL", name="gp_has_practitioner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

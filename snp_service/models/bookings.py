@@ -10,34 +10,61 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.codes import Codes
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from .accounts import User
-from .patients import TREATING_DOCTOR_ANSWERS, Patient
+from .patients import Patient, TreatingDoctor
 from .slots import Slot
 
-BOOKING_STATUSES = ("booked", "cancelled")
-OUTCOMES = ("honored", "no_show")
-CHANNELS = ("116117", "sas", "15", "other")
-CANCELLED_BY = ("patient", "practitioner", "regulator", "coordinator")
+
+
+class BookingStatus(Codes):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class Outcome(Codes):
+    """What became of a booking once its slot started: the patient was seen, or did not come."""
+
+    HONORED = "honored"
+    NO_SHOW = "no_show"
+
+
+class Channel(Codes):
+    """Through which regulation the booking came: the 116 117, the SAS platform, the centre 15, another one."""
+
+    NUMBER_116117 = "116117"
+    SAS = "sas"
+    CENTRE_15 = "15"
+    OTHER = "other"
+
+
+class CancelledBy(Codes):
+    """Who a cancellation is recorded as (``bookings.booking.CANCELLED_BY_ROLE``)."""
+
+    PATIENT = "patient"
+    PRACTITIONER = "practitioner"
+    REGULATOR = "regulator"
+    COORDINATOR = "coordinator"
 
 
 class Booking(db.Model):
     __tablename__ = "booking"
     __table_args__ = (
-        CheckConstraint(f"status IN {BOOKING_STATUSES}", name="status_known"),
-        CheckConstraint(f"outcome IS NULL OR outcome IN {OUTCOMES}", name="outcome_known"),
-        CheckConstraint(f"channel IN {CHANNELS}", name="channel_known"),
+        CheckConstraint(BookingStatus.sql_in("status"), name="status_known"),
+        CheckConstraint(f"outcome IS NULL OR {Outcome.sql_in('outcome')}", name="outcome_known"),
+        CheckConstraint(Channel.sql_in("channel"), name="channel_known"),
         CheckConstraint(
-            f"has_treating_doctor IS NULL OR has_treating_doctor IN {TREATING_DOCTOR_ANSWERS}",
+            f"has_treating_doctor IS NULL OR {TreatingDoctor.sql_in('has_treating_doctor')}",
             name="treating_answer_known",
         ),
-        CheckConstraint(f"cancelled_by IS NULL OR cancelled_by IN {CANCELLED_BY}", name="cancelled_by_known"),
+        CheckConstraint(f"cancelled_by IS NULL OR {CancelledBy.sql_in('cancelled_by')}", name="cancelled_by_known"),
         # The database, not Python, guarantees at most one active booking per slot.
         Index(
             "uq_booking_active_slot", "slot_id", unique=True,
-            sqlite_where=text("status = 'booked'"), postgresql_where=text("status = 'booked'"),
+            sqlite_where=text(f"status = '{BookingStatus.BOOKED}'"), postgresql_where=text(f"status = '{BookingStatus.BOOKED}'"),
         ),
         Index("uq_booking_idempotency", "booked_by_id", "idempotency_key", unique=True),
         Index("ix_booking_created_at", "created_at"),
@@ -58,7 +85,7 @@ class Booking(db.Model):
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="booked")
+    status: Mapped[str] = mapped_column(String(20), default=BookingStatus.BOOKED.value)
     outcome: Mapped[str | None] = mapped_column(String(20))
     # Kept on the booking (not only the patient) so reports survive the retention purge.
     has_treating_doctor: Mapped[str | None] = mapped_column(String(10))

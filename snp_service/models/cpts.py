@@ -8,9 +8,9 @@ from sqlalchemy import JSON, CheckConstraint, Column, Date, Float, ForeignKey, I
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 
 if TYPE_CHECKING:  # the relationship resolves the name through the model registry
     from .seasons import Season

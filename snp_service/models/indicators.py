@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 
 # (code, French label) in the order of SPEC section 3.
 INDICATORS = (

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime
-from ..extensions import db
+from ..core.database import UTCDateTime
+from ..core.extensions import db
 
 
 class JobRun(db.Model):

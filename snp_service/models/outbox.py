@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from .bookings import Booking
 
 MESSAGE_KINDS = (

@@ -6,10 +6,18 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime
-from ..extensions import db
+from ..core.codes import Codes
+from ..core.database import UTCDateTime
+from ..core.extensions import db
 
-TREATING_DOCTOR_ANSWERS = ("yes", "no", "unknown")
+
+
+class TreatingDoctor(Codes):
+    """Whether the patient has a treating doctor (médecin traitant), as the caller answered."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
 
 
 class Patient(db.Model):
@@ -17,7 +25,7 @@ class Patient(db.Model):
 
     __tablename__ = "patient"
     __table_args__ = (
-        CheckConstraint(f"has_treating_doctor IN {TREATING_DOCTOR_ANSWERS}", name="treating_answer_known"),
+        CheckConstraint(TreatingDoctor.sql_in("has_treating_doctor"), name="treating_answer_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,7 +34,7 @@ class Patient(db.Model):
     birth_date: Mapped[date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(20))
     commune_insee: Mapped[str | None] = mapped_column(String(5))
-    has_treating_doctor: Mapped[str] = mapped_column(String(10), default="unknown")
+    has_treating_doctor: Mapped[str] = mapped_column(String(10), default=TreatingDoctor.UNKNOWN.value)
     treating_rpps: Mapped[str | None] = mapped_column(String(11))
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -7,12 +7,20 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Float, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.codes import Codes
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from .cpts import Cpts, practitioner_cpts
 
-PROFESSIONS = ("gp", "nurse", "physiotherapist", "pharmacist", "midwife")
+
+
+class Profession(Codes):
+    GP = "gp"
+    NURSE = "nurse"
+    PHYSIOTHERAPIST = "physiotherapist"
+    PHARMACIST = "pharmacist"
+    MIDWIFE = "midwife"
 
 
 def new_calendar_token() -> str:
@@ -24,14 +32,14 @@ class Practitioner(db.Model):
     __tablename__ = "practitioner"
     __table_args__ = (
         CheckConstraint("length(rpps) = 11", name="rpps_length"),
-        CheckConstraint(f"profession IN {PROFESSIONS}", name="profession_known"),
+        CheckConstraint(Profession.sql_in("profession"), name="profession_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rpps: Mapped[str] = mapped_column(String(11), unique=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
-    profession: Mapped[str] = mapped_column(String(20), default="gp")
+    profession: Mapped[str] = mapped_column(String(20), default=Profession.GP.value)
     phone: Mapped[str | None] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(300))
     commune_insee: Mapped[str | None] = mapped_column(String(5))
@@ -56,5 +64,5 @@ class Practitioner(db.Model):
 
     @property
     def display_name(self) -> str:
-        title = "Dr " if self.profession == "gp" else ""
+        title = "Dr " if self.profession == Profession.GP else ""
         return f"{title}{self.first_name} {self.last_name}"

@@ -16,11 +16,11 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
-from .bookings import Booking
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from .accounts import User
+from .bookings import Booking
 
 SAS_PUSH_EVENTS = ("booked", "cancelled", "honored", "no_show", "moved")
 SAS_PUSH_STATUSES = ("pending", "sending", "sent", "failed")

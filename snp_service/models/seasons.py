@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..core.extensions import db
 from .cpts import Cpts
 
 

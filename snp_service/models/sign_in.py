@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime
-from ..extensions import db
+from ..core.database import UTCDateTime
+from ..core.extensions import db
 
 
 class PageSession(db.Model):

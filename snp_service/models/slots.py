@@ -13,21 +13,38 @@ from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, event, t
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.codes import Codes
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from .practitioners import Practitioner
 
-SLOT_MODES = ("office", "teleconsultation", "home_visit")
-SLOT_STATUSES = ("free", "booked", "withdrawn", "expired")
+
+
+class SlotMode(Codes):
+    """Where the consultation happens."""
+
+    OFFICE = "office"
+    TELECONSULTATION = "teleconsultation"
+    HOME_VISIT = "home_visit"
+
+
+class SlotStatus(Codes):
+    """``free`` until booked; ``withdrawn`` by its practitioner (still offered once, for the reports); ``expired``
+    once started unbooked, or when its booking is cancelled after it started."""
+
+    FREE = "free"
+    BOOKED = "booked"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
 
 
 class Slot(db.Model):
     __tablename__ = "slot"
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="end_after_start"),
-        CheckConstraint(f"mode IN {SLOT_MODES}", name="mode_known"),
-        CheckConstraint(f"status IN {SLOT_STATUSES}", name="status_known"),
+        CheckConstraint(SlotMode.sql_in("mode"), name="mode_known"),
+        CheckConstraint(SlotStatus.sql_in("status"), name="status_known"),
         # The regulator's search: free slots in a time window.
         Index("ix_slot_status_start", "status", "start_at"),
         Index("ix_slot_practitioner_start", "practitioner_id", "start_at"),
@@ -35,13 +52,13 @@ class Slot(db.Model):
         # that the probe never reads the table (the search names 'free' literally to use it).
         Index("ix_slot_free_practitioner_start", "practitioner_id", "start_at",
               postgresql_include=["id", "end_at", "mode"],
-              postgresql_where=text("status = 'free'"), sqlite_where=text("status = 'free'")),
+              postgresql_where=text(f"status = '{SlotStatus.FREE}'"), sqlite_where=text(f"status = '{SlotStatus.FREE}'")),
         ExcludeConstraint(
             ("practitioner_id", "="),
             (text("tstzrange(start_at, end_at)"), "&&"),
             name="ex_slot_no_overlap",
             using="gist",
-            where=text("status != 'withdrawn'"),
+            where=text(f"status != '{SlotStatus.WITHDRAWN}'"),
         ).ddl_if(dialect="postgresql"),
     )
 
@@ -49,8 +66,8 @@ class Slot(db.Model):
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id", ondelete="CASCADE"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    mode: Mapped[str] = mapped_column(String(20), default="office")
-    status: Mapped[str] = mapped_column(String(20), default="free")
+    mode: Mapped[str] = mapped_column(String(20), default=SlotMode.OFFICE.value)
+    status: Mapped[str] = mapped_column(String(20), default=SlotStatus.FREE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Every change of the row (booked, withdrawn, freed again): the open publication's ``_since`` reads it.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -69,18 +86,19 @@ class Slot(db.Model):
 # import of n rows was quadratic (issue 28, finding 9).
 _SQLITE_OVERLAP_CHECK = """
 CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON slot
-WHEN NEW.status != 'withdrawn' AND EXISTS (
+WHEN NEW.status != '{withdrawn}' AND EXISTS (
     SELECT 1 FROM (
         SELECT other.end_at FROM slot AS other
-        WHERE other.practitioner_id = NEW.practitioner_id AND other.status != 'withdrawn'
+        WHERE other.practitioner_id = NEW.practitioner_id AND other.status != '{withdrawn}'
           AND other.id IS NOT NEW.id AND other.start_at < NEW.end_at
         ORDER BY other.start_at DESC LIMIT 1) AS latest
     WHERE latest.end_at > NEW.start_at)
 BEGIN SELECT RAISE(ABORT, 'ex_slot_no_overlap'); END
 """
 SQLITE_OVERLAP_TRIGGERS = (
-    _SQLITE_OVERLAP_CHECK.format(name="tr_slot_no_overlap_insert", event="INSERT"),
-    _SQLITE_OVERLAP_CHECK.format(name="tr_slot_no_overlap_update", event="UPDATE OF start_at, end_at, status, practitioner_id"),
+    _SQLITE_OVERLAP_CHECK.format(name="tr_slot_no_overlap_insert", event="INSERT", withdrawn=SlotStatus.WITHDRAWN),
+    _SQLITE_OVERLAP_CHECK.format(name="tr_slot_no_overlap_update", event="UPDATE OF start_at, end_at, status, practitioner_id",
+                                 withdrawn=SlotStatus.WITHDRAWN),
 )
 for _ddl in SQLITE_OVERLAP_TRIGGERS:
     event.listen(Slot.__table__, "after_create", DDL(_ddl).execute_if(dialect="sqlite"))

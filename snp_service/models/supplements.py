@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime
-from ..extensions import db
-from ..timeutil import utcnow
+from ..core.database import UTCDateTime
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 
 # In the order the rules are applied; the weekly cap only counts acts that passed the others.
 SUPPLEMENT_EXCLUSIONS = ("treating_doctor", "delay_over_48h", "pdsa_hours", "weekly_cap")

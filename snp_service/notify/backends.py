@@ -1,10 +1,10 @@
 """SMS backends behind one small interface, chosen by ``SMS_BACKEND``: console, memory, twilio.
 
-``send`` returns the provider's message id or raises:
-- ``TransientSmsError``: the message surely did not leave (connection refused,
+``send`` returns the provider's message id or raises one of the outboxes' errors (``core.delivery``):
+- ``TransientError``: the message surely did not leave (connection refused,
   5xx, 429); the sender retries later with backoff;
-- ``PermanentSmsError``: it never will (invalid number); no retry;
-- ``UncertainSmsError``: the provider may have accepted it (timeout after the
+- ``PermanentError``: it never will (invalid number); no retry;
+- ``UncertainError``: the provider may have accepted it (timeout after the
   request went out); the sender must ``find`` it before any resend.
 
 ``find`` answers whether the provider already holds a message, so a row left
@@ -24,6 +24,8 @@ from typing import Iterator
 import requests
 from flask import Flask, current_app
 
+from ..core.delivery import PermanentError, TransientError, UncertainError
+
 log = logging.getLogger(__name__)
 
 
@@ -34,24 +36,6 @@ class OutgoingSms:
     body: str
     status_callback: str | None = None
     reference: str = ""  # how the body ends: the outbox row's reference, looked for by ``find``
-
-
-class SmsError(Exception):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-class TransientSmsError(SmsError):
-    """Network, 5xx or 429: the provider may accept the same message later."""
-
-
-class PermanentSmsError(SmsError):
-    """The provider refused the message itself (invalid number...): never retried."""
-
-
-class UncertainSmsError(SmsError):
-    """No answer after sending (read timeout): the provider may or may not have the message."""
 
 
 class ConsoleBackend:
@@ -112,7 +96,7 @@ class TwilioBackend:
         the days the window covers (``DateSent>``/``DateSent<``: Twilio filters on whole GMT days), then
         here by the exact instants and the row's reference. Never "the last 20 messages to the number":
         a patient may have been sent many others since. If the pages run out of bounds before the end,
-        nobody can tell: the check is left for later (``UncertainSmsError``), never a resend.
+        nobody can tell: the check is left for later (``UncertainError``), never a resend.
         """
         first, last = window[0] - CLOCK_SKEW, window[1] + CLOCK_SKEW
         with _twilio_errors():
@@ -133,7 +117,7 @@ class TwilioBackend:
             page = page.next_page()
             if page is None:
                 return
-        raise UncertainSmsError("lookup_too_long")
+        raise UncertainError("lookup_too_long")
 
 
 # The list's largest page (Twilio allows 1,000), how many pages a look-up may read (a number sent
@@ -156,14 +140,14 @@ class _twilio_errors:
             return False
         if isinstance(error, TwilioRestException):
             if error.status == 429 or error.status >= 500:
-                raise TransientSmsError(f"http_{error.status}") from None
-            raise PermanentSmsError(f"twilio_{error.code or error.status}") from None
+                raise TransientError(f"http_{error.status}") from None
+            raise PermanentError(f"twilio_{error.code or error.status}") from None
         if isinstance(error, TwilioException):  # a list page that did not come (its client raises no status)
-            raise TransientSmsError("twilio_list") from None
+            raise TransientError("twilio_list") from None
         if isinstance(error, requests.RequestException):
             if _never_reached(error):
-                raise TransientSmsError("network") from None
-            raise UncertainSmsError("timeout") from None
+                raise TransientError("network") from None
+            raise UncertainError("timeout") from None
         return False
 
 

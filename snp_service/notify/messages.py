@@ -12,7 +12,9 @@ from datetime import datetime
 
 import phonenumbers
 
-from ..timeutil import to_paris
+from .. import formatting
+from ..core.timeutil import to_paris
+from ..models import SlotMode
 
 TEMPLATES = {
     "patient_confirmation": "RDV confirmé le {when} avec {doctor}{place}. Pour annuler, rappelez le 116 117.",
@@ -24,11 +26,10 @@ TEMPLATES = {
     "gp_move": "SNP : une réservation passe du {old_when} au {when}. Détails : {link}",
 }
 # How the place reads after the doctor's name, by slot mode.
-PLACES = {"office": ", {address}", "teleconsultation": ", en téléconsultation", "home_visit": ", visite à domicile"}
-CHANNEL_LABELS = {"116117": "116 117", "sas": "SAS", "15": "centre 15", "other": "régulation"}
+PLACES = {SlotMode.OFFICE: ", {address}", SlotMode.TELECONSULTATION: ", en téléconsultation",
+          SlotMode.HOME_VISIT: ", visite à domicile"}
 WEEKDAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 
-SEGMENT_LENGTH = 160
 GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -55,13 +56,14 @@ def when(start: datetime) -> str:
 
 
 def place(mode: str, address: str | None) -> str:
-    if mode == "office" and not address:
+    if mode == SlotMode.OFFICE and not address:
         return ""
     return PLACES.get(mode, "").format(address=address)
 
 
 def channel_label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, CHANNEL_LABELS["other"])
+    """The booking's channel as every page and file says it (``formatting``), folded to GSM-7 by ``render``."""
+    return formatting.channel(channel)
 
 
 def to_gsm7(text: str) -> str:

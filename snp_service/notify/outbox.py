@@ -1,9 +1,8 @@
 """The outbox service: queue messages with the change that causes them, show them, send failed ones again.
 
-Queued rows are only *marked* on the session here; the ``after_commit`` hook
-below wakes the sender once the transaction is committed (Indico's habit:
-nothing leaves for a rolled-back booking, and the request never waits for the
-provider).
+Queued rows are only *marked* on the session here; once the transaction is committed, the sender is
+woken (``sender.install``, wired by the app factory; Indico's habit: nothing leaves for a rolled-back
+booking, and the request never waits for the provider).
 """
 from __future__ import annotations
 
@@ -11,16 +10,17 @@ from flask import current_app
 from sqlalchemy import exists, or_, select
 
 from .. import audit
-from ..database import write_transaction
-from ..errors import Conflict, NotFound
-from ..extensions import db
+from ..core import delivery
+from ..core.database import write_transaction
+from ..core.errors import Conflict, NotFound
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, members_of
 from ..policy import bookings_of
-from ..timeutil import utcnow
-from . import delivery
 
 STATUS_CALLBACK_PATH = "/notify/twilio/status"
-_QUEUED_FLAG = "snp_outbox_queued"
+# The name under which a transaction marks that it queued SMS (``core.delivery.mark_queued``).
+OUTBOX = "sms"
 
 # Twilio's message statuses folded into ours, and how far along each is:
 # a late "sent" callback must not undo "delivered".
@@ -37,7 +37,7 @@ def enqueue(kind: str, recipient: str, booking: Booking, to_phone: str, body: st
     message = OutboxMessage(kind=kind, recipient=recipient, booking=booking, to_phone=to_phone, body=body,
                             practitioner_id=booking.slot.practitioner_id, next_attempt_at=utcnow())
     db.session.add(message)
-    delivery.mark_queued(db.session, _QUEUED_FLAG)
+    delivery.mark_queued(db.session, OUTBOX)
     return message
 
 
@@ -74,7 +74,7 @@ def resend(actor, message_id: int, cpts_ids: set[int] | None) -> OutboxMessage:
         now = utcnow()
         message.status, message.attempts, message.provider_sid, message.last_error = "pending", 0, None, None
         message.next_attempt_at = message.status_changed_at = now
-        delivery.mark_queued(db.session, _QUEUED_FLAG)
+        delivery.mark_queued(db.session, OUTBOX)
         audit.record(actor, "outbox.resend", message, before=before, after={"status": "pending"})
     return message
 
@@ -112,12 +112,3 @@ def record_provider_status(provider_sid: str, provider_status: str, outbox_id: i
                 message.last_error = f"twilio_{error_code}" if error_code else status
                 audit.record("twilio", "outbox.undelivered", message, after={"status": status, "error": message.last_error})
     return message
-
-
-def _wake_sender(app) -> None:
-    from .sender import wake_background_sender
-
-    wake_background_sender(app)
-
-
-delivery.wake_after_commit(_QUEUED_FLAG, "SMS_SEND_AFTER_COMMIT", _wake_sender)

@@ -15,10 +15,10 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased, joinedload
 
 from .. import audit
-from ..database import write_transaction
-from ..extensions import db
-from ..models import Booking, OutboxMessage, Slot
-from ..timeutil import utcnow
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..models import Booking, BookingStatus, OutboxMessage, Slot
 from .events import to_patient
 
 ACTOR = "job:send_reminders"
@@ -45,7 +45,7 @@ def _bookings_due(now: datetime, lead: timedelta) -> list[Booking]:
     query = (
         select(Booking).join(Booking.slot)
         .options(joinedload(Booking.slot).joinedload(Slot.practitioner), joinedload(Booking.patient))
-        .where(Booking.status == "booked", Slot.start_at > now, Slot.start_at <= now + lead)
+        .where(Booking.status == BookingStatus.BOOKED, Slot.start_at > now, Slot.start_at <= now + lead)
         .where(exists().where(and_(told.booking_id == Booking.id,
                                    told.kind.in_(("patient_confirmation", "patient_move")))))
         .where(~exists().where(and_(reminded.booking_id == Booking.id, reminded.kind == "patient_reminder")))

@@ -23,13 +23,16 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from ..database import write_transaction
-from ..extensions import db
-from ..models import Booking, OutboxMessage
-from ..timeutil import utcnow
-from . import delivery, messages
-from .backends import OutgoingSms, PermanentSmsError, SmsError, TransientSmsError, UncertainSmsError, get_backend
-from .outbox import status_callback_url
+from .. import audit
+from ..core import delivery
+from ..core.database import write_transaction
+from ..core.delivery import DeliveryError, PermanentError, TransientError, UncertainError
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..models import Booking, BookingStatus, OutboxMessage
+from . import messages
+from .backends import OutgoingSms, get_backend
+from .outbox import OUTBOX, status_callback_url
 
 log = logging.getLogger(__name__)
 ACTOR = "job:send_outbox"
@@ -40,15 +43,8 @@ def send_pending(now: datetime | None = None, limit: int = 200) -> dict:
     backend = get_backend()
     counts = Counter(sent=0, failed=0, retried=0, skipped=0, recovered=0)
     _check_expired_leases(backend, now or utcnow(), counts)
-    for _ in range(limit):
-        message = _claim_next(now or utcnow(), counts)
-        if message is None:
-            break
-        outcome = _deliver(backend, message, now or utcnow())
-        counts[outcome] += 1
-        if outcome == "retried":
-            break
-    return dict(counts)
+    return delivery.drain(lambda at: _claim_next(at, counts), lambda message, at: _deliver(backend, message, at),
+                          counts, now, limit)
 
 
 def _claim_next(now: datetime, counts: Counter) -> OutboxMessage | None:
@@ -78,7 +74,7 @@ def _reminder_is_moot(message: OutboxMessage, now: datetime) -> bool:
     if message.kind != "patient_reminder":
         return False
     booking: Booking | None = message.booking
-    return booking is None or booking.status != "booked" or booking.slot.start_at <= now
+    return booking is None or booking.status != BookingStatus.BOOKED or booking.slot.start_at <= now
 
 
 def _outgoing(message: OutboxMessage) -> OutgoingSms:
@@ -91,11 +87,11 @@ def _outgoing(message: OutboxMessage) -> OutgoingSms:
 def _deliver(backend, message: OutboxMessage, now: datetime) -> str:
     try:
         sid = backend.send(_outgoing(message))
-    except PermanentSmsError as error:
+    except PermanentError as error:
         return _finish(message.id, message.attempts, now, failed=error.code)
-    except TransientSmsError as error:
+    except TransientError as error:
         return _retry_later(message.id, message.attempts, now, error.code)
-    except UncertainSmsError as error:
+    except UncertainError as error:
         return _check_later(message.id, message.attempts, now, error.code)
     return _finish(message.id, message.attempts, now, sid=sid)
 
@@ -166,7 +162,7 @@ def _check_expired_leases(backend, now: datetime, counts: Counter) -> None:
         window = (claimed, claimed + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"]))
         try:
             sid = backend.find(_outgoing(message), window)
-        except SmsError:
+        except DeliveryError:
             counts["retried"] += 1  # the provider cannot tell yet: the renewed lease brings it back later
             continue
         if sid:
@@ -200,8 +196,10 @@ def _requeue(message_id: int, attempts: int, now: datetime) -> None:
 
 
 def _fail(message, code: str, now: datetime) -> None:
-    delivery.fail(message, code, now, actor=ACTOR, action="outbox.failed", what="SMS")
+    delivery.fail(message, code, now, what="SMS")
+    audit.record(ACTOR, "outbox.failed", message, after={"status": "failed", "error": code, "attempts": message.attempts})
 
 
-def wake_background_sender(app: Flask) -> None:
-    delivery.wake(app, "snp_sms_sender", "snp-sms-sender", send_pending, batch=200)
+def install(app: Flask) -> None:
+    """A commit that queued SMS wakes this process's sender (``SMS_SEND_AFTER_COMMIT``); called by the factory."""
+    delivery.install(app, OUTBOX, "SMS_SEND_AFTER_COMMIT", send_pending)

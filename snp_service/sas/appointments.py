@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..extensions import db
+from ..core.extensions import db
 from ..models import SasRegulatorIdentifier
 from .codes import (
     APPOINTMENT_OPERATOR_EXTENSION, IDNPS_SYSTEM, PROFILES, RPPS_PREFIX, SAS_TECHNICAL_SYSTEM, V2_0203,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from flask import current_app
 
+from ..models import Profession, SlotMode
+
 FHIR_VERSION = "4.0.1"
 FHIR_JSON = "application/fhir+json"
 
@@ -30,9 +32,9 @@ SLOT_SERVICE_TYPE_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/exten
 APPOINTMENT_OPERATOR_EXTENSION = "http://interopsante.org/fhir/StructureDefinition/FrAppointmentOperator"
 
 # Consultation type by slot mode (serviceType, ActEncounterCode): office, home visit, teleconsultation.
-SERVICE_TYPE_BY_MODE = {"office": "AMB", "home_visit": "HH", "teleconsultation": "VR"}
+SERVICE_TYPE_BY_MODE = {SlotMode.OFFICE: "AMB", SlotMode.HOME_VISIT: "HH", SlotMode.TELECONSULTATION: "VR"}
 # SM54: médecine générale, the ordinal speciality of a GP (Slot.specialty); other professions have none in R38.
-SPECIALTY_BY_PROFESSION = {"gp": "SM54"}
+SPECIALTY_BY_PROFESSION = {Profession.GP: "SM54"}
 
 _SAS = "http://sas.fr/fhir/StructureDefinition/"
 _ANS = "https://interop.esante.gouv.fr/ig/fhir/sas/StructureDefinition/"
@@ -72,10 +74,3 @@ def editor_system(kind: str) -> str:
 
 def fhir_base() -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/api/v1/fhir"
-
-
-def as_list(setting) -> list[str]:
-    """A list setting that ``SNP_X=a,b`` may also give as one comma-separated string."""
-    if isinstance(setting, str):
-        return [item.strip() for item in setting.split(",") if item.strip()]
-    return list(setting or ())

@@ -3,21 +3,19 @@
 nginx verifies the client certificate against the IGC-Santé CA and passes the result in two headers,
 ``X-SSL-Client-Verify`` (``$ssl_client_verify``) and ``X-SSL-Client-S-DN`` (``$ssl_client_s_dn``). Anybody
 can send those headers, so they count only on a connection from ``TRUSTED_PROXIES``: the socket's peer,
-never a forwarded address (with ProxyFix installed, the original peer is kept in the WSGI environ). The
-certificate must then name the platform: CN and OU equal to ``SAS_CLIENT_CN`` and ``SAS_CLIENT_OU``.
+never a forwarded address, as the one rule of ``core.proxy`` decided it for this request (ProxyFix reads the
+same). The certificate must then name the platform: CN and OU equal to ``SAS_CLIENT_CN`` and ``SAS_CLIENT_OU``.
 Nothing configured means nobody gets in.
 """
 from __future__ import annotations
 
-import ipaddress
 import re
-from functools import lru_cache
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ..errors import Forbidden, Unauthorized
-from .codes import as_list
+from ..core.errors import Forbidden, Unauthorized
+from ..core.proxy import peer_is_trusted_proxy
 
 VERIFY_HEADER = "X-SSL-Client-Verify"
 DN_HEADER = "X-SSL-Client-S-DN"
@@ -28,7 +26,7 @@ _LEGACY_KEYS = {"CN": "CN", "OU": "OU", "COMMONNAME": "CN", "ORGANIZATIONALUNITN
 
 def check_caller(environ: dict, headers, config) -> None:
     """Raise Unauthorized (401) or Forbidden (403) unless the request comes from the SAS platform."""
-    if not is_trusted_proxy(socket_peer(environ), tuple(as_list(config.get("TRUSTED_PROXIES")))):
+    if not peer_is_trusted_proxy(environ):
         raise Unauthorized("Connexion directe refusée : l'interface SAS passe par le proxy en TLS mutuel",
                            code="untrusted_source")
     if headers.get(VERIFY_HEADER, "") != "SUCCESS":
@@ -43,26 +41,6 @@ def check_caller(environ: dict, headers, config) -> None:
     # str(): an environment value such as SNP_SAS_CLIENT_OU=123 arrives JSON-parsed as a number.
     if names["CN"] != [str(expected_cn)] or str(expected_ou) not in names["OU"]:
         raise Forbidden("Ce certificat n'est pas celui de la plateforme SAS", code="certificate_refused")
-
-
-def socket_peer(environ: dict) -> str:
-    original = environ.get("werkzeug.proxy_fix.orig") or {}
-    return original.get("REMOTE_ADDR") or environ.get("REMOTE_ADDR") or ""
-
-
-def is_trusted_proxy(address: str, trusted: tuple[str, ...]) -> bool:
-    try:
-        peer = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
-        peer = peer.ipv4_mapped
-    return any(peer in network for network in _networks(trusted))
-
-
-@lru_cache(maxsize=8)
-def _networks(trusted: tuple[str, ...]) -> tuple:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
 
 
 def subject_names(dn: str) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ import json
 
 from flask import Response
 
-from ..errors import DomainError
+from ..core.errors import DomainError
 from .codes import FHIR_JSON
 
 FHIR_PATH_PREFIX = "/api/v1/fhir"

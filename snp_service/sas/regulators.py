@@ -11,7 +11,7 @@ An account keeps every identifier it has been known by: the platform first sends
 Its password is random and known to nobody, and no e-mail is sent (the guide: no confirmation step; the
 service has no e-mail backend). The regulator gets a password through a one-time set-up link that an admin,
 or a coordinator of every CPTS of the area (``policy.check_account_management``), issues and hands over
-(``accounts.issue_setup_link``, ``/password-setup/<secret>``).
+(``setup_links.issue_setup_link``, ``/password-setup/<secret>``).
 """
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from .. import accounts, audit
-from ..database import write_transaction
-from ..errors import Invalid
-from ..extensions import db
-from ..models import ApiToken, Cpts, SasRegulatorIdentifier, User
-from ..timeutil import utcnow
+from .. import audit
+from ..accounts import passwords, users
+from ..core.database import write_transaction
+from ..core.errors import Invalid
+from ..core.extensions import db
+from ..core.timeutil import utcnow
+from ..models import ApiToken, Cpts, Role, SasRegulatorIdentifier, User
 from .codes import PROFILES, SAS_TECHNICAL_SYSTEM, V2_0203
 from .outcome import FhirInvalid
 
@@ -127,8 +128,8 @@ def _name(names, problems: dict) -> tuple[str, str]:
 
 def _email(telecoms, problems: dict) -> str:
     emails = [t.get("value") for t in _list(telecoms) if isinstance(t, dict) and t.get("system") == "email"]
-    email = accounts.normalise_email(_text(emails[0], 254) or "") if emails else ""
-    if not _EMAIL.match(email) or accounts.email_problem(email):
+    email = users.normalise_email(_text(emails[0], 254) or "") if emails else ""
+    if not _EMAIL.match(email) or users.email_problem(email):
         problems["Practitioner.telecom"] = ["an e-mail address is required: it is the account's sign-in"]
     return email
 
@@ -150,13 +151,13 @@ def upsert(account: RegulatorAccount, known_as: Identifier | None = None) -> tup
         area = _area_cpts()
         user = _find(account, known_as)
         created = user is None
-        taken = accounts.email_holder(account.email, other_than=user)
+        taken = users.email_holder(account.email, other_than=user)
         if taken is not None:
             raise Invalid("Cette adresse e-mail est déjà celle d'un autre compte, ou lui ressemble à s'y méprendre",
                           code="email_taken", fields={"Practitioner.telecom": ["already used by another account"]})
         if created:
-            user = User(email=account.email, password_hash=accounts.hash_password(secrets.token_urlsafe(32)),
-                        role="regulator", active=account.active, cpts=area)
+            user = User(email=account.email, password_hash=passwords.hash_password(secrets.token_urlsafe(32)),
+                        role=Role.REGULATOR, active=account.active, cpts=area)
             db.session.add(user)
             db.session.flush()
         before = None if created else {"active": user.active, "cpts_ids": user.cpts_ids}

@@ -23,10 +23,10 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, func, literal_column, select
 from werkzeug.datastructures import MultiDict
 
-from ..database import execute_core
-from ..errors import Invalid
-from ..models import Commune, Cpts, Practitioner, Slot, practitioner_cpts
-from ..timeutil import BOUNDS_TEXT, PARIS, day_in_bounds, utcnow
+from ..core.errors import Invalid
+from ..core.fast_paths import execute_core
+from ..core.timeutil import BOUNDS_TEXT, PARIS, day_in_bounds, utcnow
+from ..models import Commune, Cpts, Practitioner, Slot, SlotStatus, practitioner_cpts
 from . import resources
 from .codes import IDNPS_SYSTEM, PROFILES, editor_system, fhir_base
 from .outcome import FhirInvalid
@@ -182,7 +182,7 @@ def _statement(*, with_cpts: bool):
         .where(practitioner.c.rpps.in_(bindparam("rpps", expanding=True)),
                practitioner.c.sas_participation.is_(True),
                # Literal 'free': the partial index ix_slot_free_practitioner_start serves it.
-               slot.c.status == literal_column("'free'"),
+               slot.c.status == literal_column(f"'{SlotStatus.FREE}'"),
                slot.c.start_at >= bindparam("start_from", type_=instant),
                slot.c.start_at < bindparam("start_before", type_=instant),
                slot.c.start_at > bindparam("now", type_=instant))

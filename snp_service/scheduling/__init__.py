@@ -20,10 +20,10 @@ from typing import Callable
 from flask import Flask
 from sqlalchemy import delete, func, select
 
-from ..database import write_transaction
-from ..extensions import db
+from ..core.database import write_transaction
+from ..core.extensions import db
+from ..core.timeutil import utcnow
 from ..models import JobRun
-from ..timeutil import utcnow
 from . import jobs
 
 log = logging.getLogger(__name__)

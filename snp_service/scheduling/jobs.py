@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def expire_slots() -> dict:
-    from ..housekeeping import expire_free_slots
+    from ..slots.expiry import expire_free_slots
 
     return {"expired": expire_free_slots()}
 
@@ -15,7 +15,7 @@ def send_outbox() -> dict:
 
 
 def send_sas_appointments() -> dict:
-    from ..notify.sas_sender import send_pending
+    from ..sas.sender import send_pending
 
     return send_pending()
 
@@ -27,25 +27,25 @@ def send_reminders() -> dict:
 
 
 def accrue_supplements() -> dict:
-    from ..supplements import accrue
+    from ..supplements.ledger import accrue
 
     return accrue()
 
 
 def compute_indicators() -> dict:
-    from ..indicators import compute_due
+    from ..reporting.indicators import compute_due
 
     return compute_due()
 
 
 def purge_patient_data() -> dict:
-    from ..retention import purge_patient_data as purge
+    from ..bookings.retention import purge_patient_data as purge
 
     return purge()
 
 
 def purge_sign_in_records() -> dict:
-    from ..page_sessions import purge_expired
-    from ..sign_in import purge_old_attempts
+    from ..accounts.page_sessions import purge_expired
+    from ..accounts.sign_in import purge_old_attempts
 
     return {"sessions": purge_expired(), "attempts": purge_old_attempts()}

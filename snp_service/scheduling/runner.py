@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from ..timeutil import utcnow
+from ..core.timeutil import utcnow
 from . import JOBS, last_successes, run_job
 from .leader import leader_lock_for
 

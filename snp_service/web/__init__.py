@@ -7,14 +7,17 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from .. import accounts, formatting, known_devices, page_sessions, sign_in
-from ..errors import DomainError, Invalid, NotFound, Unauthorized
+from .. import formatting
+from ..accounts import known_devices, page_sessions, setup_links, sign_in
+from ..core.errors import DomainError, Invalid, NotFound, Unauthorized
+from ..models import Role
 from .forms import FrenchForm
 from .redirects import local_target
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages")
 
-ROLE_HOMES = {"gp": "gp.home", "regulator": "regulation.home", "coordinator": "coordination.home", "admin": "coordination.home"}
+ROLE_HOMES = {Role.GP: "gp.home", Role.REGULATOR: "regulation.home", Role.COORDINATOR: "coordination.home",
+              Role.ADMIN: "coordination.home"}
 
 
 class LoginForm(FlaskForm):
@@ -119,15 +122,15 @@ def logout():
 
 @pages.route("/password-setup/<secret>", methods=["GET", "POST"])
 def password_setup(secret):
-    """The page a one-time link opens (``accounts.issue_setup_link``): the person chooses a password."""
+    """The page a one-time link opens (``setup_links.issue_setup_link``): the person chooses a password."""
     try:
-        account = accounts.setup_link_account(secret)
+        account = setup_links.setup_link_account(secret)
     except NotFound as refused:
         return render_template("password_setup.html", form=None, error=refused.message), 404, _SETUP_HEADERS
     form = PasswordSetupForm()
     if form.validate_on_submit():
         try:
-            accounts.redeem_setup_link(secret, form.password.data)
+            setup_links.redeem_setup_link(secret, form.password.data)
         except Invalid as refused:
             form.password.errors = [refused.message]
         except NotFound as refused:  # used up by a concurrent request meanwhile

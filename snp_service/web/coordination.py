@@ -5,18 +5,22 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, charts, dashboard, seasons, supplements
-from ..cpts import get_cpts
-from ..database import MAX_ID
-from ..policy import check_cpts, may_manage_account, require_roles, supplement_lines_for
-from ..timeutil import month_in_bounds, paris_today
+from .. import formatting
+from ..accounts import setup_links, users
+from ..models import Role
+from ..core.timeutil import month_in_bounds, paris_today
+from ..cpts.practitioners import list_practitioners
+from ..cpts.record import get_cpts
+from ..policy import (
+    COORDINATION, check_cpts, coordinated_cpts, managed_account, managed_season, may_manage_account, require_roles,
+    supplement_lines_for,
+)
+from ..reporting import charts, dashboard, seasons
+from ..supplements import rules, statements
 from . import flash_outcome
 from .forms import FrenchForm
 
 bp = Blueprint("coordination", __name__, url_prefix="/coordination")
-
-ROLE_LABELS = {"gp": "Médecin", "regulator": "Régulateur", "coordinator": "Coordinateur", "admin": "Administrateur"}
-
 
 class SeasonForm(FrenchForm):
     name = StringField("Nom", validators=[DataRequired(), Length(max=100)])
@@ -27,13 +31,14 @@ class SeasonForm(FrenchForm):
 class AccountForm(FrenchForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Mot de passe provisoire", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Rôle", choices=[SelectChoice("regulator", "Régulateur"), SelectChoice("gp", "Médecin (praticien)")])
+    role = SelectField("Rôle", choices=[SelectChoice(Role.REGULATOR, formatting.ROLE_LABELS[Role.REGULATOR]),
+                                        SelectChoice(Role.GP, "Médecin (praticien)")])
     practitioner_id = SelectField("Praticien (compte médecin uniquement)", coerce=int)
 
 
 def _cpts_id(user) -> int:
     """The CPTS of the page: ``?cpts_id=`` among those the user coordinates, else the first."""
-    choices = dashboard.coordinated_cpts(user)
+    choices = coordinated_cpts(user)
     if not choices:
         abort(404)
     cpts_id = request.values.get("cpts_id", type=int) or choices[0].id
@@ -41,25 +46,26 @@ def _cpts_id(user) -> int:
     return cpts_id
 
 
-def _account_form(board) -> AccountForm:
+def _account_form(practitioners) -> AccountForm:
+    """The account form, whose practitioner choices are the CPTS's members."""
     form = AccountForm()
     form.practitioner_id.choices = [SelectChoice(0, "—")] + [
-        SelectChoice(p.id, f"{p.display_name} ({p.rpps})") for p in board.practitioners]
+        SelectChoice(p.id, f"{p.display_name} ({p.rpps})") for p in practitioners]
     return form
 
 
 @bp.get("")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def home(user):
     cpts_id = _cpts_id(user)
     board = dashboard.dashboard(cpts_id)
-    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=dashboard.coordinated_cpts(user),
-                           season_form=SeasonForm(formdata=None), account_form=_account_form(board), roles=ROLE_LABELS,
+    return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=coordinated_cpts(user),
+                           season_form=SeasonForm(formdata=None), account_form=_account_form(board.practitioners), roles=formatting.ROLE_LABELS,
                            manageable={a.id for a in board.accounts if may_manage_account(user, a)})
 
 
 @bp.post("/seasons")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def create_season(user):
     cpts_id = _cpts_id(user)
     form = SeasonForm()
@@ -69,9 +75,9 @@ def create_season(user):
 
 
 @bp.post("/seasons/<int:season_id>")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def update_season(season_id, user):
-    season = _season(user, season_id)
+    season = managed_season(user, season_id)
     form = SeasonForm()
     if _valid(form):
         flash_outcome(lambda: seasons.update_season(user, season_id, form.data), "Saison modifiée.")
@@ -79,106 +85,90 @@ def update_season(season_id, user):
 
 
 @bp.get("/seasons/<int:season_id>")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def season_report(season_id, user):
-    report = seasons.season_report(_season(user, season_id))
+    report = seasons.season_report(managed_season(user, season_id))
     return render_template("coordination/season.html", **charts.season_page(report))
 
 
 @bp.get("/seasons/compare")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def compare(user):
-    first = _season(user, request.args.get("a", type=int) or 0)
-    second = _season(user, request.args.get("b", type=int) or 0)
+    first = managed_season(user, request.args.get("a", type=int) or 0)
+    second = managed_season(user, request.args.get("b", type=int) or 0)
     comparison = seasons.compare(first, second)
     return render_template("coordination/compare.html", comparison=comparison,
                            **charts.comparison_page(comparison))
 
 
 @bp.post("/accounts")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def create_account(user):
     cpts_id = _cpts_id(user)
-    form = _account_form(dashboard.dashboard(cpts_id))
+    form = _account_form(list_practitioners({cpts_id}))
     if _valid(form):
         practitioner_id = form.practitioner_id.data or None
-        flash_outcome(lambda: accounts.create_user(user, email=form.email.data, password=form.password.data,
+        flash_outcome(lambda: users.create_user(user, email=form.email.data, password=form.password.data,
                                                    role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
                       "Compte créé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
 @bp.get("/accounts/<int:account_id>/deactivate")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def confirm_deactivate(account_id, user):
     """Deactivating signs someone out for good: the page asks first (no script needed)."""
     cpts_id = _cpts_id(user)
-    return render_template("coordination/confirm_deactivate.html", account=_cpts_account(user, cpts_id, account_id),
-                           cpts_id=cpts_id, roles=ROLE_LABELS)
+    return render_template("coordination/confirm_deactivate.html", account=managed_account(user, cpts_id, account_id),
+                           cpts_id=cpts_id, roles=formatting.ROLE_LABELS)
 
 
 @bp.post("/accounts/<int:account_id>/active")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def set_account_active(account_id, user):
     cpts_id = _cpts_id(user)
-    _cpts_account(user, cpts_id, account_id)
+    managed_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
-    flash_outcome(lambda: accounts.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
+    flash_outcome(lambda: users.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
 @bp.post("/accounts/<int:account_id>/password-link")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def issue_password_link(account_id, user):
     """A one-time password set-up link, shown once on this answer (never stored, never flashed): the
     coordinator hands it to the person, since the service sends no e-mail."""
     cpts_id = _cpts_id(user)
-    account = _cpts_account(user, cpts_id, account_id)
-    issued = flash_outcome(lambda: accounts.issue_setup_link(user, account_id), "Lien créé.")
+    account = managed_account(user, cpts_id, account_id)
+    issued = flash_outcome(lambda: setup_links.issue_setup_link(user, account_id), "Lien créé.")
     if issued is None:
         return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
     secret, link = issued
-    page = render_template("coordination/password_link.html", account=account, link=link, cpts_id=cpts_id, roles=ROLE_LABELS,
+    page = render_template("coordination/password_link.html", account=account, link=link, cpts_id=cpts_id, roles=formatting.ROLE_LABELS,
                            url=url_for("pages.password_setup", secret=secret, _external=True))
     return page, 200, {"Cache-Control": "no-store"}
 
 
-def _cpts_account(user, cpts_id: int, account_id: int):
-    """An account of the CPTS that the user manages (``policy.may_manage_account``); 404 otherwise."""
-    account = next((a for a in dashboard.cpts_accounts(cpts_id) if a.id == account_id), None)
-    if account is None or not may_manage_account(user, account):
-        abort(404)
-    return account
-
-
 @bp.get("/supplements")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def supplements_statement(user):
     """The supplement statement of a month (``?month=YYYY-MM``, this month by default) or of a season."""
     season_id = request.args.get("season_id", type=int)
-    season = _season(user, season_id) if season_id else None
+    season = managed_season(user, season_id) if season_id else None
     cpts_id = season.cpts_id if season else _cpts_id(user)
     month, month_error = request.args.get("month") or f"{paris_today():%Y-%m}", None
     if not month_in_bounds(month):
         month, month_error = f"{paris_today():%Y-%m}", "Mois invalide : choisissez un mois (aaaa-mm)."
     own = supplement_lines_for(user)
     if season:
-        statement = supplements.season_statement(season, practitioner_id=own, detail=True)
+        statement = statements.season_statement(season, practitioner_id=own, detail=True)
     else:
-        statement = supplements.statement(cpts_id, month, practitioner_id=own, detail=True)
+        statement = statements.statement(cpts_id, month, practitioner_id=own, detail=True)
     query = {"cpts_id": cpts_id} | ({"season_id": season.id} if season else {"month": month})
     return render_template("coordination/supplements.html", statement=statement, season=season, month=month,
                            month_error=month_error, cpts=get_cpts(cpts_id), query=query,
-                           seasons=seasons.list_seasons(cpts_id), rules=supplements.current_rules()), \
+                           seasons=seasons.list_seasons(cpts_id), rules=rules.current_rules()), \
         422 if month_error else 200
-
-
-def _season(user, season_id: int):
-    if not 0 < season_id <= MAX_ID:  # ?a= and ?b= are not bounded by the URL converter
-        abort(404)
-    season = seasons.get_season(season_id)
-    check_cpts(user, season.cpts_id, manage=True)
-    return season
 
 
 def _valid(form: FlaskForm) -> bool:

@@ -8,18 +8,16 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField
 from wtforms.validators import NumberRange, Optional
 
-from .. import formatting, indicators
-from ..cpts import TARGET_BOUNDS, get_cpts, update_cpts
-from ..errors import DomainError
+from .. import formatting
+from ..core.errors import DomainError
+from ..core.timeutil import paris_today
+from ..cpts.record import TARGET_BOUNDS, get_cpts, update_cpts
 from ..models import INDICATORS
-from ..policy import check_cpts, require_roles, visible_cpts_ids
-from ..timeutil import paris_today
+from ..policy import COORDINATION, check_cpts, member_cpts_ids, require_roles
+from ..reporting import indicators
 
 bp = Blueprint("cpts_record", __name__, url_prefix="/coordination/cpts")
 
-# How each indicator reads (formatting.figure's kinds); rates are fractions in the data, percentages on screen.
-KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
-         "avg_offered_per_day": "decimal", "supplement_cents": "cents", "bookings_by_channel": "channels"}
 # A target is typed in the unit shown: %, € or a count; stored in the indicator's own unit.
 SCALE = {"rate": 100, "cents": Decimal("0.01"), "count": 1}
 UNIT = {"rate": " (%)", "cents": " (€)", "count": ""}
@@ -58,17 +56,17 @@ for _code, _label in INDICATORS:
 
 
 @bp.get("")
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def index(user):
-    # An admin sees every CPTS through the API; here, those of their account.
-    ids = sorted(visible_cpts_ids(user) or user.cpts_ids)
+    # An admin sees every CPTS through the API; here, as a coordinator, those of their account.
+    ids = sorted(member_cpts_ids(user))
     if len(ids) == 1:
         return redirect(url_for(".show", cpts_id=ids[0]))
     return render_template("cpts_record/index.html", cpts_list=[get_cpts(i) for i in ids])
 
 
 @bp.route("/<int:cpts_id>", methods=["GET", "POST"])
-@require_roles("coordinator", "admin")
+@require_roles(COORDINATION)
 def show(cpts_id, user):
     check_cpts(user, cpts_id, manage=True)
     cpts = get_cpts(cpts_id)
@@ -131,9 +129,9 @@ def _rows(values: dict | None) -> list[dict]:
 def _shown(code: str, value) -> str:
     if value is None:
         return formatting.NONE
-    if KINDS.get(code) == "channels":
+    if formatting.FIGURE_KINDS.get(code) == "channels":
         return formatting.channels(value)
-    return formatting.figure(value, KINDS.get(code, "count"))
+    return formatting.figure(value, formatting.FIGURE_KINDS.get(code, "count"))
 
 
 def _quick_periods(cpts) -> list[tuple[str, str]]:

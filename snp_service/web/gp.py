@@ -2,7 +2,7 @@
 
 Forms post here (Flask-WTF CSRF) with Europe/Paris wall-clock times. A refused publish
 comes back as the same page with every value kept and the reason next to its field
-(422); the preview asks ``publish_preview`` for a dry run of the same request, so the
+(422); the preview asks ``slots.preview`` for a dry run of the same request, so the
 count it shows is the count a publish creates.
 """
 from __future__ import annotations
@@ -13,18 +13,22 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 
-from .. import (booking, calendar_feed, calendar_import, formatting, gp_agenda, practitioners, publish_preview, publishing,
-               supplements)
-from ..errors import DomainError
+from .. import formatting
+from ..bookings import booking
+from ..core.errors import DomainError
+from ..core.timeutil import month_in_bounds, paris_today, to_paris
+from ..cpts import practitioners
+from ..models import Outcome, Role
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
-from ..timeutil import month_in_bounds, paris_today, to_paris
+from ..slots import calendar_feed, calendar_import, gp_agenda, publishing
+from ..slots.preview import Plan, plan_request
+from ..supplements import statements
 from . import flash_outcome
 from .forms import FrenchForm
 from .gp_forms import DURATIONS, FORMS, PublishForm, fresh_forms
 
 bp = Blueprint("gp", __name__, url_prefix="/gp")
 
-OUTCOME_LABELS = {"honored": "vu", "no_show": "absent"}
 PREVIEWED_TIMES = 12
 
 
@@ -38,7 +42,7 @@ def slots_text(count: int) -> str:
 
 
 @bp.get("")
-@require_roles("gp")
+@require_roles(Role.GP)
 def home(user):
     return _page(user)
 
@@ -51,7 +55,7 @@ def _page(user, forms: dict | None = None, opened: str = "block", status: int = 
         "practitioner": user.practitioner, "home": gp_agenda.gp_home(user.practitioner),
         "forms": fresh_forms() | (forms or {}), "opened": opened, "import_form": ImportForm(prefix="ics"),
         "action_form": FrenchForm(), "open_week": request.args.get("week", ""),
-        "month": month, "statement": _own_statement(user, month), "outcome_labels": OUTCOME_LABELS,
+        "month": month, "statement": _own_statement(user, month), "outcome_labels": formatting.OUTCOME_LABELS,
     }
     return render_template("gp/home.html", **page), status
 
@@ -61,12 +65,12 @@ def _own_statement(user, month: str) -> dict | None:
     cpts_ids = sorted(member_cpts_ids(user))
     if not cpts_ids:
         return None
-    statement = supplements.statement(cpts_ids[0], month, practitioner_id=supplement_lines_for(user), detail=True)
+    statement = statements.statement(cpts_ids[0], month, practitioner_id=supplement_lines_for(user), detail=True)
     return statement["lines"][0] if statement["lines"] else {"acts": [], "eligible_acts": 0, "amount_cents": 0}
 
 
 @bp.post("/<any(block, slot, series):kind>")
-@require_roles("gp")
+@require_roles(Role.GP)
 def publish(kind, user):
     form = _form(kind)
     if form.validate_on_submit():
@@ -82,13 +86,13 @@ def publish(kind, user):
 
 
 @bp.post("/preview/<any(block, slot, series):kind>")
-@require_roles("gp")
+@require_roles(Role.GP)
 def preview(kind, user):
     """The dry run of a form: ``{count, summary, notes, submit}`` or ``{errors, form_error}`` (field id -> French)."""
     form = _form(kind)
     if form.validate_on_submit():
         try:
-            plan = publish_preview.plan_request(user.practitioner, form.publish_request())
+            plan = plan_request(user.practitioner, form.publish_request())
         except DomainError as error:
             form.place(error)
         else:
@@ -104,7 +108,7 @@ def _form(kind: str) -> PublishForm:
     return FORMS[kind](prefix=kind)
 
 
-def _summary(kind: str, plan: publish_preview.Plan) -> str:
+def _summary(kind: str, plan: Plan) -> str:
     if kind == "series":
         days = sorted({to_paris(i.start).date() for i in plan.intervals})
         shown = ", ".join(f"{formatting.weekday(d)[:3]}. {d:%d/%m}" for d in days[:PREVIEWED_TIMES])
@@ -122,7 +126,7 @@ def _monday(moment: datetime) -> str:
 
 
 @bp.post("/slots/<int:slot_id>/withdraw")
-@require_roles("gp")
+@require_roles(Role.GP)
 def withdraw(slot_id, user):
     slot = None
     if FrenchForm().validate_on_submit():
@@ -132,17 +136,17 @@ def withdraw(slot_id, user):
 
 
 @bp.post("/bookings/<int:booking_id>/outcome")
-@require_roles("gp")
+@require_roles(Role.GP)
 def record_outcome(booking_id, user):
     outcome = request.form.get("outcome")
-    if FrenchForm().validate_on_submit() and outcome in OUTCOME_LABELS:
+    if FrenchForm().validate_on_submit() and outcome in Outcome.values():
         flash_outcome(lambda: booking.record_outcome(user, booking_id, outcome),
-                      lambda done: f"Rendez-vous de {formatting.clock(done.slot.start_at)} : {OUTCOME_LABELS[outcome]}")
+                      lambda done: f"Rendez-vous de {formatting.clock(done.slot.start_at)} : {formatting.OUTCOME_LABELS[outcome]}")
     return redirect(url_for("gp.home") + "#today-bookings")
 
 
 @bp.post("/import")
-@require_roles("gp")
+@require_roles(Role.GP)
 def import_ics(user):
     form = ImportForm(prefix="ics")
     if not form.validate_on_submit():
@@ -155,7 +159,7 @@ def import_ics(user):
 
 
 @bp.post("/calendar-token")
-@require_roles("gp")
+@require_roles(Role.GP)
 def rotate_calendar_token(user):
     if FrenchForm().validate_on_submit():
         calendar_feed.rotate_token(user, user.practitioner)
@@ -164,7 +168,7 @@ def rotate_calendar_token(user):
 
 
 @bp.post("/sas-participation")
-@require_roles("gp")
+@require_roles(Role.GP)
 def set_sas_participation(user):
     if FrenchForm().validate_on_submit():
         participate = request.form.get("participate") == "1"

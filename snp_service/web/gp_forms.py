@@ -13,15 +13,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..errors import DomainError
-from ..formatting import WEEKDAYS as DAY_NAMES
-from ..timeutil import BOUNDS_TEXT, day_in_bounds, paris_today
+from ..core.errors import DomainError
+from ..core.timeutil import BOUNDS_TEXT, day_in_bounds, paris_today
+from ..formatting import MODE_LABELS, WEEKDAYS as DAY_NAMES
+from ..models import SlotMode
+from ..slots.recurrence import WEEKDAYS as RRULE_DAYS
 from .forms import FrenchForm
 
-MODES = [SelectChoice(value, label) for value, label in (
-    ("office", "Au cabinet"), ("teleconsultation", "Téléconsultation"), ("home_visit", "Visite à domicile"))]
+MODES = [SelectChoice(mode, label) for mode, label in MODE_LABELS.items()]
 DURATIONS = [SelectChoice(str(m), f"{m} min") for m in (10, 15, 20, 30, 45, 60)]
-RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 WEEKDAYS = [SelectChoice(code, name) for code, name in zip(RRULE_DAYS, DAY_NAMES)]
 
 
@@ -97,7 +97,7 @@ class BlockForm(PublishForm):
     start = TimeField("De", validators=[_required("l'heure de début")])
     end = TimeField("À", validators=[_required("l'heure de fin")])
     slot_minutes = SelectField("Durée d'un créneau", choices=DURATIONS, coerce=int, default=15)
-    mode = SelectField("Lieu", choices=MODES, default="office")
+    mode = SelectField("Lieu", choices=MODES, default=SlotMode.OFFICE)
 
     def publish_request(self) -> dict:
         return {"block": {"start": datetime.combine(self.day.data, self.start.data),
@@ -111,7 +111,7 @@ class SlotForm(PublishForm):
     day = DateField("Jour", validators=[_required("le jour"), plausible_day])
     start = TimeField("Heure", validators=[_required("l'heure")])
     minutes = SelectField("Durée", choices=DURATIONS, coerce=int, default=15)
-    mode = SelectField("Lieu", choices=MODES, default="office")
+    mode = SelectField("Lieu", choices=MODES, default=SlotMode.OFFICE)
 
     def publish_request(self) -> dict:
         start = datetime.combine(self.day.data, self.start.data)
@@ -129,7 +129,7 @@ class SeriesForm(PublishForm):
     slot_minutes = SelectField("Durée d'un créneau", choices=DURATIONS, coerce=int, default=15)
     first_day = DateField("Du", validators=[_required("le premier jour"), plausible_day])
     last_day = DateField("Au", validators=[_required("le dernier jour"), plausible_day])
-    mode = SelectField("Lieu", choices=MODES, default="office")
+    mode = SelectField("Lieu", choices=MODES, default=SlotMode.OFFICE)
 
     def validate_last_day(self, field) -> None:
         if field.data and self.first_day.data and field.data < self.first_day.data:

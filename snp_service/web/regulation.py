@@ -10,39 +10,39 @@ from datetime import date
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from .. import search, shared_agenda
-from ..booking import CANCELLED_BY_ROLE
-from ..errors import Invalid
-from ..policy import get_practitioner, require_roles, visible_cpts_ids
-from ..timeutil import check_days, paris_today
+from .. import formatting
+from ..bookings.booking import CANCELLED_BY_ROLE
+from ..core.errors import Invalid
+from ..core.timeutil import check_days, paris_today
+from ..models import Channel
+from ..policy import BOOKERS, get_practitioner, require_roles, visible_cpts_ids
+from ..slots import search, shared_agenda
 
 bp = Blueprint("regulation", __name__, url_prefix="/regulation")
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-# How the console names who asked for a cancellation, besides the patient (the rule: booking.CANCELLED_BY_ROLE).
-CANCELLER_LABELS = {"regulator": "La régulation", "coordinator": "La coordination"}
 
 
 @bp.get("")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def home(user):
     by = CANCELLED_BY_ROLE[user.role][0]
     return render_template("regulation/home.html", communes=search.area_communes(visible_cpts_ids(user)),
-                           canceller=(by, CANCELLER_LABELS[by]))
+                           canceller=(by, formatting.CANCELLER_LABELS[by]))
 
 
 @bp.get("/agenda")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def agenda(user):
     first_day, days = _agenda_period()
     practitioner_id = _practitioner_filter()
     practitioner = get_practitioner(user, practitioner_id) if practitioner_id else None
     return render_template("regulation/agenda.html", communes=search.area_communes(visible_cpts_ids(user)),
                            day=first_day.isoformat(), days=days, practitioner=practitioner,
-                           channel="sas" if request.args.get("origin") else "116117")
+                           channel=Channel.SAS if request.args.get("origin") else Channel.NUMBER_116117)
 
 
 @bp.get("/praticien/<int:practitioner_id>")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def practitioner_agenda(practitioner_id, user):
     """The SAS platform's booking link (``Slot.comment``, a path naming the practitioner): their agenda, with
     the ``origin`` the platform appended kept, so that a booking from it has channel ``sas``."""
@@ -51,7 +51,7 @@ def practitioner_agenda(practitioner_id, user):
 
 
 @bp.get("/agenda.json")
-@require_roles("regulator", "coordinator", "admin")
+@require_roles(BOOKERS)
 def agenda_json(user):
     first_day, days = _agenda_period()
     practitioner_id = _practitioner_filter()

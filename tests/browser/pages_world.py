@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from snp_service import supplements
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
 from snp_service.models import Cpts, Season, User
-from snp_service.timeutil import PARIS, paris_today, utcnow
+from snp_service.supplements import ledger
 
 from ..supplement_helpers import act
 
@@ -45,7 +45,7 @@ def pages_world(world) -> PagesWorld:
                         booked_before=timedelta(hours=72 if n == 2 else 2), by_treating_doctor=(n == 3))
                 else:
                     world.slot(gp.practitioner, start, status="expired")
-    supplements.accrue_between("test", date(2025, 7, 1), date(2026, 8, 31))
+    ledger.accrue_between("test", date(2025, 7, 1), date(2026, 8, 31))
     seasons = [Season(cpts_id=cpts.id, name=f"Été {y}", start_date=date(y, 7, 13), end_date=date(y, 8, 2))
                for y in (2025, 2026)]
     db.session.add_all(seasons)

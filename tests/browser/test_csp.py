@@ -24,7 +24,7 @@ def test_the_cpts_picker_switches_cpts_without_inline_script(app, world, live_se
     first, second = world.cpts(name="CPTS Alpha"), world.cpts(name="CPTS Beta")
     coordinator = world.user("coordinator", first)
     coordinator.cpts.append(second)
-    from snp_service.extensions import db
+    from snp_service.core.extensions import db
     db.session.commit()
     login(desktop_page, live_server, coordinator.email, PASSWORD)
     desktop_page.select_option("#cpts_id", str(second.id))

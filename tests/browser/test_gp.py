@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
 from snp_service.models import Slot
-from snp_service.timeutil import PARIS, paris_today, utcnow
 
 from ..factories import PASSWORD
 from .conftest import assert_no_horizontal_scroll, login, screenshot

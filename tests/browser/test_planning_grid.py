@@ -6,9 +6,9 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
 from snp_service.models import Booking
-from snp_service.timeutil import PARIS, paris_today, utcnow
 
 from ..factories import PASSWORD
 from .conftest import assert_no_horizontal_scroll, axe_violations, login, screenshot, type_patient_and_book

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking
-from snp_service.timeutil import utcnow
 
 from ..factories import PASSWORD
 from .conftest import assert_no_horizontal_scroll, axe_violations, login, screenshot

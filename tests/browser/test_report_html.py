@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_today
 from snp_service.models import Season, User
-from snp_service.timeutil import PARIS, paris_today
 from tests.factories import PASSWORD
 
 from .conftest import OUTPUT_DIR, assert_no_horizontal_scroll, login, screenshot

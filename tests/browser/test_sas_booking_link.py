@@ -5,9 +5,9 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_today
 from snp_service.models import Booking
-from snp_service.timeutil import PARIS, paris_today
 
 from ..factories import PASSWORD
 from .conftest import type_patient_and_book

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from snp_service.extensions import db
+from snp_service.core.extensions import db
 from snp_service.models import Practitioner
 
 from ..factories import PASSWORD

@@ -1,7 +1,7 @@
 """Schemas of bookings: book, cancel, move, outcome, list."""
 from marshmallow import Schema, fields, validate
 
-from ...models import BOOKING_STATUSES, CANCELLED_BY, CHANNELS, OUTCOMES, TREATING_DOCTOR_ANSWERS
+from ...models import BookingStatus, CancelledBy, Channel, Outcome, TreatingDoctor
 from .common import BoundedDate, Id, Insee, Name, ParisDateTime, Rpps, aware_datetime
 from .practitioners import PractitionerSummarySchema
 from .slots import SlotSchema
@@ -14,7 +14,8 @@ class PatientSchema(Schema):
     birth_date = BoundedDate(required=True)
     phone = fields.String(required=True, validate=validate.Length(min=1, max=30))
     commune_insee = Insee(allow_none=True, load_default=None)
-    has_treating_doctor = fields.String(load_default="unknown", validate=validate.OneOf(TREATING_DOCTOR_ANSWERS))
+    has_treating_doctor = fields.String(load_default=TreatingDoctor.UNKNOWN.value,
+                                        validate=validate.OneOf(TreatingDoctor.values()))
     treating_rpps = Rpps(allow_none=True, load_default=None)
 
 
@@ -22,13 +23,13 @@ class BookingRequestSchema(Schema):
     slot_id = Id(required=True, strict=True)
     patient = fields.Nested(PatientSchema, required=True)
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    channel = fields.String(required=True, validate=validate.OneOf(Channel.values()))
     notify_patient = fields.Boolean(load_default=True)
 
 
 class CancelRequestSchema(Schema):
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
-    by = fields.String(load_default=None, validate=validate.OneOf(CANCELLED_BY), metadata={"description": (
+    by = fields.String(load_default=None, validate=validate.OneOf(CancelledBy.values()), metadata={"description": (
         "who asked for the cancel, as the caller's role allows: a GP cancels as practitioner; a regulator as "
         "regulator or patient; a coordinator (or admin) as coordinator or patient. Default: the role's own")})
 
@@ -39,14 +40,14 @@ class MoveRequestSchema(Schema):
 
 
 class OutcomeRequestSchema(Schema):
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    outcome = fields.String(required=True, validate=validate.OneOf(Outcome.values()))
 
 
 class BookingQuerySchema(Schema):
     from_ = aware_datetime(data_key="from", attribute="from")
     to = aware_datetime()
     practitioner_id = Id()
-    status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
+    status = fields.String(validate=validate.OneOf(BookingStatus.values()))
 
 
 class BookingSchema(Schema):

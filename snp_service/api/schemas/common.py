@@ -7,9 +7,9 @@ keys (``BoundedDict``), and reading stops at the first few bad items.
 
 from marshmallow import Schema, ValidationError, fields, utils, validate, validates_schema
 
-from ...database import MAX_ID
-from ...hygiene import name_problem
-from ...timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, day_in_bounds, instant_in_bounds, to_paris
+from ...core.database import MAX_ID
+from ...core.hygiene import name_problem
+from ...core.timeutil import BOUNDS_TEXT, FIRST_DAY, LAST_DAY, day_in_bounds, instant_in_bounds, to_paris
 
 # Items a list may hold before reading stops, and bad items reported: a 2 MB array of numbers was one error
 # per element (26 s, +770 MB).

@@ -1,7 +1,7 @@
 """Schemas of practitioners: the member record, its summary in search results and bookings, the feed link."""
 from marshmallow import Schema, fields, validate
 
-from ...models import PROFESSIONS
+from ...models import Profession
 from .common import BoundedList, Finess, Id, Insee, Name, PostalCode, Rpps, Siret
 
 
@@ -11,7 +11,7 @@ class PractitionerSchema(Schema):
     rpps = Rpps(required=True)
     first_name = Name(required=True)
     last_name = Name(required=True)
-    profession = fields.String(load_default="gp", validate=validate.OneOf(PROFESSIONS))
+    profession = fields.String(load_default=Profession.GP.value, validate=validate.OneOf(Profession.values()))
     phone = fields.String(allow_none=True, validate=validate.Length(max=20))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     commune_insee = Insee(allow_none=True)

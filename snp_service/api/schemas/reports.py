@@ -1,7 +1,7 @@
 """Schemas of fill-rate reports."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ...reporting import GROUPINGS
+from ...reporting.fill_rate import GROUPINGS
 from .common import BoundedDate, Id
 
 MAX_REPORT_DAYS = 731

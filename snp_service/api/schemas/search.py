@@ -3,7 +3,7 @@ from functools import cache
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ...models import SLOT_MODES
+from ...models import SlotMode
 from .common import Insee, Rpps, aware_datetime
 from .practitioners import PractitionerSummarySchema
 
@@ -16,7 +16,7 @@ class SearchQuerySchema(Schema):
     lon = fields.Float(validate=validate.Range(-180, 180))
     radius_km = fields.Float(validate=validate.Range(min=0.1, max=300))
     treating_rpps = Rpps()
-    mode = fields.String(validate=validate.OneOf(SLOT_MODES))
+    mode = fields.String(validate=validate.OneOf(SlotMode.values()))
     limit = fields.Integer(validate=validate.Range(min=1, max=100))
 
     @validates_schema

@@ -7,10 +7,11 @@ from datetime import date, datetime, time
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ...models import SLOT_MODES, SLOT_STATUSES
-from ...timeutil import PARIS
-from ...timeutil import day_in_bounds
-from .common import OUT_OF_BOUNDS, BoundedAwareDateTime, BoundedList, BoundedNaiveDateTime, Id, ParisDateTime, aware_datetime
+from ...core.timeutil import PARIS, day_in_bounds
+from ...models import SlotMode, SlotStatus
+from .common import (
+    OUT_OF_BOUNDS, BoundedAwareDateTime, BoundedList, BoundedNaiveDateTime, Id, ParisDateTime, aware_datetime,
+)
 
 _SHAPES = ("start", "slots", "block", "series")
 # A batch body holds at most this many slots (the default MAX_SLOTS_PER_REQUEST, the cap of every publish).
@@ -64,7 +65,7 @@ class PublishSchema(Schema):
     """One of: ``{start, end}``, ``{slots: [...]}``, ``{block: {...}}``, ``{series: {...}}``."""
 
     practitioner_id = Id(strict=True, metadata={"description": "required for a coordinator; a GP publishes their own"})
-    mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
+    mode = fields.String(load_default=SlotMode.OFFICE.value, validate=validate.OneOf(SlotMode.values()))
     start = aware_datetime()
     end = aware_datetime()
     slots = BoundedList(fields.Nested(SlotTimesSchema), max_items=MAX_BATCH_SLOTS)
@@ -91,13 +92,13 @@ class SlotQuerySchema(Schema):
     practitioner_id = Id()
     from_ = InstantOrDay(data_key="from")
     to = InstantOrDay()
-    status = fields.String(validate=validate.OneOf(SLOT_STATUSES))
+    status = fields.String(validate=validate.OneOf(SlotStatus.values()))
 
 
 class ImportQuerySchema(Schema):
     practitioner_id = Id()
     slot_minutes = fields.Integer(load_default=15, validate=validate.Range(min=1, max=24 * 60))
-    mode = fields.String(load_default="office", validate=validate.OneOf(SLOT_MODES))
+    mode = fields.String(load_default=SlotMode.OFFICE.value, validate=validate.OneOf(SlotMode.values()))
 
 
 class SkippedSchema(Schema):

@@ -1,7 +1,7 @@
 """Schemas of the supplement statement."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ...timeutil import BOUNDS_TEXT, month_in_bounds
+from ...core.timeutil import BOUNDS_TEXT, month_in_bounds
 from .common import Id
 
 

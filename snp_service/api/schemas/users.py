@@ -1,7 +1,7 @@
 """Schemas of user accounts."""
 from marshmallow import Schema, fields, validate
 
-from ...models import ROLES
+from ...models import Role
 from .common import BoundedList, Id
 
 
@@ -10,7 +10,7 @@ class UserSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     # The policy (length, common passwords, e-mail) is the service's, with its French reasons.
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = fields.String(required=True, validate=validate.OneOf(Role.values()))
     cpts_ids = BoundedList(Id(strict=True), load_default=list, max_items=50, metadata={
         "description": "the account's whole scope: a coordinator gives only CPTS they manage"})
     practitioner_id = Id(strict=True, allow_none=True, load_default=None, metadata={

@@ -1,0 +1,140 @@
+"""The shared agenda of a regulation area as a planning grid: practitioners against each day's hours.
+
+The 2020 tool was "mal adapté à la planification des soins sur des agendas de praticiens
+différents" (seed 004): regulators want every practitioner of the area side by side, one
+column each, grouped by commune, with the hours of each day down the side. This module
+gives the page exactly that, as plain data: the columns, the days with the hours to show,
+and the slots placed by their Paris wall-clock minutes.
+
+Cost is bounded by the request itself: one to three Paris days, the practitioners of the
+caller's area (optionally one commune or one practitioner). Booked slots carry the
+patient's initials only: enough for two regulators to recognise a booking on a shared
+screen, too little to identify anybody; and only for a booking made for a CPTS of the
+grid's scope (``policy.bookings_of``): another CPTS's booking on a shared practitioner
+shows as booked, nothing more.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
+from math import gcd
+
+from sqlalchemy import and_, select
+
+from ..core.extensions import db
+from ..core.timeutil import paris_day_bounds, to_paris, utcnow
+from ..cpts.record import commune_names
+from ..models import Booking, BookingStatus, Patient, Practitioner, Profession, Slot, SlotStatus, members_of
+from ..policy import bookings_of
+
+GRID_DAYS = (1, 3)
+# Every day shows at least these hours (a GP's usual day); a slot outside widens its day.
+FIRST_HOUR, LAST_HOUR = 8, 20
+# Rows of the grid: the largest of these steps on which every slot of the period starts and ends.
+STEPS_MINUTES = (15, 10, 5)
+DAY_MINUTES = 24 * 60
+NO_COMMUNE = "Commune non renseignée"
+
+
+def planning_grid(scope: set[int] | None, first_day: date, days: int, *, practitioner_id: int | None = None,
+                  commune: str | None = None) -> dict:
+    """The grid of ``days`` Paris days from ``first_day`` for the practitioners of ``scope``.
+
+    ``practitioner_id`` or ``commune`` narrow the columns (a SAS link lands on one practitioner).
+    """
+    start, _ = paris_day_bounds(first_day)
+    _, end = paris_day_bounds(first_day + timedelta(days=days - 1))
+    practitioners = _practitioners(scope, practitioner_id, commune)
+    slots = [_grid_slot(row) for row in _slot_rows(scope, [p.id for p in practitioners], start, end)]
+    return {
+        "from": to_paris(start).isoformat(), "to": to_paris(end).isoformat(),
+        "step_minutes": _step(slots),
+        "days": _days(first_day, days, slots),
+        "communes": _by_commune(practitioners, commune_names(scope, {p.commune_insee for p in practitioners})),
+        "slots": slots,
+    }
+
+
+def _practitioners(scope: set[int] | None, practitioner_id: int | None, commune: str | None) -> list:
+    statement = (select(Practitioner.id, Practitioner.first_name, Practitioner.last_name, Practitioner.profession,
+                        Practitioner.address, Practitioner.commune_insee)
+                 .order_by(Practitioner.last_name, Practitioner.first_name, Practitioner.id))
+    if scope is not None:
+        statement = statement.where(Practitioner.id.in_(members_of(scope)))
+    if practitioner_id is not None:
+        statement = statement.where(Practitioner.id == practitioner_id)
+    if commune is not None:
+        statement = statement.where(Practitioner.commune_insee == commune)
+    return list(db.session.execute(statement))
+
+
+def _slot_rows(scope: set[int] | None, practitioner_ids: list[int], start: datetime, end: datetime) -> list:
+    if not practitioner_ids:
+        return []
+    in_scope = bookings_of(scope)
+    of_booking = Patient.id == Booking.patient_id
+    statement = (
+        select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status,
+               Patient.first_name, Patient.last_name)
+        .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
+        .outerjoin(Patient, of_booking if in_scope is None else and_(of_booking, in_scope))
+        .where(Slot.practitioner_id.in_(practitioner_ids), Slot.start_at >= start, Slot.start_at < end)
+        .order_by(Slot.practitioner_id, Slot.start_at, Slot.id)
+    )
+    return list(db.session.execute(statement))
+
+
+def _grid_slot(row) -> dict:
+    start, end = to_paris(row.start_at), to_paris(row.end_at)
+    start_minute = start.hour * 60 + start.minute
+    # A slot running past midnight is drawn to the end of its day.
+    end_minute = end.hour * 60 + end.minute if end.date() == start.date() else DAY_MINUTES
+    return {
+        "id": row.id, "practitioner_id": row.practitioner_id, "day": start.date().isoformat(),
+        "start_minute": start_minute, "end_minute": max(end_minute, start_minute + 1),
+        "start": start.isoformat(), "end": end.isoformat(), "mode": row.mode, "status": row.status,
+        # What a regulator may still book: free and not started (the expiry job may not have run yet).
+        "bookable": row.status == SlotStatus.FREE and row.start_at > utcnow(),
+        "initials": _initials(row.first_name, row.last_name) if row.status == SlotStatus.BOOKED else None,
+    }
+
+
+def _initials(first_name: str | None, last_name: str | None) -> str | None:
+    if not first_name or not last_name:  # imported or erased patients have no identity
+        return None
+    return f"{first_name.strip()[:1]}{last_name.strip()[:1]}".upper()
+
+
+def _step(slots: list[dict]) -> int:
+    """Rows as tall as the finest step the slots need: 15 minutes for the usual quarter-hour slots."""
+    common = 0
+    for slot in slots:
+        common = gcd(common, gcd(slot["start_minute"], slot["end_minute"]))
+    return next((step for step in STEPS_MINUTES if common % step == 0), STEPS_MINUTES[-1])
+
+
+def _days(first_day: date, days: int, slots: list[dict]) -> list[dict]:
+    result = []
+    for offset in range(days):
+        day = (first_day + timedelta(days=offset)).isoformat()
+        of_day = [s for s in slots if s["day"] == day]
+        first = min([FIRST_HOUR * 60] + [s["start_minute"] for s in of_day])
+        last = max([LAST_HOUR * 60] + [s["end_minute"] for s in of_day])
+        result.append({"date": day, "first_minute": first - first % 60, "last_minute": min(-(-last // 60) * 60, DAY_MINUTES)})
+    return result
+
+
+def _by_commune(practitioners: list, names: dict[str, str]) -> list[dict]:
+    communes: OrderedDict[str | None, list[dict]] = OrderedDict()
+    for p in practitioners:
+        communes.setdefault(p.commune_insee, []).append(_column(p))
+    ordered = sorted(communes.items(), key=lambda item: (item[0] is None, names.get(item[0], item[0] or "")))
+    return [{"insee": insee, "name": names.get(insee, insee or NO_COMMUNE), "practitioners": columns}
+            for insee, columns in ordered]
+
+
+def _column(p) -> dict:
+    title = "Dr " if p.profession == Profession.GP else ""
+    return {"id": p.id, "name": f"{title}{p.first_name} {p.last_name}",
+            "short_name": f"{p.first_name.strip()[:1]}. {p.last_name}", "address": p.address,
+            "commune_insee": p.commune_insee}
