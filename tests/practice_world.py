@@ -41,9 +41,11 @@ def build_area(world: World) -> Area:
                 coordinator=world.user("coordinator", cpts), gp=world.user("gp", cpts, doctors[0]), real_slots=slots)
 
 
-def enter_practice(client, user: User) -> str:
-    """Sign ``client`` in as ``user`` and enter the practice space; returns the page's CSRF token."""
-    World.sign_in_page(client, user)
+def enter_practice(client, user: User, signed_in: bool = False) -> str:
+    """Sign ``client`` in as ``user`` (unless ``signed_in``) and enter the practice space; returns the page's CSRF
+    token."""
+    if not signed_in:
+        World.sign_in_page(client, user)
     token = page_csrf(client, "/regulation/entrainement")
     assert client.post("/regulation/entrainement", data={"csrf_token": token}).status_code == 302
     return token

@@ -1,7 +1,7 @@
 """The practice space: a trainee's own database, the real console on it, the scripted callers and their scorecards."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -85,6 +85,17 @@ def test_cancel_move_and_no_booking_scenarios_are_checked(app, client, world, tm
     answer = client.post(f"/api/v1/bookings/{girard['id']}/cancel", json={"by": "patient", "reason": None},
                          headers={"X-CSRFToken": token})
     assert answer.status_code == 200, answer.get_json()
+    assert finish(client, token).get_json()["ok"] is True
+
+    start_scenario(client, token, 8)
+    listed = client.get("/api/v1/bookings", query_string={"from": now.isoformat(), "to": (now + timedelta(days=2)).isoformat(),
+                                                          "status": "booked"}).get_json()
+    roux = next(b for b in listed if b["patient"] and b["patient"]["last_name"] == "Roux")
+    later = [r for r in search(client, commune="85222", radius_km=60)
+             if r["slot"]["start"] >= (datetime.fromisoformat(roux["slot"]["start"]) + timedelta(hours=2)).isoformat()]
+    answer = client.post(f"/api/v1/bookings/{roux['id']}/move", json={"slot_id": later[0]["slot"]["id"]},
+                         headers={"X-CSRFToken": token})
+    assert answer.status_code == 201, answer.get_json()
     assert finish(client, token).get_json()["ok"] is True
 
     start_scenario(client, token, 9)

@@ -162,6 +162,8 @@ def _copy_area(real, practice: Session, user: User, area_cpts_ids: set[int] | No
     practice.execute(insert(User.__table__), [row])
     own = [cid for (cid,) in real.execute(select(user_cpts.c.cpts_id).where(user_cpts.c.user_id == user.id))]
     own = [cid for cid in own if cid in area_cpts_ids] or ids[:1]
+    if own:
+        practice.execute(insert(user_cpts), [{"user_id": user.id, "cpts_id": c} for c in own])
     practice.execute(insert(User.__table__), [{
         "id": OTHER_REGULATOR_ID, "email": "autre.regulateur@entrainement.invalid", "password_hash": "!practice",
         "role": "regulator", "active": True, "created_at": utcnow()}])
