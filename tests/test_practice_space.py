@@ -127,3 +127,36 @@ def test_a_gp_may_not_practise(app, client, world, tmp_path):
     area = build_area(world)
     world.sign_in_page(client, area.gp)
     assert client.get("/regulation/entrainement").status_code == 403
+
+
+def test_practice_runs_in_production_and_no_sms_leaves(database_url, monkeypatch, tmp_path):
+    """SNP_CONFIG=production refuses demo data; practice is not demo data: it works there, and sends nothing."""
+    from snp_service import create_app
+    from snp_service.notify.sender import send_pending
+
+    from .factories import World
+    from .fake_twilio import FakeTwilio
+
+    monkeypatch.setenv("SNP_SECRET_KEY", "q" * 48)
+    monkeypatch.setenv("SNP_DATABASE_URL", database_url)
+    twilio = FakeTwilio().start()
+    try:
+        production = create_app({"CONFIG_NAME": "production", **twilio.config(), "PRACTICE_DIR": str(tmp_path / "p")})
+        with production.app_context():
+            if database_url.startswith("sqlite"):
+                db.create_all()
+            area = build_area(World())
+            client = production.test_client()
+            client.environ_base["wsgi.url_scheme"] = "https"  # production's cookies are Secure
+            World.sign_in_page(client, area.regulator)
+            db.session.remove()
+        token = enter_practice(client, area.regulator, signed_in=True)
+        start_scenario(client, token, 1)
+        slot = search(client, commune="85222", treating_rpps=area.doctors[0].rpps)[0]["slot"]["id"]
+        assert book(client, token, slot).status_code == 201
+        assert finish(client, token).get_json()["ok"] is True
+        with production.app_context():
+            send_pending()
+        assert twilio.messages == [] and twilio.requests == 0
+    finally:
+        twilio.stop()
