@@ -129,7 +129,7 @@ def test_a_gp_may_not_practise(app, client, world, tmp_path):
     assert client.get("/regulation/entrainement").status_code == 403
 
 
-def test_practice_runs_in_production_and_no_sms_leaves(database_url, monkeypatch, tmp_path):
+def test_practice_runs_in_production_and_no_sms_leaves(app, database_url, monkeypatch, tmp_path):
     """SNP_CONFIG=production refuses demo data; practice is not demo data: it works there, and sends nothing."""
     from snp_service import create_app
     from snp_service.notify.sender import send_pending
@@ -160,3 +160,26 @@ def test_practice_runs_in_production_and_no_sms_leaves(database_url, monkeypatch
         assert twilio.messages == [] and twilio.requests == 0
     finally:
         twilio.stop()
+
+
+def test_the_coordinator_sees_who_practised(app, tmp_path):
+    from .factories import World
+
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    client, coordinator = app.test_client(), app.test_client()
+    with app.app_context():  # each request then has an app context (and a signed-in user) of its own
+        world = World()
+        area = build_area(world)
+        idle = world.user("regulator", area.cpts, email="idle.regulator@test.example")
+        world.sign_in_page(client, area.regulator)
+        world.sign_in_page(coordinator, area.coordinator)
+    token = enter_practice(client, area.regulator, signed_in=True)
+    for number, seconds in ((9, 30_000), (4, 50_000), (9, 70_000)):
+        start_scenario(client, token, number)
+        assert finish(client, token, duration_ms=seconds).status_code == 200
+    page = coordinator.get(f"/coordination?cpts_id={area.cpts.id}").get_data(as_text=True)
+    table = page[page.index('id="practice-table"'):]
+    trainee_row = table[table.index(area.regulator.email):].split("</tr>")[0]
+    assert "2 / 9" in trainee_row and "50,0 s" in trainee_row  # scenarios 4 and 9; median of 30, 50, 70 s
+    idle_row = table[table.index(idle.email):].split("</tr>")[0]
+    assert "0 / 9" in idle_row and "jamais" in idle_row
