@@ -9,6 +9,7 @@ from snp_service.core.timeutil import utcnow
 from snp_service.core.extensions import db
 from snp_service.models import Booking, OutboxMessage, PracticeRun
 
+from .factories import page_csrf
 from .practice_world import book, build_area, enter_practice, finish, search, start_scenario
 
 
@@ -183,3 +184,20 @@ def test_the_coordinator_sees_who_practised(app, tmp_path):
     assert "2 / 9" in trainee_row and "50,0 s" in trainee_row  # scenarios 4 and 9; median of 30, 50, 70 s
     idle_row = table[table.index(idle.email):].split("</tr>")[0]
     assert "0 / 9" in idle_row and "jamais" in idle_row
+
+
+def test_help_pages_the_overlay_and_the_tour_once(app, client, world):
+    area = build_area(world)
+    world.sign_in_page(client, area.regulator)
+    console = client.get("/regulation").get_data(as_text=True)
+    assert 'id="help-button"' in console and 'id="help-dialog"' in console
+    assert 'id="tour"' in console and 'data-pending="true"' in console
+    assert "Réserver le créneau libre sous le curseur" in client.get("/regulation/agenda").get_data(as_text=True)
+    token = page_csrf(client, "/regulation")
+    assert client.post("/aide/visite", headers={"X-CSRFToken": token}).status_code == 200
+    assert 'data-pending="false"' in client.get("/regulation").get_data(as_text=True)
+    assert 'data-pending="true"' in client.get("/regulation?visite=1").get_data(as_text=True)  # replayed from Aide
+    for page, words in (("regulation", "médecin traitant vient toujours en premier"), ("medecin", "iPhone"),
+                        ("coordination", "Relevé des majorations")):
+        answer = client.get(f"/aide/{page}")
+        assert answer.status_code == 200 and words in answer.get_data(as_text=True)
