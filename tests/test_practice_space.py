@@ -191,12 +191,13 @@ def test_help_pages_the_overlay_and_the_tour_once(app, client, world):
     world.sign_in_page(client, area.regulator)
     console = client.get("/regulation").get_data(as_text=True)
     assert 'id="help-button"' in console and 'id="help-dialog"' in console
-    assert 'id="tour"' in console and 'data-pending="true"' in console
+    assert 'id="tour-offer"' in console and "Commencer la visite" in console
     assert "Réserver le créneau libre sous le curseur" in client.get("/regulation/agenda").get_data(as_text=True)
     token = page_csrf(client, "/regulation")
     assert client.post("/aide/visite", headers={"X-CSRFToken": token}).status_code == 200
-    assert 'data-pending="false"' in client.get("/regulation").get_data(as_text=True)
-    assert 'data-pending="true"' in client.get("/regulation?visite=1").get_data(as_text=True)  # replayed from Aide
+    assert 'id="tour-offer"' not in client.get("/regulation").get_data(as_text=True)
+    replay = client.get("/regulation?visite=1").get_data(as_text=True)  # replayed from Aide
+    assert 'data-replay="true"' in replay and 'id="tour-steps"' in replay
     for page, words in (("regulation", "médecin traitant vient toujours en premier"), ("medecin", "iPhone"),
                         ("coordination", "Relevé des majorations")):
         answer = client.get(f"/aide/{page}")

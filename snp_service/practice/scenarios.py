@@ -267,11 +267,11 @@ def check(state: dict) -> tuple[bool, str]:
     if scenario.expected == "none":
         if booked:
             return False, f"Un rendez-vous a été réservé alors que {goal}."
-        return True, f"Bien : {goal}."
+        return True, f"Résultat attendu : {goal}."
     if scenario.expected == "cancel":
         target = db.session.get(Booking, facts["booking_id"])
         if target.status == "cancelled" and target.cancelled_by == "patient" and not booked:
-            return True, f"Bien : {goal}."
+            return True, f"Résultat attendu : {goal}."
         if target.status == "cancelled":
             return booked == [], f"Annulé, mais {goal}."
         return False, f"Le rendez-vous est toujours actif : {goal}."
@@ -280,16 +280,16 @@ def check(state: dict) -> tuple[bool, str]:
         moved = [b for b in booked if b.patient_id == old.patient_id]
         if old.status == "cancelled" and moved:
             later = moved[-1].slot.start_at >= datetime.fromisoformat(facts["not_before_iso"])
-            return later, (f"Bien : {goal}." if later else
+            return later, (f"Résultat attendu : {goal}." if later else
                            f"Déplacé à {hhmm(moved[-1].slot.start_at)}, trop tôt : {goal}.")
         return False, f"Le rendez-vous n'a pas été déplacé : {goal}."
     if not booked:
         return False, f"Aucun rendez-vous réservé : {goal}."
     chosen = booked[-1]
     if scenario.expected == "book_after_race":
-        return True, f"Bien : {goal} (réservé à {hhmm(chosen.slot.start_at)})."
+        return True, f"Résultat attendu : {goal} (réservé à {hhmm(chosen.slot.start_at)})."
     if facts.get("best_slot") is None or chosen.slot_id == facts["best_slot"]:
-        return True, f"Bien : {goal} ({hhmm(chosen.slot.start_at)})."
+        return True, f"Résultat attendu : {goal} (réservé à {hhmm(chosen.slot.start_at)})."
     return False, f"Réservé à {hhmm(chosen.slot.start_at)} avec le {_doctor(chosen)} ; or {goal} ({facts.get('best_at')})."
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request, url_for
 
 from ..policy import EVERY_ROLE, current_user, require_roles
 from ..practice import space, tour
@@ -22,13 +22,14 @@ SCREENSHOTS = {"regulation": ("console.png", "grid.png", "practice.png"), "medec
 @bp.app_context_processor
 def tour_context():
     user = current_user() if request.endpoint else None
-    if user is None or space.in_practice():
-        return {"tour": None}
-    found = tour.steps_for(user)
-    if found is None or request.endpoint != found[0]:
-        return {"tour": None}
-    pending = request.args.get("visite") == "1" or tour.pending(user)
-    return {"tour": {"steps": [{"selector": s, "text": t} for s, t in found[1]], "pending": pending}}
+    found = tour.steps_for(user) if user is not None else None
+    if found is None:
+        return {"tour": None, "tour_replay_url": None}
+    replay = url_for(found[0], visite=1)
+    if space.in_practice() or request.endpoint != found[0]:
+        return {"tour": None, "tour_replay_url": replay}
+    steps = [{"selector": selector, "text": text} for selector, text in found[1]]
+    return {"tour_replay_url": replay, "tour": {"steps": steps, "pending": tour.pending(user)}}
 
 
 @bp.get("")

@@ -23,7 +23,14 @@ if (dialog) {
     if (returnFocus && document.contains(returnFocus)) returnFocus.focus();
     returnFocus = null;
   });
-  document.getElementById("help-tour").addEventListener("click", () => { closeHelp(); startTour(); });
+  const replay = document.getElementById("help-tour");
+  if (replay) {
+    replay.addEventListener("click", () => {
+      closeHelp();
+      // The tour belongs to the role's home page: there it starts at once, elsewhere that page opens with it.
+      if (tourRoot) startTour(); else window.location.assign(replay.dataset.replayUrl);
+    });
+  }
   document.addEventListener("keydown", (event) => {
     if (event.key !== "?" || event.ctrlKey || event.metaKey || event.altKey) return;
     // Typed in a field, ? is a character; elsewhere it opens the help.
@@ -57,21 +64,28 @@ function showStep(index) {
   document.getElementById("tour-box").focus();
 }
 
+const tourBox = document.getElementById("tour-box");
+
 function startTour() {
   if (!tourRoot || !steps.length) return;
   tourReturn = document.activeElement;
-  tourRoot.hidden = false;
+  const offer = document.getElementById("tour-offer");
+  if (offer) offer.hidden = true;
+  tourBox.hidden = false;
   showStep(0);
 }
 
 async function endTour() {
-  tourRoot.hidden = true;
+  tourBox.hidden = true;
+  const offer = document.getElementById("tour-offer");
+  if (offer) offer.remove();
   document.querySelectorAll(".tour-target").forEach((node) => node.classList.remove("tour-target"));
   current = -1;
   // Done or skipped: not shown again (replayable from Aide).
   await fetch(tourRoot.dataset.doneUrl, { method: "POST", credentials: "same-origin",
                                           headers: { "X-CSRFToken": CSRF, Accept: "application/json" } }).catch(() => {});
-  const back = tourReturn && document.contains(tourReturn) ? tourReturn : document.querySelector("main h1");
+  const back = tourReturn && document.contains(tourReturn) && tourReturn !== document.body ? tourReturn
+    : document.querySelector("main h1");
   if (back) { if (!back.hasAttribute("tabindex") && back.tagName === "H1") back.setAttribute("tabindex", "-1"); back.focus(); }
 }
 
@@ -84,5 +98,9 @@ if (tourRoot) {
     if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); endTour(); }
     else if (event.key === "Enter" && event.target.id === "tour-box") { event.preventDefault(); document.getElementById("tour-next").click(); }
   });
-  if (tourRoot.dataset.pending === "true") startTour();
+  const start = document.getElementById("tour-start");
+  if (start) start.addEventListener("click", startTour);
+  const decline = document.getElementById("tour-decline");
+  if (decline) decline.addEventListener("click", () => { tourReturn = null; endTour(); });
+  if (tourRoot.dataset.replay === "true") startTour();
 }
