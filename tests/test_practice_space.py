@@ -202,3 +202,21 @@ def test_help_pages_the_overlay_and_the_tour_once(app, client, world):
                         ("coordination", "Relevé des majorations")):
         answer = client.get(f"/aide/{page}")
         assert answer.status_code == 200 and words in answer.get_data(as_text=True)
+
+
+def test_a_practice_database_rebuilt_by_another_process_is_the_one_read(app, client, world, tmp_path):
+    """gunicorn runs several workers: one rebuilds the file, another's engine must not keep reading the old one."""
+    from snp_service.practice import space
+
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    area = build_area(world)
+    token = enter_practice(client, area.regulator)
+    start_scenario(client, token, 1)
+    old_engine = space.engine_for(app, area.regulator.id)
+    slot_id = search(client, commune="85222")[0]["slot"]["id"]
+    assert book(client, token, slot_id).status_code == 201
+    other_worker = app.extensions.pop("snp_practice_engines")  # what another process would have cached
+    start_scenario(client, token, 1)  # rebuilt here
+    app.extensions["snp_practice_engines"] = other_worker  # back in the "other process"
+    assert slot_id in {r["slot"]["id"] for r in search(client, commune="85222")}  # the new file: free again
+    assert space.engine_for(app, area.regulator.id) is not old_engine

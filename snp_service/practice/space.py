@@ -59,13 +59,23 @@ def _path(app: Flask, user_id: int) -> str:
 
 
 def engine_for(app: Flask, user_id: int):
-    """The trainee's practice engine (one per trainee and process), or None when no practice database exists."""
+    """The trainee's practice engine, or None when no practice database exists.
+
+    One engine per trainee and process, kept while the file is the same one: a rebuild in another worker process
+    replaces the file (a new inode), and this process's engine, which would read the deleted file, is replaced too.
+    """
+    try:
+        inode = os.stat(_path(app, user_id)).st_ino
+    except FileNotFoundError:
+        return None
     engines = app.extensions.setdefault(_ENGINES, {})
-    engine = engines.get(user_id)
-    if engine is None and os.path.exists(_path(app, user_id)):
-        with _LOCK:
-            engine = engines.get(user_id) or _new_engine(app, user_id)
-            engines[user_id] = engine
+    with _LOCK:
+        engine, known = engines.get(user_id, (None, None))
+        if engine is None or known != inode:
+            if engine is not None:
+                engine.dispose()
+            engine = _new_engine(app, user_id)
+            engines[user_id] = (engine, inode)
     return engine
 
 
@@ -77,7 +87,7 @@ def _new_engine(app: Flask, user_id: int):
 
 
 def _drop(app: Flask, user_id: int) -> None:
-    engine = app.extensions.setdefault(_ENGINES, {}).pop(user_id, None)
+    engine, _inode = app.extensions.setdefault(_ENGINES, {}).pop(user_id, (None, None))
     if engine is not None:
         engine.dispose()
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -140,7 +150,7 @@ def build(app: Flask, user: User, area_cpts_ids: set[int] | None, seed: int = 0)
         practitioner_ids = _copy_area(real, practice, user, area_cpts_ids)
         facts = _agenda(practice, practitioner_ids, seed or user.id)
         practice.commit()
-    app.extensions.setdefault(_ENGINES, {})[user.id] = engine
+    engine.dispose()  # engine_for makes this process's engine of the new file
     return facts
 
 
