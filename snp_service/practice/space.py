@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import threading
 from datetime import datetime, time, timedelta, timezone
 
@@ -144,14 +145,28 @@ def build(app: Flask, user: User, area_cpts_ids: set[int] | None, seed: int = 0)
     """(Re)build the trainee's practice database from their real area; returns facts the scenarios use."""
     _drop(app, user.id)
     os.makedirs(practice_dir(app), exist_ok=True)
+    shutil.copyfile(_empty_schema(app), _path(app, user.id))
     engine = _new_engine(app, user.id)
-    db.metadata.create_all(engine)
     with db.engine.connect() as real, Session(engine) as practice:
         practitioner_ids = _copy_area(real, practice, user, area_cpts_ids)
         facts = _agenda(practice, practitioner_ids, seed or user.id)
         practice.commit()
     engine.dispose()  # engine_for makes this process's engine of the new file
     return facts
+
+
+def _empty_schema(app: Flask) -> str:
+    """A practice database with the schema and no row, made once per process (``create_all`` costs more than the
+    rest of a build) and copied for each build."""
+    path = os.path.join(practice_dir(app), f".schema-{os.getpid()}.sqlite")
+    with _LOCK:
+        if not os.path.exists(path):
+            building = f"{path}.{threading.get_ident()}"
+            engine = create_engine(f"sqlite:///{building}")
+            db.metadata.create_all(engine)
+            engine.dispose()
+            os.replace(building, path)
+    return path
 
 
 def _copy_area(real, practice: Session, user: User, area_cpts_ids: set[int] | None) -> list[int]:
@@ -217,16 +232,20 @@ def _agenda(practice: Session, practitioner_ids: list[int], seed: int) -> dict:
                 start += timedelta(minutes=SLOT_MINUTES)
     if slots:
         practice.execute(insert(Slot.__table__), slots)
+    patients, booking_rows = [], []
     for booking_id, slot_id in bookings:
         last, first = rng.choice(FICTIONAL_PATIENTS)
-        practice.execute(insert(Patient.__table__), [{"id": booking_id, "first_name": first, "last_name": last,
-                                                      "phone": "+33600000000", "has_treating_doctor": "unknown"}])
-        practice.execute(insert(Booking.__table__), [{
+        patients.append({"id": booking_id, "first_name": first, "last_name": last, "phone": "+33600000000",
+                         "has_treating_doctor": "unknown"})
+        booking_rows.append({
             "id": booking_id, "slot_id": slot_id, "patient_id": booking_id, "booked_by_id": OTHER_REGULATOR_ID,
             "channel": "116117", "status": "booked", "has_treating_doctor": "unknown", "by_treating_doctor": False,
             "created_at": now - timedelta(hours=1),
             # Made for no CPTS: the grid shows the slot booked, the console lists only the scenario's own patients.
-            "cpts_id": None}])
+            "cpts_id": None})
+    if booking_rows:  # one statement per table: a build is on the way into every scenario
+        practice.execute(insert(Patient.__table__), patients)
+        practice.execute(insert(Booking.__table__), booking_rows)
     return {"practitioner_ids": practitioner_ids}
 
 
