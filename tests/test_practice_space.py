@@ -121,7 +121,7 @@ def test_reset_leave_and_who_may_practise(app, client, world, tmp_path):
     assert slot_id in {r["slot"]["id"] for r in search(client, commune="85222")}  # rebuilt: free again
     assert client.post("/regulation/entrainement/quitter", data={"csrf_token": token}).status_code == 302
     page = client.get("/regulation").get_data(as_text=True)
-    assert "ENTRAÎNEMENT" not in page and not list((tmp_path / "practice").glob("*.sqlite"))
+    assert "ENTRAÎNEMENT" not in page and not list((tmp_path / "practice").glob("[0-9]*.sqlite"))
 
 
 def test_a_gp_may_not_practise(app, client, world, tmp_path):
