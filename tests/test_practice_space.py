@@ -197,7 +197,7 @@ def test_help_pages_the_overlay_and_the_tour_once(app, client, world):
     assert client.post("/aide/visite", headers={"X-CSRFToken": token}).status_code == 200
     assert 'id="tour-offer"' not in client.get("/regulation").get_data(as_text=True)
     replay = client.get("/regulation?visite=1").get_data(as_text=True)  # replayed from Aide
-    assert 'data-replay="true"' in replay and 'id="tour-steps"' in replay
+    assert 'data-replay="true"' in replay and "data-steps='[{" in replay
     for page, words in (("regulation", "médecin traitant vient toujours en premier"), ("medecin", "iPhone"),
                         ("coordination", "Relevé des majorations")):
         answer = client.get(f"/aide/{page}")

@@ -43,7 +43,7 @@ if (dialog) {
 
 // ---------------------------------------------------------------- the tour
 const tourRoot = document.getElementById("tour");
-const steps = tourRoot ? JSON.parse(document.getElementById("tour-steps").textContent) : [];
+const steps = tourRoot ? JSON.parse(tourRoot.dataset.steps) : [];
 let current = -1;
 let tourReturn = null;
 
