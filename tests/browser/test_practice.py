@@ -38,6 +38,12 @@ def _tab_to(page, predicate: str, limit: int = 80, key: str = "Tab") -> None:
     raise AssertionError(f"{key} never reached {predicate}")
 
 
+def _press_focused_button(page) -> None:
+    """Enter on the button the page focuses (autofocus), once the page has focused it."""
+    page.wait_for_function("() => document.activeElement && document.activeElement.matches('button[autofocus]')")
+    page.keyboard.press("Enter")
+
+
 def _type_caller(page, last, first, birth, phone, commune, reason) -> None:
     page.wait_for_function("() => document.activeElement.id === 'last_name'")
     for text in (last, first, birth, phone, commune, reason):
@@ -77,7 +83,7 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
     with app.app_context():
         area = build_area(World())
-        regulator, coordinator = area.regulator.email, area.coordinator.email
+        regulator, coordinator, gp = area.regulator.email, area.coordinator.email, area.gp.email
     context = chromium.new_context(viewport=DESKTOP, locale="fr-FR", timezone_id="Europe/Paris")
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -118,11 +124,11 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     # The practice space: enter, then the nine callers, keyboard only.
     page.goto(f"{live_server}/regulation/entrainement")
     _no_axe(page, "practice entry")
-    page.keyboard.press("Enter")  # "Commencer l'entraînement" (focused)
+    _press_focused_button(page)  # "Commencer l'entraînement"
     page.wait_for_selector(".practice-band")
     assert page.title().startswith("Entraînement – ")
     _no_axe(page, "practice scenario list")
-    page.keyboard.press("Enter")  # scenario 1 (focused)
+    _press_focused_button(page)  # scenario 1
     page.wait_for_selector("#practice-card")
     assert page.title().startswith("Entraînement – Régulation")
     _no_axe(page, "practice console")
@@ -235,9 +241,9 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     small = phone.new_page()
     login(small, live_server, regulator, PASSWORD)
     small.goto(f"{live_server}/regulation/entrainement")
-    small.keyboard.press("Enter")
+    _press_focused_button(small)  # "Commencer l'entraînement"
     small.wait_for_selector(".practice-band")
-    small.keyboard.press("Enter")
+    _press_focused_button(small)  # scenario 1
     small.wait_for_selector("#practice-card")
     assert_no_horizontal_scroll(small)
     _no_axe(small, "practice console at 390 px")
@@ -260,8 +266,16 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     board.locator("#practice-title").scroll_into_view_if_needed()
     screenshot(board, "practice-dashboard-1366")
     board.screenshot(path=str(HELP_PICTURES / "dashboard.png"))
-    for page_name in ("regulation", "medecin", "coordination"):
-        board.goto(f"{live_server}/aide/{page_name}")
-        _no_axe(board, f"/aide/{page_name}")
-        screenshot(board, f"aide-{page_name}-1366")
+    for page_name in ("", "/regulation", "/medecin", "/coordination"):
+        board.goto(f"{live_server}/aide{page_name}")
+        _no_axe(board, f"/aide{page_name}")
+        screenshot(board, f"aide{page_name.replace('/', '-')}-1366")
+    context.close()
+
+    # The GP's page, for the GP's help page.
+    context = chromium.new_context(viewport=DESKTOP, locale="fr-FR", timezone_id="Europe/Paris")
+    doctor = context.new_page()
+    login(doctor, live_server, gp, PASSWORD)
+    doctor.wait_for_selector("#tour-offer")
+    doctor.screenshot(path=str(HELP_PICTURES / "gp.png"))
     context.close()

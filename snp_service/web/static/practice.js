@@ -54,6 +54,8 @@ if (card) {
     const answer = await api("POST", card.dataset.finishUrl, {
       duration_ms: Math.min(durationMs, 3600000), navigation_keys: navigationKeys, typed_chars: typedChars, errors: errors.slice(0, 20),
     });
+    const detail = document.getElementById("confirmation-detail");
+    if (detail) detail.textContent = detail.textContent.replace("Le patient reçoit un SMS de confirmation.", "SMS non envoyé (entraînement).");
     const sms = await api("GET", card.dataset.smsUrl);
     if (sms.ok && sms.data.text) {
       const box = document.getElementById("practice-sms");
