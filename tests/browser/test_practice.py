@@ -229,10 +229,6 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     assert "9 réussi(s) sur 9" in page.inner_text("#practice-summary")
     _no_axe(page, "practice summary")
     screenshot(page, "practice-summary-1366")
-    page.goto(f"{live_server}/regulation/agenda")
-    page.wait_for_selector("#planning td")
-    assert page.is_visible(".practice-band")
-    page.screenshot(path=str(HELP_PICTURES / "grid.png"))
     context.close()
 
     # The phone width: the practice console and the help page stay usable.
@@ -248,6 +244,11 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     assert_no_horizontal_scroll(small)
     _no_axe(small, "practice console at 390 px")
     screenshot(small, "practice-console-390")
+    small.goto(f"{live_server}/regulation/agenda")
+    small.wait_for_selector("#planning td")
+    assert small.is_visible(".practice-band") and small.title().startswith("Entraînement – Agenda partagé")
+    _no_axe(small, "practice grid at 390 px")
+    screenshot(small, "practice-grid-390")
     for page_name in ("regulation", "medecin", "coordination"):
         small.goto(f"{live_server}/aide/{page_name}")
         assert_no_horizontal_scroll(small)
@@ -270,6 +271,22 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
         board.goto(f"{live_server}/aide{page_name}")
         _no_axe(board, f"/aide{page_name}")
         screenshot(board, f"aide{page_name.replace('/', '-')}-1366")
+    context.close()
+
+    # The grid in practice at desktop width (an ordinary agenda: scenario 1), for the regulator's help page.
+    context = chromium.new_context(viewport=DESKTOP, locale="fr-FR", timezone_id="Europe/Paris")
+    grid = context.new_page()
+    login(grid, live_server, regulator, PASSWORD)
+    grid.goto(f"{live_server}/regulation/entrainement")
+    _press_focused_button(grid)
+    grid.wait_for_selector(".practice-band")
+    _press_focused_button(grid)
+    grid.wait_for_selector("#practice-card")
+    grid.goto(f"{live_server}/regulation/agenda")
+    grid.wait_for_selector("#planning td")
+    _no_axe(grid, "practice grid")
+    screenshot(grid, "practice-grid-1366")
+    grid.screenshot(path=str(HELP_PICTURES / "grid.png"))
     context.close()
 
     # The GP's page, for the GP's help page.
