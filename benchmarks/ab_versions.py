@@ -13,7 +13,8 @@ client (no socket: the service's own cost), after an identical warm-up:
 
 Runs alternate A B B A A B ... so a slow spell of the shared machine weighs on both. The table gives, per
 operation, the median over rounds of each round's p50 (and p95), B/A, the spread of the round medians,
-the per-pair B/A (each A run against the B run next to it), the process CPU per request, and each
+the per-pair B/A (each A run against the B run next to it), the process CPU per request (median and
+spread over runs: on a loaded machine the steadiest figure), and each
 operation's p50 over the same run's ``/healthz`` p50 (the ratio to a raw baseline).
 
     python benchmarks/ab_versions.py                          # A = /tmp/before21, B = this tree, SQLite
@@ -81,8 +82,8 @@ def run_once(database_url: str, counts: dict) -> dict:
         _get(client, search_url(n), auth)
     _get(client, report_url, coordination)
     free = [r["slot"]["id"] for r in _get(client, search_url(0, limit=100, hours=24 * 9), auth)["results"]]
-    assert len(free) >= counts["bookings"] + 1, f"only {len(free)} free slots"
-    warm = _post(client, "/api/v1/bookings", _booking(free.pop()), auth, 201)
+    assert len(free) >= counts["bookings"], f"only {len(free)} free slots"
+    warm = _post(client, "/api/v1/bookings", _booking(free[0]), auth, 201)  # its cancel frees the slot again
     _post(client, f"/api/v1/bookings/{warm['id']}/cancel", {"reason": "warm-up"}, auth, 200)
 
     timings: dict[str, list[float]] = {}
@@ -155,6 +156,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
 def summarise(label: str, runs: dict[str, list[dict]]) -> str:
     a_runs, b_runs = runs["A"], runs["B"]
 
@@ -163,22 +168,22 @@ def summarise(label: str, runs: dict[str, list[dict]]) -> str:
 
     lines = [f"### {label}", "",
              "| operation | N | A p50 ms | B p50 ms | B/A p50 | A spread | B spread | B/A per pair | "
-             "A p95 | B p95 | B/A p95 | CPU ms A | CPU ms B | A/healthz | B/healthz |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "A p95 | B p95 | B/A p95 | CPU ms A | CPU ms B | B/A CPU | A/healthz | B/healthz |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for op in OPERATIONS:
         a50, b50 = per_round(a_runs, op, 0.5), per_round(b_runs, op, 0.5)
         a95, b95 = per_round(a_runs, op, 0.95), per_round(b_runs, op, 0.95)
         ha, hb = per_round(a_runs, "healthz", 0.5), per_round(b_runs, "healthz", 0.5)
         pairs = sorted(b / a for a, b in zip(a50, b50))
-        cpu_a = statistics.median(r["cpu_ms"][op] for r in a_runs)
-        cpu_b = statistics.median(r["cpu_ms"][op] for r in b_runs)
+        cpu_a, cpu_b = [r["cpu_ms"][op] for r in a_runs], [r["cpu_ms"][op] for r in b_runs]
         ma, mb = statistics.median(a50), statistics.median(b50)
         lines.append(
             f"| {op} | {len(a_runs[0]['timings'][op])} | {ma:.2f} | {mb:.2f} | {mb / ma:.3f} | "
             f"{min(a50):.2f}–{max(a50):.2f} | {min(b50):.2f}–{max(b50):.2f} | "
             f"{pairs[0]:.2f}–{pairs[-1]:.2f} (med {statistics.median(pairs):.3f}) | "
             f"{statistics.median(a95):.2f} | {statistics.median(b95):.2f} | "
-            f"{statistics.median(b95) / statistics.median(a95):.3f} | {cpu_a:.2f} | {cpu_b:.2f} | "
+            f"{statistics.median(b95) / statistics.median(a95):.3f} | {_spread(cpu_a)} | {_spread(cpu_b)} | "
+            f"{statistics.median(cpu_b) / statistics.median(cpu_a):.3f} | "
             f"{statistics.median(x / h for x, h in zip(a50, ha)):.1f} | "
             f"{statistics.median(x / h for x, h in zip(b50, hb)):.1f} |")
     build_a = statistics.median(r["build_s"] for r in a_runs)
