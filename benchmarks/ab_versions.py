@@ -17,6 +17,7 @@ the per-pair B/A (each A run against the B run next to it), the process CPU per 
 spread over runs: on a loaded machine the steadiest figure), and each
 operation's p50 over the same run's ``/healthz`` p50 (the ratio to a raw baseline).
 
+    git worktree add /tmp/before21 d7e8860                      # version A: a checkout of the commit to compare
     python benchmarks/ab_versions.py                          # A = /tmp/before21, B = this tree, SQLite
     python benchmarks/ab_versions.py --rounds 8 --postgresql  # also on a throwaway PostgreSQL cluster
 """
@@ -33,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON = "/work/main/.venv/bin/python"
+PYTHON = sys.executable  # the interpreter running this script (the project's venv)
 PASSWORD = "snp-demo-2026"  # the demo's published password (accounts/passwords.py, passwords.py before)
 REGULATOR, COORDINATOR = "regulation1@cpts-lv.demo", "coordination@cpts-lv.demo"
 COMMUNES = ["85222", "85226", "85234", "85164", "85092", "85100", "85263", "85071", "85070", "85035",
