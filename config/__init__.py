@@ -129,6 +129,10 @@ class Config:
     SAS_PUSH_TIMEOUT_SECONDS = 10.0
     # The number the open SMART Scheduling Links publication gives for booking a slot (booking-phone).
     SMART_BOOKING_PHONE = "116117"
+    # Backups (snp_service/ops/backup.py): `snp backup` writes here unless given --to, and removes its
+    # backups older than this many days. They hold patient data (mode 600).
+    BACKUP_DIR = str(INSTANCE_DIR / "backups")
+    BACKUP_KEEP_DAYS = 14
 
 
 class DevelopmentConfig(Config):
