@@ -133,6 +133,9 @@ class Config:
     # backups older than this many days. They hold patient data (mode 600).
     BACKUP_DIR = str(INSTANCE_DIR / "backups")
     BACKUP_KEEP_DAYS = 14
+    # Who may read /metrics (snp_service/ops/metrics.py): socket addresses (IPs or CIDRs) of the Prometheus
+    # server scraping each instance directly; nginx never forwards it.
+    METRICS_ALLOW = ["127.0.0.1"]
 
 
 class DevelopmentConfig(Config):

@@ -115,10 +115,12 @@ def configure_outboxes(app: Flask) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     from .api import register_api
+    from .ops import metrics
     from .web import register_pages
 
     register_api(app)
     register_pages(app)
+    metrics.install(app)
 
 
 def configure_cli(app: Flask) -> None:
