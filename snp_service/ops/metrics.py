@@ -58,7 +58,8 @@ bp = Blueprint("metrics", __name__)
 
 def install(app: Flask) -> None:
     """Time every request by its route template; serve ``/metrics``."""
-    app.before_request(_start_timer)
+    # First of the hooks: a request refused by a later one (hygiene, a bad token) is timed too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
     app.after_request(_observe)
     app.register_blueprint(bp)
 
