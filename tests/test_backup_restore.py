@@ -253,3 +253,13 @@ def test_postgres_password_never_on_the_command_line(monkeypatch, tmp_path):
     assert (seen["env"]["PGHOST"], seen["env"]["PGPORT"], seen["env"]["PGUSER"], seen["env"]["PGDATABASE"],
             seen["env"]["PGSSLMODE"]) == ("db.example", "6543", "snp", "snp", "require")
     assert not os.path.exists(seen["env"]["PGPASSFILE"])  # removed once pg_dump is done
+
+
+def test_a_damaged_backup_is_refused_and_the_database_stays_empty(fresh_url, tmp_path):
+    target = fresh_url("restored")
+    suffix = backups.SQLITE_SUFFIX if target.startswith("sqlite") else backups.POSTGRES_SUFFIX
+    damaged = tmp_path / f"snp-20260815T023000Z{suffix}"
+    damaged.write_bytes(b"not a backup at all\n" * 100)
+    result = _app(target).test_cli_runner().invoke(snp, ["restore", str(damaged)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert backups.existing_tables(target) == []

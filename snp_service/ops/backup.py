@@ -25,6 +25,7 @@ import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
@@ -154,7 +155,9 @@ def _sqlite_path(url: URL) -> str:
 def _sqlite_backup(source_path: str, target: Path) -> None:
     if not os.path.exists(source_path):
         raise BackupError(f"No SQLite database at {source_path}.")
-    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
+    # Read-write like the service's own connections (a read-only one cannot open a WAL database whose -shm
+    # is missing); the backup API only reads it.
+    source = sqlite3.connect(source_path, timeout=30)
     destination = sqlite3.connect(target)
     try:
         source.execute("PRAGMA busy_timeout=30000")
@@ -169,7 +172,7 @@ def _sqlite_backup(source_path: str, target: Path) -> None:
 
 
 def _sqlite_restore(source: Path, target_path: str) -> None:
-    backup_db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    backup_db = sqlite3.connect(f"file:{quote(str(source))}?mode=ro", uri=True)
     try:
         if backup_db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise BackupError(f"{source.name} is damaged (SQLite quick_check failed).")
