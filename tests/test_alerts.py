@@ -37,7 +37,8 @@ def test_alerts_fire_when_they_should():
 
 
 def test_every_alert_is_tested_and_reads_metrics_the_service_exposes(client):
-    rules = [rule for group in yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"] for rule in group["rules"]]
+    groups = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
     tests = yaml.safe_load((PROMETHEUS / "alerts_test.yml").read_text())["tests"]
     tested = {case["alertname"] for test in tests for case in test["alert_rule_test"] if case.get("exp_alerts")}
     assert {rule["alert"] for rule in rules} == tested

@@ -80,16 +80,19 @@ def test_bookings_cancellations_and_moves_are_counted_by_channel_once_committed(
     def post(path, body):
         return client.post(path, json=body, headers=headers)
 
-    booked = post("/api/v1/bookings", {"slot_id": slots[0], "channel": "sas", "patient": PATIENT, "notify_patient": False})
+    quiet = {"patient": PATIENT, "notify_patient": False}
+    booked = post("/api/v1/bookings", {"slot_id": slots[0], "channel": "sas", **quiet})
     assert booked.status_code == 201
     assert post("/api/v1/bookings", {"slot_id": slots[0], "channel": "sas", "patient": PATIENT}).status_code == 409
-    other = post("/api/v1/bookings", {"slot_id": slots[1], "channel": "116117", "patient": PATIENT, "notify_patient": False})
+    other = post("/api/v1/bookings", {"slot_id": slots[1], "channel": "116117", **quiet})
     assert post(f"/api/v1/bookings/{booked.get_json()['id']}/move", {"slot_id": slots[2]}).status_code == 201
     assert post(f"/api/v1/bookings/{other.get_json()['id']}/cancel", {}).status_code == 200
     assert post(f"/api/v1/bookings/{other.get_json()['id']}/cancel", {}).status_code == 409  # nothing committed
 
     after = scrape(client)
-    delta = lambda name, channel: value(after, name, channel=channel) - value(before, name, channel=channel)  # noqa: E731
+
+    def delta(name: str, channel: str) -> float:
+        return value(after, name, channel=channel) - value(before, name, channel=channel)
     assert (delta("snp_bookings_total", "sas"), delta("snp_bookings_total", "116117")) == (1, 1)
     assert (delta("snp_booking_moves_total", "sas"), delta("snp_booking_moves_total", "116117")) == (1, 0)
     assert (delta("snp_booking_cancellations_total", "sas"),

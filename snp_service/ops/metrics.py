@@ -3,8 +3,8 @@
 Counted in the process (``prometheus_client``), added up across gunicorn's workers in multiprocess mode
 (``PROMETHEUS_MULTIPROC_DIR``, set by ``config/gunicorn_conf.py``, which also marks dead workers):
 
-- ``snp_http_request_duration_seconds{method, route, status}``: the route *template* (``/api/v1/bookings/<int:booking_id>``),
-  never a path, so never an id or a token; ``route="unmatched"`` for a URL no route knows;
+- ``snp_http_request_duration_seconds{method, route, status}``: the route *template*
+  (``/api/v1/bookings/<int:booking_id>``), never a path, so never an id or a token; ``route="unmatched"`` for a URL no route knows;
 - ``snp_bookings_total``, ``snp_booking_cancellations_total``, ``snp_booking_moves_total`` by ``channel``, counted
   once the booking service's transaction has committed;
 - ``snp_sas_search_duration_seconds``: the SAS platform's slot searches (INT_R01/R04).
