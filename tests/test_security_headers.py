@@ -157,11 +157,12 @@ def test_swagger_ui_is_served_by_the_service(client):
 
 # Routes outside /api/ that are not HTML pages for a person.
 NOT_PAGES = {"static", "pages.static", "calendar_feed.feed", "calendar_feed.feed_api", "health.healthz",
-             "health.readyz", "metrics.metrics", "regulation.agenda_json", "swagger_ui.asset", "pages.index",
+             "health.readyz", "regulation.agenda_json", "swagger_ui.asset", "pages.index",
              "regulation.practitioner_agenda"}  # index and the SAS booking link: redirects
 # HTML answers of the API (format=html) and pages that need a query string to show anything.
 API_PAGES = {"seasons.season_report": {"format": "html"}}
 QUERIES = {"coordination.compare": lambda w: {"a": w["season"].id, "b": w["other_season"].id}}
+NOT_PAGES |= {"metrics.metrics"}  # Prometheus's text, for the scraper's address only (issue 27)
 
 
 class _PageAudit(HTMLParser):
