@@ -131,6 +131,13 @@ class Config:
     SAS_PUSH_TIMEOUT_SECONDS = 10.0
     # The number the open SMART Scheduling Links publication gives for booking a slot (booking-phone).
     SMART_BOOKING_PHONE = "116117"
+    # Backups (snp_service/ops/backup.py): `snp backup` writes here unless given --to, and removes its
+    # backups older than this many days. They hold patient data (mode 600).
+    BACKUP_DIR = str(INSTANCE_DIR / "backups")
+    BACKUP_KEEP_DAYS = 14
+    # Who may read /metrics (snp_service/ops/metrics.py): socket addresses (IPs or CIDRs) of the Prometheus
+    # server scraping each instance directly; nginx never forwards it.
+    METRICS_ALLOW = ["127.0.0.1"]
 
 
 class DevelopmentConfig(Config):

@@ -26,7 +26,9 @@ answers never reach a client through it.
 import ctypes
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import traceback
 
 bind = os.environ.get("SNP_BIND", "127.0.0.1:8000")
@@ -49,7 +51,36 @@ logger_class = "snp_service.core.secret_masking.MaskingGunicornLogger"
 # must not set the scheme from X-Forwarded-Proto on its own.
 secure_scheme_headers = {}
 
+# Prometheus metrics (snp_service/ops/metrics.py) in multiprocess mode: each worker writes its counts in this
+# folder and /metrics, answered by any worker, adds them up. One folder per instance (a private temporary one
+# unless PROMETHEUS_MULTIPROC_DIR names one), emptied when the master starts, so a restart begins at zero;
+# set here, before any worker imports prometheus_client.
+_METRICS_DIR_MADE = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _METRICS_DIR_MADE:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="snp-metrics-")
+
 _PR_SET_PDEATHSIG = 1
+
+
+def on_starting(server):
+    """The master starts: no counts of an earlier run (or of a killed master) are carried over."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    """A worker is gone (exit, crash, timeout): its live gauges stop counting; its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _METRICS_DIR_MADE:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def post_fork(server, worker):

@@ -67,9 +67,14 @@ def _ensure_sqlite_dir(uri: str) -> None:
 
 def configure_logging(app: Flask) -> None:
     from .core.secret_masking import install_log_masking
+    from .ops import request_log
 
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # One JSON object a line, each with its request's id (ops/request_log.py); journald keeps them.
+        handler = logging.StreamHandler()
+        handler.setFormatter(request_log.JsonFormatter())
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
+    request_log.install(app)
     # Twilio's client logs each request at INFO, query included: the message look-up before a resend
     # (``find``) asks by the patient's number.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -117,10 +122,12 @@ def configure_outboxes(app: Flask) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     from .api import register_api
+    from .ops import metrics
     from .web import register_pages
 
     register_api(app)
     register_pages(app)
+    metrics.install(app)
 
 
 def configure_cli(app: Flask) -> None:

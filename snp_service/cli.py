@@ -1,6 +1,8 @@
 """``flask --app wsgi snp ...``: schema, accounts, demo data, background jobs."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -98,3 +100,45 @@ def run_job(name):
     if name not in JOBS:
         raise click.BadParameter(f"unknown job; choose one of {', '.join(sorted(JOBS))}", param_hint="NAME")
     click.echo(f"{name}: {run(current_app._get_current_object(), name)}")
+
+
+@snp.command("backup")
+@click.option("--to", "directory", type=click.Path(file_okay=False),
+              help="Folder of the backups (default: the BACKUP_DIR setting). Created mode 700 if missing.")
+@with_appcontext
+def backup(directory):
+    """Back up the whole database (consistent while the service runs); remove backups older than BACKUP_KEEP_DAYS.
+
+    The file holds patient data: it is written mode 600; copy it off the machine encrypted (README)."""
+    from .ops import backup as backups
+
+    try:
+        path = backups.backup(current_app.config["SQLALCHEMY_DATABASE_URI"],
+                              directory or current_app.config["BACKUP_DIR"], int(current_app.config["BACKUP_KEEP_DAYS"]))
+    except backups.BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"Backup written: {path} ({path.stat().st_size} bytes).")
+
+
+@snp.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def restore(file):
+    """Restore a backup FILE into the configured database, which must be empty; then run the migrations."""
+    from flask_migrate import upgrade
+
+    from . import audit
+    from .core.database import write_transaction
+    from .core.extensions import db
+    from .ops import backup as backups
+
+    db.engine.dispose()
+    try:
+        backups.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], file)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error))
+    upgrade()
+    with write_transaction():
+        audit.record("cli", "database.restore", "database", after={"file": os.path.basename(file)})
+    db.engine.dispose()
+    click.echo(f"Restored {file}; schema up to date.")

@@ -412,3 +412,19 @@ def outcome_correctable(role: Role | str, booking: Booking, now=None) -> bool:
     if role in COORDINATION:
         return True
     return to_paris(now or utcnow()).date() == to_paris(booking.slot.start_at).date()
+
+
+def may_scrape_metrics(environ: dict) -> bool:
+    """``/metrics``: only a caller whose socket address is in ``METRICS_ALLOW``, talking to the service directly.
+
+    The socket peer, never a forwarded address (``core.proxy.socket_peer``); and a request that came through a
+    proxy (it carries ``X-Forwarded-For``) is refused even from an allowed address, since nginx on 127.0.0.1 would
+    otherwise lend its address to any client of the public site.
+    """
+    from flask import current_app
+
+    from .core.proxy import is_trusted, parse_networks, socket_peer
+
+    if environ.get("HTTP_X_FORWARDED_FOR") is not None:
+        return False
+    return is_trusted(socket_peer(environ), parse_networks(current_app.config["METRICS_ALLOW"]))

@@ -68,6 +68,11 @@ class Probe:
     def ready(self):
         return self._record(self.api.get("/readyz"))
 
+    def database_up(self) -> str:
+        metrics = self._record(self.api.get("/metrics"))
+        assert metrics.status_code == 200
+        return re.search(r"^snp_database_up (\S+)$", metrics.get_data(as_text=True), re.M).group(1)
+
     def check_unavailable(self):
         for response in (self.bookings(), self.book(self.slot_ids[1])):
             assert response.status_code == 503, response.get_data(as_text=True)[:300]
@@ -79,6 +84,7 @@ class Probe:
         assert "Service momentanément indisponible" in page.get_data(as_text=True)
         assert self.ready().status_code == 503
         assert self._record(self.api.get("/healthz")).status_code == 200  # alive, not ready
+        assert self.database_up() == "0.0"  # /metrics still answers, and says so (issue 27)
 
     def wait_for_recovery(self) -> int:
         """Requests until the API answers again (bounded): the pool drops the dead connections itself."""
@@ -92,6 +98,7 @@ class Probe:
         assert self.book(self.slot_ids[2]).status_code == 201
         assert self.console().status_code == 200
         assert self.ready().status_code == 200
+        assert self.database_up() == "1.0"
         assert 500 not in self.statuses, self.statuses
 
 

@@ -162,6 +162,7 @@ NOT_PAGES = {"static", "pages.static", "calendar_feed.feed", "calendar_feed.feed
 # HTML answers of the API (format=html) and pages that need a query string to show anything.
 API_PAGES = {"seasons.season_report": {"format": "html"}}
 QUERIES = {"coordination.compare": lambda w: {"a": w["season"].id, "b": w["other_season"].id}}
+NOT_PAGES |= {"metrics.metrics"}  # Prometheus's text, for the scraper's address only (issue 27)
 
 
 class _PageAudit(HTMLParser):

@@ -12,13 +12,18 @@ snp-migrate.service. Every process runs its unit's ExecStart with only ports and
    same port, and nginx must send the rest to the other instance.
 3. Every acknowledged booking is in the database, none is doubled, no 5xx outside the kill window;
    the scheduler's jobs ran once per tick, all by one leader.
+4. /metrics of both instances (issue 27): the booking counters of the two instances (their workers added up)
+   equal the bookings each served since it started, the outbox gauges come back to 0 once the scheduler has
+   sent the SMS, and /metrics is refused to any other address, through nginx or directly.
 
 The figures are printed (``pytest -s``) and written to test-output/topology.json.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -28,6 +33,7 @@ from itertools import count
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from snp_service import create_app
@@ -151,6 +157,7 @@ def test_two_instances_behind_nginx_keep_every_booking_through_a_master_kill(top
     figures = {"throttle": _throttle_counts_across_instances(topology, world)}
     figures |= _booking_load_with_a_master_kill(topology, world, webs)
     figures["jobs"] = _jobs_ran_once(world["app"], schedulers)
+    figures["metrics"] = _metrics_add_up(topology, world)
 
     (REPO / "test-output").mkdir(exist_ok=True)
     (REPO / "test-output" / "topology.json").write_text(json.dumps(figures, indent=2, default=str))
@@ -328,3 +335,76 @@ def _jobs_ran_once(app, schedulers) -> dict:
     assert all(gap is None or gap > JOB_TICK_SECONDS / 2 for gap in closest.values()), closest
     return {"job_runs": len(found), "runs_per_job": {job: len(starts) for job, starts in per_job.items()},
             "leader_instances": len(instances), "closest_runs_of_one_job_seconds": closest}
+
+
+def _scrape(port: int) -> dict[tuple, float]:
+    session = requests.Session()
+    session.trust_env = False
+    answer = session.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text) for sample in family.samples}
+
+
+def _total(samples: dict, name: str) -> float:
+    return sum(value for (sample, _labels), value in samples.items() if sample == name)
+
+
+METRICS_BOOKINGS = 24
+
+
+def _metrics_add_up(topology, world) -> dict:
+    """Each instance counts what its workers did since it started: instance 1 ran throughout, instance 0 was
+    restarted (a restarted master starts at zero, as Prometheus's rate() expects of a counter). After the
+    load, a few more bookings through nginx, so that both instances (and their workers) have some."""
+    booked = re.compile(r'"POST /api/v1/bookings HTTP/1\.[01]" 201 ')
+    with world["app"].app_context():
+        helper = World()
+        doctor = helper.practitioner(helper.cpts(regulation_area="Vendée littoral"))
+        first = utcnow().replace(second=0, microsecond=0) + timedelta(days=3)
+        slots = [helper.slot(doctor, first + timedelta(minutes=15 * n)).id for n in range(METRICS_BOOKINGS)]
+        db.session.remove()
+    session = _session(topology)
+    token = session.post(f"{topology.base}/api/v1/auth/token", timeout=30,
+                         json={"email": world["regulators"][0], "password": PASSWORD}).json()["token"]
+    for n, slot_id in enumerate(slots):
+        answer = session.post(f"{topology.base}/api/v1/bookings", timeout=30, headers={
+            "Authorization": f"Bearer {token}", "Connection": "close"}, json={
+            "slot_id": slot_id, "channel": "sas" if n % 2 else "116117", "patient": {
+                "first_name": "Paul", "last_name": "Martin", "birth_date": "1960-05-05", "phone": f"+3362{n:07d}"}})
+        assert answer.status_code == 201, answer.text
+
+    def served(label: str) -> int:
+        path = topology.tmp / f"{label}.access.log"
+        return sum(bool(booked.search(line)) for line in path.read_text().splitlines()) if path.exists() else 0
+
+    def settled():
+        scrapes = [_scrape(port) for port in topology.ports]
+        outbox = [_total(s, name) for s in scrapes
+                  for name in ("snp_outbox_backlog", "snp_outbox_oldest_pending_age_seconds")]
+        return scrapes if not any(outbox) else None
+
+    scrapes = wait_until(settled, 60, "the outbox gauges back to 0 (the scheduler sends the SMS)", interval=1)
+    counted = [_total(s, "snp_bookings_total") for s in scrapes]
+    made = [served("web-0-restarted"), served("web-1")]
+    assert counted == made and sum(made) >= METRICS_BOOKINGS, (counted, made)
+    assert all(made), made  # nginx sent bookings to both
+    assert all(s[("snp_database_up", ())] == 1 for s in scrapes)
+    assert all(_total(s, "snp_http_request_duration_seconds_count") > 0 for s in scrapes)
+    assert all(s[("snp_job_last_success_timestamp_seconds", (("job", "send_outbox"), ("schedule", "frequent")))] > 0
+               for s in scrapes)
+
+    refused = {}
+    through_nginx = _session(topology).get(f"{topology.base}/metrics", timeout=10)
+    refused["through_nginx"] = through_nginx.status_code
+    forwarded = requests.get(f"http://127.0.0.1:{topology.ports[1]}/metrics", headers={"X-Forwarded-For": "127.0.0.1"},
+                             timeout=10)
+    refused["forwarded_header"] = forwarded.status_code
+    other = http.client.HTTPConnection("127.0.0.1", topology.ports[1], timeout=10, source_address=("127.0.0.2", 0))
+    try:
+        other.request("GET", "/metrics")
+        refused["from_127.0.0.2"] = other.getresponse().status
+    finally:
+        other.close()
+    assert refused == {"through_nginx": 404, "forwarded_header": 403, "from_127.0.0.2": 403}, refused
+    return {"bookings_counted_per_instance": counted, "bookings_served_per_instance": made, "refused": refused}

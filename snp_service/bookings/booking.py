@@ -29,6 +29,7 @@ from ..models import (
     Booking, BookingStatus, CancelledBy, Patient, Practitioner, Role, Slot, SlotStatus, User, members_of, practitioner_cpts,
 )
 from ..notify import events
+from ..ops import metrics
 from ..policy import (
     booking_visible, bookings_listing, check_outcome_recorder, member_cpts_ids, outcome_correctable, visible_cpts_ids,
 )
@@ -71,6 +72,7 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
             events.booking_created(booking, data.get("notify_patient", True))
             sas_outbox.enqueue(booking, "booked")
             audit.record(actor, "booking.create", booking, after=_summary(booking))
+            channel = booking.channel
     except (_SlotLost, IntegrityError) as error:
         _reraise_unless_race(error)
         earlier = _replay(actor, idempotency_key, fingerprint)
@@ -78,6 +80,7 @@ def book(actor: User, data: dict, idempotency_key: str | None = None) -> tuple[B
             return earlier, False
         # Only a lost claim reads the slot: unknown or outside the actor's area is a 404, anything else taken.
         raise _unavailable(actor, _slot_in_scope(actor, data["slot_id"]))
+    metrics.booking_made(channel)  # committed
     return booking, True
 
 
@@ -224,6 +227,8 @@ def cancel(actor: User, booking_id: int, by: str | None = None, reason: str | No
         _cancel(actor, booking, _cancelled_by(actor, by), reason)
         events.booking_cancelled(booking)
         sas_outbox.enqueue(booking, "cancelled")
+        channel = booking.channel
+    metrics.booking_cancelled(channel)  # committed
     return booking
 
 
@@ -271,9 +276,11 @@ def move(actor: User, booking_id: int, slot_id: int, notify_patient: bool = True
             sas_outbox.enqueue(new, "moved", previous=old)
             audit.record(actor, "booking.move", new, before={"booking_id": old.id, "slot_id": old.slot_id},
                          after={"booking_id": new.id, "slot_id": target.id, "status": new.status})
+            channel = new.channel
     except (_SlotLost, IntegrityError) as error:
         _reraise_unless_race(error)
         raise _unavailable(actor, target)
+    metrics.booking_moved(channel)  # committed
     return new
 
 

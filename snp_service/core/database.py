@@ -196,7 +196,7 @@ def begin_read_request() -> None:
     still gets its own transaction (``write_transaction``); a read request must not
     change ORM objects outside it (nothing would roll them back). Requests that need
     no database (unknown URLs, static files, health probes) are left alone: liveness
-    must not depend on the database, and readiness reports its failure itself.
+    must not depend on the database, and readiness and ``/metrics`` report its failure themselves.
     """
     if request.method not in _SAFE_METHODS or not _uses_database(request.endpoint):
         return
@@ -207,7 +207,8 @@ def begin_read_request() -> None:
 
 
 def _uses_database(endpoint: str | None) -> bool:
-    return endpoint is not None and endpoint.rpartition(".")[2] != "static" and not endpoint.startswith("health.")
+    return endpoint is not None and endpoint.rpartition(".")[2] != "static" \
+        and not endpoint.startswith(("health.", "metrics."))
 
 
 def _in_autocommit(session: Session) -> bool:

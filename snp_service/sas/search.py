@@ -27,6 +27,7 @@ from ..core.errors import Invalid
 from ..core.fast_paths import execute_core
 from ..core.timeutil import BOUNDS_TEXT, PARIS, day_in_bounds, utcnow
 from ..models import Commune, Cpts, Practitioner, Slot, SlotStatus, practitioner_cpts
+from ..ops import metrics
 from . import resources
 from .codes import IDNPS_SYSTEM, PROFILES, editor_system, fhir_base
 from .outcome import FhirInvalid
@@ -134,9 +135,10 @@ def _rpps_numbers(params: list[str]) -> tuple[str, ...]:
 
 
 def answer(search: SlotSearch, now: datetime | None = None) -> dict:
-    """The searchset Bundle of the search."""
-    free_slots = find(search, now or utcnow()) if search.rpps else []
-    return bundle(search, free_slots)
+    """The searchset Bundle of the search (timed: ``snp_sas_search_duration_seconds``)."""
+    with metrics.sas_search_timer():
+        free_slots = find(search, now or utcnow()) if search.rpps else []
+        return bundle(search, free_slots)
 
 
 def find(search: SlotSearch, now: datetime) -> list[resources.FreeSlot]:
