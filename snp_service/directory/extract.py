@@ -18,6 +18,7 @@ PROFESSIONS = {"10": "gp", "60": "nurse", "70": "physiotherapist", "21": "pharma
 # TRE_R38 specialties that make a médecin a general practitioner (the other médecins are kept: a
 # caller's treating doctor may be any of them).
 GENERAL_PRACTICE = frozenset({"SM54", "SM53", "SM26"})
+DOCTOR = "10"
 RPPS_TYPE = "8"  # "Type d'identifiant PP": 8 RPPS, 0 ADELI (ADELI numbers are not RPPS: not kept)
 
 COLUMNS = {

@@ -5,8 +5,8 @@ from sqlalchemy import and_, or_, select
 
 from ..core.extensions import db
 from ..data import communes
-from ..models import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus
-from .extract import profession_of
+from ..models import Commune, DirectoryEntry, DirectoryLoad, DirectoryLoadStatus
+from .extract import DOCTOR, profession_of
 
 MAX_RESULTS = 50
 _COLUMNS = (DirectoryEntry.id, DirectoryEntry.rpps, DirectoryEntry.last_name, DirectoryEntry.first_name,
@@ -35,13 +35,14 @@ def entries_of(rpps: str) -> list[dict]:
 
 
 def search_directory(text: str, *, departements: set[str] | None = None, professions: set[str] | None = None,
-                     limit: int = 10) -> list[dict]:
+                     doctors_only: bool = False, limit: int = 10) -> list[dict]:
     """Entries for what a person types: an RPPS's start, a commune (name, INSEE or postal code) or a name.
 
     A name: each word typed starts a word of the last or first name, in any order, accents and case
     ignored ("lebreton yann", "Yann Le Breton"). SQL narrows on the first word through the folded
     name columns' indexes (a range, which every database serves from a B-tree); the rest is checked
-    here on those few rows. ``departements`` and ``professions`` (the service's codes) narrow further.
+    here on those few rows. ``departements``, ``professions`` (the service's codes) and ``doctors_only``
+    (every médecin, whatever the specialty: a treating doctor) narrow further.
     """
     limit = max(1, min(int(limit), MAX_RESULTS))
     text = (text or "").strip()[:100]
@@ -49,7 +50,9 @@ def search_directory(text: str, *, departements: set[str] | None = None, profess
         return []
     statement = select(*_COLUMNS).where(DirectoryEntry.generation == current_generation())
     if departements is not None:
-        statement = statement.where(DirectoryEntry.departement.in_(sorted(departements)))
+        statement = statement.where(DirectoryEntry.departement.in_(sorted(departements) or [""]))
+    if doctors_only:
+        statement = statement.where(DirectoryEntry.profession_code == DOCTOR)
     words = communes.normalise(text).split()
     if text.isdigit() and len(text) > 5:
         statement = statement.where(DirectoryEntry.rpps.startswith(text, autoescape=True))
@@ -112,3 +115,11 @@ def _entry(row) -> dict:
     entry = dict(row._mapping)
     entry["profession"] = profession_of(row.profession_code, row.specialty_code)
     return entry
+
+
+def departements_of(cpts_ids: set[int] | None) -> set[str] | None:
+    """The départements of these CPTS' communes (``None``: every CPTS, so no bound)."""
+    if cpts_ids is None:
+        return None
+    codes = db.session.scalars(select(Commune.insee).where(Commune.cpts_id.in_(sorted(cpts_ids))).distinct())
+    return {d for d in (communes.departement_of(code) for code in codes) if d}
