@@ -15,6 +15,8 @@ down_revision = 'f2b9d4e6a8c1'
 branch_labels = None
 depends_on = None
 
+NAME_KEY = sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql')
+
 
 def upgrade():
     op.create_table(
@@ -39,8 +41,8 @@ def upgrade():
         sa.Column('rpps', sa.String(length=11), nullable=False),
         sa.Column('last_name', sa.String(length=100), nullable=False),
         sa.Column('first_name', sa.String(length=100), nullable=False),
-        sa.Column('last_name_key', sa.String(length=100), nullable=False),
-        sa.Column('first_name_key', sa.String(length=100), nullable=False),
+        sa.Column('last_name_key', NAME_KEY, nullable=False),
+        sa.Column('first_name_key', NAME_KEY, nullable=False),
         sa.Column('profession_code', sa.String(length=2), nullable=False),
         sa.Column('specialty_code', sa.String(length=10), nullable=True),
         sa.Column('specialty_label', sa.String(length=150), nullable=True),

@@ -56,10 +56,16 @@ def create_from_directory(actor: User, data: dict) -> Practitioner:
     record = {"rpps": entry["rpps"], "first_name": entry["first_name"], "last_name": entry["last_name"],
               "profession": entry["profession"], "phone": directory_phone(entry["phone"]),
               "address": entry["address"], "postal_code": entry["postal_code"],
-              "commune_insee": entry["commune_insee"], "practice_siret": entry["practice_siret"],
+              # An arrondissement's or a former commune's code: the commune it belongs to.
+              "commune_insee": _commune_code(entry["commune_insee"]), "practice_siret": entry["practice_siret"],
               "practice_finess": entry["practice_finess"]}
     given = {k: v for k, v in data.items() if k in _PRACTITIONER_FIELDS and k != "rpps"}
     return create_practitioner(actor, record | given | {"cpts_ids": data["cpts_ids"]})
+
+
+def _commune_code(code: str | None) -> str | None:
+    commune = communes.get(code) if code else None
+    return commune.insee if commune else code
 
 
 def directory_phone(phone: str | None) -> str | None:
@@ -163,7 +169,8 @@ def _directory_doctors(cpts_ids: set[int] | None, query: str, limit: int, member
         return []
     found, seen = [], set(members)
     for entry in directory_search.search_directory(query, departements=directory_search.departements_of(cpts_ids),
-                                                   doctors_only=True, limit=min(limit * 2, 50)):
+                                                   doctors_only=True, by_commune=False,
+                                                   limit=min(limit * 2, 50)):
         if entry["rpps"] in seen:
             continue
         seen.add(entry["rpps"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
-from ..data import communes
+from ..data.communes import normalise
 
 # TRE_G15 professions the service knows, and the service's code for each.
 PROFESSIONS = {"10": "gp", "60": "nurse", "70": "physiotherapist", "21": "pharmacist", "50": "midwife"}
@@ -107,11 +107,7 @@ class ExtractReader:
                 continue
             if fields[profession] not in PROFESSIONS or fields[id_type] != RPPS_TYPE:
                 continue
-            departement = fields[dept]
-            if departement and departement not in departements:
-                continue  # most lines: decided without looking the commune up
-            commune = communes.get(fields[commune_code]) if fields[commune_code] else None
-            departement = departement or (commune.departement if commune else "")
+            departement = fields[dept] or departement_of_code(fields[commune_code])
             if departement not in departements:
                 continue
             identifier = fields[rpps]
@@ -121,11 +117,22 @@ class ExtractReader:
             if not fields[p["last_name"]].strip():
                 self._error(number, "nom d'exercice vide")
                 continue
-            yield _row(fields, p, commune, departement)
+            yield _row(fields, p, departement)
         self.lines_read = number - 1
 
 
-def _row(fields: list[str], p: dict, commune, departement: str) -> dict:
+def departement_of_code(insee: str) -> str:
+    """The département an INSEE code belongs to, by the code's own rule (2A, 2B, 97x): no table needed.
+
+    The loader never reads the communes list: 26 MB of it in memory would take the load past its
+    150 MB budget. Readers map a commune code to its commune (an arrondissement to Paris...).
+    """
+    if len(insee) != 5:
+        return ""
+    return insee[:3] if insee.startswith("97") else insee[:2]
+
+
+def _row(fields: list[str], p: dict, departement: str) -> dict:
     street = " ".join(part for part in (fields[p["street_number"]], fields[p["street_repeat"]],
                                         fields[p["street_type"]], fields[p["street"]]) if part.strip())
     siret, finess, postal = fields[p["siret"]], fields[p["finess"]], fields[p["postal_code"]]
@@ -141,17 +148,16 @@ def _row(fields: list[str], p: dict, commune, departement: str) -> dict:
         "practice_finess": finess if len(finess) == 9 else None,
         "address": street or None,
         "postal_code": postal if len(postal) == 5 and postal.isdigit() else None,
-        # An arrondissement's or a former commune's code leads to the commune it belongs to.
-        "commune_insee": commune.insee if commune else None,
-        "commune_name": commune.name if commune else (fields[p["commune_name"]] or None),
+        "commune_insee": fields[p["commune_code"]] if len(fields[p["commune_code"]]) == 5 else None,
+        "commune_name": fields[p["commune_name"]] or None,
         "phone": fields[p["phone"]] or None,
         "departement": departement[:3],
     }
     for key, length in _LENGTHS.items():
         if row[key] and len(row[key]) > length:
             row[key] = row[key][:length]
-    row["last_name_key"] = communes.normalise(row["last_name"])[:100]
-    row["first_name_key"] = communes.normalise(row["first_name"])[:100]
+    row["last_name_key"] = normalise(row["last_name"])[:100]
+    row["first_name_key"] = normalise(row["first_name"])[:100]
     return row
 
 

@@ -20,9 +20,9 @@ from ..core.errors import Invalid
 from ..core.extensions import db
 from ..core.fast_paths import insert_many
 from ..core.timeutil import utcnow
-from ..data import communes
-from ..models import Commune, DirectoryEntry, DirectoryLoad, DirectoryLoadStatus
+from ..models import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus
 from .extract import ExtractError, ExtractReader
+from .search import territory_departements
 
 BATCH_ROWS = 5_000
 _TABLE = DirectoryEntry.__table__
@@ -45,19 +45,14 @@ class LoadResult:
     replaced: int | None
 
 
-def territory_departements() -> list[str]:
-    """The départements of every CPTS's communes: what a load keeps when none is named."""
-    codes = db.session.scalars(select(Commune.insee).distinct())
-    return sorted({d for d in (communes.departement_of(code) for code in codes) if d})
-
-
 def load_extract(actor, path: str, departements: list[str] | None = None, *, batch_rows: int = BATCH_ROWS,
                  after_batch: Callable[[], None] | None = None) -> LoadResult:
     """Load the extract at ``path`` keeping ``departements`` (default: the territories'), and make it current.
 
     ``after_batch`` is called after each batch is committed (the tests read the directory there).
     """
-    departements = sorted({d.strip().upper() for d in departements or () if d.strip()}) or territory_departements()
+    # The default: the territories' départements (when the operator names none).
+    departements = sorted({d.strip().upper() for d in departements or () if d.strip()}) or sorted(territory_departements())
     if not departements:
         raise Invalid("Aucun département à charger : aucune CPTS n'a de commune ; précisez --departments",
                       code="no_departement", fields={"departments": ["required when no territory exists"]})

@@ -6,7 +6,7 @@ from sqlalchemy import and_, or_, select
 from ..core.extensions import db
 from ..data import communes
 from ..models import Commune, DirectoryEntry, DirectoryLoad, DirectoryLoadStatus
-from .extract import DOCTOR, profession_of
+from .extract import DOCTOR, departement_of_code, profession_of
 
 MAX_RESULTS = 50
 _COLUMNS = (DirectoryEntry.id, DirectoryEntry.rpps, DirectoryEntry.last_name, DirectoryEntry.first_name,
@@ -35,7 +35,7 @@ def entries_of(rpps: str) -> list[dict]:
 
 
 def search_directory(text: str, *, departements: set[str] | None = None, professions: set[str] | None = None,
-                     doctors_only: bool = False, limit: int = 10) -> list[dict]:
+                     doctors_only: bool = False, by_commune: bool = True, limit: int = 10) -> list[dict]:
     """Entries for what a person types: an RPPS's start, a commune (name, INSEE or postal code) or a name.
 
     A name: each word typed starts a word of the last or first name, in any order, accents and case
@@ -70,19 +70,8 @@ def search_directory(text: str, *, departements: set[str] | None = None, profess
         return _kept(rows, professions, limit)
     if not words:
         return []
-    first = words[0]
-    upper = first + "\uffff"
-    by_name = statement.where(or_(and_(DirectoryEntry.last_name_key >= first, DirectoryEntry.last_name_key < upper),
-                                  and_(DirectoryEntry.first_name_key >= first,
-                                       DirectoryEntry.first_name_key < upper),
-                                  # a later word of a compound name ("le breton"): the loose way
-                                  DirectoryEntry.last_name_key.like(f"% {first}%")))
-    rows = [row for row in db.session.execute(by_name.limit(2_000))
-            if _name_matches(words, row)]
-    rows.sort(key=lambda row: (not communes.normalise(row.last_name).startswith(first),
-                               communes.normalise(row.last_name), communes.normalise(row.first_name), row.id))
-    found = _kept(rows, professions, limit)
-    if len(found) < limit and len(words) == 1 or not found:
+    found = _by_name(statement, words, professions, limit)
+    if by_commune and len(found) < limit and len(words) == 1 or by_commune and not found:
         # A commune's name ("challans"): its professionals come after the names.
         places = communes.search(text, limit=3)
         if places:
@@ -94,8 +83,32 @@ def search_directory(text: str, *, departements: set[str] | None = None, profess
     return found[:limit]
 
 
+def _by_name(statement, words: list[str], professions: set[str] | None, limit: int) -> list[dict]:
+    """Last names starting with the first word typed first (the usual way: "Lefèvre Claire"), then first
+    names starting so and later words of compound last names; each step reads a few rows, in order,
+    from the folded names' indexes."""
+    first = words[0]
+    # Keys hold only a-z, digits and spaces, compared byte by byte (collation "C" on PostgreSQL).
+    upper = first[:-1] + chr(ord(first[-1]) + 1)
+    key = (DirectoryEntry.last_name_key, DirectoryEntry.first_name_key)
+    steps = (
+        and_(DirectoryEntry.last_name_key >= first, DirectoryEntry.last_name_key < upper),
+        or_(and_(DirectoryEntry.first_name_key >= first, DirectoryEntry.first_name_key < upper),
+            DirectoryEntry.last_name_key.like(f"% {first}%")),
+    )
+    found, seen = [], set()
+    for condition in steps:
+        rows = db.session.execute(statement.add_columns(*key).where(condition).order_by(*key).limit(limit * 10))
+        rows = [row for row in rows if row.id not in seen and _name_matches(words, row)]
+        seen.update(row.id for row in rows)
+        found += _kept(rows, professions, limit - len(found))
+        if len(found) >= limit:
+            break
+    return found
+
+
 def _name_matches(words: list[str], row) -> bool:
-    name_words = communes.normalise(f"{row.first_name} {row.last_name}").split()
+    name_words = f"{row.first_name_key} {row.last_name_key}".split()
     return all(any(name.startswith(word) for name in name_words) for word in words)
 
 
@@ -112,7 +125,7 @@ def _kept(rows, professions: set[str] | None, limit: int) -> list[dict]:
 
 
 def _entry(row) -> dict:
-    entry = dict(row._mapping)
+    entry = {column.key: getattr(row, column.key) for column in _COLUMNS}
     entry["profession"] = profession_of(row.profession_code, row.specialty_code)
     return entry
 
@@ -121,5 +134,12 @@ def departements_of(cpts_ids: set[int] | None) -> set[str] | None:
     """The départements of these CPTS' communes (``None``: every CPTS, so no bound)."""
     if cpts_ids is None:
         return None
-    codes = db.session.scalars(select(Commune.insee).where(Commune.cpts_id.in_(sorted(cpts_ids))).distinct())
-    return {d for d in (communes.departement_of(code) for code in codes) if d}
+    return territory_departements(cpts_ids)
+
+
+def territory_departements(cpts_ids: set[int] | None = None) -> set[str]:
+    """The départements of the communes of these CPTS (``None``: of every CPTS)."""
+    codes = select(Commune.insee).distinct()
+    if cpts_ids is not None:
+        codes = codes.where(Commune.cpts_id.in_(sorted(cpts_ids)))
+    return {d for d in map(departement_of_code, db.session.scalars(codes)) if d}

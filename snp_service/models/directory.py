@@ -18,6 +18,9 @@ from ..core.extensions import db
 from ..core.timeutil import utcnow
 
 
+NAME_KEY = String(100).with_variant(String(100, collation="C"), "postgresql")
+
+
 class DirectoryLoadStatus(Codes):
     LOADING = "loading"
     CURRENT = "current"
@@ -56,8 +59,9 @@ class DirectoryEntry(db.Model):
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     # Lower case without accents, words separated by one space: what a name search compares.
-    last_name_key: Mapped[str] = mapped_column(String(100))
-    first_name_key: Mapped[str] = mapped_column(String(100))
+    # Compared byte by byte ("C"), so a prefix is a range its index serves whatever the database's locale.
+    last_name_key: Mapped[str] = mapped_column(NAME_KEY)
+    first_name_key: Mapped[str] = mapped_column(NAME_KEY)
     profession_code: Mapped[str] = mapped_column(String(2))  # TRE_G15: 10 médecin, 60 infirmier...
     specialty_code: Mapped[str | None] = mapped_column(String(10))  # TRE_R38: SM54 médecine générale...
     specialty_label: Mapped[str | None] = mapped_column(String(150))
