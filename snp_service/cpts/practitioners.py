@@ -43,24 +43,28 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
 
 def create_from_directory(actor: User, data: dict) -> Practitioner:
     """A member made from their national directory entry (``directory_rpps``); fields given in ``data`` win."""
-    entries = directory_search.entries_of(data["directory_rpps"])
+    record = directory_record(data["directory_rpps"], set(data["cpts_ids"]))
+    given = {k: v for k, v in data.items() if k in _PRACTITIONER_FIELDS and k != "rpps"}
+    return create_practitioner(actor, record | given | {"cpts_ids": data["cpts_ids"]})
+
+
+def directory_record(rpps: str, cpts_ids: set[int]) -> dict:
+    """A member's fields as the national directory gives them (the practice in the CPTS's territory first)."""
+    entries = directory_search.entries_of(rpps)
     if not entries:
         raise Invalid("Ce RPPS n'est pas dans l'annuaire chargé", code="not_in_directory",
                       fields={"directory_rpps": ["not in the national directory"]})
-    # The practice in the CPTS's territory, if the professional has several.
-    territory = directory_search.departements_of(set(data["cpts_ids"])) or set()
+    territory = directory_search.departements_of(cpts_ids) or set()
     entry = next((e for e in entries if e["departement"] in territory), entries[0])
     if entry["profession"] is None:
         raise Invalid(f"Profession non prise en charge ({entry['specialty_label'] or 'médecin spécialiste'})",
                       code="profession_unknown", fields={"directory_rpps": ["profession not handled"]})
-    record = {"rpps": entry["rpps"], "first_name": entry["first_name"], "last_name": entry["last_name"],
-              "profession": entry["profession"], "phone": directory_phone(entry["phone"]),
-              "address": entry["address"], "postal_code": entry["postal_code"],
-              # An arrondissement's or a former commune's code: the commune it belongs to.
-              "commune_insee": _commune_code(entry["commune_insee"]), "practice_siret": entry["practice_siret"],
-              "practice_finess": entry["practice_finess"]}
-    given = {k: v for k, v in data.items() if k in _PRACTITIONER_FIELDS and k != "rpps"}
-    return create_practitioner(actor, record | given | {"cpts_ids": data["cpts_ids"]})
+    return {"rpps": entry["rpps"], "first_name": entry["first_name"], "last_name": entry["last_name"],
+            "profession": entry["profession"], "phone": directory_phone(entry["phone"]),
+            "address": entry["address"], "postal_code": entry["postal_code"],
+            # An arrondissement's or a former commune's code: the commune it belongs to.
+            "commune_insee": _commune_code(entry["commune_insee"]), "practice_siret": entry["practice_siret"],
+            "practice_finess": entry["practice_finess"]}
 
 
 def _commune_code(code: str | None) -> str | None:
