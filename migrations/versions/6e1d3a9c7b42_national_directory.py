@@ -43,6 +43,7 @@ def upgrade():
         sa.Column('first_name', sa.String(length=100), nullable=False),
         sa.Column('last_name_key', NAME_KEY, nullable=False),
         sa.Column('first_name_key', NAME_KEY, nullable=False),
+        sa.Column('later_name_key', NAME_KEY, nullable=False),
         sa.Column('profession_code', sa.String(length=2), nullable=False),
         sa.Column('specialty_code', sa.String(length=10), nullable=True),
         sa.Column('specialty_label', sa.String(length=150), nullable=True),
@@ -59,11 +60,13 @@ def upgrade():
     op.create_index('ix_directory_generation_rpps', 'directory', ['generation', 'rpps'], unique=False)
     op.create_index('ix_directory_generation_last_key', 'directory', ['generation', 'last_name_key'], unique=False)
     op.create_index('ix_directory_generation_first_key', 'directory', ['generation', 'first_name_key'], unique=False)
+    op.create_index('ix_directory_generation_later_key', 'directory', ['generation', 'later_name_key'], unique=False)
     op.create_index('ix_directory_generation_commune', 'directory', ['generation', 'commune_insee'], unique=False)
 
 
 def downgrade():
     op.drop_index('ix_directory_generation_commune', table_name='directory')
+    op.drop_index('ix_directory_generation_later_key', table_name='directory')
     op.drop_index('ix_directory_generation_first_key', table_name='directory')
     op.drop_index('ix_directory_generation_last_key', table_name='directory')
     op.drop_index('ix_directory_generation_rpps', table_name='directory')

@@ -157,6 +157,7 @@ def _row(fields: list[str], p: dict, departement: str) -> dict:
         if row[key] and len(row[key]) > length:
             row[key] = row[key][:length]
     row["last_name_key"] = normalise(row["last_name"])[:100]
+    row["later_name_key"] = row["last_name_key"].partition(" ")[2]
     row["first_name_key"] = normalise(row["first_name"])[:100]
     return row
 

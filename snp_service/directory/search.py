@@ -1,7 +1,7 @@
 """Reading the directory: the current load only (``current_generation``), never a load under way."""
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from ..core.extensions import db
 from ..data import communes
@@ -84,22 +84,19 @@ def search_directory(text: str, *, departements: set[str] | None = None, profess
 
 
 def _by_name(statement, words: list[str], professions: set[str] | None, limit: int) -> list[dict]:
-    """Last names starting with the first word typed first (the usual way: "Lefèvre Claire"), then first
-    names starting so and later words of compound last names; each step reads a few rows, in order,
-    from the folded names' indexes."""
+    """Last names starting with the first word typed first (the usual way: "Lefèvre Claire"), then the later
+    part of compound last names ("lebrun" for Fèvre-Lebrun), then first names; each step reads a few rows,
+    in order, from one folded-name index (no scan: a département holds tens of thousands of rows)."""
     first = words[0]
     # Keys hold only a-z, digits and spaces, compared byte by byte (collation "C" on PostgreSQL).
     upper = first[:-1] + chr(ord(first[-1]) + 1)
-    key = (DirectoryEntry.last_name_key, DirectoryEntry.first_name_key)
-    steps = (
-        and_(DirectoryEntry.last_name_key >= first, DirectoryEntry.last_name_key < upper),
-        or_(and_(DirectoryEntry.first_name_key >= first, DirectoryEntry.first_name_key < upper),
-            DirectoryEntry.last_name_key.like(f"% {first}%")),
-    )
+    order = (DirectoryEntry.last_name_key, DirectoryEntry.first_name_key)
     found, seen = [], set()
-    for condition in steps:
-        rows = db.session.execute(statement.add_columns(*key).where(condition).order_by(*key).limit(limit * 10))
+    for key in (DirectoryEntry.last_name_key, DirectoryEntry.later_name_key, DirectoryEntry.first_name_key):
+        rows = db.session.execute(statement.add_columns(*order).where(key >= first, key < upper)
+                                  .order_by(key, DirectoryEntry.id).limit(limit * 10))
         rows = [row for row in rows if row.id not in seen and _name_matches(words, row)]
+        rows.sort(key=lambda row: (row.last_name_key, row.first_name_key))
         seen.update(row.id for row in rows)
         found += _kept(rows, professions, limit - len(found))
         if len(found) >= limit:

@@ -50,6 +50,7 @@ class DirectoryEntry(db.Model):
         Index("ix_directory_generation_rpps", "generation", "rpps"),
         Index("ix_directory_generation_last_key", "generation", "last_name_key"),
         Index("ix_directory_generation_first_key", "generation", "first_name_key"),
+        Index("ix_directory_generation_later_key", "generation", "later_name_key"),
         Index("ix_directory_generation_commune", "generation", "commune_insee"),
     )
 
@@ -62,6 +63,8 @@ class DirectoryEntry(db.Model):
     # Compared byte by byte ("C"), so a prefix is a range its index serves whatever the database's locale.
     last_name_key: Mapped[str] = mapped_column(NAME_KEY)
     first_name_key: Mapped[str] = mapped_column(NAME_KEY)
+    # The last name's later words ("lebrun" of Fèvre-Lebrun): a compound name is found by its second part too.
+    later_name_key: Mapped[str] = mapped_column(NAME_KEY)
     profession_code: Mapped[str] = mapped_column(String(2))  # TRE_G15: 10 médecin, 60 infirmier...
     specialty_code: Mapped[str | None] = mapped_column(String(10))  # TRE_R38: SM54 médecine générale...
     specialty_label: Mapped[str | None] = mapped_column(String(150))
