@@ -1,6 +1,7 @@
 """The territory on the CPTS record page: communes from the national list, population, FINESS, ACI contract."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -75,3 +76,33 @@ def test_another_cpts_territory_is_out_of_reach(client, world):
                        data={"csrf_token": csrf, "population": "1"}).status_code == 403
     db.session.expire_all()
     assert len(db.session.get(Cpts, other.id).communes) == 2 and db.session.get(Cpts, other.id).population == 50_000
+
+
+def test_the_aci_values_say_when_they_were_computed_and_can_be_recomputed_now(client, world):
+    from datetime import datetime, timezone
+
+    from snp_service.core.timeutil import paris_today
+    from snp_service.models import IndicatorValue
+    from snp_service.reporting import indicators
+
+    cpts = world.cpts()
+    cpts.indicator_targets = {"fill_rate": 0.7}
+    db.session.commit()
+    month = f"{paris_today():%Y-%m}"
+    indicators.compute("job:compute_indicators", cpts.id, month)
+    db.session.execute(IndicatorValue.__table__.update().values(
+        computed_at=datetime(2026, 12, 7, 1, 30, tzinfo=timezone.utc)))  # 02:30 in Paris
+    db.session.commit()
+    csrf = signed_in(client, world, cpts)
+
+    page = client.get(f"/coordination/cpts/{cpts.id}?period={month}").get_data(as_text=True)
+    assert "le 07/12 à 02h30" in page
+    assert 'name="fill_rate" type="text" value="70"' in page or re.search(r'id="fill_rate"[^>]*value="70"', page)
+    assert "70.0" not in page
+
+    response = client.post(f"/coordination/cpts/{cpts.id}/indicateurs", data={"csrf_token": csrf, "period": month})
+    assert response.status_code == 302
+    assert "le 07/12 à 02h30" not in client.get(f"/coordination/cpts/{cpts.id}?period={month}").get_data(as_text=True)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "indicators.compute")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.actor_label.startswith("user:")

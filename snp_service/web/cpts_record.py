@@ -46,6 +46,14 @@ class FrenchDecimalField(DecimalField):
         else:
             self.data = None
 
+    def _value(self):
+        """The value shown the French way: ``70`` or ``70,5``, never ``70.0``."""
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return format(self.data.normalize(), "f").replace(".", ",")
+
 
 class TargetsForm(FlaskForm):
     """One field per targetable indicator, bounded by ``cpts.TARGET_BOUNDS`` in the unit shown."""
@@ -146,6 +154,16 @@ def update_identity(cpts_id, user):
     return _page(cpts, TargetsForm(formdata=None, data=_form_targets(cpts.indicator_targets or {})), identity)
 
 
+@bp.post("/<int:cpts_id>/indicateurs")
+@require_roles(COORDINATION)
+def recompute_indicators(cpts_id, user):
+    """"Recalculer maintenant": the period's values computed and stored now (audited), instead of last night's."""
+    check_cpts(user, cpts_id, manage=True)
+    period = (request.form.get("period") or f"{paris_today():%Y-%m}")[:30]
+    flash_outcome(lambda: indicators.compute(user, cpts_id, period), "Indicateurs recalculés.")
+    return redirect(url_for(".show", cpts_id=cpts_id, period=period) + "#indicateurs")
+
+
 @bp.post("/<int:cpts_id>/communes")
 @require_roles(COORDINATION)
 def add_commune(cpts_id, user):
@@ -194,6 +212,7 @@ def _rows(values: dict | None) -> list[dict]:
     if values is None:
         return []
     return [{"label": item["label"], "value": _shown(item["code"], item["value"]),
+             "computed_at": item.get("computed_at"),
              "target": _shown(item["code"], item["target"]),
              "achievement": "" if item["achievement"] is None else formatting.percent(item["achievement"], 0)}
             for item in values["indicators"]]
