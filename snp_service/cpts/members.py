@@ -33,6 +33,11 @@ def member_rows(cpts_id: int, profession: str | None = None, commune_insee: str 
     return [{"practitioner": p, "account": accounts.get(p.id)} for p in practitioners]
 
 
+def account_of(practitioner_id: int) -> User | None:
+    """The practitioner's account (a GP account), if one was created."""
+    return db.session.scalars(select(User).where(User.practitioner_id == practitioner_id).limit(1)).first()
+
+
 def check_typed_identifiers(data: dict) -> None:
     """The identifiers typed by hand, keys included (the directory's own are trusted as they come)."""
     fields = {}

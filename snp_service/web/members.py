@@ -129,8 +129,7 @@ def edit(practitioner_id, user):
         else:
             flash("Fiche enregistrée.", "success")
             return redirect(url_for(".index", cpts_id=cpts_id))
-    account = members.member_rows(cpts_id) and next(
-        (row["account"] for row in members.member_rows(cpts_id) if row["practitioner"].id == practitioner.id), None)
+    account = members.account_of(practitioner.id)
     return render_template("members/form.html", form=form, cpts_id=cpts_id, practitioner=practitioner,
                            account=account, account_form=AccountForm(formdata=None),
                            from_directory=False), 422 if form.errors else 200
