@@ -173,3 +173,15 @@ def test_only_the_coordination_opens_the_members_pages(client, world):
         for path in ("/coordination/membres", "/coordination/membres/nouveau", f"/coordination/membres/{member.id}",
                      f"/coordination/membres/{member.id}/retirer"):
             assert client.get(path).status_code == 403, (user.role, path)
+
+
+def test_the_removed_members_account_leaves_the_cpts_too(client, world):
+    cpts = world.cpts()
+    gp = world.gp(cpts, last_name="Parti")
+    csrf = coordinator_of(world, client, cpts)
+
+    client.post(f"/coordination/membres/{gp.practitioner_id}/retirer", data={"csrf_token": csrf, "free_slots": "0"})
+
+    db.session.expire_all()
+    account = db.session.get(User, gp.id)
+    assert account.cpts == [] and not account.active

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select, update
 
 from .. import audit
+from ..accounts.users import end_sessions_and_tokens
 from ..core.database import write_transaction
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
@@ -109,10 +110,25 @@ def remove_member(actor: User, practitioner_id: int, cpts_id: int, free_slots_se
                 .values(status=SlotStatus.WITHDRAWN)).rowcount
         db.session.execute(practitioner_cpts.delete().where(and_(
             practitioner_cpts.c.practitioner_id == practitioner_id, practitioner_cpts.c.cpts_id == cpts_id)))
+        _narrow_accounts(actor, practitioner_id, cpts_id)
         audit.record(actor, "practitioner.remove_from_cpts", practitioner, before={"cpts_id": cpts_id},
                      after={"withdrawn_slots": withdrawn})
     db.session.expire_all()
     return withdrawn
+
+
+def _narrow_accounts(actor: User, practitioner_id: int, cpts_id: int) -> None:
+    """A GP account is linked only to a member of each of its CPTS: the member's account leaves the CPTS too,
+    and is deactivated when it is left with none."""
+    for account in db.session.scalars(select(User).where(User.practitioner_id == practitioner_id)):
+        if cpts_id not in {c.id for c in account.cpts}:
+            continue
+        account.cpts = [c for c in account.cpts if c.id != cpts_id]
+        if not account.cpts:
+            account.active = False
+            end_sessions_and_tokens(account.id)
+        audit.record(actor, "user.scope_change", account, before={"cpts_id": cpts_id},
+                     after={"cpts_ids": [c.id for c in account.cpts], "active": account.active})
 
 
 def _other_cpts(practitioner_id: int, cpts_id: int) -> int:
