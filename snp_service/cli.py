@@ -142,3 +142,30 @@ def restore(file):
         audit.record("cli", "database.restore", "database", after={"file": os.path.basename(file)})
     db.engine.dispose()
     click.echo(f"Restored {file}; schema up to date.")
+
+
+@snp.group("directory")
+def directory():
+    """The national directory (RPPS extract "PS_LibreAcces")."""
+
+
+@directory.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--departments", default="", help="Départements to keep, e.g. 85,44 (default: the CPTS territories').")
+@with_appcontext
+def directory_load(path, departments):
+    """Load the extract at PATH in place of the current directory (all or nothing)."""
+    from .directory.loading import MalformedExtract, load_extract
+
+    try:
+        result = load_extract("cli", path, departments.split(","))
+    except MalformedExtract as error:
+        for number, reason in error.lines:
+            click.echo(f"  ligne {number} : {reason}", err=True)
+        if error.count > len(error.lines):
+            click.echo(f"  ... et {error.count - len(error.lines)} autre(s)", err=True)
+        raise click.ClickException(error.message)
+    except DomainError as error:
+        raise click.ClickException(error.message)
+    click.echo(f"Directory loaded: {result.rows_kept} rows kept of {result.lines_read} lines "
+               f"(départements {', '.join(result.departements)}), generation {result.generation}.")

@@ -21,7 +21,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app
 
 from .core.timeutil import to_paris
-from .models import CancelledBy, Channel, Outcome, Role, SlotMode
+from .models import CancelledBy, Channel, Outcome, Profession, Role, SlotMode
 
 LOCALE = "fr_FR"
 NONE = "—"
@@ -30,6 +30,9 @@ CHANNEL_LABELS = {Channel.NUMBER_116117: "116 117", Channel.SAS: "SAS", Channel.
                   Channel.OTHER: "Autre"}
 ROLE_LABELS = {Role.GP: "Médecin", Role.REGULATOR: "Régulateur", Role.COORDINATOR: "Coordinateur",
                Role.ADMIN: "Administrateur"}
+PROFESSION_LABELS = {Profession.GP: "Médecin généraliste", Profession.NURSE: "Infirmier(ère)",
+                     Profession.PHYSIOTHERAPIST: "Masseur-kinésithérapeute", Profession.PHARMACIST: "Pharmacien(ne)",
+                     Profession.MIDWIFE: "Sage-femme"}
 MODE_LABELS = {SlotMode.OFFICE: "Au cabinet", SlotMode.TELECONSULTATION: "Téléconsultation",
                SlotMode.HOME_VISIT: "Visite à domicile"}
 # A booking's outcome as the GP taps it.

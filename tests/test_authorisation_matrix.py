@@ -214,6 +214,10 @@ SHARED_MATRIX = {
                                   "401 403 403 403 403 403 200 200 403 403 403"),
     "GET /practitioners [C]": (lambda sw: ("/practitioners", {"query_string": {"cpts_id": sw.cpts["C"].id}}),
                                "401 403 403 403 403 403 200 200 403 403 403"),
+    # From the national directory (none loaded here: an allowed caller reaches the service, which answers 422).
+    "POST /practitioners [from the directory, C]": (
+        lambda sw: ("/practitioners", {"json": {"cpts_ids": [sw.cpts["C"].id], "directory_rpps": "10000020007"}}),
+        "401 403 403 403 403 403 422 422 403 403 403"),
     "POST /imports/history [C]": (lambda sw: ("/imports/history", {"query_string": {"cpts_id": sw.cpts["C"].id},
                                                                    "data": _history(sw, "gp_C"),
                                                                    "content_type": "text/csv"}),

@@ -25,7 +25,8 @@ def test_regulator_finds_the_doctor_by_name_without_accents_across_the_area(clie
 
     assert response.status_code == 200
     assert response.get_json()["results"] == [{"id": claire.id, "rpps": "10100000017", "first_name": "Claire",
-                                               "last_name": "Lefèvre", "commune_name": "Challans"}]
+                                               "last_name": "Lefèvre", "commune_name": "Challans",
+                                                   "member": True}]
     # Words in any order, each the start of a word of the name; last names starting so come first.
     names = [r["last_name"] for r in _lookup(client, headers, q="le").get_json()["results"]]
     assert names == ["Lefèvre", "Lefort", "Fèvre-Lebrun"]

@@ -8,7 +8,7 @@ from ..policy import (
 from ..slots import calendar_feed
 from .blueprint import Blueprint
 from .schemas.practitioner_lookup import LookupAnswerSchema, LookupQuerySchema
-from .schemas.practitioners import PractitionerQuerySchema, PractitionerSchema, PractitionerWithCalendarSchema
+from .schemas.practitioners import PractitionerCreateSchema, PractitionerQuerySchema, PractitionerSchema, PractitionerWithCalendarSchema
 
 URL_PREFIX = "/practitioners"
 blp = Blueprint("practitioners", __name__, description="Practitioners")
@@ -16,11 +16,14 @@ blp = Blueprint("practitioners", __name__, description="Practitioners")
 
 @blp.route("", methods=["POST"])
 @require_roles(COORDINATION)
-@blp.arguments(PractitionerSchema())
+@blp.arguments(PractitionerCreateSchema())
 @blp.response(201, PractitionerSchema)
 def create_practitioner(data, user):
+    """A member: every field, or ``{directory_rpps, cpts_ids}`` (and any field to change) from the national directory."""
     for cpts_id in data["cpts_ids"]:
         check_cpts(user, cpts_id, manage=True)
+    if "directory_rpps" in data:
+        return practitioners.create_from_directory(user, data)
     return practitioners.create_practitioner(user, data)
 
 

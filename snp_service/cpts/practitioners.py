@@ -12,6 +12,8 @@ from ..core.database import write_transaction
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..models import Practitioner, User, members_of
+from ..data import communes
+from ..directory import search as directory_search
 from .record import commune_by_insee, commune_names, get_cpts
 
 _PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee",
@@ -39,17 +41,58 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
     return practitioner
 
 
+def create_from_directory(actor: User, data: dict) -> Practitioner:
+    """A member made from their national directory entry (``directory_rpps``); fields given in ``data`` win."""
+    record = directory_record(data["directory_rpps"], set(data["cpts_ids"]))
+    given = {k: v for k, v in data.items() if k in _PRACTITIONER_FIELDS and k != "rpps"}
+    return create_practitioner(actor, record | given | {"cpts_ids": data["cpts_ids"]})
+
+
+def directory_record(rpps: str, cpts_ids: set[int]) -> dict:
+    """A member's fields as the national directory gives them (the practice in the CPTS's territory first)."""
+    entries = directory_search.entries_of(rpps)
+    if not entries:
+        raise Invalid("Ce RPPS n'est pas dans l'annuaire chargé", code="not_in_directory",
+                      fields={"directory_rpps": ["not in the national directory"]})
+    territory = directory_search.departements_of(cpts_ids) or set()
+    entry = next((e for e in entries if e["departement"] in territory), entries[0])
+    if entry["profession"] is None:
+        raise Invalid(f"Profession non prise en charge ({entry['specialty_label'] or 'médecin spécialiste'})",
+                      code="profession_unknown", fields={"directory_rpps": ["profession not handled"]})
+    return {"rpps": entry["rpps"], "first_name": entry["first_name"], "last_name": entry["last_name"],
+            "profession": entry["profession"], "phone": directory_phone(entry["phone"]),
+            "address": entry["address"], "postal_code": entry["postal_code"],
+            # An arrondissement's or a former commune's code: the commune it belongs to.
+            "commune_insee": _commune_code(entry["commune_insee"]), "practice_siret": entry["practice_siret"],
+            "practice_finess": entry["practice_finess"]}
+
+
+def _commune_code(code: str | None) -> str | None:
+    commune = communes.get(code) if code else None
+    return commune.insee if commune else code
+
+
+def directory_phone(phone: str | None) -> str | None:
+    """A French number as the directory writes it (0251000101) in E.164 (+33251000101)."""
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if len(digits) == 10 and digits.startswith("0"):
+        return "+33" + digits[1:]
+    return None
+
+
 def _fill_from_commune(practitioner: Practitioner) -> None:
     """Without explicit coordinates or postal code, a practice takes its commune's centroid and postal code."""
     if not practitioner.commune_insee:
         return
     commune = commune_by_insee(practitioner.commune_insee)
-    if commune is None:
+    # Else the national list's (a practice in a commune next to the territory).
+    national = communes.get(practitioner.commune_insee) if commune is None else None
+    if commune is None and national is None:
         return
     if practitioner.lat is None:
-        practitioner.lat, practitioner.lon = commune.lat, commune.lon
+        practitioner.lat, practitioner.lon = (commune or national).lat, (commune or national).lon
     if practitioner.postal_code is None:
-        practitioner.postal_code = commune.postal_code
+        practitioner.postal_code = commune.postal_code if commune else next(iter(national.postal_codes), None)
 
 
 def check_sas_ready(practitioner: Practitioner) -> None:
@@ -114,8 +157,32 @@ def lookup_practitioners(cpts_ids: set[int] | None, query: str, limit: int) -> l
         matches.sort(key=lambda row: (not _folded(row.last_name).startswith(words[0]), _folded(row.last_name),
                                       _folded(row.first_name), row.id))
     names = commune_names(cpts_ids, {row.commune_insee for row in matches[:limit]})
-    return [{"id": row.id, "rpps": row.rpps, "first_name": row.first_name, "last_name": row.last_name,
-             "commune_name": names.get(row.commune_insee)} for row in matches[:limit]]
+    found = [{"id": row.id, "rpps": row.rpps, "first_name": row.first_name, "last_name": row.last_name,
+              "commune_name": names.get(row.commune_insee), "member": True} for row in matches[:limit]]
+    return found + _directory_doctors(cpts_ids, query, limit - len(found), {row.rpps for row in matches})
+
+
+def _directory_doctors(cpts_ids: set[int] | None, query: str, limit: int, members: set[str]) -> list[dict]:
+    """Médecins of the national directory in the départements of ``cpts_ids``, after the members.
+
+    Many callers' treating doctors are not members: the regulator finds them by name all the same,
+    and the RPPS is filled from the directory. One line per professional (the directory has one per
+    practice), members left out (they came first).
+    """
+    if limit <= 0:
+        return []
+    found, seen = [], set(members)
+    for entry in directory_search.search_directory(query, departements=directory_search.departements_of(cpts_ids),
+                                                   doctors_only=True, by_commune=False,
+                                                   limit=min(limit * 2, 50)):
+        if entry["rpps"] in seen:
+            continue
+        seen.add(entry["rpps"])
+        found.append({"id": None, "rpps": entry["rpps"], "first_name": entry["first_name"],
+                      "last_name": entry["last_name"], "commune_name": entry["commune_name"], "member": False})
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _folded(text: str | None) -> str:

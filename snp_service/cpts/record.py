@@ -7,7 +7,8 @@ from .. import audit, formatting, policy
 from ..core.database import write_transaction
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
-from ..models import INDICATORS, Commune, Cpts, User
+from ..data import communes
+from ..models import INDICATORS, Commune, Cpts, Practitioner, User, members_of
 
 _CPTS_FIELDS = ("name", "population", "regulation_area", "aci_signed_on", "aci_missions", "indicator_targets",
                 "finess")
@@ -66,7 +67,9 @@ def _check_name_free(name: str, cpts_id: int | None = None) -> None:
 
 def _cpts_summary(cpts: Cpts) -> dict:
     return {"name": cpts.name, "population": cpts.population, "regulation_area": cpts.regulation_area,
-            "communes": [c.insee for c in cpts.communes]}
+            "communes": [c.insee for c in cpts.communes], "finess": cpts.finess,
+            "aci_signed_on": cpts.aci_signed_on.isoformat() if cpts.aci_signed_on else None,
+            "aci_missions": len(cpts.aci_missions or [])}
 
 
 def create_cpts(actor: User | str, data: dict) -> Cpts:
@@ -98,9 +101,54 @@ def update_cpts(actor: User | str, cpts_id: int, data: dict) -> Cpts:
             if key in data:
                 setattr(cpts, key, data[key])
         if "communes" in data:
+            _check_communes_unused(cpts, {row["insee"] for row in data["communes"]})
             cpts.communes = _communes(data["communes"], existing=cpts.communes)
         audit.record(actor, "cpts.update", cpts, before=before, after=_cpts_summary(cpts) | {"changed": sorted(data)})
     return cpts
+
+
+def _check_communes_unused(cpts: Cpts, kept: set[str]) -> None:
+    """A commune leaves the territory only when no member practises there (their slots are offered there)."""
+    removed = {c.insee: c.name for c in cpts.communes if c.insee not in kept}
+    if not removed:
+        return
+    users = list(db.session.execute(
+        select(Practitioner.commune_insee, Practitioner.first_name, Practitioner.last_name)
+        .where(Practitioner.id.in_(members_of([cpts.id])), Practitioner.commune_insee.in_(sorted(removed)))
+        .order_by(Practitioner.last_name)))
+    if users:
+        listed = ", ".join(f"{first} {last} ({removed[insee]})" for insee, first, last in users)
+        raise Conflict(f"Commune utilisée par des membres, qui y publient leurs créneaux : {listed}",
+                       code="commune_in_use", fields={"communes": [f"used by {len(users)} member(s)"]})
+
+
+def territory_commune(insee: str) -> dict:
+    """A commune of the national list as the territory stores it (name, centroid, postal code)."""
+    commune = communes.get(insee)
+    if commune is None or commune.insee != insee:
+        raise Invalid("Commune inconnue : choisissez-la dans la liste", code="commune_unknown",
+                      fields={"insee": ["not a commune"]})
+    return {"insee": commune.insee, "name": commune.name, "lat": commune.lat, "lon": commune.lon,
+            "postal_code": next(iter(commune.postal_codes), None)}
+
+
+def add_commune(actor: User, cpts_id: int, insee: str) -> Cpts:
+    cpts = get_cpts(cpts_id)
+    rows = [_row(c) for c in cpts.communes]
+    if insee in {row["insee"] for row in rows}:
+        raise Conflict("Cette commune fait déjà partie du territoire", code="commune_present",
+                       fields={"insee": ["already in the territory"]})
+    return update_cpts(actor, cpts_id, {"communes": rows + [territory_commune(insee)]})
+
+
+def remove_commune(actor: User, cpts_id: int, insee: str) -> Cpts:
+    cpts = get_cpts(cpts_id)
+    return update_cpts(actor, cpts_id, {"communes": [_row(c) for c in cpts.communes if c.insee != insee]})
+
+
+def _row(commune: Commune) -> dict:
+    return {"insee": commune.insee, "name": commune.name, "lat": commune.lat, "lon": commune.lon,
+            "postal_code": commune.postal_code}
 
 
 def _communes(rows: list[dict], existing: list[Commune] = ()) -> list[Commune]:

@@ -86,7 +86,7 @@ def achievement(value, target) -> float | None:
     return value / target
 
 
-def compute(actor: str, cpts_id: int, period_text: str) -> list[IndicatorValue]:
+def compute(actor, cpts_id: int, period_text: str) -> list[IndicatorValue]:
     """Compute and store the indicators of one CPTS and period; running twice gives the same rows."""
     cpts = get_cpts(cpts_id)
     period = parse_period(cpts_id, period_text)
@@ -145,10 +145,14 @@ def read(cpts_id: int, period_text: str) -> dict:
     if stored:
         values = {row.code: row.value for row in stored}
         computed_at = max(row.computed_at for row in stored)
+        computed = {row.code: row.computed_at for row in stored}
     else:
         values, computed_at = _values(cpts_id, period), utcnow()
+        computed = {}
     targets = cpts.indicator_targets or {}
+    # ``computed_at`` of each value: when the job (or "Recalculer maintenant") stored it; now when computed live.
     indicators = [{"code": code, "label": label, "value": values.get(code), "target": targets.get(code),
-                   "achievement": achievement(values.get(code), targets.get(code))}
+                   "achievement": achievement(values.get(code), targets.get(code)),
+                   "computed_at": computed.get(code, computed_at)}
                   for code, label in INDICATORS]
     return {"period": period.label, "computed_at": computed_at, "indicators": indicators}

@@ -37,11 +37,11 @@ _SETUP_HEADERS = {"Referrer-Policy": "strict-origin", "Cache-Control": "no-store
 
 
 def register_pages(app: Flask) -> None:
-    from . import aide, coordination, cpts_record, gp, messages, practice, regulation
+    from . import aide, coordination, cpts_record, gp, members, messages, practice, regulation
 
     formatting.register(app)
     app.register_blueprint(pages)
-    for module in (gp, regulation, coordination, messages, cpts_record, practice, aide):
+    for module in (gp, regulation, coordination, messages, cpts_record, members, practice, aide):
         app.register_blueprint(module.bp)
 
 

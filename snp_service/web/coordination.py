@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from .. import formatting
+from ..core.errors import DomainError
 from ..accounts import setup_links, users
 from ..models import Role
 from ..core.timeutil import month_in_bounds, paris_today
@@ -59,11 +60,20 @@ def _account_form(practitioners) -> AccountForm:
 @require_roles(COORDINATION)
 def home(user):
     cpts_id = _cpts_id(user)
+    return _home(user, cpts_id)
+
+
+def _home(user, cpts_id: int, account_form: AccountForm | None = None):
+    """The dashboard; with ``account_form``, a refused account creation shown with what was typed and its errors."""
     board = dashboard.dashboard(cpts_id)
+    form = account_form or _account_form(board.practitioners)
+    if account_form is None:
+        form.process(formdata=None)
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=coordinated_cpts(user),
-                           season_form=SeasonForm(formdata=None), account_form=_account_form(board.practitioners), roles=formatting.ROLE_LABELS,
+                           season_form=SeasonForm(formdata=None), account_form=form, roles=formatting.ROLE_LABELS,
                            manageable={a.id for a in board.accounts if may_manage_account(user, a)},
-                           practice_runs=practice_runs.by_regulator({cpts_id}))
+                           practice_runs=practice_runs.by_regulator({cpts_id})), \
+        422 if form.errors else 200
 
 
 @bp.post("/seasons")
@@ -106,14 +116,33 @@ def compare(user):
 @bp.post("/accounts")
 @require_roles(COORDINATION)
 def create_account(user):
+    """A new account; refused, the page comes back with what was typed (never the password) and each error
+    next to its field."""
     cpts_id = _cpts_id(user)
     form = _account_form(list_practitioners({cpts_id}))
-    if _valid(form):
+    if form.validate_on_submit():
         practitioner_id = form.practitioner_id.data or None
-        flash_outcome(lambda: users.create_user(user, email=form.email.data, password=form.password.data,
-                                                   role=form.role.data, cpts_ids=[cpts_id], practitioner_id=practitioner_id),
-                      "Compte créé.")
-    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+        try:
+            users.create_user(user, email=form.email.data, password=form.password.data, role=form.role.data,
+                              cpts_ids=[cpts_id], practitioner_id=practitioner_id)
+        except DomainError as error:
+            _attach_account_error(form, error)
+        else:
+            flash("Compte créé.", "success")
+            return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+    form.password.data = ""
+    form.password.raw_data = []
+    return _home(user, cpts_id, form)
+
+
+def _attach_account_error(form: AccountForm, error: DomainError) -> None:
+    placed = False
+    for key in error.fields:
+        if key in form and key != "csrf_token":
+            form[key].errors = list(form[key].errors) + [error.message]
+            placed = True
+    if not placed:
+        form.form_errors.append(error.message)
 
 
 @bp.get("/accounts/<int:account_id>/deactivate")

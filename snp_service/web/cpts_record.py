@@ -5,16 +5,21 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import DecimalField
-from wtforms.validators import NumberRange, Optional
+from wtforms import DateField, DecimalField, IntegerField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from .. import formatting
 from ..core.errors import DomainError
 from ..core.timeutil import paris_today
+from ..core.identifiers import finess_problem
+from ..cpts import record
 from ..cpts.record import TARGET_BOUNDS, get_cpts, update_cpts
+from ..data import communes
 from ..models import INDICATORS
 from ..policy import COORDINATION, check_cpts, member_cpts_ids, require_roles
 from ..reporting import indicators
+from . import flash_outcome
+from .forms import FrenchForm
 
 bp = Blueprint("cpts_record", __name__, url_prefix="/coordination/cpts")
 
@@ -40,6 +45,14 @@ class FrenchDecimalField(DecimalField):
                 raise ValueError("Saisissez un nombre, par exemple 70 ou 70,5")
         else:
             self.data = None
+
+    def _value(self):
+        """The value shown the French way: ``70`` or ``70,5``, never ``70.0``."""
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return format(self.data.normalize(), "f").replace(".", ",")
 
 
 class TargetsForm(FlaskForm):
@@ -80,14 +93,92 @@ def show(cpts_id, user):
         else:
             flash("Objectifs enregistrés.", "success")
             return redirect(url_for(".show", cpts_id=cpts_id, period=request.args.get("period")))
+    return _page(cpts, form, _identity_form(cpts))
+
+
+def _page(cpts, form, identity):
     period = request.args.get("period") or f"{paris_today():%Y-%m}"
     try:
-        values, period_error = indicators.read(cpts_id, period), None
+        values, period_error = indicators.read(cpts.id, period), None
     except DomainError as error:
         values, period_error = None, error.message
-    status = 422 if form.errors or period_error else 200
+    commune_query = (request.args.get("commune_q") or "").strip()[:100]
+    present = {c.insee for c in cpts.communes}
+    found = [c for c in communes.search(commune_query, limit=10) if c.insee not in present] if commune_query else []
+    status = 422 if form.errors or identity.errors or period_error else 200
     return render_template("cpts_record/show.html", cpts=cpts, form=form, period=period, period_error=period_error,
-                           rows=_rows(values), quick_periods=_quick_periods(cpts)), status
+                           rows=_rows(values), quick_periods=_quick_periods(cpts), identity=identity,
+                           commune_query=commune_query, found_communes=found), status
+
+
+class IdentityForm(FrenchForm):
+    population = IntegerField("Population du territoire (habitants)",
+                              validators=[InputRequired(), NumberRange(min=0, max=10_000_000)])
+    finess = StringField("FINESS de la CPTS", validators=[Optional(), Length(min=9, max=9)])
+    aci_signed_on = DateField("Contrat ACI signé le", validators=[Optional()])
+    aci_missions = TextAreaField("Missions du contrat ACI (une par ligne)", validators=[Optional(), Length(max=5000)])
+
+
+def _identity_form(cpts, formdata=None):
+    if formdata is not None:
+        return IdentityForm()
+    return IdentityForm(formdata=None, data={"population": cpts.population, "finess": cpts.finess,
+                                             "aci_signed_on": cpts.aci_signed_on,
+                                             "aci_missions": "\n".join(cpts.aci_missions or [])})
+
+
+@bp.post("/<int:cpts_id>/identite")
+@require_roles(COORDINATION)
+def update_identity(cpts_id, user):
+    """Population (hence the size class), FINESS and the ACI contract."""
+    check_cpts(user, cpts_id, manage=True)
+    cpts = get_cpts(cpts_id)
+    identity = IdentityForm()
+    if identity.validate_on_submit():
+        missions = [line.strip()[:200] for line in (identity.aci_missions.data or "").splitlines() if line.strip()]
+        finess = (identity.finess.data or "").strip().upper() or None
+        problem = finess_problem(finess) if finess else None
+        if problem:
+            identity.finess.errors = [problem]
+        elif len(missions) > 50:
+            identity.aci_missions.errors = ["50 missions au plus"]
+        else:
+            try:
+                update_cpts(user, cpts_id, {"population": identity.population.data, "finess": finess,
+                                            "aci_signed_on": identity.aci_signed_on.data, "aci_missions": missions})
+            except DomainError as error:
+                identity.form_errors.append(error.message)
+            else:
+                flash("Fiche de la CPTS enregistrée.", "success")
+                return redirect(url_for(".show", cpts_id=cpts_id) + "#identite")
+    return _page(cpts, TargetsForm(formdata=None, data=_form_targets(cpts.indicator_targets or {})), identity)
+
+
+@bp.post("/<int:cpts_id>/indicateurs")
+@require_roles(COORDINATION)
+def recompute_indicators(cpts_id, user):
+    """"Recalculer maintenant": the period's values computed and stored now (audited), instead of last night's."""
+    check_cpts(user, cpts_id, manage=True)
+    period = (request.form.get("period") or f"{paris_today():%Y-%m}")[:30]
+    flash_outcome(lambda: indicators.compute(user, cpts_id, period), "Indicateurs recalculés.")
+    return redirect(url_for(".show", cpts_id=cpts_id, period=period) + "#indicateurs")
+
+
+@bp.post("/<int:cpts_id>/communes")
+@require_roles(COORDINATION)
+def add_commune(cpts_id, user):
+    check_cpts(user, cpts_id, manage=True)
+    insee = (request.form.get("insee") or "").strip()[:5]
+    flash_outcome(lambda: record.add_commune(user, cpts_id, insee), "Commune ajoutée au territoire.")
+    return redirect(url_for(".show", cpts_id=cpts_id) + "#territoire")
+
+
+@bp.post("/<int:cpts_id>/communes/<insee>/retirer")
+@require_roles(COORDINATION)
+def remove_commune(cpts_id, insee, user):
+    check_cpts(user, cpts_id, manage=True)
+    flash_outcome(lambda: record.remove_commune(user, cpts_id, insee[:5]), "Commune retirée du territoire.")
+    return redirect(url_for(".show", cpts_id=cpts_id) + "#territoire")
 
 
 def _kind(code: str) -> str:
@@ -121,6 +212,7 @@ def _rows(values: dict | None) -> list[dict]:
     if values is None:
         return []
     return [{"label": item["label"], "value": _shown(item["code"], item["value"]),
+             "computed_at": item.get("computed_at"),
              "target": _shown(item["code"], item["target"]),
              "achievement": "" if item["achievement"] is None else formatting.percent(item["achievement"], 0)}
             for item in values["indicators"]]

@@ -11,11 +11,12 @@ class LookupQuerySchema(Schema):
 
 
 class PractitionerLookupSchema(Schema):
-    id = fields.Integer()
+    id = fields.Integer(allow_none=True)  # none: found in the national directory, not a member
     rpps = fields.String()
     first_name = fields.String()
     last_name = fields.String()
     commune_name = fields.String(allow_none=True)
+    member = fields.Boolean()  # a member of the area's CPTS (else a médecin of the national directory)
 
 
 class LookupAnswerSchema(Schema):

@@ -1,5 +1,5 @@
 """Schemas of practitioners: the member record, its summary in search results and bookings, the feed link."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ...models import Profession
 from .common import BoundedList, Finess, Id, Insee, Name, PostalCode, Rpps, Siret
@@ -21,6 +21,27 @@ class PractitionerSchema(Schema):
     practice_siret = Siret(allow_none=True)
     practice_finess = Finess(allow_none=True)
     sas_participation = fields.Boolean(load_default=False)
+
+
+class PractitionerCreateSchema(PractitionerSchema):
+    """A new member: every field given, or ``directory_rpps`` and the fields to change from the directory's entry."""
+
+    directory_rpps = Rpps(load_only=True)
+    rpps = Rpps()
+    first_name = Name()
+    last_name = Name()
+    profession = fields.String(validate=validate.OneOf(Profession.values()))
+    sas_participation = fields.Boolean()
+
+    @validates_schema
+    def _directory_or_every_field(self, data, **kwargs):
+        if "directory_rpps" in data:
+            return
+        missing = [name for name in ("rpps", "first_name", "last_name") if name not in data]
+        if missing:
+            raise ValidationError({name: ["Missing data for required field."] for name in missing})
+        data.setdefault("profession", Profession.GP.value)
+        data.setdefault("sas_participation", False)
 
 
 class PractitionerQuerySchema(Schema):

@@ -48,15 +48,16 @@ export class DoctorCombobox {
       onmousedown: (event) => event.preventDefault(),  // keep focus in the field
       onclick: () => this.pick(i),
     }, el("span", { class: "option-name" }, doctorName(p)),
-       el("span", { class: "muted" }, ` ${p.commune_name || ""} · RPPS ${p.rpps}`))));
+       el("span", { class: "muted" }, ` ${p.commune_name || ""} · RPPS ${p.rpps}`),
+       el("span", { class: "muted" }, p.member === false ? " · annuaire national" : " · membre"))));
     if (results.length) {
       this.open();
       this.status.textContent = `${results.length} médecin${results.length > 1 ? "s" : ""} trouvé${results.length > 1 ? "s" : ""} : ${doctorName(results[0])} sélectionné, Entrée pour le retenir.`;
       this.setHint(DEFAULT_HINT);
     } else {
       this.close();
-      this.status.textContent = "Aucun médecin de ce nom dans la zone.";
-      this.setHint("Aucun médecin de ce nom dans la zone : saisissez son RPPS s'il est connu.");
+      this.status.textContent = "Aucun médecin de ce nom dans la zone ni dans l'annuaire.";
+      this.setHint("Aucun médecin de ce nom dans la zone ni dans l'annuaire : saisissez son RPPS s'il est connu.");
     }
     this.paint();
   }
