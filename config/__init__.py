@@ -45,6 +45,14 @@ class Config:
     # higher: a 116 117 centre signs in many regulators from one address.
     RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
     RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
+    # Pro Santé Connect (the ANS's OpenID Connect provider of health professionals, snp_service/accounts/psc.py):
+    # unset, the login page offers no PSC button. The issuer's metadata is read at
+    # <issuer>/.well-known/openid-configuration; the client is the CPTS's registration with the ANS.
+    PSC_ISSUER = None
+    PSC_CLIENT_ID = None
+    PSC_CLIENT_SECRET = None
+    PSC_SCOPES = "openid scope_all"
+    PSC_TIMEOUT_SECONDS = 10.0
     # A browser or API client that signed in to an account holds a signed device token for it this long
     # (OWASP's device cookies, snp_service/accounts/known_devices.py): its failures count against it alone, so
     # someone hammering the account's e-mail locks unknown devices only. Renewed at each sign-in.

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from .. import formatting
 from ..accounts import known_devices, page_sessions, setup_links, sign_in
+from ..accounts import psc as psc_accounts
 from ..core.errors import DomainError, Invalid, NotFound, Unauthorized
 from ..models import Role
 from .forms import FrenchForm
@@ -37,11 +38,11 @@ _SETUP_HEADERS = {"Referrer-Policy": "strict-origin", "Cache-Control": "no-store
 
 
 def register_pages(app: Flask) -> None:
-    from . import coordination, cpts_record, gp, messages, regulation
+    from . import coordination, cpts_record, gp, messages, psc, regulation
 
     formatting.register(app)
     app.register_blueprint(pages)
-    for module in (gp, regulation, coordination, messages, cpts_record):
+    for module in (gp, regulation, coordination, messages, cpts_record, psc):
         app.register_blueprint(module.bp)
 
 
@@ -73,6 +74,13 @@ def index():
 
 @pages.route("/login", methods=["GET", "POST"])
 def login():
+    from . import psc
+
+    offer_psc = psc_accounts.configured()
+    if (request.method == "GET" and offer_psc and request.args.get("mode") != "password"
+            and psc.is_sas_booking_link(local_target(request.args.get("next")))):
+        # The SAS platform's booking link, opened signed out: straight to Pro Santé Connect (ANS test kit).
+        return redirect(url_for("psc.start", next=local_target(request.args.get("next"))))
     form = LoginForm()
     error, status, headers = None, 200, {}
     if form.validate_on_submit():
@@ -88,7 +96,8 @@ def login():
             response = redirect(local_target(request.args.get("next")) or home_url(user))
             _remember_device(response, user, devices)
             return response
-    return render_template("login.html", form=form, error=error), status, headers
+    psc_url = url_for("psc.start", next=local_target(request.args.get("next"))) if offer_psc else None
+    return render_template("login.html", form=form, error=error, psc_url=psc_url), status, headers
 
 
 def _remember_device(response, user, devices: str | None) -> None:
@@ -112,12 +121,16 @@ def _open_page_session(user) -> None:
 
 @pages.post("/logout")
 def logout():
+    from .psc import ID_TOKEN_KEY, end_session_target
+
     if current_user.is_authenticated:
         page_sessions.sign_out(current_user._get_current_object())
+    psc_id_token = session.get(ID_TOKEN_KEY)
     logout_user()
     session.clear()
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-    return redirect(url_for("pages.login"))
+    # Signed in with Pro Santé Connect: PSC ends its own session too, then sends the browser back to /login.
+    return redirect(end_session_target(psc_id_token) or url_for("pages.login"))
 
 
 @pages.route("/password-setup/<secret>", methods=["GET", "POST"])
