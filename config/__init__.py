@@ -43,7 +43,12 @@ class Config:
     # attempts that did not succeed, per account (the e-mail typed) and per client address, over a
     # sliding window ("N per M minutes", the syntax of the ``limits`` package). The address limit is
     # higher: a 116 117 centre signs in many regulators from one address.
-    RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
+    # The lockout (issue 25): after LOCKOUT_THRESHOLD failed attempts on an account from unknown devices, they are
+    # refused for LOCKOUT_MINUTES (sliding); a known device has the same budget of its own. The coordinator sees
+    # and unlocks locked accounts. RATELIMIT_LOGIN_PER_ACCOUNT ("N per M minutes"), when set, overrides both.
+    LOCKOUT_THRESHOLD = 10
+    LOCKOUT_MINUTES = 15
+    RATELIMIT_LOGIN_PER_ACCOUNT = None
     RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
     # Pro Santé Connect (the ANS's OpenID Connect provider of health professionals, snp_service/accounts/psc.py):
     # unset, the login page offers no PSC button. The issuer's metadata is read at

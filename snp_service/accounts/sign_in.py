@@ -40,6 +40,9 @@ from . import known_devices, passwords
 from .users import normalise_email
 
 _ATTEMPTS = SignInAttempt.__table__
+# The sign-in page's one answer to wrong credentials and to a locked account alike.
+REFUSED_ON_PAGE = ("E-mail ou mot de passe incorrect, ou trop d'essais manqués depuis cet appareil : vérifiez-les, "
+                   "ou réessayez dans quelques minutes.")
 
 
 class TooManyAttempts(DomainError):
@@ -61,8 +64,9 @@ def limits() -> dict[str, tuple[int, timedelta]]:
     """(attempts allowed, window) of each budget: ``account``, for the unknown devices of an account and
     for each known device of it on its own; ``address``, for unknown devices at one client address."""
     config = current_app.config
-    return {"account": _parse_limit(config["RATELIMIT_LOGIN_PER_ACCOUNT"]),
-            "address": _parse_limit(config["RATELIMIT_LOGIN_PER_ADDRESS"])}
+    account = (_parse_limit(config["RATELIMIT_LOGIN_PER_ACCOUNT"]) if config.get("RATELIMIT_LOGIN_PER_ACCOUNT")
+               else (int(config["LOCKOUT_THRESHOLD"]), timedelta(minutes=float(config["LOCKOUT_MINUTES"]))))
+    return {"account": account, "address": _parse_limit(config["RATELIMIT_LOGIN_PER_ADDRESS"])}
 
 
 def account_key(email: str) -> str:

@@ -87,10 +87,10 @@ def login():
         devices = request.cookies.get(known_devices.COOKIE_NAME)
         try:
             user = sign_in.sign_in(form.email.data, form.password.data, request.remote_addr, devices)
-        except sign_in.TooManyAttempts as refused:
-            error, status, headers = refused.message, 429, {"Retry-After": str(refused.retry_after)}
-        except Unauthorized:
-            error, status = "E-mail ou mot de passe incorrect.", 401
+        except (sign_in.TooManyAttempts, Unauthorized):
+            # Locked or wrong, the page reads the same (issue 25): nothing tells whether the account exists
+            # or is locked, and the person learns what to do in either case.
+            error, status = sign_in.REFUSED_ON_PAGE, 401
         else:
             _open_page_session(user)
             response = redirect(local_target(request.args.get("next")) or home_url(user))

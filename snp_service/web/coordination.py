@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from .. import formatting
-from ..accounts import setup_links, users
+from ..accounts import lockout, setup_links, users
 from ..models import Role
 from ..core.timeutil import month_in_bounds, paris_today
 from ..cpts.practitioners import list_practitioners
@@ -61,7 +61,8 @@ def home(user):
     board = dashboard.dashboard(cpts_id)
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=coordinated_cpts(user),
                            season_form=SeasonForm(formdata=None), account_form=_account_form(board.practitioners), roles=formatting.ROLE_LABELS,
-                           manageable={a.id for a in board.accounts if may_manage_account(user, a)})
+                           manageable={a.id for a in board.accounts if may_manage_account(user, a)},
+                           locked=lockout.locked_ids(board.accounts))
 
 
 @bp.post("/seasons")
@@ -130,6 +131,15 @@ def set_account_active(account_id, user):
     managed_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
     flash_outcome(lambda: users.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
+    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+@bp.post("/accounts/<int:account_id>/unlock")
+@require_roles(COORDINATION)
+def unlock_account(account_id, user):
+    cpts_id = _cpts_id(user)
+    managed_account(user, cpts_id, account_id)
+    flash_outcome(lambda: lockout.unlock(user, account_id), "Compte déverrouillé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
