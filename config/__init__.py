@@ -46,6 +46,9 @@ class Config:
     # The lockout (issue 25): after LOCKOUT_THRESHOLD failed attempts on an account from unknown devices, they are
     # refused for LOCKOUT_MINUTES (sliding); a known device has the same budget of its own. The coordinator sees
     # and unlocks locked accounts. RATELIMIT_LOGIN_PER_ACCOUNT ("N per M minutes"), when set, overrides both.
+    # A TOTP second factor after the password (snp_service/accounts/second_factor.py): when on, a password sign-in
+    # without one goes to its enrolment first, and the API gives no token before. On in production.
+    REQUIRE_SECOND_FACTOR = False
     LOCKOUT_THRESHOLD = 10
     LOCKOUT_MINUTES = 15
     RATELIMIT_LOGIN_PER_ACCOUNT = None
@@ -164,6 +167,7 @@ class ProductionConfig(Config):
     SQLALCHEMY_DATABASE_URI = None
     SESSION_COOKIE_SECURE = True
     ALLOW_DEMO_PASSWORD = False
+    REQUIRE_SECOND_FACTOR = True
 
 
 CONFIGS = {

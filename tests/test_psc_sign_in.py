@@ -188,3 +188,11 @@ def test_the_refusal_page_has_the_security_headers_and_no_inline_script(client, 
     page = client.get("/auth/psc/callback?code=abc&state=xyz")
     _assert_security_headers(page, "/auth/psc/callback")
     assert _audit(page) == []
+
+
+def test_a_psc_sign_in_is_strong_no_second_factor_is_asked(app, client, world, psc):
+    app.config["REQUIRE_SECOND_FACTOR"] = True
+    world.gp(world.cpts(), rpps="10003456789")
+    psc.next_person(rpps="10003456789")
+    assert _through_psc(client, psc).location == "/gp"
+    assert client.get("/gp").status_code == 200

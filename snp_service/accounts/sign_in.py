@@ -73,12 +73,24 @@ def account_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def sign_in(email: str, password: str, address: str | None, device_tokens: str | None = None) -> User:
+def sign_in(email: str, password: str, address: str | None, device_tokens: str | None = None,
+            then=None) -> User:
     """The user whose e-mail and password these are; ``TooManyAttempts`` (429) past a limit,
     ``Unauthorized`` (401) for wrong credentials. ``device_tokens``: what the client holds from
-    ``known_devices`` (the page's cookie, the API's ``device_token``), if anything."""
+    ``known_devices`` (the page's cookie, the API's ``device_token``), if anything. ``then(user)``: a further
+    check after the password (the API's second factor): its refusal leaves the attempt counted, unless the
+    refusal says ``counted = False`` (a code not given yet)."""
     attempt_id = _admit(account_key(email), (address or "unknown")[:45], _known_device(email, device_tokens))
     user = authenticate(email, password)  # a failure leaves the attempt counted
+    if then is not None:
+        try:
+            then(user)
+        except DomainError as refused:
+            if getattr(refused, "counted", True):
+                raise
+            with write_transaction():
+                execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == attempt_id))
+            raise
     with write_transaction():
         execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == attempt_id))
     return user

@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from .. import formatting
-from ..accounts import lockout, setup_links, users
+from ..accounts import lockout, second_factor, setup_links, users
 from ..models import Role
 from ..core.timeutil import month_in_bounds, paris_today
 from ..cpts.practitioners import list_practitioners
@@ -62,7 +62,7 @@ def home(user):
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=coordinated_cpts(user),
                            season_form=SeasonForm(formdata=None), account_form=_account_form(board.practitioners), roles=formatting.ROLE_LABELS,
                            manageable={a.id for a in board.accounts if may_manage_account(user, a)},
-                           locked=lockout.locked_ids(board.accounts))
+                           locked=lockout.locked_ids(board.accounts), enrolled=second_factor.enrolled_ids(board.accounts))
 
 
 @bp.post("/seasons")
@@ -140,6 +140,16 @@ def unlock_account(account_id, user):
     cpts_id = _cpts_id(user)
     managed_account(user, cpts_id, account_id)
     flash_outcome(lambda: lockout.unlock(user, account_id), "Compte déverrouillé.")
+    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+@bp.post("/accounts/<int:account_id>/second-factor/reset")
+@require_roles(COORDINATION)
+def reset_second_factor(account_id, user):
+    """A lost phone: the account's second factor and recovery codes go; it enrols again at its next sign-in."""
+    cpts_id = _cpts_id(user)
+    managed_account(user, cpts_id, account_id)
+    flash_outcome(lambda: second_factor.reset(user, account_id), "Double authentification réinitialisée.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 
