@@ -191,8 +191,12 @@ def logout():
     logout_user()
     session.clear()
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-    # Signed in with Pro Santé Connect: PSC ends its own session too, then sends the browser back to /login.
-    return redirect(end_session_target(psc_id_token) or url_for("pages.login"))
+    # Signed in with Pro Santé Connect: PSC ends its own session too, then sends the browser back to /login. A page
+    # that moves on by itself, not a redirect: the CSP's form-action ('self') also governs a form's redirects.
+    end_session_url = end_session_target(psc_id_token)
+    if end_session_url:
+        return render_template("psc_signed_out.html", end_session_url=end_session_url)
+    return redirect(url_for("pages.login"))
 
 
 @pages.route("/password-setup/<secret>", methods=["GET", "POST"])
