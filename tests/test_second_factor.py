@@ -141,6 +141,19 @@ def test_five_wrong_codes_send_back_to_the_password(app, gp, enrolled):
     assert client.get("/login/second-factor").location.startswith("/login")
 
 
+def test_wrong_codes_count_towards_the_lockout(app, gp, enrolled):
+    """Codes cannot be tried without end, one right password after another: each wrong one is a failed attempt."""
+    client = app.test_client()
+    _password(client, gp)
+    for _ in range(5):
+        _give_code(client, "12345a")
+    _password(client, gp)
+    for _ in range(5):
+        _give_code(client, "12345a")
+    assert db.session.scalar(select(func.count()).select_from(SignInAttempt)) == 10
+    assert _password(app.test_client(), gp).status_code == 401  # locked for unknown devices
+
+
 def test_a_required_second_factor_is_enrolled_right_after_the_password(app, gp):
     app.config["REQUIRE_SECOND_FACTOR"] = True
     client = app.test_client()

@@ -96,6 +96,14 @@ def sign_in(email: str, password: str, address: str | None, device_tokens: str |
     return user
 
 
+def record_failure(email: str, address: str | None, device_tokens: str | None = None) -> None:
+    """Count a failed second step (a wrong second-factor code after the right password) as a failed attempt at
+    the account, as a wrong password is: codes cannot be tried without end, one sign-in after another."""
+    with write_transaction():
+        execute_core(insert(_ATTEMPTS).values(account_key=account_key(email), address=(address or "unknown")[:45],
+                                              device=_known_device(email, device_tokens), at=utcnow()))
+
+
 @cache
 def _dummy_hash() -> str:
     """Checked against when the email is unknown, so both failures take the same time (made on first use)."""

@@ -151,6 +151,7 @@ def second_factor_step():
         if second_factor.verify(user, form.code.data):
             session.pop(PENDING_KEY, None)
             return finish_sign_in(user, target, request.cookies.get(known_devices.COOKIE_NAME))
+        sign_in.record_failure(user.email, request.remote_addr, request.cookies.get(known_devices.COOKIE_NAME))
         pending = session[PENDING_KEY]
         pending["tries"] += 1
         if pending["tries"] >= MAX_CODE_TRIES:
