@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from markupsafe import Markup
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -72,5 +71,5 @@ def second_factor():
     secret = candidate["secret"]
     uri = factors.provisioning_uri(user, secret)
     return render_template("account/second_factor.html", enrolled=False, form=form, error=error, pending=pending,
-                           qr=Markup(factors.qr_svg(uri)),
+                           qr=factors.qr_svg(uri),
                            secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4))), status, _NO_STORE
