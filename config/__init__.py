@@ -72,6 +72,8 @@ class Config:
     PROXY_HOPS = 1
     # The demo's password is published in the README: production refuses it at sign-in and when set.
     ALLOW_DEMO_PASSWORD = True
+    # Where the practice space keeps one SQLite database per trainee (default: <instance>/practice).
+    PRACTICE_DIR = None
     SMS_BACKEND = "console"
     SCHEDULER_IN_PROCESS = False
     # Publishing rules (SPEC section 4, POST /slots).

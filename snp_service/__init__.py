@@ -82,12 +82,14 @@ def configure_extensions(app: Flask) -> None:
     from .accounts import page_sessions
     from .core.proxy import install_proxy_fix
     from .core.security_headers import install_security_headers
+    from .practice import space as practice_space
 
     # Input hygiene first, for every endpoint: NFC text, no NUL or lone surrogate, bounded JSON numbers.
     app.request_class = hygiene.CleanRequest
     app.json = hygiene.StrictJSONProvider(app)
     app.before_request(hygiene.check_request)
     db.init_app(app)
+    practice_space.install(app)  # before the database's hooks: a practice request reads its own database
     configure_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)

@@ -59,6 +59,8 @@ PUBLISHERS = (Role.GP, Role.COORDINATOR)
 PRACTITIONER_READERS = (Role.ADMIN, Role.COORDINATOR, Role.GP)
 OUTCOME_RECORDERS = (Role.COORDINATOR, Role.ADMIN, Role.GP)
 STATEMENT_READERS = (Role.COORDINATOR, Role.GP, Role.ADMIN)
+# Who may enter the practice space (the console and grid on practice data): those who book, as the real console.
+PRACTISERS = BOOKERS
 
 
 def current_user() -> User | None:
@@ -88,6 +90,10 @@ def require_roles(*allowed: Role | tuple[Role, ...]):
         wrapper.snp_roles = roles  # read by the OpenAPI document (401/403) and the authorisation matrix
         return wrapper
     return decorator
+
+
+def may_practise(user: User) -> bool:
+    return user.role in PRACTISERS
 
 
 def _per_request(kind: str, user: User, compute):

@@ -158,7 +158,7 @@ def test_swagger_ui_is_served_by_the_service(client):
 # Routes outside /api/ that are not HTML pages for a person.
 NOT_PAGES = {"static", "pages.static", "calendar_feed.feed", "calendar_feed.feed_api", "health.healthz",
              "health.readyz", "regulation.agenda_json", "swagger_ui.asset", "pages.index",
-             "regulation.practitioner_agenda",  # index and the SAS booking link: redirects
+             "regulation.practitioner_agenda", "practice.sms",  # index and the SAS booking link: redirects
              "psc.start", "psc.callback",  # 404 until PSC is configured (tests/test_psc_sign_in.py audits them)
              "pages.second_factor_step"}  # only between password and code (tests/test_second_factor.py audits it)
 # HTML answers of the API (format=html) and pages that need a query string to show anything.
@@ -227,7 +227,7 @@ def everyone(app):
             world.sign_in_page(clients[role], user)
         ids = {"cpts_id": cpts.id, "season_id": season.id, "practitioner_id": gp.practitioner_id,
                "slot_id": slot.id, "user_id": users["regulator"].id, "account_id": users["regulator"].id,
-               "secret": setup_links.issue_setup_link(users["admin"], users["regulator"].id)[0]}
+               "secret": setup_links.issue_setup_link(users["admin"], users["regulator"].id)[0], "page": "regulation"}
         db.session.remove()
     return {"clients": clients | {"anonymous": app.test_client()}, "ids": ids, "season": season,
             "other_season": other}

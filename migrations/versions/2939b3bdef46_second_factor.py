@@ -1,7 +1,7 @@
 """second_factor and recovery_code: TOTP second factor of password sign-in (issue 25)
 
 Revision ID: 2939b3bdef46
-Revises: f2b9d4e6a8c1
+Revises: a7c3e91d5b20
 Create Date: 2026-12-07 13:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2939b3bdef46'
-down_revision = 'f2b9d4e6a8c1'
+down_revision = 'a7c3e91d5b20'
 branch_labels = None
 depends_on = None
 

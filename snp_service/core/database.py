@@ -58,7 +58,7 @@ class UTCDateTime(TypeDecorator):
 
 def utc_hour_text(column):
     """SQL: the UTC hour of an instant column as ``YYYY-MM-DD HH`` text, cheap on both databases."""
-    if db.engine.dialect.name == "postgresql":
+    if db.session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
     return func.substr(column, 1, 13)  # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
 
@@ -69,8 +69,7 @@ def configure_database(app: Flask) -> None:
         engines = list(db.engines.values())
     for engine in engines:
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_on_connect)
-            event.listen(engine, "begin", _sqlite_on_begin)
+            wire_sqlite_engine(engine)
     # On the session factory of Flask-SQLAlchemy's scoped session (listening twice is a no-op).
     for name, listener in (("after_flush", _mark_flushed), ("after_transaction_end", _clear_flushed),
                            ("after_commit", _keep_inserted_rows), ("after_rollback", _drop_inserted_rows)):
@@ -241,6 +240,13 @@ def end_read_transaction(response: Response) -> Response:
 
 
 # --- SQLite ------------------------------------------------------------------------------------------------
+
+
+def wire_sqlite_engine(engine) -> None:
+    """The pragmas, math functions and ``BEGIN IMMEDIATE`` of this module on a SQLite engine (the practice
+    databases are such engines, beside the application's)."""
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
 
 
 def _sqlite_on_connect(dbapi_connection, connection_record):

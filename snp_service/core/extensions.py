@@ -7,6 +7,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .session_routing import RoutingSession
+
 
 class Base(DeclarativeBase):
     # Named constraints so Alembic migrations are stable across databases.
@@ -35,8 +37,9 @@ class SnpApi(Api):
         """Ours are registered app-wide by ``api.errors.register_error_handlers``."""
 
 
-# expire_on_commit=False: services return objects that views serialise after the commit.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# expire_on_commit=False: services return objects that views serialise after the commit. RoutingSession: a request
+# may be bound to another database (the practice space's).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -18,4 +18,5 @@ from .sas import (  # noqa: F401
     SAS_PUSH_EVENTS, SAS_PUSH_STATUSES, SasAppointment, SasPush, SasRegulatorIdentifier,
 )
 from .sign_in import PageSession, PasswordSetupLink, SignInAttempt  # noqa: F401
+from .practice import PracticeRun, TourSeen  # noqa: F401
 from .second_factor import RecoveryCode, SecondFactor  # noqa: F401

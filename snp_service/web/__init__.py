@@ -48,11 +48,11 @@ _SETUP_HEADERS = {"Referrer-Policy": "strict-origin", "Cache-Control": "no-store
 
 
 def register_pages(app: Flask) -> None:
-    from . import account, coordination, cpts_record, gp, messages, psc, regulation
+    from . import account, aide, coordination, cpts_record, gp, messages, practice, psc, regulation
 
     formatting.register(app)
     app.register_blueprint(pages)
-    for module in (gp, regulation, coordination, messages, cpts_record, psc, account):
+    for module in (gp, regulation, coordination, messages, cpts_record, practice, aide, psc, account):
         app.register_blueprint(module.bp)
 
 

@@ -15,6 +15,7 @@ from ..policy import (
     COORDINATION, check_cpts, coordinated_cpts, managed_account, managed_season, may_manage_account, require_roles,
     supplement_lines_for,
 )
+from ..practice import runs as practice_runs
 from ..reporting import charts, dashboard, seasons
 from ..supplements import rules, statements
 from . import flash_outcome
@@ -62,6 +63,7 @@ def home(user):
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=coordinated_cpts(user),
                            season_form=SeasonForm(formdata=None), account_form=_account_form(board.practitioners), roles=formatting.ROLE_LABELS,
                            manageable={a.id for a in board.accounts if may_manage_account(user, a)},
+                           practice_runs=practice_runs.by_regulator({cpts_id}),
                            locked=lockout.locked_ids(board.accounts), enrolled=second_factor.enrolled_ids(board.accounts))
 
 
