@@ -43,8 +43,24 @@ class Config:
     # attempts that did not succeed, per account (the e-mail typed) and per client address, over a
     # sliding window ("N per M minutes", the syntax of the ``limits`` package). The address limit is
     # higher: a 116 117 centre signs in many regulators from one address.
-    RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
+    # The lockout (issue 25): after LOCKOUT_THRESHOLD failed attempts on an account from unknown devices, they are
+    # refused for LOCKOUT_MINUTES (sliding); a known device has the same budget of its own. The coordinator sees
+    # and unlocks locked accounts. RATELIMIT_LOGIN_PER_ACCOUNT ("N per M minutes"), when set, overrides both.
+    # A TOTP second factor after the password (snp_service/accounts/second_factor.py): when on, a password sign-in
+    # without one goes to its enrolment first, and the API gives no token before. On in production.
+    REQUIRE_SECOND_FACTOR = False
+    LOCKOUT_THRESHOLD = 10
+    LOCKOUT_MINUTES = 15
+    RATELIMIT_LOGIN_PER_ACCOUNT = None
     RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
+    # Pro Santé Connect (the ANS's OpenID Connect provider of health professionals, snp_service/accounts/psc.py):
+    # unset, the login page offers no PSC button. The issuer's metadata is read at
+    # <issuer>/.well-known/openid-configuration; the client is the CPTS's registration with the ANS.
+    PSC_ISSUER = None
+    PSC_CLIENT_ID = None
+    PSC_CLIENT_SECRET = None
+    PSC_SCOPES = "openid scope_all"
+    PSC_TIMEOUT_SECONDS = 10.0
     # A browser or API client that signed in to an account holds a signed device token for it this long
     # (OWASP's device cookies, snp_service/accounts/known_devices.py): its failures count against it alone, so
     # someone hammering the account's e-mail locks unknown devices only. Renewed at each sign-in.
@@ -160,6 +176,7 @@ class ProductionConfig(Config):
     SQLALCHEMY_DATABASE_URI = None
     SESSION_COOKIE_SECURE = True
     ALLOW_DEMO_PASSWORD = False
+    REQUIRE_SECOND_FACTOR = True
 
 
 CONFIGS = {

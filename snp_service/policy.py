@@ -263,6 +263,12 @@ def check_account_management(actor: User | str, account: User) -> None:
         raise NotFound("Compte introuvable")
 
 
+def check_second_factor_reset(actor: User | str, account: User) -> None:
+    """Raise unless ``actor`` may reset ``account``'s second factor (issue 25): a coordinator a member's (every
+    CPTS the account reaches is theirs), an admin anyone's; the rule of ``check_account_management``."""
+    check_account_management(actor, account)
+
+
 def may_manage_account(actor: User, account: User) -> bool:
     """Whether ``actor`` manages ``account`` (``check_account_management`` without the refusal): for the pages' buttons."""
     if account.id == actor.id:

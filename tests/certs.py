@@ -63,3 +63,18 @@ class CertificateAuthority:
         cert_path = self.directory / f"{stem}.pem"
         cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return cert_path, _write_key(key, self.directory / f"{stem}.key")
+
+
+def write_crl(authority: CertificateAuthority, revoked: list[Path], path: Path | None = None) -> Path:
+    """The CRL of ``authority`` revoking the certificates at ``revoked`` (PEM), valid a day: its path."""
+    now = datetime.now(timezone.utc)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(authority.certificate.subject)
+               .last_update(now - timedelta(minutes=5)).next_update(now + timedelta(days=1)))
+    for cert_path in revoked:
+        serial = x509.load_pem_x509_certificate(Path(cert_path).read_bytes()).serial_number
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now - timedelta(minutes=1)).build())
+    crl = builder.sign(authority.key, hashes.SHA256())
+    path = path or authority.directory / f"{authority.name}-crl.pem"
+    path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    return path

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import ssl
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from snp_service import create_app
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
 
-from .certs import CertificateAuthority
+from .certs import CertificateAuthority, write_crl
 from .conftest import need
 from .nginx import Nginx, NginxUnavailable, free_port
 from .sas_world import SAS_CN, SAS_HEADERS, SAS_OU, assert_operation_outcome, configure, search_url, take_part
@@ -142,6 +144,8 @@ def test_the_capability_statement_is_public_and_declares_what_we_serve(client):
 def mtls(tmp_path, live_server, gp):
     """nginx with sas-mtls.conf (paths and ports adapted) in front of the live service."""
     igc = CertificateAuthority(tmp_path, "igc-sante")
+    revoked = igc.issue(SAS_CN, SAS_OU, file_stem="revoked-platform")
+    crl = write_crl(igc, [revoked[0]])
     server_ca = CertificateAuthority(tmp_path, "server")
     server_cert, server_key = server_ca.issue("127.0.0.1", server=True)
     port = free_port()
@@ -151,6 +155,7 @@ def mtls(tmp_path, live_server, gp):
                             ("/etc/snp/tls/sas-server.pem", str(server_cert)),
                             ("/etc/snp/tls/sas-server.key", str(server_key)),
                             ("/etc/snp/tls/igc-sante-ca.pem", str(igc.path)),
+                            ("/etc/snp/tls/igc-sante-crl.pem", str(crl)),
                             ("http://snp_web", f"http://127.0.0.1:{service_port}")):
         assert default in conf, default
         conf = conf.replace(default, actual)
@@ -160,7 +165,7 @@ def mtls(tmp_path, live_server, gp):
         need(str(error))
     try:
         yield {"url": f"https://127.0.0.1:{port}", "igc": igc, "verify": str(server_ca.path), "gp": gp,
-               "service": live_server, "tmp": tmp_path}
+               "service": live_server, "tmp": tmp_path, "revoked": revoked, "port": port}
     finally:
         nginx.stop()
 
@@ -205,3 +210,45 @@ def test_a_direct_request_forging_the_headers_is_refused(mtls, app):
     body = json.loads(response.read())
     connection.close()
     assert response.status == 401 and body["resourceType"] == "OperationOutcome"
+
+
+def test_kit_a_revoked_client_certificate_is_refused_by_nginx(mtls):
+    """ssl_crl: the platform's certificate, genuine but revoked by its CA, gets nothing (test kit v0.3.0)."""
+    response = _through_nginx(mtls, mtls["revoked"])
+    assert response.status_code == 401 and response.json()["resourceType"] == "OperationOutcome"
+    assert _through_nginx(mtls, mtls["igc"].issue(SAS_CN, SAS_OU)).status_code == 200  # not revoked: served
+
+
+def _handshake(port: int, version: ssl.TLSVersion) -> str:
+    """The TLS version nginx agrees to when the client offers only ``version`` (an SSLError if it refuses)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer old versions: the server must refuse them
+    context.minimum_version = context.maximum_version = version
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw) as tls:
+            return tls.version()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_kit_tls_1_2_or_later_only(mtls, tmp_path):
+    assert _handshake(mtls["port"], ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    assert _handshake(mtls["port"], ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+    for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        with pytest.raises(ssl.SSLError):
+            _handshake(mtls["port"], old)
+    # The control: this client does speak TLS 1.1 to a server that allows it, so the refusal above is nginx's.
+    server_ca = CertificateAuthority(tmp_path, "control")
+    cert, key = server_ca.issue("127.0.0.1", server=True)
+    port = free_port()
+    control = Nginx(f"""server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {cert}; ssl_certificate_key {key};
+        ssl_protocols TLSv1.1 TLSv1.2; ssl_ciphers DEFAULT:@SECLEVEL=0; return 204; }}""").start(wait_for_port=port)
+    try:
+        assert _handshake(port, ssl.TLSVersion.TLSv1_1) == "TLSv1.1"
+    finally:
+        control.stop()
+
+
+def test_kit_the_deployed_configuration_names_the_tls_versions_and_a_crl():
+    conf = SAS_MTLS_CONF.read_text()
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf and "ssl_crl /etc/snp/tls/igc-sante-crl.pem;" in conf

@@ -55,7 +55,7 @@ def test_the_packages_creation_example_creates_a_regulator_of_the_area(platform)
     body = assert_conforms(response.get_json())
     assert body["id"] == str(user.id) and body["meta"]["profile"] == [
         "https://interop.esante.gouv.fr/ig/fhir/sas/StructureDefinition/FrPractitionerRegul"]
-    assert _post(platform, _example("Practitioner-ExamplePractitionerRegul1")).status_code == 200  # a replay
+    assert _post(platform, _example("Practitioner-ExamplePractitionerRegul1")).status_code == 409  # a duplicate
     assert len(_accounts()) == 1
 
 

@@ -158,7 +158,9 @@ def test_swagger_ui_is_served_by_the_service(client):
 # Routes outside /api/ that are not HTML pages for a person.
 NOT_PAGES = {"static", "pages.static", "calendar_feed.feed", "calendar_feed.feed_api", "health.healthz",
              "health.readyz", "regulation.agenda_json", "swagger_ui.asset", "pages.index",
-             "regulation.practitioner_agenda", "practice.sms"}  # index and the SAS booking link: redirects
+             "regulation.practitioner_agenda", "practice.sms",  # index and the SAS booking link: redirects
+             "psc.start", "psc.callback",  # 404 until PSC is configured (tests/test_psc_sign_in.py audits them)
+             "pages.second_factor_step"}  # only between password and code (tests/test_second_factor.py audits it)
 # HTML answers of the API (format=html) and pages that need a query string to show anything.
 API_PAGES = {"seasons.season_report": {"format": "html"}}
 QUERIES = {"coordination.compare": lambda w: {"a": w["season"].id, "b": w["other_season"].id}}

@@ -70,6 +70,7 @@ class Topology:
             "SNP_SMS_SEND_AFTER_COMMIT": "false",  # the scheduler's send_outbox job sends them
             "SNP_RATELIMIT_LOGIN_PER_ACCOUNT": f"{ACCOUNT_LIMIT} per 15 minutes",
             "SNP_RATELIMIT_LOGIN_PER_ADDRESS": "1000 per 15 minutes",
+            "SNP_REQUIRE_SECOND_FACTOR": "false",  # its regulators get API tokens with a password alone
             "SNP_SCHEDULER_JOB_INTERVAL_SECONDS": str(JOB_TICK_SECONDS), "SNP_SCHEDULER_LEADER_RETRY_SECONDS": "0.5",
             "WEB_CONCURRENCY": "2",
             **{f"SNP_{key}" if key.startswith(("SMS_", "TWILIO_BASE")) else key: value

@@ -40,6 +40,9 @@ from . import known_devices, passwords
 from .users import normalise_email
 
 _ATTEMPTS = SignInAttempt.__table__
+# The sign-in page's one answer to wrong credentials and to a locked account alike.
+REFUSED_ON_PAGE = ("E-mail ou mot de passe incorrect, ou trop d'essais manqués depuis cet appareil : vérifiez-les, "
+                   "ou réessayez dans quelques minutes.")
 
 
 class TooManyAttempts(DomainError):
@@ -61,23 +64,44 @@ def limits() -> dict[str, tuple[int, timedelta]]:
     """(attempts allowed, window) of each budget: ``account``, for the unknown devices of an account and
     for each known device of it on its own; ``address``, for unknown devices at one client address."""
     config = current_app.config
-    return {"account": _parse_limit(config["RATELIMIT_LOGIN_PER_ACCOUNT"]),
-            "address": _parse_limit(config["RATELIMIT_LOGIN_PER_ADDRESS"])}
+    account = (_parse_limit(config["RATELIMIT_LOGIN_PER_ACCOUNT"]) if config.get("RATELIMIT_LOGIN_PER_ACCOUNT")
+               else (int(config["LOCKOUT_THRESHOLD"]), timedelta(minutes=float(config["LOCKOUT_MINUTES"]))))
+    return {"account": account, "address": _parse_limit(config["RATELIMIT_LOGIN_PER_ADDRESS"])}
 
 
 def account_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def sign_in(email: str, password: str, address: str | None, device_tokens: str | None = None) -> User:
+def sign_in(email: str, password: str, address: str | None, device_tokens: str | None = None,
+            then=None) -> User:
     """The user whose e-mail and password these are; ``TooManyAttempts`` (429) past a limit,
     ``Unauthorized`` (401) for wrong credentials. ``device_tokens``: what the client holds from
-    ``known_devices`` (the page's cookie, the API's ``device_token``), if anything."""
+    ``known_devices`` (the page's cookie, the API's ``device_token``), if anything. ``then(user)``: a further
+    check after the password (the API's second factor): its refusal leaves the attempt counted, unless the
+    refusal says ``counted = False`` (a code not given yet)."""
     attempt_id = _admit(account_key(email), (address or "unknown")[:45], _known_device(email, device_tokens))
     user = authenticate(email, password)  # a failure leaves the attempt counted
+    if then is not None:
+        try:
+            then(user)
+        except DomainError as refused:
+            if getattr(refused, "counted", True):
+                raise
+            with write_transaction():
+                execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == attempt_id))
+            raise
     with write_transaction():
         execute_core(delete(_ATTEMPTS).where(_ATTEMPTS.c.id == attempt_id))
     return user
+
+
+def record_failure(email: str, address: str | None, device_tokens: str | None = None) -> None:
+    """Count a failed second step (a wrong second-factor code after the right password) as a failed attempt at
+    the account, as a wrong password is: codes cannot be tried without end, one sign-in after another."""
+    with write_transaction():
+        execute_core(insert(_ATTEMPTS).values(account_key=account_key(email), address=(address or "unknown")[:45],
+                                              device=_known_device(email, device_tokens), at=utcnow()))
 
 
 @cache

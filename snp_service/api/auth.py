@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 
-from ..accounts import known_devices, sign_in, tokens
+from ..accounts import known_devices, second_factor, sign_in, tokens
 from ..policy import EVERY_ROLE, require_roles
 from .blueprint import Blueprint
 from .errors import error_response
@@ -17,16 +17,21 @@ blp = Blueprint("auth", __name__, description="Bearer tokens")
 @blp.route("/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenResponseSchema)
-@documented_errors(429)  # too many attempts for this account, device or address (Retry-After)
+@documented_errors(401, 429)  # wrong credentials or second factor; too many attempts (Retry-After)
 def issue_token(credentials):
     """Exchange e-mail and password for a bearer token, and a device token to present next time.
 
     Too many failed attempts answer 429 with `Retry-After`, whether or not the account exists: per
     account from unknown devices, per device for a client presenting its `device_token`, and per client
-    address. A client with a valid `device_token` is not locked out by attempts made elsewhere."""
+    address. A client with a valid `device_token` is not locked out by attempts made elsewhere.
+
+    An account with a second factor gives `otp` (its app's code, or a recovery code): without it the answer
+    is 401 `second_factor_required` (not counted as a failed attempt); a wrong one is 401 `invalid_credentials`.
+    Where a second factor is required (production), an account without one enrols on the site first."""
     try:
         user = sign_in.sign_in(credentials["email"], credentials["password"], request.remote_addr,
-                               credentials.get("device_token"))
+                               credentials.get("device_token"),
+                               then=lambda user: second_factor.check_for_token(user, credentials.get("otp")))
     except sign_in.TooManyAttempts as refused:
         body, status = error_response(refused.status, refused.code, refused.message)
         body.headers["Retry-After"] = str(refused.retry_after)

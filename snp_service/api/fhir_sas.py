@@ -35,9 +35,11 @@ def search_slots():
 
 @bp.post("/Practitioner")
 def create_regulator():
-    """INT_R02 creation; replayed, it finds the account it made and updates it (200)."""
+    """INT_R02 creation. An identifier an active account already holds is refused: 409, OperationOutcome code
+    ``duplicate`` (ANS test kit v0.3.0; the platform updates by PUT). Held by a deactivated account only, the
+    identifier moves to the new account."""
     resource = _resource()
-    user, created = regulators.upsert(regulators.parse(resource))
+    user, created = regulators.upsert(regulators.parse(resource), create=True)
     return _regulator_answer(user, resource, created)
 
 

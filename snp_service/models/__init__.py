@@ -20,3 +20,4 @@ from .sas import (  # noqa: F401
 from .sign_in import PageSession, PasswordSetupLink, SignInAttempt  # noqa: F401
 from .directory import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus  # noqa: F401
 from .practice import PracticeRun, TourSeen  # noqa: F401
+from .second_factor import RecoveryCode, SecondFactor  # noqa: F401

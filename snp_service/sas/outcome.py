@@ -21,6 +21,9 @@ _ISSUE_CODES = {
     503: "transient",
 }
 
+# Service error codes that are issue types themselves, more precise than their status's.
+_ISSUE_CODES_OF_ERRORS = {"duplicate"}
+
 
 class FhirInvalid(DomainError):
     """A request the FHIR interface cannot execute as written (malformed search, unparsable resource): 400."""
@@ -36,7 +39,8 @@ def fhir_response(resource: dict, status: int = 200, headers: dict | None = None
 
 def operation_outcome(status: int, message: str, fields: dict | None = None, code: str | None = None) -> dict:
     """The OperationOutcome of an error; ``code`` is the service's own error code (as in the JSON errors)."""
-    issue = {"severity": "error", "code": _ISSUE_CODES.get(status, "processing"), "diagnostics": message}
+    issue_code = code if code in _ISSUE_CODES_OF_ERRORS else _ISSUE_CODES.get(status, "processing")
+    issue = {"severity": "error", "code": issue_code, "diagnostics": message}
     if code:
         issue["details"] = {"text": message, "coding": [{"system": "urn:snp:error-code", "code": code}]}
     paths = sorted(key for key in fields or () if key[:1].isupper() and "." in key)

@@ -3,7 +3,8 @@
 ``POST /Practitioner`` and ``PUT /Practitioner?identifier=<system>|<value>`` both land in ``upsert``: the
 account is found by the condition's identifier, else by the resource's own identifiers, and updated; when
 none is known it is created (the guide: an update of an unknown identifier behaves as a creation), so the
-platform may replay a call safely. The account is a ``regulator`` of every CPTS of the regulation area
+platform may replay a PUT safely. A POST creates only (ANS test kit v0.3.0): an identifier an active account
+holds is a 409 ``duplicate``; one held by deactivated accounts only moves to the new account. The account is a ``regulator`` of every CPTS of the regulation area
 ``SAS_REGULATION_AREA``; ``active: false`` deactivates it (the guide's removal of the habilitation).
 
 An account keeps every identifier it has been known by: the platform first sends its technical id
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from .. import audit
 from ..accounts import passwords, users
 from ..core.database import write_transaction
-from ..core.errors import Invalid
+from ..core.errors import Conflict, Invalid
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import ApiToken, Cpts, Role, SasRegulatorIdentifier, User
@@ -145,13 +146,31 @@ def condition(query: str | None) -> Identifier | None:
     return Identifier(system, value.strip(), "")
 
 
-def upsert(account: RegulatorAccount, known_as: Identifier | None = None) -> tuple[User, bool]:
-    """Create or update the account; returns it and whether it was created."""
+def upsert(account: RegulatorAccount, known_as: Identifier | None = None, create: bool = False) -> tuple[User, bool]:
+    """Create or update the account; returns it and whether it was created.
+
+    ``create`` (a POST, test kit v0.3.0): an identifier an active account already holds is a 409 ``duplicate``;
+    identifiers held only by deactivated accounts move to the new account (an RPPS whose former account was
+    deactivated gets a new one)."""
     with write_transaction():
         area = _area_cpts()
-        user = _find(account, known_as)
+        former: list[User] = []
+        if create:
+            former = _holders(list(account.identifiers))
+            if any(holder.active for holder in former):
+                raise Conflict("Un compte régulateur actif porte déjà cet identifiant : mettez-le à jour (PUT)",
+                               code="duplicate", fields={"Practitioner.identifier": ["already known"]})
+            user = None  # the deactivated accounts keep their history; their identifiers move below
+        else:
+            user = _find(account, known_as)
         created = user is None
         taken = users.email_holder(account.email, other_than=user)
+        if taken is not None and taken in former:
+            # The same person's deactivated account held this address: it gives it up to the new one.
+            audit.record(ACTOR, "sas.regulator.email_released", taken, after={"replaced_by_new_account": True})
+            taken.email = f"regulator-{taken.id}-replaced-{secrets.token_hex(4)}@invalid.invalid"
+            db.session.flush()
+            taken = None
         if taken is not None:
             raise Invalid("Cette adresse e-mail est déjà celle d'un autre compte, ou lui ressemble à s'y méprendre",
                           code="email_taken", fields={"Practitioner.telecom": ["already used by another account"]})
@@ -182,15 +201,20 @@ def _area_cpts() -> list[Cpts]:
     return cpts
 
 
-def _find(account: RegulatorAccount, known_as: Identifier | None) -> User | None:
-    wanted = ([known_as] if known_as else []) + list(account.identifiers)
+def _holders(identifiers: list[Identifier]) -> list[User]:
+    """The accounts holding any of ``identifiers``, in their order."""
     users = []
-    for identifier in wanted:
+    for identifier in identifiers:
         user = db.session.scalar(select(User).join(SasRegulatorIdentifier, SasRegulatorIdentifier.user_id == User.id)
                                  .where(SasRegulatorIdentifier.system == identifier.system,
                                         SasRegulatorIdentifier.value == identifier.value))
         if user is not None and user not in users:
             users.append(user)
+    return users
+
+
+def _find(account: RegulatorAccount, known_as: Identifier | None) -> User | None:
+    users = _holders(([known_as] if known_as else []) + list(account.identifiers))
     if len(users) > 1:
         raise Invalid("Ces identifiants désignent deux comptes différents", code="identifier_conflict",
                       fields={"Practitioner.identifier": ["identifiers of two different accounts"]})
@@ -201,6 +225,11 @@ def _keep_identifiers(user: User, identifiers) -> None:
     for identifier in identifiers:
         row = db.session.scalar(select(SasRegulatorIdentifier).where(
             SasRegulatorIdentifier.system == identifier.system, SasRegulatorIdentifier.value == identifier.value))
+        if row is not None and row.user_id != user.id:
+            # Held by a deactivated account (``upsert`` refused an active one): it moves to this account.
+            audit.record(ACTOR, "sas.regulator.identifier_move", row,
+                         before={"user_id": row.user_id}, after={"user_id": user.id})
+            row.user_id = user.id
         if row is None:
             db.session.add(SasRegulatorIdentifier(user_id=user.id, system=identifier.system, value=identifier.value,
                                                   type_code=identifier.type_code or _type_of(identifier.system)))

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import formatting
 from ..core.errors import DomainError
-from ..accounts import setup_links, users
+from ..accounts import lockout, second_factor, setup_links, users
 from ..models import Role
 from ..core.timeutil import month_in_bounds, paris_today
 from ..cpts.practitioners import list_practitioners
@@ -72,7 +72,8 @@ def _home(user, cpts_id: int, account_form: AccountForm | None = None):
     return render_template("coordination/home.html", board=board, cpts_id=cpts_id, cpts_list=coordinated_cpts(user),
                            season_form=SeasonForm(formdata=None), account_form=form, roles=formatting.ROLE_LABELS,
                            manageable={a.id for a in board.accounts if may_manage_account(user, a)},
-                           practice_runs=practice_runs.by_regulator({cpts_id})), \
+                           practice_runs=practice_runs.by_regulator({cpts_id}),
+                           locked=lockout.locked_ids(board.accounts), enrolled=second_factor.enrolled_ids(board.accounts)), \
         422 if form.errors else 200
 
 
@@ -161,6 +162,25 @@ def set_account_active(account_id, user):
     managed_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
     flash_outcome(lambda: users.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
+    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+@bp.post("/accounts/<int:account_id>/unlock")
+@require_roles(COORDINATION)
+def unlock_account(account_id, user):
+    cpts_id = _cpts_id(user)
+    managed_account(user, cpts_id, account_id)
+    flash_outcome(lambda: lockout.unlock(user, account_id), "Compte déverrouillé.")
+    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+
+
+@bp.post("/accounts/<int:account_id>/second-factor/reset")
+@require_roles(COORDINATION)
+def reset_second_factor(account_id, user):
+    """A lost phone: the account's second factor and recovery codes go; it enrols again at its next sign-in."""
+    cpts_id = _cpts_id(user)
+    managed_account(user, cpts_id, account_id)
+    flash_outcome(lambda: second_factor.reset(user, account_id), "Double authentification réinitialisée.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 

@@ -12,6 +12,11 @@ class TokenRequestSchema(Schema):
                        "device)."})
 
 
+    otp = fields.String(load_default=None, allow_none=True, load_only=True, validate=validate.Length(max=32), metadata={
+        "description": "The 6-digit code of the account's authenticator app (TOTP), or one of its recovery codes: "
+                       "required when the account has a second factor (else 401 `second_factor_required`)."})
+
+
 class TokenUserSchema(Schema):
     id = fields.Integer()
     role = fields.String()
