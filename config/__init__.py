@@ -84,6 +84,8 @@ class Config:
         "pdsa_weeknight_from": "20:00",
         "pdsa_weeknight_until": "08:00",
         "pdsa_saturday_from": "12:00",
+        # The professions whose regulated acts earn it: the NGAP's majoration SNP is a physician's.
+        "professions": ("gp",),
     }
     # flask-smorest / OpenAPI
     API_TITLE = "SNP service API"

@@ -21,7 +21,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app
 
 from .core.timeutil import to_paris
-from .models import CancelledBy, Channel, Outcome, Role, SlotMode
+from .models import CancelledBy, Channel, Outcome, Profession, Role, SlotMode
 
 LOCALE = "fr_FR"
 NONE = "—"
@@ -33,6 +33,9 @@ ROLE_LABELS = {Role.GP: "Médecin", Role.REGULATOR: "Régulateur", Role.COORDINA
 MODE_LABELS = {SlotMode.OFFICE: "Au cabinet", SlotMode.TELECONSULTATION: "Téléconsultation",
                SlotMode.HOME_VISIT: "Visite à domicile"}
 # A booking's outcome as the GP taps it.
+PROFESSION_LABELS = {Profession.GP: "Médecin généraliste", Profession.NURSE: "Infirmier·e",
+                     Profession.PHYSIOTHERAPIST: "Kinésithérapeute", Profession.PHARMACIST: "Pharmacien·ne",
+                     Profession.MIDWIFE: "Sage-femme"}
 OUTCOME_LABELS = {Outcome.HONORED: "vu", Outcome.NO_SHOW: "absent"}
 # Who asked for a cancellation, besides the patient, as the console names them (bookings.booking.CANCELLED_BY_ROLE).
 CANCELLER_LABELS = {CancelledBy.REGULATOR: "La régulation", CancelledBy.COORDINATOR: "La coordination"}

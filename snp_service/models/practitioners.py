@@ -23,6 +23,12 @@ class Profession(Codes):
     MIDWIFE = "midwife"
 
 
+def display_name(profession: str, first_name: str, last_name: str) -> str:
+    """A practitioner's name as every page and message writes it: "Dr" only before a physician's."""
+    title = "Dr " if profession == Profession.GP else ""
+    return f"{title}{first_name} {last_name}"
+
+
 def new_calendar_token() -> str:
     """A fresh secret for a practitioner's iCalendar feed URL."""
     return secrets.token_urlsafe(32)
@@ -64,5 +70,4 @@ class Practitioner(db.Model):
 
     @property
     def display_name(self) -> str:
-        title = "Dr " if self.profession == Profession.GP else ""
-        return f"{title}{self.first_name} {self.last_name}"
+        return display_name(self.profession, self.first_name, self.last_name)

@@ -35,6 +35,7 @@ class PractitionerSummarySchema(Schema):
     address = fields.String(allow_none=True)
     commune_insee = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+    profession = fields.String()
 
 
 class PractitionerWithCalendarSchema(PractitionerSchema):
