@@ -109,6 +109,8 @@ class Config:
     # A row claimed longer than this is checked with the provider before any resend.
     SMS_LEASE_SECONDS = 300
     REMINDER_BEFORE_MINUTES = 120
+    # A slot request ("demande de créneau") stays open this long at most, and never past its window's end.
+    SLOT_REQUEST_TTL_MINUTES = 30
     # The national SAS platform (SPEC section 7). Its calls: the client certificate's CN and OU, checked by
     # the reverse proxy; the regulation area its regulator accounts join.
     SAS_CLIENT_CN = None

@@ -55,6 +55,8 @@ class Practitioner(db.Model):
     practice_siret: Mapped[str | None] = mapped_column(String(14))
     # The practitioner's own choice to show their free slots to the SAS platform (SPEC section 7).
     sas_participation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Their choice to receive the regulators' slot requests ("Recevoir les demandes de créneau"): off by default.
+    takes_requests: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     # Secret of the practitioner's iCalendar feed, made with the practitioner (so that no GET has to

@@ -36,6 +36,19 @@ def booking_moved(old_booking: Booking, new_booking: Booking, notify_patient: bo
         to_practitioner("gp_new_booking", new_booking, channel=messages.channel_label(new_booking.channel))
 
 
+def slot_request_sent(request_id: int, practitioners: list[Practitioner], commune: str, window: str) -> int:
+    """A slot request went out: each recipient with a mobile number gets the link to its page (no patient data)."""
+    link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/gp/demandes/{request_id}"
+    body = messages.render("gp_slot_request", commune=commune, window=window, link=link)
+    sent = 0
+    for practitioner in practitioners:
+        if messages.is_mobile(practitioner.phone):
+            outbox.enqueue("gp_slot_request", "practitioner", None, messages.e164(practitioner.phone), body,
+                           practitioner_id=practitioner.id)
+            sent += 1
+    return sent
+
+
 def to_patient(kind: str, booking: Booking) -> bool:
     """Queue a patient message; False when the patient has no mobile number to text."""
     patient = booking.patient

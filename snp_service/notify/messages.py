@@ -24,6 +24,7 @@ TEMPLATES = {
     "gp_new_booking": "SNP : votre créneau du {when} est réservé ({channel}). Détails : {link}",
     "gp_cancellation": "SNP : la réservation de votre créneau du {when} est annulée. Détails : {link}",
     "gp_move": "SNP : une réservation passe du {old_when} au {when}. Détails : {link}",
+    "gp_slot_request": "SNP : demande de créneau ({commune}) {window}. Premier qui accepte : {link}",
 }
 # How the place reads after the doctor's name, by slot mode.
 PLACES = {SlotMode.OFFICE: ", {address}", SlotMode.TELECONSULTATION: ", en téléconsultation",
@@ -53,6 +54,14 @@ def when(start: datetime) -> str:
     """``mer. 15/07 à 14h30`` in Europe/Paris."""
     local = to_paris(start)
     return f"{WEEKDAYS[local.weekday()]} {local:%d/%m} à {local:%H}h{local:%M}"
+
+
+def window(start: datetime, end: datetime) -> str:
+    """``mer. 15/07 de 14h00 à 18h00`` (one Paris day) or ``du mer. 15/07 à 14h00 au jeu. 16/07 à 10h00``."""
+    first, last = to_paris(start), to_paris(end)
+    if first.date() == last.date():
+        return f"{WEEKDAYS[first.weekday()]} {first:%d/%m} de {first:%H}h{first:%M} à {last:%H}h{last:%M}"
+    return f"du {when(start)} au {when(end)}"
 
 
 def place(mode: str, address: str | None) -> str:

@@ -32,10 +32,13 @@ PROVIDER_STATUSES = {
 _PROGRESS = {"pending": 0, "sending": 0, "queued": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
 
 
-def enqueue(kind: str, recipient: str, booking: Booking, to_phone: str, body: str) -> OutboxMessage:
-    """Add a message to the current transaction; it is sent after the commit."""
+def enqueue(kind: str, recipient: str, booking: Booking | None, to_phone: str, body: str,
+            practitioner_id: int | None = None) -> OutboxMessage:
+    """Add a message to the current transaction; it is sent after the commit. A message about no booking
+    (a slot request to a practitioner) names its practitioner."""
     message = OutboxMessage(kind=kind, recipient=recipient, booking=booking, to_phone=to_phone, body=body,
-                            practitioner_id=booking.slot.practitioner_id, next_attempt_at=utcnow())
+                            practitioner_id=booking.slot.practitioner_id if booking else practitioner_id,
+                            next_attempt_at=utcnow())
     db.session.add(message)
     delivery.mark_queued(db.session, OUTBOX)
     return message

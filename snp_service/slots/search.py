@@ -222,6 +222,10 @@ def _distance_km(lat1, lon1, lat2, lon2):
     return (2 * EARTH_RADIUS_KM) * func.asin(func.sqrt(h), type_=Float())
 
 
+# The distance in SQL, for the slot requests' recipients (one formula for every "within the radius").
+distance_km_sql = _distance_km
+
+
 def _only_or_other(column, value, which: str):
     return column == value if which == "only" else column != value
 

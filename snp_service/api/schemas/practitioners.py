@@ -21,6 +21,8 @@ class PractitionerSchema(Schema):
     practice_siret = Siret(allow_none=True)
     practice_finess = Finess(allow_none=True)
     sas_participation = fields.Boolean(load_default=False)
+    takes_requests = fields.Boolean(load_default=False, metadata={
+        "description": "receives the regulators' slot requests (\"Recevoir les demandes de créneau\")"})
 
 
 class PractitionerQuerySchema(Schema):

@@ -3,6 +3,7 @@
 // confirmation is read back, then the next caller starts from a blank screen.
 import { DAY_TIME, MODES, SHORT_DAY, TIME, api, debounce, doctorName, el, errorMessage, km, parisClock, professionLabel } from "./common.js";
 import { PatientForm } from "./patient_form.js";
+import { SlotRequests } from "./requests.js";
 
 const RESULT_LIMIT = 30;
 const FILTERS = ["window", "radius", "profession", "mode"];
@@ -131,6 +132,7 @@ function showResults(results, later = []) {
   document.getElementById("results-status").textContent = (results.length
     ? `${results.length} créneau${plural(results.length)} libre${results.length > 1 ? "s" : ""}.` : "Aucun créneau libre.")
     + (later.length ? ` ${later.length} prochain${later.length > 1 ? "s" : ""} créneau${plural(later.length)} plus tard.` : "");
+  document.getElementById("request-offer").hidden = results.length > 0;
   paint();
 }
 
@@ -146,6 +148,7 @@ function clearResults() {
   empty.hidden = false;
   empty.textContent = "Saisissez l'appel puis Entrée : les créneaux s'affichent ici, le médecin traitant d'abord.";
   document.getElementById("results-status").textContent = "";
+  document.getElementById("request-offer").hidden = true;
 }
 
 function paint() {
@@ -160,6 +163,8 @@ function paint() {
 }
 
 function focusList() {
+  const offer = document.getElementById("request-offer");
+  if (!state.results.length && !offer.hidden) { document.getElementById("request-slot").focus(); return; }
   if (!state.results.length) return;
   list.focus();
   paint();
@@ -405,6 +410,37 @@ async function moveTo(result) {
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && state.moving && !cancelDialog.open) { event.preventDefault(); endMove(); }
 });
+
+// ---------------------------------------------------------------- slot requests (nothing fits)
+const slotRequests = new SlotRequests({
+  list: document.getElementById("slot-requests"), empty: document.getElementById("slot-requests-empty"),
+  message: document.getElementById("requests-message"),
+  onAccepted: (booking) => { loadBookings(); slotRequests.say(`Demande acceptée : rendez-vous confirmé le ${DAY_TIME.format(new Date(booking.slot.start))} avec ${doctorName(booking.practitioner)}.`); },
+});
+
+async function requestSlot() {
+  const body = patientForm.booking(0);
+  if (!body) return;  // errors shown next to the fields
+  delete body.slot_id;
+  const hours = Number(document.getElementById("window").value);
+  const now = new Date();
+  const request = { ...body, commune_insee: patientForm.commune(), radius_km: Number(document.getElementById("radius").value),
+                    profession: document.getElementById("profession").value || "gp",
+                    mode: document.getElementById("mode").value || "office",
+                    not_before: now.toISOString(), not_after: new Date(now.getTime() + hours * 3600 * 1000).toISOString() };
+  if (!request.commune_insee) { showResultsMessage("Indiquez la commune du patient : la demande part vers les professionnels proches."); return; }
+  const answer = await slotRequests.send(request);
+  if (answer.ok) {
+    patientForm.reset();
+    state.idempotency = {};
+    clearResults();
+    document.getElementById("requests-message").setAttribute("tabindex", "-1");
+    document.getElementById("requests-message").focus();
+  } else if (!(answer.status === 422 && patientForm.showServerError(answer.data))) {
+    showResultsMessage(errorMessage(answer.data));
+  }
+}
+document.getElementById("request-slot").addEventListener("click", requestSlot);
 
 clearResults();
 loadBookings();
