@@ -320,3 +320,34 @@ def test_fifty_accepts_from_ten_practitioners_make_one_booking_and_49_conflicts(
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
     assert db.session.scalar(select(func.count()).select_from(Slot)) == 1
     assert db.session.get(SlotRequest, request_id).status == "accepted"
+
+
+def test_the_report_and_the_indicators_count_requests(client, world, app):
+    from snp_service.reporting import fill_rate, indicators
+
+    cpts, regulator = _area(world)
+    coordinator = world.user("coordinator", cpts)
+    accepted_id, (gp, _other) = _open_request(client, world, cpts, regulator)
+    expired_id = _send(client, world.headers(regulator)).get_json()["id"]
+    _send(client, world.headers(regulator))  # still open
+    request = db.session.get(SlotRequest, accepted_id)
+    start = to_paris(utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0)
+    assert client.post(f"/api/v1/slot-requests/{accepted_id}/accept", json={"start": start.isoformat()},
+                       headers=world.headers(gp)).status_code == 201
+    answering.expire_due(now=db.session.get(SlotRequest, expired_id).expires_at)
+    db.session.expire_all()
+    request = db.session.get(SlotRequest, accepted_id)
+    request.created_at = request.closed_at - timedelta(minutes=12)  # accepted 12 minutes after it was sent
+    db.session.commit()
+
+    today = to_paris(utcnow()).date()
+    summary = fill_rate.summary([cpts.id], today - timedelta(days=1), today + timedelta(days=1))
+    assert (summary["requests_sent"], summary["requests_accepted"], summary["requests_expired"],
+            summary["median_minutes_to_accept"]) == (3, 1, 1, 12.0)
+    assert summary["filled"] == 1 and summary["bookings_by_channel"]["116117"] == 1  # a booking like any other
+    report = client.get("/api/v1/reports/fill-rate", headers=world.headers(coordinator), query_string={
+        "cpts_id": cpts.id, "from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat()})
+    assert report.get_json()["summary"]["requests_sent"] == 3
+    values = {v.code: v.value for v in indicators.compute("job:compute_indicators", cpts.id, f"{today:%Y-%m}")}
+    assert (values["requests_sent"], values["requests_accepted"], values["requests_expired"],
+            values["median_minutes_to_accept"]) == (3, 1, 1, 12.0)

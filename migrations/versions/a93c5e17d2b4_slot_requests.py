@@ -1,8 +1,9 @@
 """Slot requests ("demandes de créneau"): the request, its recipients, the practitioners' opt-in, their SMS kind
 
 Issue 23. ``slot_request`` and ``slot_request_recipient`` are new; ``practitioner.takes_requests`` (off by
-default) is a plain ADD COLUMN; ``outbox_message``'s kind check gains ``gp_slot_request`` (SQLite rebuilds the
-table for a changed check, as Alembic's batch mode does; nothing references outbox_message).
+default) is a plain ADD COLUMN; ``outbox_message``'s kind check gains ``gp_slot_request`` and
+``indicator_value``'s code check the four request indicators (SQLite rebuilds each table for a changed check, as
+Alembic's batch mode does; nothing references either table).
 
 Revision ID: a93c5e17d2b4
 Revises: f2b9d4e6a8c1
@@ -22,6 +23,9 @@ depends_on = None
 OLD_KINDS = ('patient_confirmation', 'patient_reminder', 'patient_cancellation', 'patient_move',
              'gp_new_booking', 'gp_cancellation', 'gp_move')
 NEW_KINDS = OLD_KINDS + ('gp_slot_request',)
+OLD_CODES = ('participating_practitioners', 'offered_slots', 'avg_offered_per_day', 'fill_rate', 'bookings_by_channel',
+             'share_without_treating_doctor', 'no_show_rate', 'regulated_acts', 'supplement_cents')
+NEW_CODES = OLD_CODES + ('requests_sent', 'requests_accepted', 'requests_expired', 'median_minutes_to_accept')
 
 
 def _kinds(kinds) -> str:
@@ -83,9 +87,12 @@ def upgrade():
     )
     op.create_index(op.f('ix_slot_request_recipient_practitioner_id'), 'slot_request_recipient', ['practitioner_id'], unique=False)
     _outbox_kinds(NEW_KINDS)
+    _indicator_codes(NEW_CODES)
 
 
 def downgrade():
+    op.execute(f"DELETE FROM indicator_value WHERE code NOT IN {OLD_CODES}")
+    _indicator_codes(OLD_CODES)
     op.execute("DELETE FROM outbox_message WHERE kind = 'gp_slot_request'")
     _outbox_kinds(OLD_KINDS)
     op.drop_index(op.f('ix_slot_request_recipient_practitioner_id'), table_name='slot_request_recipient')
@@ -102,3 +109,9 @@ def _outbox_kinds(kinds) -> None:
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_outbox_message_kind_known'), type_='check')
         batch_op.create_check_constraint(op.f('ck_outbox_message_kind_known'), _kinds(kinds))
+
+
+def _indicator_codes(codes) -> None:
+    with op.batch_alter_table('indicator_value', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_indicator_value_code_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_indicator_value_code_known'), f"code IN {codes}")

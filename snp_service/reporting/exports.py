@@ -84,6 +84,11 @@ def summary_lines(summary: dict) -> list[tuple[str, object, str]]:
               ("Taux de rendez-vous non honorés", summary["no_show_rate"], "rate"),
               ("Actes régulés", summary["regulated_acts"], "count"),
               ("Majorations SNP", summary["supplement_cents"], "cents")]
+    if "requests_sent" in summary:
+        lines += [("Demandes de créneau envoyées", summary["requests_sent"], "count"),
+                  ("Demandes de créneau acceptées", summary["requests_accepted"], "count"),
+                  ("Demandes de créneau expirées", summary["requests_expired"], "count"),
+                  ("Délai médian d'acceptation (minutes)", summary["median_minutes_to_accept"], "decimal")]
     return lines
 
 

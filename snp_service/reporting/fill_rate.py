@@ -36,10 +36,12 @@ from ..core.extensions import db
 from ..core.timeutil import PARIS, UTC, check_days, paris_day_bounds
 from ..models import Booking, BookingStatus, Channel, Commune, Outcome, Practitioner, Slot, SlotStatus, TreatingDoctor, members_of
 from ..supplements import rules, statements
+from . import slot_requests
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel", "profession")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
-                "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents")
+                "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents",
+                *slot_requests.KEYS)
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -82,6 +84,7 @@ def _summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> 
         "no_show_rate": ratio(no_show, honored + no_show),
         "regulated_acts": regulated,
         "supplement_cents": statements.ledger_cents(cpts_ids, start, end),
+        **slot_requests.request_figures(cpts_ids, start, end),
     }
 
 

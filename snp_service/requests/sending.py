@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Float, and_, bindparam, select
 
 from .. import audit
 from ..bookings import patients
@@ -56,9 +56,8 @@ def create(actor: User, cpts_id: int, scope: set[int], data: dict) -> SlotReques
         insert_many(SlotRequestRecipient.__table__, [
             {"practitioner_id": row.id, "distance_km": round(row.distance, 2)} for row in recipients],
             same={"request_id": request.id})
-        practitioners = db.session.scalars(select(Practitioner).where(Practitioner.id.in_([r.id for r in recipients])))
         commune = commune_names(scope, {data["commune_insee"]}).get(data["commune_insee"], data["commune_insee"])
-        texted = events.slot_request_sent(request.id, list(practitioners), commune,
+        texted = events.slot_request_sent(request.id, [(row.id, row.phone) for row in recipients], commune,
                                           messages.window(max(data["not_before"], now), data["not_after"]))
         audit.record(actor, "slot_request.create", request, after={
             "status": request.status, "recipients": len(recipients), "sms": texted, "profession": profession,
@@ -99,19 +98,21 @@ def _centre(insee: str, scope: set[int]) -> tuple[float, float]:
 @cache
 def _recipients_statement():
     """The practitioners of the scope, of the profession, who take requests, within the radius (nearest first)."""
-    lat, lon = bindparam("lat"), bindparam("lon")
+    lat, lon, radius = bindparam("lat", type_=Float()), bindparam("lon", type_=Float()), bindparam("radius_km", type_=Float())
     distance = distance_km_sql(Practitioner.lat, Practitioner.lon, lat, lon).label("distance")
-    dlat = bindparam("radius_km") / KM_PER_DEGREE
+    dlat = radius / KM_PER_DEGREE
     box = and_(Practitioner.lat.between(lat - dlat, lat + dlat),
                # A degree of longitude is at least half a degree of latitude below 60° N: a box wide enough.
                Practitioner.lon.between(lon - 2 * dlat, lon + 2 * dlat))
-    return (select(Practitioner.id, distance)
+    return (select(Practitioner.id, Practitioner.phone, distance)
             .where(Practitioner.id.in_(members_of(bindparam("scope", expanding=True))),
                    Practitioner.takes_requests.is_(True), Practitioner.profession == bindparam("profession"),
-                   box, distance <= bindparam("radius_km"))
+                   box, distance <= radius)
             .order_by(distance, Practitioner.id))
 
 
-def recipients_sql() -> str:
-    """The recipients' statement as SQL text (the benchmark runs it raw)."""
-    return str(_recipients_statement().compile(db.engine))
+def recipients_sql(scope: set[int], profession: str, centre: tuple[float, float], radius_km: float) -> str:
+    """The recipients' statement with these values as SQL text (the benchmark runs it raw, through the driver)."""
+    statement = _recipients_statement().params(scope=sorted(scope), profession=profession, lat=centre[0],
+                                               lon=centre[1], radius_km=float(radius_km))
+    return str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
