@@ -30,7 +30,7 @@ def _gp(world, cpts, last_name: str, phone: str):
 
 
 def _sms_link(practitioner_id: int) -> str:
-    db.session.expire_all()
+    db.session.rollback()
     body = db.session.scalar(select(OutboxMessage.body).where(OutboxMessage.kind == "gp_slot_request",
                                                              OutboxMessage.practitioner_id == practitioner_id))
     return re.search(r"https?://\S+/gp/demandes/\d+", body).group(0)
@@ -104,7 +104,7 @@ def test_a_request_sent_keyboard_only_is_accepted_on_a_phone_and_read_back_in_th
         colleague.reload()
         assert "Demande pourvue" in colleague.inner_text("#slot-request")
         screenshot(colleague, "slot-request-filled-390")
-        db.session.expire_all()
+        db.session.rollback()  # a fresh read: the server committed since this session last read
         booking = db.session.scalar(select(Booking))
         assert booking.slot.practitioner_id == bonnet.practitioner_id
         assert booking.slot.start_at.astimezone(PARIS).strftime("%H:%M") == "16:20"
