@@ -17,7 +17,7 @@ blp = Blueprint("slot_requests", __name__, description="Slot requests to nearby 
 def create_request(data, user):
     """Send a request to the practitioners of the area who take requests, within the radius (422 no_recipient)."""
     created = sending.create(user, requesting_cpts(user), slot_requests_scope(user), data)
-    return reading.state(created)
+    return reading.sent_state(created, created.recipient_count)
 
 
 @blp.route("", methods=["GET"])

@@ -23,6 +23,23 @@ def state(request: SlotRequest) -> dict:
     return _states([request])[0]
 
 
+def sent_state(request: SlotRequest, recipients: int) -> dict:
+    """A request just sent: its state without reading back what the transaction wrote."""
+    return _shape(request, recipients, 0, None)
+
+
+def _shape(request: SlotRequest, recipients: int, seen: int, row) -> dict:
+    return {
+        "id": request.id, "status": status_now(request), "recipients": recipients, "seen": seen,
+        "booking_id": request.booking_id, "profession": request.profession, "mode": request.mode,
+        "commune_insee": request.commune_insee, "radius_km": request.radius_km,
+        "not_before": to_paris(request.not_before).isoformat(), "not_after": to_paris(request.not_after).isoformat(),
+        "expires_at": to_paris(request.expires_at).isoformat(), "created_at": to_paris(request.created_at).isoformat(),
+        "accepted_by": display_name(row.profession, row.first_name, row.last_name) if row else None,
+        "accepted_start": to_paris(row.start_at).isoformat() if row else None,
+    }
+
+
 def _states(requests: list[SlotRequest]) -> list[dict]:
     ids = [r.id for r in requests]
     counts = {row.request_id: (row.recipients, row.seen) for row in db.session.execute(
@@ -34,20 +51,7 @@ def _states(requests: list[SlotRequest]) -> list[dict]:
         .join(Practitioner, Practitioner.id == SlotRequest.accepted_by_id)
         .join(Booking, Booking.id == SlotRequest.booking_id).join(Slot, Slot.id == Booking.slot_id)
         .where(SlotRequest.id.in_([r.id for r in requests if r.booking_id])))} if ids else {}
-    answers = []
-    for request in requests:
-        recipients, seen = counts.get(request.id, (0, 0))
-        row = accepted.get(request.id)
-        answers.append({
-            "id": request.id, "status": status_now(request), "recipients": recipients, "seen": seen,
-            "booking_id": request.booking_id, "profession": request.profession, "mode": request.mode,
-            "commune_insee": request.commune_insee, "radius_km": request.radius_km,
-            "not_before": to_paris(request.not_before).isoformat(), "not_after": to_paris(request.not_after).isoformat(),
-            "expires_at": to_paris(request.expires_at).isoformat(), "created_at": to_paris(request.created_at).isoformat(),
-            "accepted_by": display_name(row.profession, row.first_name, row.last_name) if row else None,
-            "accepted_start": to_paris(row.start_at).isoformat() if row else None,
-        })
-    return answers
+    return [_shape(request, *counts.get(request.id, (0, 0)), accepted.get(request.id)) for request in requests]
 
 
 def listing(cpts_ids: set[int], status: str | None = None) -> list[dict]:
