@@ -351,3 +351,13 @@ def test_the_report_and_the_indicators_count_requests(client, world, app):
     values = {v.code: v.value for v in indicators.compute("job:compute_indicators", cpts.id, f"{today:%Y-%m}")}
     assert (values["requests_sent"], values["requests_accepted"], values["requests_expired"],
             values["median_minutes_to_accept"]) == (3, 1, 1, 12.0)
+
+
+def test_the_request_sms_fits_one_segment_even_over_two_days(app):
+    from snp_service.notify import messages
+
+    start = utcnow().replace(hour=13, minute=30)
+    for end in (start + timedelta(hours=4), start + timedelta(days=2)):
+        text = messages.render("gp_slot_request", commune="Saint-Gilles-Croix-de-Vie",
+                               window=messages.window(start, end), link="https://snp.cpts-lv.fr/gp/demandes/123456")
+        assert messages.gsm7_length(text + messages.reference(999999)) <= 160, text

@@ -25,7 +25,7 @@ TEMPLATES = {
     "gp_new_booking": "SNP : votre créneau du {when} est réservé ({channel}). Détails : {link}",
     "gp_cancellation": "SNP : la réservation de votre créneau du {when} est annulée. Détails : {link}",
     "gp_move": "SNP : une réservation passe du {old_when} au {when}. Détails : {link}",
-    "gp_slot_request": "SNP : demande de créneau ({commune}) {window}. Premier qui accepte : {link}",
+    "gp_slot_request": "SNP : demande de RDV ({commune}) {window}. Accepter : {link}",
 }
 # How the place reads after the doctor's name, by slot mode.
 PLACES = {SlotMode.OFFICE: ", {address}", SlotMode.TELECONSULTATION: ", en téléconsultation",
@@ -58,11 +58,11 @@ def when(start: datetime) -> str:
 
 
 def window(start: datetime, end: datetime) -> str:
-    """``mer. 15/07 de 14h00 à 18h00`` (one Paris day) or ``du mer. 15/07 à 14h00 au jeu. 16/07 à 10h00``."""
+    """``mer. 15/07 de 14h00 à 18h00`` (one Paris day) or ``du mer. 15/07 14h00 au jeu. 16/07 10h00``."""
     first, last = to_paris(start), to_paris(end)
     if first.date() == last.date():
         return f"{WEEKDAYS[first.weekday()]} {first:%d/%m} de {first:%H}h{first:%M} à {last:%H}h{last:%M}"
-    return f"du {when(start)} au {when(end)}"
+    return f"du {when(start).replace(' à ', ' ')} au {when(end).replace(' à ', ' ')}"
 
 
 def place(mode: str, address: str | None) -> str:
