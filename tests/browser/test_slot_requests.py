@@ -112,3 +112,35 @@ def test_a_request_sent_keyboard_only_is_accepted_on_a_phone_and_read_back_in_th
     finally:
         for context in (desk, phone, other_phone):
             context.close()
+
+
+def test_later_slots_are_listed_and_booked_with_the_keyboard(app, world, live_server, chromium):
+    cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
+    regulator = world.user("regulator", cpts)
+    doctor = world.practitioner(cpts, first_name="Anne", last_name="Bonnet")
+    nurse = world.practitioner(cpts, first_name="Claire", last_name="Morel", profession="nurse")
+    later = world.slot(doctor, utcnow() + timedelta(hours=60))  # after the 48 h window
+    world.slot(nurse, utcnow() + timedelta(hours=2))  # in the window, but not a GP
+    desk = chromium.new_context(viewport=DESKTOP, locale="fr-FR", timezone_id="Europe/Paris")
+    try:
+        page = desk.new_page()
+        page.set_default_timeout(10_000)
+        login(page, live_server, regulator.email, PASSWORD)
+        page.goto(f"{live_server}/regulation")
+        page.wait_for_selector("#results-empty:not([hidden])")
+        assert page.input_value("#profession") == "gp"  # "Médecin généraliste" by default
+        for text in ("Durand", "Jeanne", "02041950", "06 12 34 56 78", "Saint-Gi", "Fièvre"):
+            page.keyboard.type(text, delay=10)
+            page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.activeElement.id === 'results'")
+        listed = page.inner_text("#results")
+        assert "Prochains créneaux disponibles" in listed and "Dr Anne Bonnet" in listed and "Morel" not in listed
+        assert not page.is_hidden("#request-offer")  # nothing in the window: a request is offered too
+        screenshot(page, "later-slots-1366")
+        page.keyboard.press("Enter")  # books the later slot
+        page.wait_for_selector("#confirmation:not([hidden])")
+        db.session.rollback()
+        assert db.session.scalar(select(Booking.slot_id)) == later.id
+    finally:
+        desk.close()
