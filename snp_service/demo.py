@@ -89,6 +89,8 @@ def _practitioners(cpts: Cpts, communes, count: int, offset: int) -> list[Practi
             address=f"{(k % 40) + 1} rue de la Plage, {commune_name}", commune_insee=insee, postal_code=postal_code,
             # Invented SIRET of each practice; one GP in three shows their slots to the SAS platform.
             practice_siret=f"8{k:05d}0000{k % 97:02d}01"[:14], sas_participation=k % 3 == 0,
+            # One GP in four receives the regulators' slot requests.
+            takes_requests=k % 4 == 1,
             lat=lat + 0.002 * (n % 3), lon=lon - 0.002 * (n % 2), cpts=[cpts])
         db.session.add(practitioner)
         result.append(practitioner)
