@@ -102,6 +102,8 @@ class Config:
         "pdsa_weeknight_from": "20:00",
         "pdsa_weeknight_until": "08:00",
         "pdsa_saturday_from": "12:00",
+        # The professions whose regulated acts earn it: the NGAP's majoration SNP is a physician's.
+        "professions": ("gp",),
     }
     # flask-smorest / OpenAPI
     API_TITLE = "SNP service API"
@@ -125,6 +127,8 @@ class Config:
     # A row claimed longer than this is checked with the provider before any resend.
     SMS_LEASE_SECONDS = 300
     REMINDER_BEFORE_MINUTES = 120
+    # A slot request ("demande de créneau") stays open this long at most, and never past its window's end.
+    SLOT_REQUEST_TTL_MINUTES = 30
     # The national SAS platform (SPEC section 7). Its calls: the client certificate's CN and OU, checked by
     # the reverse proxy; the regulation area its regulator accounts join.
     SAS_CLIENT_CN = None

@@ -63,6 +63,7 @@ def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
         lvo = _cpts("CPTS Loire Vendée Océan", 45_000, LVO_COMMUNES, LVO_FINESS)
         gps = _practitioners(lv, LV_COMMUNES, 16, 0) + _practitioners(lvo, LVO_COMMUNES, 4, 16)
         _upcoming_slots(gps, today or paris_today(), rng)
+        _upcoming_slots(_other_professions(lv), today or paris_today(), rng)
     created = _accounts(lv, lvo, gps)
     _summer_seasons(lv, gps[:16], today or paris_today())
     return created
@@ -88,7 +89,28 @@ def _practitioners(cpts: Cpts, communes, count: int, offset: int) -> list[Practi
             address=f"{(k % 40) + 1} rue de la Plage, {commune_name}", commune_insee=insee, postal_code=postal_code,
             # Invented SIRET of each practice; one GP in three shows their slots to the SAS platform.
             practice_siret=f"8{k:05d}0000{k % 97:02d}01"[:14], sas_participation=k % 3 == 0,
+            # One GP in four receives the regulators' slot requests.
+            takes_requests=k % 4 == 1,
             lat=lat + 0.002 * (n % 3), lon=lon - 0.002 * (n % 2), cpts=[cpts])
+        db.session.add(practitioner)
+        result.append(practitioner)
+    return result
+
+
+# Seed 004: the other professionals "ont toute leur place dans la prise en charge des SNP".
+OTHER_PROFESSIONALS = ((Profession.NURSE, "Claire", "Morel"), (Profession.NURSE, "Hugo", "Renaud"),
+                       (Profession.PHYSIOTHERAPIST, "Inès", "Caron"))
+
+
+def _other_professions(cpts: Cpts) -> list[Practitioner]:
+    """Two nurses and a physiotherapist of the first CPTS (no account: the regulators book them)."""
+    result = []
+    for k, (profession, first_name, last_name) in enumerate(OTHER_PROFESSIONALS):
+        insee, commune_name, lat, lon, postal_code = LV_COMMUNES[k % len(LV_COMMUNES)]
+        practitioner = Practitioner(
+            rpps=f"10200{k:06d}", first_name=first_name, last_name=last_name, profession=profession,
+            phone=f"+332510{k:05d}"[:12], address=f"{k + 2} avenue de la Mer, {commune_name}", commune_insee=insee,
+            postal_code=postal_code, lat=lat - 0.003, lon=lon + 0.002, cpts=[cpts])
         db.session.add(practitioner)
         result.append(practitioner)
     return result

@@ -61,6 +61,12 @@ OUTCOME_RECORDERS = (Role.COORDINATOR, Role.ADMIN, Role.GP)
 STATEMENT_READERS = (Role.COORDINATOR, Role.GP, Role.ADMIN)
 # Who may enter the practice space (the console and grid on practice data): those who book, as the real console.
 PRACTISERS = BOOKERS
+# Who sends a slot request to the nearby practitioners (and lists, reads, cancels those of their scope).
+REQUESTERS = (Role.REGULATOR, Role.COORDINATOR)
+# Who reads one slot request: its scope's requesters and the GPs it was sent to.
+REQUEST_READERS = (Role.REGULATOR, Role.COORDINATOR, Role.GP)
+# Who accepts a slot request: a GP, for themself.
+REQUEST_ACCEPTERS = (Role.GP,)
 
 
 def current_user() -> User | None:
@@ -434,3 +440,25 @@ def may_scrape_metrics(environ: dict) -> bool:
     if environ.get("HTTP_X_FORWARDED_FOR") is not None:
         return False
     return is_trusted(socket_peer(environ), parse_networks(current_app.config["METRICS_ALLOW"]))
+
+
+def requesting_cpts(user: User) -> int:
+    """The CPTS a slot request of ``user`` belongs to: their own first (a requester without one has no area)."""
+    own = member_cpts_ids(user)
+    if not own:
+        raise Forbidden("Aucune CPTS rattachée à ce compte", code="no_cpts")
+    return min(own)
+
+
+def slot_request_visible(user: User, request_cpts_id: int, recipient_ids) -> bool:
+    """A request is seen by the requesters of its scope, and by the GPs it was sent to (their own practitioner)."""
+    if user.role == Role.GP:
+        return user.practitioner_id is not None and user.practitioner_id in recipient_ids
+    if user.role not in REQUESTERS:
+        return False
+    return request_cpts_id in (visible_cpts_ids(user) or ())
+
+
+def slot_requests_scope(user: User) -> set[int]:
+    """The CPTS whose requests a requester lists (their regulation area for a regulator)."""
+    return visible_cpts_ids(user) or set()

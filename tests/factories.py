@@ -39,11 +39,11 @@ class World:
 
     def practitioner(self, cpts: Cpts, *, rpps: str | None = None, last_name: str | None = None,
                      first_name: str = "Alex", commune_insee: str = "85222", lat: float = 46.6975,
-                     lon: float = -1.9428) -> Practitioner:
+                     lon: float = -1.9428, profession: str = "gp") -> Practitioner:
         n = next(_seq)
         practitioner = Practitioner(
             rpps=rpps or f"{10000000000 + n:011d}", first_name=first_name, last_name=last_name or f"Medecin{n}",
-            profession="gp", phone="+33251000000", address=f"{n} rue du Port", commune_insee=commune_insee,
+            profession=profession, phone="+33251000000", address=f"{n} rue du Port", commune_insee=commune_insee,
             lat=lat, lon=lon, cpts=[cpts])
         return self._save(practitioner)
 

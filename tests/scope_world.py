@@ -11,6 +11,9 @@ made for A, one made for C and a started one made for C; and three callers:
   create it before issue 28 (``POST /users`` took a practitioner for any role); the migration unlinks
   such accounts, the code must not need it to;
 - ``coordinator_AB``: a coordinator of A and B.
+
+Issue 23 adds an open slot request of A ("request_A"), made by A's regulator and sent to A's GP, who takes
+requests.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from datetime import timedelta
 from snp_service.accounts import passwords
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
-from snp_service.models import Booking, Cpts, Season, Slot, User
+from snp_service.models import Booking, Cpts, Patient, Season, Slot, SlotRequest, SlotRequestRecipient, User
 
 from .factories import PASSWORD
 
@@ -74,6 +77,7 @@ def build(world, monkeypatch) -> ScopeWorld:
                                         end_date=day - timedelta(days=140))),
     }
     _add_shared(world, cpts, users, start, more)
+    _add_slot_request(world, cpts, users, more)
     return ScopeWorld(cpts, users, free, booked, more)
 
 
@@ -94,3 +98,17 @@ def _add_shared(world, cpts: dict[str, Cpts], users: dict[str, User], start, mor
                                          first_name="Paul", last_name="Martin", phone="+33698765432")
     more["started_shared_for_C"] = world.booking(
         world.slot(shared, utcnow().replace(microsecond=0) - timedelta(minutes=20)), cpts=cpts["C"])
+
+
+def _add_slot_request(world, cpts: dict[str, Cpts], users: dict[str, User], more: dict) -> None:
+    practitioner = users["gp_A"].practitioner
+    practitioner.takes_requests = True
+    now = utcnow().replace(second=0, microsecond=0)
+    request = SlotRequest(cpts_id=cpts["A"].id, requested_by_id=users["regulator_A"].id, channel="116117",
+                          patient=Patient(first_name="Jeanne", last_name="Durand", phone="+33612345678",
+                                          has_treating_doctor="no"),
+                          reason="fièvre", commune_insee="85222", lat=46.6975, lon=-1.9428, radius_km=10,
+                          not_before=now + timedelta(hours=1), not_after=now + timedelta(hours=5),
+                          expires_at=now + timedelta(minutes=30), status="open")
+    request.recipients = [SlotRequestRecipient(practitioner_id=practitioner.id, distance_km=0)]
+    more["request_A"] = world._save(request)

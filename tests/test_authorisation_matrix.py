@@ -55,6 +55,12 @@ def _history(sw, gp: str = "gp_A") -> bytes:
             "2020-07-13T08:00:00+02:00,116117,honored,no\r\n").encode()
 
 
+def _slot_request(sw) -> dict:
+    start = to_paris(utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0)
+    return {"patient": PATIENT, "reason": "fièvre", "channel": "116117", "commune_insee": "85222",
+            "not_before": start.isoformat(), "not_after": (start + timedelta(hours=3)).isoformat(), "radius_km": 10}
+
+
 def _month(sw) -> str:
     return f"{to_paris(sw.free['A'].start_at):%Y-%m}"
 
@@ -176,6 +182,22 @@ MATRIX = {
                                 "401 200 404 403 403 200 404 403 200 200 404"),
     "GET /supplements": (lambda sw: ("/supplements", {"query_string": {"cpts_id": sw.cpts["A"].id, "month": _month(sw)}}),
                          "401 200 403 403 403 200 403 200 200 200 200"),
+    # Issue 23: a request goes out from a requester's area (C's people find nobody taking requests near A's
+    # commune: 422 no_recipient); it is read by its scope and by the GPs it was sent to; only they accept it.
+    "POST /slot-requests": (lambda sw: ("/slot-requests", {"json": _slot_request(sw)}),
+                            "401 403 403 201 422 201 422 403 201 201 403"),
+    "GET /slot-requests": (lambda sw: ("/slot-requests", {"query_string": {"status": "open"}}),
+                           "401 403 403 200 200 200 200 403 200 200 403"),
+    "GET /slot-requests/{request_id}": (lambda sw: (f"/slot-requests/{sw.more['request_A'].id}", {}),
+                                        "401 200 404 200 404 200 404 403 200 200 404"),
+    "POST /slot-requests/{request_id}/accept": (
+        lambda sw: (f"/slot-requests/{sw.more['request_A'].id}/accept", {"json": {
+            "start": to_paris(sw.more["request_A"].not_before + timedelta(hours=1)).isoformat()}}),
+        "401 201 404 403 403 403 403 403 403 403 404"),
+    "POST /slot-requests/{request_id}/cancel": (lambda sw: (f"/slot-requests/{sw.more['request_A'].id}/cancel", {}),
+                                                "401 403 403 200 404 200 404 403 200 200 403"),
+    "POST /slot-requests/{request_id}/seen": (lambda sw: (f"/slot-requests/{sw.more['request_A'].id}/seen", {}),
+                                              "401 200 404 403 403 403 403 403 403 403 404"),
     "POST /users": (lambda sw: ("/users", {"json": {"email": "nouveau@test.example", "password": "a-long-enough-passphrase",
                                                     "role": "regulator", "cpts_ids": [sw.cpts["A"].id]}}),
                     "401 403 403 403 403 201 403 201 201 201 403"),

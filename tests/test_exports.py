@@ -89,7 +89,7 @@ def test_xlsx_has_a_summary_and_one_sheet_per_grouping_with_real_numbers(client,
     assert answer.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(answer.get_data()))
     assert workbook.sheetnames == ["Synthèse", "Par jour", "Par semaine", "Par jour de semaine", "Par heure",
-                                   "Par praticien", "Par commune", "Par canal"]
+                                   "Par praticien", "Par commune", "Par canal", "Par profession"]
     summary = workbook["Synthèse"]
     values = {row[0].value: row[1] for row in summary.iter_rows(min_row=3)}
     assert values["Créneaux offerts"].value == 4 and isinstance(values["Créneaux offerts"].value, int)

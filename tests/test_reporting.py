@@ -91,6 +91,7 @@ def test_summary_figures_by_hand(season):
         "no_show_rate": 0.3333,  # 1 no-show / (2 honoured + 1 no-show)
         "regulated_acts": 2,  # sat_10 (116117) and sun_0330 (15), both honoured
         "supplement_cents": 1500,  # sun_0330 is on a Sunday (PDSA): only sat_10 earns €15
+        "requests_sent": 0, "requests_accepted": 0, "requests_expired": 0, "median_minutes_to_accept": None,
     }
     assert list(summary) == list(fill_rate.SUMMARY_KEYS)
 

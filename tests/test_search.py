@@ -43,7 +43,8 @@ def test_treating_doctor_first_then_start_then_distance(client, world):
     assert [r["is_treating_doctor"] for r in results] == [True, False, False, False]
     first = results[0]
     assert first["practitioner"]["rpps"] == "12345678901"
-    assert set(first["practitioner"]) == {"id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone"}
+    assert set(first["practitioner"]) == {"id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone",
+                                       "profession"}
     assert 16 < first["distance_km"] < 19  # Saint-Gilles → Challans, as the crow flies
     assert results[2]["distance_km"] < results[3]["distance_km"]
 
@@ -195,5 +196,5 @@ def test_the_answer_is_the_response_schema(client, world, monkeypatch):
     answer = client.get("/api/v1/slots/search", query_string={"commune": "85222"}, headers=headers).get_json()
 
     assert len(answer["results"]) == 1 and "internal" not in answer["results"][0]
-    found = search.search_free_slots({cpts.id}, {"commune": "85222"})
-    assert answer == Schema.dump(SearchAnswerSchema(), {"results": found})  # marshmallow's own dump, field by field
+    found = search.search_with_later({cpts.id}, {"commune": "85222"})
+    assert answer == Schema.dump(SearchAnswerSchema(), found)  # marshmallow's own dump, field by field

@@ -90,7 +90,8 @@ def test_season_report_json(client, world, lv):
     assert report["breakdown"] == [{"key": "2026-W29", "offered": 2, "filled": 1, "fill_rate": 0.5},
                                    {"key": "2026-W30", "offered": 0, "filled": 0, "fill_rate": None}]
     assert len(report["breakdowns"]["day"]) == 10
-    assert set(report["breakdowns"]) == {"day", "week", "weekday", "hour", "practitioner", "commune", "channel"}
+    assert set(report["breakdowns"]) == {"day", "week", "weekday", "hour", "practitioner", "commune", "channel",
+                                         "profession"}
 
 
 def test_unknown_report_options_are_refused(client, world, lv):

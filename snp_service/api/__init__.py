@@ -16,7 +16,7 @@ _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 def register_api(app: Flask) -> None:
     from . import (auth, bookings, calendar_feed, cpts, docs, fhir, fhir_sas, health, imports, practitioners,
-                   reports, search, seasons, slots, supplements, twilio_status, users)
+                   reports, search, seasons, slot_requests, slots, supplements, twilio_status, users)
 
     api.init_app(app, spec_kwargs={
         "extra_plugins": [ErrorResponsesPlugin(app)],
@@ -25,8 +25,8 @@ def register_api(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     # search before slots: /slots/search must not be read as a slot id.
-    for module in (auth, cpts, practitioners, users, search, slots, bookings, seasons, reports, supplements,
-                   imports, fhir):
+    for module in (auth, cpts, practitioners, users, search, slots, bookings, slot_requests, seasons, reports,
+                   supplements, imports, fhir):
         register_api_blueprint(module)
     app.register_blueprint(docs.bp)
     for blueprint in (health.blp, calendar_feed.bp, twilio_status.bp, fhir_sas.bp):

@@ -14,5 +14,5 @@ blp = Blueprint("search", __name__, description="Slot search")
 @blp.arguments(SearchQuerySchema(), location="query")
 @blp.response(200, SearchAnswerSchema)
 def search_slots(query, user):
-    """Free slots: the treating doctor's first, then by start, then by distance."""
-    return {"results": search.search_free_slots(visible_cpts_ids(user), query)}
+    """Free slots: the treating doctor's first, then by start, then by distance; with fewer than 3, the later ones."""
+    return search.search_with_later(visible_cpts_ids(user), query)

@@ -14,7 +14,7 @@ from .. import audit
 from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.timeutil import utcnow
-from ..models import Booking, OutboxMessage, Patient, Slot
+from ..models import Booking, OutboxMessage, Patient, Slot, SlotRequest
 
 
 def purge_patient_data(actor: str = "job:purge_patient_data", now: datetime | None = None) -> dict:
@@ -25,11 +25,15 @@ def purge_patient_data(actor: str = "job:purge_patient_data", now: datetime | No
     # A patient booked again recently keeps their identity until that booking is old too.
     recent = (select(Booking.patient_id).join(Slot, Slot.id == Booking.slot_id)
               .where(Slot.start_at >= cutoff, Booking.patient_id.isnot(None)))
+    # A slot request's patient follows the same rule: its window's end counts as the slot (an accepted request
+    # shares its patient with its booking, whose slot lies inside that window).
+    old_requests = select(SlotRequest.id).where(SlotRequest.not_after < cutoff)
     with write_transaction():
         patients = db.session.execute(
             update(Patient)
             .where(Patient.erased_at.is_(None),
-                   Patient.id.in_(select(Booking.patient_id).where(Booking.id.in_(old_bookings))),
+                   Patient.id.in_(select(Booking.patient_id).where(Booking.id.in_(old_bookings)))
+                   | Patient.id.in_(select(SlotRequest.patient_id).where(SlotRequest.id.in_(old_requests))),
                    Patient.id.not_in(recent))
             .values(first_name=None, last_name=None, birth_date=None, phone=None, treating_rpps=None, erased_at=now)
         ).rowcount
@@ -38,6 +42,9 @@ def purge_patient_data(actor: str = "job:purge_patient_data", now: datetime | No
             update(Booking)
             .where(Booking.id.in_(old_bookings), (Booking.reason.isnot(None)) | (Booking.cancel_reason.isnot(None)))
             .values(reason=None, cancel_reason=None)
+        ).rowcount + db.session.execute(
+            update(SlotRequest).where(SlotRequest.id.in_(old_requests), SlotRequest.reason.isnot(None))
+            .values(reason=None)
         ).rowcount
         # The SMS texts and numbers of those bookings carry the same identity.
         messages = db.session.execute(

@@ -17,7 +17,8 @@ from ..directory import search as directory_search
 from .record import commune_by_insee, commune_names, get_cpts
 
 _PRACTITIONER_FIELDS = ("rpps", "first_name", "last_name", "profession", "phone", "address", "commune_insee",
-                        "postal_code", "lat", "lon", "practice_siret", "practice_finess", "sas_participation")
+                        "postal_code", "lat", "lon", "practice_siret", "practice_finess", "sas_participation",
+                        "takes_requests")
 # What the SAS platform's profiles require of a practice (FrLocationAgregateur, FrPractitionerRoleExerciceAgregateur).
 _SAS_REQUIRED = {"address": "l'adresse du cabinet", "postal_code": "le code postal",
                  "commune_insee": "la commune", "practice_id": "le FINESS ou le SIRET du cabinet"}
@@ -119,6 +120,18 @@ def set_sas_participation(actor: User, practitioner_id: int, participate: bool) 
         practitioner.sas_participation = participate
         audit.record(actor, "practitioner.sas_participation", practitioner, before=before,
                      after={"sas_participation": participate})
+    return practitioner
+
+
+def set_takes_requests(actor: User, practitioner_id: int, takes: bool) -> Practitioner:
+    """The practitioner's own choice to receive the regulators' slot requests (or to stop)."""
+    with write_transaction():
+        practitioner = db.session.get(Practitioner, practitioner_id, with_for_update=True)
+        if practitioner is None:
+            raise NotFound("Praticien introuvable")
+        before = {"takes_requests": practitioner.takes_requests}
+        practitioner.takes_requests = takes
+        audit.record(actor, "practitioner.takes_requests", practitioner, before=before, after={"takes_requests": takes})
     return practitioner
 
 

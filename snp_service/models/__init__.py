@@ -17,6 +17,7 @@ from .outbox import MESSAGE_KINDS, MESSAGE_STATUSES, RESENDABLE_STATUSES, Outbox
 from .sas import (  # noqa: F401
     SAS_PUSH_EVENTS, SAS_PUSH_STATUSES, SasAppointment, SasPush, SasRegulatorIdentifier,
 )
+from .slot_requests import SlotRequest, SlotRequestRecipient, SlotRequestStatus  # noqa: F401
 from .sign_in import PageSession, PasswordSetupLink, SignInAttempt  # noqa: F401
 from .directory import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus  # noqa: F401
 from .practice import PracticeRun, TourSeen  # noqa: F401

@@ -21,6 +21,10 @@ INDICATORS = (
     ("no_show_rate", "Taux de rendez-vous non honorés"),
     ("regulated_acts", "Actes régulés"),
     ("supplement_cents", "Majorations SNP"),
+    ("requests_sent", "Demandes de créneau envoyées"),
+    ("requests_accepted", "Demandes de créneau acceptées"),
+    ("requests_expired", "Demandes de créneau expirées"),
+    ("median_minutes_to_accept", "Délai médian d'acceptation d'une demande (minutes)"),
 )
 INDICATOR_CODES = tuple(code for code, _label in INDICATORS)
 

@@ -20,7 +20,7 @@ from .bookings import Booking
 
 MESSAGE_KINDS = (
     "patient_confirmation", "patient_reminder", "patient_cancellation", "patient_move",
-    "gp_new_booking", "gp_cancellation", "gp_move",
+    "gp_new_booking", "gp_cancellation", "gp_move", "gp_slot_request",
 )
 RECIPIENTS = ("patient", "practitioner")
 MESSAGE_STATUSES = ("pending", "sending", "queued", "sent", "delivered", "undelivered", "failed", "skipped")

@@ -23,6 +23,12 @@ class Profession(Codes):
     MIDWIFE = "midwife"
 
 
+def display_name(profession: str, first_name: str, last_name: str) -> str:
+    """A practitioner's name as every page and message writes it: "Dr" only before a physician's."""
+    title = "Dr " if profession == Profession.GP else ""
+    return f"{title}{first_name} {last_name}"
+
+
 def new_calendar_token() -> str:
     """A fresh secret for a practitioner's iCalendar feed URL."""
     return secrets.token_urlsafe(32)
@@ -49,6 +55,8 @@ class Practitioner(db.Model):
     practice_siret: Mapped[str | None] = mapped_column(String(14))
     # The practitioner's own choice to show their free slots to the SAS platform (SPEC section 7).
     sas_participation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Their choice to receive the regulators' slot requests ("Recevoir les demandes de créneau"): off by default.
+    takes_requests: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     # Secret of the practitioner's iCalendar feed, made with the practitioner (so that no GET has to
@@ -64,5 +72,4 @@ class Practitioner(db.Model):
 
     @property
     def display_name(self) -> str:
-        title = "Dr " if self.profession == Profession.GP else ""
-        return f"{title}{self.first_name} {self.last_name}"
+        return display_name(self.profession, self.first_name, self.last_name)

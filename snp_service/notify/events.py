@@ -36,6 +36,17 @@ def booking_moved(old_booking: Booking, new_booking: Booking, notify_patient: bo
         to_practitioner("gp_new_booking", new_booking, channel=messages.channel_label(new_booking.channel))
 
 
+def slot_request_sent(request_id: int, recipients: list[tuple[int, str | None]], commune: str, window: str) -> int:
+    """A slot request went out: each recipient ``(practitioner id, phone)`` with a mobile number gets the link to
+    its page (no patient data); one text for all, written in one statement."""
+    link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/gp/demandes/{request_id}"
+    body = messages.render("gp_slot_request", commune=commune, window=window, link=link)
+    phones = [(practitioner_id, mobile) for practitioner_id, phone in recipients
+              if (mobile := messages.mobile_e164(phone))]
+    outbox.enqueue_many("gp_slot_request", "practitioner", body, phones)
+    return len(phones)
+
+
 def to_patient(kind: str, booking: Booking) -> bool:
     """Queue a patient message; False when the patient has no mobile number to text."""
     patient = booking.patient

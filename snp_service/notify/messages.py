@@ -7,6 +7,7 @@ Nothing here mentions the reason for the visit or the patient's name.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime
 
@@ -24,6 +25,7 @@ TEMPLATES = {
     "gp_new_booking": "SNP : votre créneau du {when} est réservé ({channel}). Détails : {link}",
     "gp_cancellation": "SNP : la réservation de votre créneau du {when} est annulée. Détails : {link}",
     "gp_move": "SNP : une réservation passe du {old_when} au {when}. Détails : {link}",
+    "gp_slot_request": "SNP : demande de RDV ({commune}) {window}. Accepter : {link}",
 }
 # How the place reads after the doctor's name, by slot mode.
 PLACES = {SlotMode.OFFICE: ", {address}", SlotMode.TELECONSULTATION: ", en téléconsultation",
@@ -53,6 +55,14 @@ def when(start: datetime) -> str:
     """``mer. 15/07 à 14h30`` in Europe/Paris."""
     local = to_paris(start)
     return f"{WEEKDAYS[local.weekday()]} {local:%d/%m} à {local:%H}h{local:%M}"
+
+
+def window(start: datetime, end: datetime) -> str:
+    """``mer. 15/07 de 14h00 à 18h00`` (one Paris day) or ``du mer. 15/07 14h00 au jeu. 16/07 10h00``."""
+    first, last = to_paris(start), to_paris(end)
+    if first.date() == last.date():
+        return f"{WEEKDAYS[first.weekday()]} {first:%d/%m} de {first:%H}h{first:%M} à {last:%H}h{last:%M}"
+    return f"du {when(start).replace(' à ', ' ')} au {when(end).replace(' à ', ' ')}"
 
 
 def place(mode: str, address: str | None) -> str:
@@ -99,6 +109,18 @@ def is_mobile(phone: str | None) -> bool:
 
 def e164(phone: str) -> str:
     return phonenumbers.format_number(phonenumbers.parse(phone, "FR"), phonenumbers.PhoneNumberFormat.E164)
+
+
+# A French mobile already written in E.164 (+33 6.. or +33 7..): what the practitioners' records hold.
+_FRENCH_MOBILE_E164 = re.compile(r"^\+33[67]\d{8}$")
+
+
+def mobile_e164(phone: str | None) -> str | None:
+    """The number in E.164 if it can receive an SMS, else None; a French mobile already in E.164 is taken as it
+    is (a slot request texts a hundred practitioners: parsing each number twice cost most of the request)."""
+    if phone and _FRENCH_MOBILE_E164.match(phone):
+        return phone
+    return e164(phone) if is_mobile(phone) else None
 
 
 def mask_phone(phone: str | None) -> str:

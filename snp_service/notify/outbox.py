@@ -14,6 +14,7 @@ from ..core import delivery
 from ..core.database import write_transaction
 from ..core.errors import Conflict, NotFound
 from ..core.extensions import db
+from ..core.fast_paths import insert_many
 from ..core.timeutil import utcnow
 from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, members_of
 from ..policy import bookings_of
@@ -32,13 +33,28 @@ PROVIDER_STATUSES = {
 _PROGRESS = {"pending": 0, "sending": 0, "queued": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
 
 
-def enqueue(kind: str, recipient: str, booking: Booking, to_phone: str, body: str) -> OutboxMessage:
-    """Add a message to the current transaction; it is sent after the commit."""
+def enqueue(kind: str, recipient: str, booking: Booking | None, to_phone: str, body: str,
+            practitioner_id: int | None = None) -> OutboxMessage:
+    """Add a message to the current transaction; it is sent after the commit. A message about no booking
+    (a slot request to a practitioner) names its practitioner."""
     message = OutboxMessage(kind=kind, recipient=recipient, booking=booking, to_phone=to_phone, body=body,
-                            practitioner_id=booking.slot.practitioner_id, next_attempt_at=utcnow())
+                            practitioner_id=booking.slot.practitioner_id if booking else practitioner_id,
+                            next_attempt_at=utcnow())
     db.session.add(message)
     delivery.mark_queued(db.session, OUTBOX)
     return message
+
+
+def enqueue_many(kind: str, recipient: str, body: str, phones: list[tuple[int, str]]) -> None:
+    """One message of the same ``body`` to each ``(practitioner id, phone)``, about no booking, in one INSERT."""
+    if not phones:
+        return
+    now = utcnow()
+    insert_many(OutboxMessage.__table__, [{"practitioner_id": practitioner_id, "to_phone": phone}
+                                          for practitioner_id, phone in phones],
+                same={"kind": kind, "recipient": recipient, "body": body, "status": "pending", "attempts": 0,
+                      "next_attempt_at": now, "created_at": now})
+    delivery.mark_queued(db.session, OUTBOX)
 
 
 def patient_was_notified(booking: Booking) -> bool:

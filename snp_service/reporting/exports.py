@@ -26,7 +26,8 @@ from ..core.spreadsheets import DAY, EUROS, PERCENT, append_row, cents_to_euros,
 from ..models import Channel
 
 GROUP_TITLES = {"day": "Par jour", "week": "Par semaine", "weekday": "Par jour de semaine", "hour": "Par heure",
-                "practitioner": "Par praticien", "commune": "Par commune", "channel": "Par canal"}
+                "practitioner": "Par praticien", "commune": "Par commune", "channel": "Par canal",
+                "profession": "Par profession"}
 # Per grouping: the columns naming the group, and their values for a breakdown row.
 KEY_COLUMNS = {
     "day": (("Jour",), lambda row: [date.fromisoformat(row["key"])]),
@@ -36,11 +37,12 @@ KEY_COLUMNS = {
     "practitioner": (("RPPS", "Praticien"), lambda row: [row.get("rpps", ""), row.get("label", "")]),
     "commune": (("Code INSEE", "Commune"), lambda row: [row["key"], row.get("label", "")]),
     "channel": (("Canal",), lambda row: [formatting.channel(row["key"])]),
+    "profession": (("Profession",), lambda row: [formatting.PROFESSION_LABELS.get(row["key"], row["key"])]),
 }
 FIGURE_COLUMNS = ("Créneaux offerts", "Créneaux pourvus")
 # What the API documents of each CSV (the OpenAPI descriptions).
 FILL_RATE_CSV_DOC = ("French headers; group columns Jour | Semaine ISO | Jour de la semaine | Heure | RPPS, Praticien "
-                     "| Code INSEE, Commune | Canal, then Créneaux offerts, Créneaux pourvus, Taux de remplissage (%).")
+                     "| Code INSEE, Commune | Canal | Profession, then Créneaux offerts, Créneaux pourvus, Taux de remplissage (%).")
 STATEMENT_CSV_DOC = ("French headers: RPPS;Nom;Prénom;Actes majorés;Montant (€) and a Total row; with detail=1 one row "
                      "per act: RPPS;Nom;Prénom;N° de réservation;Date;Heure;Canal;Majoré;Motif d'exclusion.")
 STATEMENT_COLUMNS = ("RPPS", "Nom", "Prénom", "Actes majorés", "Montant (€)")
@@ -82,6 +84,11 @@ def summary_lines(summary: dict) -> list[tuple[str, object, str]]:
               ("Taux de rendez-vous non honorés", summary["no_show_rate"], "rate"),
               ("Actes régulés", summary["regulated_acts"], "count"),
               ("Majorations SNP", summary["supplement_cents"], "cents")]
+    if "requests_sent" in summary:
+        lines += [("Demandes de créneau envoyées", summary["requests_sent"], "count"),
+                  ("Demandes de créneau acceptées", summary["requests_accepted"], "count"),
+                  ("Demandes de créneau expirées", summary["requests_expired"], "count"),
+                  ("Délai médian d'acceptation (minutes)", summary["median_minutes_to_accept"], "decimal")]
     return lines
 
 

@@ -36,10 +36,12 @@ from ..core.extensions import db
 from ..core.timeutil import PARIS, UTC, check_days, paris_day_bounds
 from ..models import Booking, BookingStatus, Channel, Commune, Outcome, Practitioner, Slot, SlotStatus, TreatingDoctor, members_of
 from ..supplements import rules, statements
+from . import slot_requests
 
-GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel")
+GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel", "profession")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
-                "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents")
+                "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents",
+                *slot_requests.KEYS)
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -82,6 +84,7 @@ def _summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> 
         "no_show_rate": ratio(no_show, honored + no_show),
         "regulated_acts": regulated,
         "supplement_cents": statements.ledger_cents(cpts_ids, start, end),
+        **slot_requests.request_figures(cpts_ids, start, end),
     }
 
 
@@ -96,8 +99,10 @@ def breakdown(cpts_ids: list[int], start: date, end: date, group_by: str) -> lis
     check_period(start, end)
     if group_by == "channel":
         return _by_channel(_practitioner_mix(cpts_ids, start, end))
-    if group_by in ("practitioner", "commune"):
+    if group_by in ("practitioner", "commune", "profession"):
         practitioners = _by_practitioner(cpts_ids, start, end)
+        if group_by == "profession":
+            return _professions(practitioners)
         return practitioners if group_by == "practitioner" else _communes(practitioners, cpts_ids)
     return _fold(_by_paris_hour(cpts_ids, start, end), start, end, group_by)
 
@@ -116,7 +121,7 @@ def full_report(cpts_ids: list[int], start: date, end: date) -> dict:
     practitioners = _named([row[:3] for row in counts])
     breakdowns = {group_by: _fold(hours, start, end, group_by) for group_by in ("day", "week", "weekday", "hour")}
     breakdowns |= {"practitioner": practitioners, "commune": _communes(practitioners, cpts_ids),
-                   "channel": _by_channel(counts)}
+                   "channel": _by_channel(counts), "profession": _professions(practitioners)}
     return {"summary": _summary(counts, cpts_ids, start, end), "breakdowns": breakdowns}
 
 
@@ -194,8 +199,17 @@ def _by_practitioner(cpts_ids, start, end) -> list[dict]:
 def _named(rows) -> list[dict]:
     names = {p.id: p for p in db.session.scalars(select(Practitioner).where(Practitioner.id.in_([r[0] for r in rows])))}
     return [_row(pid, offered, filled) | {"label": names[pid].display_name, "rpps": names[pid].rpps,
-                                          "commune_insee": names[pid].commune_insee}
+                                          "commune_insee": names[pid].commune_insee, "profession": names[pid].profession}
             for pid, offered, filled in rows]
+
+
+def _professions(practitioners: list[dict]) -> list[dict]:
+    """Per-practitioner rows added up by profession (the professions with offered slots)."""
+    totals: dict[str, tuple[int, int]] = {}
+    for row in practitioners:
+        offered, filled = totals.get(row["profession"], (0, 0))
+        totals[row["profession"]] = (offered + row["offered"], filled + row["filled"])
+    return [_row(profession, offered, filled) for profession, (offered, filled) in sorted(totals.items())]
 
 
 def _communes(practitioners: list[dict], cpts_ids: list[int]) -> list[dict]:

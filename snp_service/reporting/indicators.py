@@ -33,6 +33,10 @@ _SUMMARY_KEYS = {
     "no_show_rate": "no_show_rate",
     "regulated_acts": "regulated_acts",
     "supplement_cents": "supplement_cents",
+    "requests_sent": "requests_sent",
+    "requests_accepted": "requests_accepted",
+    "requests_expired": "requests_expired",
+    "median_minutes_to_accept": "median_minutes_to_accept",
 }
 PERIOD_HELP = "expected YYYY-MM, YYYY-Qn, YYYY or season:<id>"
 

@@ -44,6 +44,7 @@ _NIGHTLY = timedelta(hours=26)
 JOBS: dict[str, Job] = {
     job.name: job for job in (
         Job("expire_slots", jobs.expire_slots, {"trigger": "interval", "minutes": 1}),
+        Job("expire_slot_requests", jobs.expire_slot_requests, {"trigger": "interval", "seconds": 30}),
         Job("send_outbox", jobs.send_outbox, {"trigger": "interval", "seconds": 30}),
         Job("send_sas_appointments", jobs.send_sas_appointments, {"trigger": "interval", "seconds": 30}),
         Job("send_reminders", jobs.send_reminders, {"trigger": "interval", "minutes": 5}),

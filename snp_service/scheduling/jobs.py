@@ -8,6 +8,12 @@ def expire_slots() -> dict:
     return {"expired": expire_free_slots()}
 
 
+def expire_slot_requests() -> dict:
+    from ..requests.answering import expire_due
+
+    return {"expired": expire_due()}
+
+
 def send_outbox() -> dict:
     from ..notify.sender import send_pending
 

@@ -10,7 +10,7 @@ haversine distance), probes each one's free slots through
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -32,6 +32,12 @@ KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180  # km in one degree of latitude
 SAME_PRACTITIONER_ALTERNATIVES = 3
 NEARBY_ALTERNATIVES = 5
 NEARBY_ALTERNATIVES_RADIUS_KM = 20.0
+# Later slots, offered when the window holds fewer than LATER_WHEN_FEWER_THAN results: the next ones after it,
+# within the radius first, then beyond it up to LATER_MAX_RADIUS_KM; at most LATER_LIMIT of them.
+LATER_WHEN_FEWER_THAN = 3
+LATER_LIMIT = 5
+LATER_HORIZON = timedelta(days=30)
+LATER_MAX_RADIUS_KM = 100.0
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,39 @@ class SlotQuery:
     limit: int = DEFAULT_LIMIT
     # Only this practitioner's slots (alternatives) or, in the nearby part, everybody else's.
     practitioner_id: int | None = None
+    profession: str | None = None  # None: every profession
+    # Only practitioners farther than this from the centre (the later slots beyond the radius).
+    beyond_km: float | None = None
 
 
 def search_free_slots(scope: set[int] | None, params: dict) -> list[dict]:
     """Free slots for ``params`` (the API's query fields), best first."""
     return find(slot_query(scope, params))
+
+
+def search_with_later(scope: set[int] | None, params: dict) -> dict:
+    """The search's answer: ``results``, and ``later`` when they are fewer than ``LATER_WHEN_FEWER_THAN``."""
+    query = slot_query(scope, params)
+    results = find(query)
+    answer = {"results": results}
+    if len(results) < LATER_WHEN_FEWER_THAN:
+        answer["later"] = later_slots(query)
+    return answer
+
+
+def later_slots(query: SlotQuery) -> list[dict]:
+    """The next free slots after the window, earliest first: within the radius, then beyond it up to 100 km.
+
+    Bounded: at most ``LATER_LIMIT`` slots starting within ``LATER_HORIZON`` after the window's end.
+    """
+    after = replace(query, start=query.end, end=query.end + LATER_HORIZON, limit=LATER_LIMIT)
+    found = find(after)
+    near = after.centre is not None or after.commune is not None
+    if len(found) < LATER_LIMIT and near and after.radius_km < LATER_MAX_RADIUS_KM:
+        # The treating doctor's slots came with the first part, whatever the distance.
+        found += find(replace(after, radius_km=LATER_MAX_RADIUS_KM, beyond_km=after.radius_km, treating_rpps=None,
+                              limit=LATER_LIMIT - len(found)))
+    return found
 
 
 def slot_query(scope: set[int] | None, params: dict) -> SlotQuery:
@@ -63,7 +97,8 @@ def slot_query(scope: set[int] | None, params: dict) -> SlotQuery:
     centre = (params["lat"], params["lon"]) if params.get("lat") is not None else None
     return SlotQuery(scope=scope, start=start, end=end, centre=centre, commune=None if centre else params.get("commune"),
                      radius_km=params.get("radius_km") or DEFAULT_RADIUS_KM, treating_rpps=params.get("treating_rpps"),
-                     mode=params.get("mode"), limit=params.get("limit") or DEFAULT_LIMIT)
+                     mode=params.get("mode"), limit=params.get("limit") or DEFAULT_LIMIT,
+                     profession=params.get("profession"))
 
 
 def _check_commune(query: SlotQuery) -> None:
@@ -100,12 +135,13 @@ def find(query: SlotQuery) -> list[dict]:
 # the covering index then answers without reading the table.
 _FREE = literal_column(f"'{SlotStatus.FREE}'")
 _PRACTITIONER_COLUMNS = (Practitioner.id, Practitioner.rpps, Practitioner.first_name, Practitioner.last_name,
-                         Practitioner.address, Practitioner.commune_insee, Practitioner.phone)
-_PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone")
+                         Practitioner.address, Practitioner.commune_insee, Practitioner.phone, Practitioner.profession)
+_PRACTITIONER_KEYS = ("id", "rpps", "first_name", "last_name", "address", "commune_insee", "phone", "profession")
 
 
 @lru_cache(maxsize=32)
-def _statement(*, scoped: bool, near: str | None, practitioner: str | None, by_mode: bool):
+def _statement(*, scoped: bool, near: str | None, practitioner: str | None, by_mode: bool,
+               by_profession: bool = False, beyond: bool = False):
     """The search statement of one shape, built once with bind parameters.
 
     The search runs on every change of the console's criteria: plain columns (no ORM
@@ -114,9 +150,11 @@ def _statement(*, scoped: bool, near: str | None, practitioner: str | None, by_m
     so the slot index is only probed for a few ids; the earliest slots are chosen
     from the index alone, and only those few are joined to their practitioner. ``near``
     is ``"point"`` (a centre given), ``"commune"`` (the commune's centre, read here) or
-    None; ``practitioner`` is ``"only"``, ``"other"`` or None.
+    None; ``practitioner`` is ``"only"``, ``"other"`` or None; ``beyond`` keeps only the practitioners
+    farther than ``beyond_km``.
     """
-    candidates = _candidates(scoped=scoped, near=near, practitioner=practitioner)
+    candidates = _candidates(scoped=scoped, near=near, practitioner=practitioner, by_profession=by_profession,
+                             beyond=beyond)
     earliest = (
         select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, candidates.c.distance,
                candidates.c.rank)
@@ -134,7 +172,8 @@ def _statement(*, scoped: bool, near: str | None, practitioner: str | None, by_m
     )
 
 
-def _candidates(*, scoped: bool, near: str | None, practitioner: str | None):
+def _candidates(*, scoped: bool, near: str | None, practitioner: str | None, by_profession: bool = False,
+                beyond: bool = False):
     """Practitioners whose slots may answer: id, distance to the centre (km) and rank (0: the treating doctor)."""
     treating = Practitioner.rpps == bindparam("rpps")
     rank = case((treating, 0), else_=1)
@@ -149,6 +188,10 @@ def _candidates(*, scoped: bool, near: str | None, practitioner: str | None):
         candidates = (select(Practitioner.id, distance.label("distance"), rank.label("rank"))
                       .join(centre, true())
                       .where(or_(and_(in_box, distance <= bindparam("radius_km", type_=Float())), treating)))
+        if beyond:
+            candidates = candidates.where(distance > bindparam("beyond_km", type_=Float()))
+    if by_profession:
+        candidates = candidates.where(Practitioner.profession == bindparam("profession"))
     if scoped:
         candidates = candidates.where(member_of(Practitioner.id, members_of(bindparam("scope", expanding=True))))
     if practitioner:
@@ -179,6 +222,10 @@ def _distance_km(lat1, lon1, lat2, lon2):
     return (2 * EARTH_RADIUS_KM) * func.asin(func.sqrt(h), type_=Float())
 
 
+# The distance in SQL, for the slot requests' recipients (one formula for every "within the radius").
+distance_km_sql = _distance_km
+
+
 def _only_or_other(column, value, which: str):
     return column == value if which == "only" else column != value
 
@@ -187,14 +234,15 @@ def _rows(query: SlotQuery, limit: int, *, practitioner: str | None = None) -> l
     """The answering free slots of the window that have not started, in the caller's scope, best first."""
     params = {"start": max(query.start, utcnow()), "end": query.end, "limit": limit, "scope": sorted(query.scope or ()),
               "rpps": query.treating_rpps, "practitioner_id": query.practitioner_id, "mode": query.mode,
-              "radius_km": query.radius_km}
+              "radius_km": query.radius_km, "profession": query.profession, "beyond_km": query.beyond_km}
     near = "point" if query.centre is not None else "commune" if query.commune else None
     if near == "point":
         params |= {"lat": query.centre[0], "lon": query.centre[1]}
     elif near == "commune":
         params["insee"] = query.commune
     statement = _statement(scoped=query.scope is not None, near=near, practitioner=practitioner,
-                           by_mode=bool(query.mode))
+                           by_mode=bool(query.mode), by_profession=bool(query.profession),
+                           beyond=near is not None and query.beyond_km is not None)
     return execute_core(statement, params).all()
 
 
@@ -203,7 +251,7 @@ def _result(row) -> dict:
     return {
         "slot": {"id": row[0], "practitioner_id": row.practitioner_id, "start": to_paris(row.start_at).isoformat(),
                  "end": to_paris(row.end_at).isoformat(), "mode": row.mode, "status": row.status},
-        "practitioner": dict(zip(_PRACTITIONER_KEYS, row[8:15])),
+        "practitioner": dict(zip(_PRACTITIONER_KEYS, row[8:16])),
         "distance_km": None if row.distance is None else round(row.distance, 2),
         "is_treating_doctor": row.rank == 0,
     }

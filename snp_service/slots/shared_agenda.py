@@ -24,7 +24,8 @@ from sqlalchemy import and_, select
 from ..core.extensions import db
 from ..core.timeutil import paris_day_bounds, to_paris, utcnow
 from ..cpts.record import commune_names
-from ..models import Booking, BookingStatus, Patient, Practitioner, Profession, Slot, SlotStatus, members_of
+from ..models import Booking, BookingStatus, Patient, Practitioner, Slot, SlotStatus, members_of
+from ..models.practitioners import display_name
 from ..policy import bookings_of
 
 GRID_DAYS = (1, 3)
@@ -134,7 +135,6 @@ def _by_commune(practitioners: list, names: dict[str, str]) -> list[dict]:
 
 
 def _column(p) -> dict:
-    title = "Dr " if p.profession == Profession.GP else ""
-    return {"id": p.id, "name": f"{title}{p.first_name} {p.last_name}",
+    return {"id": p.id, "name": display_name(p.profession, p.first_name, p.last_name), "profession": p.profession,
             "short_name": f"{p.first_name.strip()[:1]}. {p.last_name}", "address": p.address,
             "commune_insee": p.commune_insee}

@@ -20,7 +20,7 @@ from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.fast_paths import insert_many
 from ..core.timeutil import paris_day_bounds, paris_today, to_paris, utcnow
-from ..models import Booking, Slot, SupplementAct, SupplementLine
+from ..models import Booking, Practitioner, Slot, SupplementAct, SupplementLine
 from .rules import Act, Rules, current_rules, evaluate, paris_month, regulated_act
 
 
@@ -38,7 +38,10 @@ def _load_acts(start: datetime, end: datetime, rules: Rules, practitioner_id: in
         select(Booking.id, Slot.practitioner_id, Slot.start_at, Booking.created_at, Booking.channel,
                Booking.by_treating_doctor)
         .join(Slot, Slot.id == Booking.slot_id)
-        .where(regulated_act(rules), Slot.start_at >= start, Slot.start_at < end)
+        .join(Practitioner, Practitioner.id == Slot.practitioner_id)
+        # Only the professions the supplement is for are acts at all (another's booking earns nothing).
+        .where(regulated_act(rules), Practitioner.profession.in_(rules.professions),
+               Slot.start_at >= start, Slot.start_at < end)
     )
     if practitioner_id is not None:
         query = query.where(Slot.practitioner_id == practitioner_id)

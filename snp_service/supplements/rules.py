@@ -29,6 +29,7 @@ class Rules:
     weeknight_from: time
     weeknight_until: time
     saturday_from: time
+    professions: tuple[str, ...] = ("gp",)
 
     @classmethod
     def from_config(cls, settings: dict) -> Rules:
@@ -40,6 +41,7 @@ class Rules:
             weeknight_from=time.fromisoformat(settings["pdsa_weeknight_from"]),
             weeknight_until=time.fromisoformat(settings["pdsa_weeknight_until"]),
             saturday_from=time.fromisoformat(settings["pdsa_saturday_from"]),
+            professions=tuple(settings.get("professions", ("gp",))),
         )
 
 

@@ -16,10 +16,13 @@ from wtforms import SelectField
 from .. import formatting
 from ..bookings import booking
 from ..core.errors import DomainError
-from ..core.timeutil import month_in_bounds, paris_today, to_paris
+from ..core.errors import Invalid
+from ..core.timeutil import month_in_bounds, paris_to_utc, paris_today, to_paris, utcnow
 from ..cpts import practitioners
+from ..cpts.record import commune_names
 from ..models import Outcome, Role
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
+from ..requests import answering, reading as request_reading
 from ..slots import calendar_feed, calendar_import, gp_agenda, publishing
 from ..slots.preview import Plan, plan_request
 from ..supplements import statements
@@ -56,6 +59,7 @@ def _page(user, forms: dict | None = None, opened: str = "block", status: int = 
         "forms": fresh_forms() | (forms or {}), "opened": opened, "import_form": ImportForm(prefix="ics"),
         "action_form": FrenchForm(), "open_week": request.args.get("week", ""),
         "month": month, "statement": _own_statement(user, month), "outcome_labels": formatting.OUTCOME_LABELS,
+        "slot_requests": request_reading.open_for_practitioner(user.practitioner_id),
     }
     return render_template("gp/home.html", **page), status
 
@@ -167,6 +171,17 @@ def rotate_calendar_token(user):
     return redirect(url_for("gp.home"))
 
 
+@bp.post("/slot-requests")
+@require_roles(Role.GP)
+def set_takes_requests(user):
+    if FrenchForm().validate_on_submit():
+        takes = request.form.get("takes") == "1"
+        flash_outcome(lambda: practitioners.set_takes_requests(user, user.practitioner_id, takes),
+                      "Vous recevrez les demandes de créneau des régulateurs" if takes
+                      else "Vous ne recevrez plus les demandes de créneau")
+    return redirect(url_for("gp.home") + "#demandes")
+
+
 @bp.post("/sas-participation")
 @require_roles(Role.GP)
 def set_sas_participation(user):
@@ -176,3 +191,44 @@ def set_sas_participation(user):
                       "Vos créneaux sont visibles sur la plateforme SAS" if participate
                       else "Vos créneaux ne sont plus visibles sur la plateforme SAS")
     return redirect(url_for("gp.home") + "#sas")
+
+
+@bp.get("/demandes/<int:request_id>")
+@require_roles(Role.GP)
+def slot_request(request_id, user):
+    """A slot request sent to this GP (the SMS's link): what is asked, and a time inside the window to accept."""
+    found = answering.load(user, request_id)
+    state = request_reading.state(found)
+    first = max(found.not_before, utcnow())
+    length = answering.usual_length(user.practitioner_id)
+    return render_template("gp/slot_request.html", request=found, state=state, action_form=FrenchForm(),
+                           first_day=to_paris(first).date(), last_day=to_paris(found.not_after - length).date(),
+                           first=to_paris(first), last=to_paris(found.not_after - length), length=length,
+                           mine=found.accepted_by_id == user.practitioner_id,
+                           profession=formatting.PROFESSION_LABELS.get(found.profession, found.profession),
+                           mode=formatting.MODE_LABELS.get(found.mode, found.mode),
+                           commune=commune_names(None, {found.commune_insee}).get(found.commune_insee,
+                                                                                  found.commune_insee))
+
+
+@bp.post("/demandes/<int:request_id>/accepter")
+@require_roles(Role.GP)
+def accept_slot_request(request_id, user):
+    """The page's accept: the Paris day and time typed, as the API's ``start``."""
+    if not FrenchForm().validate_on_submit():
+        return redirect(url_for("gp.slot_request", request_id=request_id))
+    done = flash_outcome(lambda: answering.accept(user, request_id, _typed_start()), lambda b: (
+        f"Rendez-vous créé le {formatting.day(b.slot.start_at)[:5]} à {formatting.clock(b.slot.start_at)} : "
+        "le patient et la régulation sont prévenus"))
+    if done is None:
+        return redirect(url_for("gp.slot_request", request_id=request_id))
+    return redirect(url_for("gp.home") + "#today-bookings")
+
+
+def _typed_start() -> datetime:
+    try:
+        local = datetime.combine(datetime.strptime(request.form.get("day", ""), "%Y-%m-%d").date(),
+                                 datetime.strptime(request.form.get("time", ""), "%H:%M").time())
+    except ValueError:
+        raise Invalid("Indiquez le jour et l'heure du rendez-vous", fields={"start": ["expected a day and a time"]})
+    return paris_to_utc(local)

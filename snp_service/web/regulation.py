@@ -27,7 +27,8 @@ INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 def home(user):
     by = CANCELLED_BY_ROLE[user.role][0]
     return render_template("regulation/home.html", communes=search.area_communes(visible_cpts_ids(user)),
-                           canceller=(by, formatting.CANCELLER_LABELS[by]))
+                           canceller=(by, formatting.CANCELLER_LABELS[by]),
+                           professions=list(formatting.PROFESSION_LABELS.items()))
 
 
 @bp.get("/agenda")

@@ -21,6 +21,8 @@ class PractitionerSchema(Schema):
     practice_siret = Siret(allow_none=True)
     practice_finess = Finess(allow_none=True)
     sas_participation = fields.Boolean(load_default=False)
+    takes_requests = fields.Boolean(load_default=False, metadata={
+        "description": "receives the regulators' slot requests (\"Recevoir les demandes de créneau\")"})
 
 
 class PractitionerCreateSchema(PractitionerSchema):
@@ -56,6 +58,7 @@ class PractitionerSummarySchema(Schema):
     address = fields.String(allow_none=True)
     commune_insee = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+    profession = fields.String()
 
 
 class PractitionerWithCalendarSchema(PractitionerSchema):

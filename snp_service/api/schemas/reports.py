@@ -53,6 +53,11 @@ class SummarySchema(Schema):
     no_show_rate = fields.Float(allow_none=True)
     regulated_acts = fields.Integer()
     supplement_cents = fields.Integer()
+    requests_sent = fields.Integer(metadata={"description": "slot requests sent in the period"})
+    requests_accepted = fields.Integer()
+    requests_expired = fields.Integer()
+    median_minutes_to_accept = fields.Float(allow_none=True, metadata={
+        "description": "median minutes from a request to its acceptance; null when none was accepted"})
 
 
 class ReportSchema(Schema):

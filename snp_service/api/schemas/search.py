@@ -3,7 +3,7 @@ from functools import cache
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ...models import SlotMode
+from ...models import Profession, SlotMode
 from .common import Insee, Rpps, aware_datetime
 from .practitioners import PractitionerSummarySchema
 
@@ -18,6 +18,8 @@ class SearchQuerySchema(Schema):
     treating_rpps = Rpps()
     mode = fields.String(validate=validate.OneOf(SlotMode.values()))
     limit = fields.Integer(validate=validate.Range(min=1, max=100))
+    profession = fields.String(validate=validate.OneOf(Profession.values()),
+                               metadata={"description": "Only this profession; absent: every profession"})
 
     @validates_schema
     def both_coordinates(self, data, **kwargs):
@@ -53,6 +55,9 @@ class SearchAnswerSchema(Schema):
     """
 
     results = fields.List(fields.Nested(SearchResultSchema))
+    later = fields.List(fields.Nested(SearchResultSchema), metadata={
+        "description": "With fewer than 3 results: the next free slots after the window, earliest first, within "
+                       "the radius then beyond it up to 100 km (at most 5)"})
 
     def dump(self, obj, *, many=None):
         return _project(type(self), obj)

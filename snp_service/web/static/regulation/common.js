@@ -52,7 +52,11 @@ export function debounce(fn, ms) {
   return debounced;
 }
 
-export function doctorName(p) { return `Dr ${p.first_name} ${p.last_name}`; }
+export const PROFESSIONS = { gp: "Médecin généraliste", nurse: "Infirmier·e", physiotherapist: "Kinésithérapeute",
+                              pharmacist: "Pharmacien·ne", midwife: "Sage-femme" };
+// "Dr" only before a physician's name (models/practitioners.display_name says the same on the server).
+export function doctorName(p) { return `${!p.profession || p.profession === "gp" ? "Dr " : ""}${p.first_name} ${p.last_name}`; }
+export function professionLabel(p) { return PROFESSIONS[p.profession] || ""; }
 
 // The Paris wall-clock date and minute of an instant, whatever the browser's own time zone.
 const PARTS = new Intl.DateTimeFormat("en-CA", {

@@ -1,10 +1,12 @@
 // The regulator's console, one flow for one call: type the caller's details, Enter searches and puts
 // focus on the best slot, ↑ ↓ choose, Enter books, Escape goes back to the form. After a booking the
 // confirmation is read back, then the next caller starts from a blank screen.
-import { DAY_TIME, MODES, SHORT_DAY, TIME, api, debounce, doctorName, el, errorMessage, km, parisClock } from "./common.js";
+import { DAY_TIME, MODES, SHORT_DAY, TIME, api, debounce, doctorName, el, errorMessage, km, parisClock, professionLabel } from "./common.js";
 import { PatientForm } from "./patient_form.js";
+import { SlotRequests } from "./requests.js";
 
 const RESULT_LIMIT = 30;
+const FILTERS = ["window", "radius", "profession", "mode"];
 const formElement = document.getElementById("patient-form");
 const list = document.getElementById("results");
 const confirmation = document.getElementById("confirmation");
@@ -30,7 +32,7 @@ function criteria() {
 function criteriaKey() {
   const { commune, rpps } = criteria();
   return JSON.stringify([commune, rpps, state.moving && state.moving.id,
-                         ...["window", "radius", "mode"].map((id) => document.getElementById(id).value)]);
+                         ...FILTERS.map((id) => document.getElementById(id).value)]);
 }
 
 function searchUrl() {
@@ -44,6 +46,8 @@ function searchUrl() {
   }
   const mode = document.getElementById("mode").value;
   if (mode) params.set("mode", mode);
+  const profession = document.getElementById("profession").value;
+  if (profession) params.set("profession", profession);
   if (rpps) params.set("treating_rpps", rpps);
   params.set("limit", String(RESULT_LIMIT));
   return `/api/v1/slots/search?${params}`;
@@ -58,7 +62,7 @@ async function search({ focus = false } = {}) {
   if (sequence !== state.sequence) return;  // a newer search answers
   if (!ok) { state.focusPending = false; showResultsMessage(errorMessage(data)); return; }
   state.shownKey = key;
-  showResults(data.results);
+  showResults(data.results, data.later || []);
   if (state.focusPending) { state.focusPending = false; focusList(); }
 }
 
@@ -87,28 +91,48 @@ function phoneText(e164) {
   return /^\+33\d{9}$/.test(e164 || "") ? `0${e164.slice(3)}`.replace(/(\d{2})(?=\d)/g, "$1 ") : e164;
 }
 
-function showResults(results) {
-  state.results = results;
-  state.active = results.length ? 0 : -1;
-  list.replaceChildren(...results.map((r, i) => el("li", {
+function resultItem(r, i) {
+  return el("li", {
     role: "option", id: `result-${i}`, class: `result${r.is_treating_doctor ? " is-treating" : ""}`,
     onclick: () => { state.active = i; paint(); list.focus(); },
     ondblclick: () => { state.active = i; bookActive(); },
   },
   el("span", { class: "r-when" }, el("strong", {}, TIME.format(new Date(r.slot.start))), " ",
     el("span", { class: "r-day" }, dayWord(new Date(r.slot.start)))),
-  el("span", { class: "r-doctor" }, doctorName(r.practitioner)),
+  el("span", { class: "r-doctor" }, doctorName(r.practitioner),
+    r.practitioner.profession && r.practitioner.profession !== "gp"
+      ? el("span", { class: "r-profession" }, ` · ${professionLabel(r.practitioner)}`) : null),
   el("span", { class: "r-commune" }, communeNames[r.practitioner.commune_insee] || r.practitioner.commune_insee || ""),
   el("span", { class: "r-distance" }, r.distance_km === null ? "" : km(r.distance_km)),
   el("span", { class: "r-badges" },
     r.is_treating_doctor ? el("span", { class: "badge badge-treating" }, "Médecin traitant") : null,
-    r.slot.mode !== "office" ? el("span", { class: "badge" }, MODES[r.slot.mode]) : null))));
-  list.hidden = results.length === 0;
-  document.getElementById("results-help").hidden = results.length === 0;
-  document.getElementById("results-empty").hidden = results.length > 0;
-  document.getElementById("results-empty").textContent = "Aucun créneau libre pour ces critères : élargissez la période ou le rayon.";
-  document.getElementById("results-status").textContent = results.length
-    ? `${results.length} créneau${results.length > 1 ? "x" : ""} libre${results.length > 1 ? "s" : ""}.` : "Aucun créneau libre.";
+    r.slot.mode !== "office" ? el("span", { class: "badge" }, MODES[r.slot.mode]) : null));
+}
+
+// ``later``: the next free slots after the window (fewer than 3 in it), listed under their own heading in the
+// same list, so that the arrows and Enter reach them like the others.
+function showResults(results, later = []) {
+  const all = results.concat(later);
+  state.results = all;
+  state.active = all.length ? 0 : -1;
+  const items = results.map((r, i) => resultItem(r, i));
+  if (later.length) {
+    items.push(el("li", { role: "presentation", class: "results-later", id: "later-title" }, "Prochains créneaux disponibles"));
+    items.push(...later.map((r, i) => resultItem(r, results.length + i)));
+  }
+  list.replaceChildren(...items);
+  list.hidden = all.length === 0;
+  document.getElementById("results-help").hidden = all.length === 0;
+  const empty = document.getElementById("results-empty");
+  empty.hidden = results.length > 0;
+  empty.textContent = later.length
+    ? "Aucun créneau libre dans la période : voici les prochains créneaux disponibles."
+    : "Aucun créneau libre pour ces critères : élargissez la période ou le rayon.";
+  const plural = (n) => (n > 1 ? "x" : "");
+  document.getElementById("results-status").textContent = (results.length
+    ? `${results.length} créneau${plural(results.length)} libre${results.length > 1 ? "s" : ""}.` : "Aucun créneau libre.")
+    + (later.length ? ` ${later.length} prochain${later.length > 1 ? "s" : ""} créneau${plural(later.length)} plus tard.` : "");
+  document.getElementById("request-offer").hidden = results.length > 0;
   paint();
 }
 
@@ -124,6 +148,7 @@ function clearResults() {
   empty.hidden = false;
   empty.textContent = "Saisissez l'appel puis Entrée : les créneaux s'affichent ici, le médecin traitant d'abord.";
   document.getElementById("results-status").textContent = "";
+  document.getElementById("request-offer").hidden = true;
 }
 
 function paint() {
@@ -138,6 +163,8 @@ function paint() {
 }
 
 function focusList() {
+  const offer = document.getElementById("request-offer");
+  if (!state.results.length && !offer.hidden) { document.getElementById("request-slot").focus(); return; }
   if (!state.results.length) return;
   list.focus();
   paint();
@@ -176,7 +203,7 @@ formElement.addEventListener("focusin", (event) => {
   if (event.target.matches("input, select")) state.lastField = event.target;
 });
 formElement.addEventListener("input", () => { if (!confirmation.hidden) hideConfirmation(); clearMessages(); });
-for (const id of ["window", "radius", "mode"]) {
+for (const id of FILTERS) {
   const filter = document.getElementById(id);
   filter.addEventListener("change", () => liveSearch());
   filter.addEventListener("keydown", (event) => {
@@ -383,6 +410,37 @@ async function moveTo(result) {
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && state.moving && !cancelDialog.open) { event.preventDefault(); endMove(); }
 });
+
+// ---------------------------------------------------------------- slot requests (nothing fits)
+const slotRequests = new SlotRequests({
+  list: document.getElementById("slot-requests"), empty: document.getElementById("slot-requests-empty"),
+  message: document.getElementById("requests-message"),
+  onAccepted: (booking) => { loadBookings(); slotRequests.say(`Demande acceptée : rendez-vous confirmé le ${DAY_TIME.format(new Date(booking.slot.start))} avec ${doctorName(booking.practitioner)}.`); },
+});
+
+async function requestSlot() {
+  const body = patientForm.booking(0);
+  if (!body) return;  // errors shown next to the fields
+  delete body.slot_id;
+  const hours = Number(document.getElementById("window").value);
+  const now = new Date();
+  const request = { ...body, commune_insee: patientForm.commune(), radius_km: Number(document.getElementById("radius").value),
+                    profession: document.getElementById("profession").value || "gp",
+                    mode: document.getElementById("mode").value || "office",
+                    not_before: now.toISOString(), not_after: new Date(now.getTime() + hours * 3600 * 1000).toISOString() };
+  if (!request.commune_insee) { showResultsMessage("Indiquez la commune du patient : la demande part vers les professionnels proches."); return; }
+  const answer = await slotRequests.send(request);
+  if (answer.ok) {
+    patientForm.reset();
+    state.idempotency = {};
+    clearResults();
+    document.getElementById("requests-message").setAttribute("tabindex", "-1");
+    document.getElementById("requests-message").focus();
+  } else if (!(answer.status === 422 && patientForm.showServerError(answer.data))) {
+    showResultsMessage(errorMessage(answer.data));
+  }
+}
+document.getElementById("request-slot").addEventListener("click", requestSlot);
 
 clearResults();
 loadBookings();

@@ -2,9 +2,11 @@
 // of the area grouped by commune. Arrows move between cells, Enter on a free cell opens the patient
 // form to book it. The grid polls a small JSON document (answered 304 while nothing changed), so the
 // other regulators' bookings appear within a few seconds.
-import { DAY_TIME, LONG_DAY, MODES, TIME, api, el, errorMessage, parisClock } from "./common.js";
+import { DAY_TIME, LONG_DAY, MODES, PROFESSIONS, TIME, api, doctorName, el, errorMessage, parisClock } from "./common.js";
 import { PatientForm } from "./patient_form.js";
 
+// A column's profession in a few letters, under the name.
+const PROFESSION_SHORT = { gp: "MG", nurse: "IDE", physiotherapist: "MK", pharmacist: "Pharm.", midwife: "SF" };
 const root = document.getElementById("agenda");
 const table = document.getElementById("planning");
 const scroller = document.getElementById("grid-scroll");
@@ -89,8 +91,11 @@ function render() {
     el("tr", { class: "communes" }, el("th", { class: "corner", rowspan: "2", scope: "col" }, "Heure"),
       ...data.communes.map((c) => el("th", { scope: "colgroup", colspan: String(c.practitioners.length), title: c.name },
         el("span", { class: "clip" }, c.name)))),
-    el("tr", { class: "names" }, ...cols.map((p) => el("th", { scope: "col", title: `${p.name}, ${p.commune}` },
-      el("span", { class: "vname", "aria-hidden": "true" }, p.short_name), el("span", { class: "sr-only" }, p.name)))));
+    el("tr", { class: "names" }, ...cols.map((p) => el("th", { scope: "col", title: `${p.name}, ${PROFESSIONS[p.profession] || ""}, ${p.commune}`,
+                                                         "data-profession": p.profession },
+      el("span", { class: "vname", "aria-hidden": "true" }, p.short_name),
+      el("span", { class: "vprofession", "aria-hidden": "true" }, PROFESSION_SHORT[p.profession] || ""),
+      el("span", { class: "sr-only" }, `${p.name}, ${PROFESSIONS[p.profession] || ""}`)))));
   const byColumnDay = new Map();
   for (const slot of data.slots) {
     const key = `${slot.practitioner_id} ${slot.day}`;
@@ -340,7 +345,7 @@ formElement.addEventListener("submit", async (event) => {
     const who = answer.data.patient ? ` pour ${answer.data.patient.first_name} ${answer.data.patient.last_name}` : "";
     patientForm.reset();
     dialog.close();
-    say(`Rendez-vous confirmé${who} : ${DAY_TIME.format(new Date(answer.data.slot.start))} avec Dr ${p.first_name} ${p.last_name}, ${p.address || ""}.`, "success");
+    say(`Rendez-vous confirmé${who} : ${DAY_TIME.format(new Date(answer.data.slot.start))} avec ${doctorName(p)}, ${p.address || ""}.`, "success");
     state.etag = null;
     load();
   } else if (answer.status === 409) {
