@@ -164,3 +164,35 @@ def test_masked_number_keeps_only_country_first_and_last_digits():
     assert messages.mask_phone("+33612345678") == "+33 6 •• •• •• 78"
     assert messages.mask_phone("0612345678") == "+33 6 •• •• •• 78"
     assert messages.mask_phone(None) == "—"
+
+
+def test_a_cancel_after_a_silent_move_tells_the_patient_who_had_the_first_sms(world, gp):
+    """The patient was texted about the first booking; a move without SMS, then a cancel: the patient hears of it."""
+    from snp_service.bookings import booking as bookings
+
+    regulator = world.user("regulator", gp.cpts[0])
+    first = world.slot(gp, start=START)
+    told = book(first)
+    told.cpts_id = gp.cpts[0].id
+    db.session.commit()
+    moved = bookings.move(regulator, told.id, world.slot(gp, start=START + timedelta(hours=1)).id, notify_patient=False)
+    assert [m.kind for m in outbox() if m.recipient == "patient"] == ["patient_confirmation"]
+
+    bookings.cancel(regulator, moved.id)
+
+    cancel, = [m for m in outbox() if m.kind == "patient_cancellation"]
+    assert (cancel.booking_id, cancel.to_phone) == (moved.id, "+33612345678")
+    assert cancel.body.startswith("Votre RDV du lun. 15/07 à 15h30 avec Dr Alex Martin est annulé.")
+
+
+def test_a_cancel_after_a_silent_move_of_a_silent_booking_texts_nobody(world, gp):
+    from snp_service.bookings import booking as bookings
+
+    regulator = world.user("regulator", gp.cpts[0])
+    silent = book(world.slot(gp, start=START), notify_patient=False)
+    silent.cpts_id = gp.cpts[0].id
+    db.session.commit()
+    moved = bookings.move(regulator, silent.id, world.slot(gp, start=START + timedelta(hours=1)).id, notify_patient=False)
+    bookings.cancel(regulator, moved.id)
+
+    assert [m for m in outbox() if m.recipient == "patient"] == []

@@ -281,7 +281,8 @@ def _rebooked(actor: User, old: Booking, target: Slot) -> Booking:
     patient: Patient | None = old.patient
     new = Booking(slot=target, cpts_id=old.cpts_id, patient=patient, booked_by_id=actor.id, channel=old.channel,
                   reason=old.reason, has_treating_doctor=old.has_treating_doctor,
-                  by_treating_doctor=bool(patient and patient.treating_rpps == target.practitioner.rpps))
+                  by_treating_doctor=bool(patient and patient.treating_rpps == target.practitioner.rpps),
+                  replaces_booking_id=old.id, first_booked_at=old.first_booked_at or old.created_at)
     db.session.add(new)
     db.session.flush()
     return new

@@ -42,9 +42,13 @@ def enqueue(kind: str, recipient: str, booking: Booking, to_phone: str, body: st
 
 
 def patient_was_notified(booking: Booking) -> bool:
-    """Whether the patient got an SMS about this booking (so a later change deserves one too)."""
+    """Whether the patient got an SMS about this booking or any it replaced (so a later change deserves one too):
+    after a move made without SMS, the patient still holds the first booking's confirmation."""
+    chain = select(Booking.id, Booking.replaces_booking_id).where(Booking.id == booking.id).cte(recursive=True)
+    chain = chain.union_all(select(Booking.id, Booking.replaces_booking_id)
+                            .join(chain, Booking.id == chain.c.replaces_booking_id))
     return db.session.scalar(select(exists().where(
-        OutboxMessage.booking_id == booking.id, OutboxMessage.recipient == "patient"))) or False
+        OutboxMessage.booking_id.in_(select(chain.c.id)), OutboxMessage.recipient == "patient"))) or False
 
 
 def status_callback_url(message_id: int) -> str:
