@@ -45,6 +45,11 @@ class Config:
     # higher: a 116 117 centre signs in many regulators from one address.
     RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
     RATELIMIT_LOGIN_PER_ADDRESS = "100 per 15 minutes"
+    # The patient's own link (/r/<secret>, no sign-in): requests per client address, wrong secrets included. A
+    # patient needs a handful; a guesser of 128-bit secrets gets nowhere either way. Counted per process
+    # (snp_service/core/rate_limit.py) unless RATELIMIT_STORAGE_URI names a shared store.
+    RATELIMIT_PATIENT_LINK_PER_ADDRESS = "30 per 10 minutes"
+    RATELIMIT_STORAGE_URI = "memory://"
     # A browser or API client that signed in to an account holds a signed device token for it this long
     # (OWASP's device cookies, snp_service/accounts/known_devices.py): its failures count against it alone, so
     # someone hammering the account's e-mail locks unknown devices only. Renewed at each sign-in.

@@ -16,6 +16,8 @@ import pytest
 
 from snp_service import create_app
 from snp_service.accounts import setup_links
+from snp_service.bookings import patient_link
+from snp_service.core.database import write_transaction
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
 from snp_service.models import Season
@@ -211,7 +213,9 @@ def everyone(app):
         cpts = world.cpts(regulation_area="Vendée")
         gp = world.gp(cpts)
         slot = world.slot(gp.practitioner)
-        world.booking(slot)
+        booking = world.booking(slot)
+        with write_transaction():
+            patient_url = patient_link.issue(booking)
         users = {role: world.user(role, cpts) for role in ("admin", "coordinator", "regulator")} | {"gp": gp}
         users["admin"].cpts.append(world.cpts())  # two CPTS: the CPTS list is a page, not a redirect
         db.session.commit()
@@ -225,7 +229,8 @@ def everyone(app):
             world.sign_in_page(clients[role], user)
         ids = {"cpts_id": cpts.id, "season_id": season.id, "practitioner_id": gp.practitioner_id,
                "slot_id": slot.id, "user_id": users["regulator"].id, "account_id": users["regulator"].id,
-               "secret": setup_links.issue_setup_link(users["admin"], users["regulator"].id)[0]}
+               "secret": setup_links.issue_setup_link(users["admin"], users["regulator"].id)[0],
+               "token": patient_url.rsplit("/", 1)[1]}
         db.session.remove()
     return {"clients": clients | {"anonymous": app.test_client()}, "ids": ids, "season": season,
             "other_season": other}

@@ -227,6 +227,14 @@ def cancel(actor: User, booking_id: int, by: str | None = None, reason: str | No
     return booking
 
 
+def cancel_for_patient_link(actor: str, booking: Booking) -> None:
+    """The patient cancels through their own link (``patient_link``), inside its transaction: recorded as the
+    patient's, the practitioner and the SAS told as for any cancel; the patient, who did it, is not texted."""
+    _cancel(actor, booking, CancelledBy.PATIENT, None)
+    events.to_practitioner("gp_cancellation", booking)
+    sas_outbox.enqueue(booking, "cancelled")
+
+
 def _cancelled_by(actor: User, by: str | None) -> str:
     allowed = CANCELLED_BY_ROLE[actor.role]
     if by is None:

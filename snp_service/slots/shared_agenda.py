@@ -75,7 +75,7 @@ def _slot_rows(scope: set[int] | None, practitioner_ids: list[int], start: datet
     of_booking = Patient.id == Booking.patient_id
     statement = (
         select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status,
-               Patient.first_name, Patient.last_name)
+               Patient.first_name, Patient.last_name, Booking.confirmed_at)
         .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
         .outerjoin(Patient, of_booking if in_scope is None else and_(of_booking, in_scope))
         .where(Slot.practitioner_id.in_(practitioner_ids), Slot.start_at >= start, Slot.start_at < end)
@@ -96,6 +96,8 @@ def _grid_slot(row) -> dict:
         # What a regulator may still book: free and not started (the expiry job may not have run yet).
         "bookable": row.status == SlotStatus.FREE and row.start_at > utcnow(),
         "initials": _initials(row.first_name, row.last_name) if row.status == SlotStatus.BOOKED else None,
+        # The patient confirmed from their own link (``bookings.patient_link``): a no-show is less likely.
+        "confirmed": row.status == SlotStatus.BOOKED and row.confirmed_at is not None,
     }
 
 

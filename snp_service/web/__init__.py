@@ -37,11 +37,11 @@ _SETUP_HEADERS = {"Referrer-Policy": "strict-origin", "Cache-Control": "no-store
 
 
 def register_pages(app: Flask) -> None:
-    from . import coordination, cpts_record, gp, messages, regulation
+    from . import coordination, cpts_record, gp, messages, patient_link, regulation
 
     formatting.register(app)
     app.register_blueprint(pages)
-    for module in (gp, regulation, coordination, messages, cpts_record):
+    for module in (gp, regulation, coordination, messages, cpts_record, patient_link):
         app.register_blueprint(module.bp)
 
 

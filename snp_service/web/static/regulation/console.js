@@ -295,7 +295,8 @@ async function loadBookings() {
     el("td", {}, dayLabel(b.slot.start)),
     el("td", {}, doctorName(b.practitioner)),
     el("td", { class: "wrap" }, b.patient ? `${b.patient.last_name} ${b.patient.first_name}` : "—"),
-    el("td", {}, el("span", { class: "badge status-booked" }, "réservé")),
+    el("td", {}, b.confirmed_at ? el("span", { class: "badge status-confirmed" }, "confirmé")
+      : el("span", { class: "badge status-booked" }, "réservé")),
     el("td", { class: "actions" },
       el("button", { type: "button", class: "small", onclick: () => startMove(b.id),
                      "aria-label": `Déplacer le rendez-vous de ${TIME.format(new Date(b.slot.start))}` }, "Déplacer"),

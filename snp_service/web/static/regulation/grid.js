@@ -181,12 +181,13 @@ function slotCell(slots, row, col, span) {
   const when = `${TIME.format(new Date(slot.start))} à ${TIME.format(new Date(slot.end))}`;
   const mode = slot.mode !== "office" ? `, ${MODES[slot.mode]}` : "";
   const visible = { free: "libre", booked: slot.initials || "réservé", withdrawn: "retiré", past: "passé" }[kind];
-  const spoken = kind === "booked" ? `réservé${slot.initials ? ` (${slot.initials})` : ""}` : kind === "past" ? "passé" : STATUS_TEXT[slot.status];
+  const confirmed = kind === "booked" && slot.confirmed ? ", confirmé" : "";
+  const spoken = kind === "booked" ? `réservé${slot.initials ? ` (${slot.initials})` : ""}${confirmed}` : kind === "past" ? "passé" : STATUS_TEXT[slot.status];
   const action = kind === "free" ? ", Entrée pour réserver" : "";
   return el("td", {
     role: "gridcell", class: `slot slot-${kind}${span > 1 ? " tall" : ""}`, tabindex: "-1", rowspan: span > 1 ? String(span) : null,
-    "data-row": String(row), "data-col": String(col), "data-slot": String(slot.id), title: `${visible} ${when}${mode}`,
-  }, el("span", { class: "cell-text", "aria-hidden": "true" }, visible, slot.mode !== "office" ? el("span", { class: "mode" }, slot.mode === "teleconsultation" ? " T" : " V") : null),
+    "data-row": String(row), "data-col": String(col), "data-slot": String(slot.id), title: `${visible}${confirmed} ${when}${mode}`,
+  }, el("span", { class: "cell-text", "aria-hidden": "true" }, visible, confirmed ? el("span", { class: "confirmed-mark" }, " ✓ confirmé") : null, slot.mode !== "office" ? el("span", { class: "mode" }, slot.mode === "teleconsultation" ? " T" : " V") : null),
      el("span", { class: "sr-only" }, `${spoken} de ${when}${mode}${action}`));
 }
 
