@@ -52,7 +52,8 @@ SAS_PUSH_STATUS_LABELS = {"pending": "En attente", "sending": "Envoi en cours", 
 # How each report figure and indicator reads (``figure``'s kinds; ``channels`` for a distribution): rates are
 # fractions in the data, percentages on screen; money is in cents.
 FIGURE_KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
-                "avg_offered_per_day": "decimal", "supplement_cents": "cents", "bookings_by_channel": "channels"}
+                "avg_offered_per_day": "decimal", "supplement_cents": "cents", "bookings_by_channel": "channels",
+                "confirmed_share": "rate", "no_show_rate_confirmed": "rate", "no_show_rate_unconfirmed": "rate"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 # Why an act earns no supplement (supplements.evaluate's codes); {cap} and {delay} come from the rules in force.
 EXCLUSION_LABELS = {

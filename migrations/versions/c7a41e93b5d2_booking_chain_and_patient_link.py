@@ -3,7 +3,9 @@
 Issue 24. ``booking.replaces_booking_id`` links a moved booking to the one it replaces and
 ``booking.first_booked_at`` keeps when the chain's first booking was made (the supplement's 48-hour rule
 counts from then); ``booking.confirmed_at`` is the patient's confirmation from their link;
-``patient_link`` holds the SHA-256 of each link's secret. Plain ADD COLUMNs: the booking table is never
+``patient_link`` holds the SHA-256 of each link's secret. The indicators gain the patients' own figures
+(``patient_cancellations``, ``confirmed_share``, ``no_show_rate_confirmed``, ``no_show_rate_unconfirmed``):
+``indicator_value``'s check of known codes is widened (a small table, rebuilt on SQLite). Plain ADD COLUMNs: the booking table is never
 rebuilt, and the rows of earlier versions read as first bookings. Bookings are never deleted, so the
 chain's foreign key needs no ON DELETE.
 
@@ -23,7 +25,19 @@ branch_labels = None
 depends_on = None
 
 
+OLD_CODES = ('participating_practitioners', 'offered_slots', 'avg_offered_per_day', 'fill_rate', 'bookings_by_channel',
+             'share_without_treating_doctor', 'no_show_rate', 'regulated_acts', 'supplement_cents')
+NEW_CODES = OLD_CODES + ('patient_cancellations', 'confirmed_share', 'no_show_rate_confirmed', 'no_show_rate_unconfirmed')
+
+
+def _indicator_codes(codes):
+    with op.batch_alter_table('indicator_value', schema=None, recreate='auto') as batch_op:
+        batch_op.drop_constraint(op.f('ck_indicator_value_code_known'), type_='check')
+        batch_op.create_check_constraint('code_known', f"code IN {codes}")
+
+
 def upgrade():
+    _indicator_codes(NEW_CODES)
     if op.get_bind().dialect.name == "sqlite":
         # SQLite takes the foreign key only inline (Alembic would rebuild the table for it).
         op.execute("ALTER TABLE booking ADD COLUMN replaces_booking_id INTEGER "
@@ -49,6 +63,8 @@ def upgrade():
 
 
 def downgrade():
+    op.execute(f"DELETE FROM indicator_value WHERE code NOT IN {OLD_CODES}")
+    _indicator_codes(OLD_CODES)
     op.drop_index(op.f('ix_patient_link_booking_id'), table_name='patient_link')
     op.drop_table('patient_link')
     with op.batch_alter_table('booking', schema=None) as batch_op:

@@ -21,6 +21,10 @@ INDICATORS = (
     ("no_show_rate", "Taux de rendez-vous non honorés"),
     ("regulated_acts", "Actes régulés"),
     ("supplement_cents", "Majorations SNP"),
+    ("patient_cancellations", "Annulations par le patient"),
+    ("confirmed_share", "Part des rendez-vous confirmés par le patient"),
+    ("no_show_rate_confirmed", "Taux de non honorés, rendez-vous confirmés"),
+    ("no_show_rate_unconfirmed", "Taux de non honorés, rendez-vous non confirmés"),
 )
 INDICATOR_CODES = tuple(code for code, _label in INDICATORS)
 

@@ -33,6 +33,10 @@ _SUMMARY_KEYS = {
     "no_show_rate": "no_show_rate",
     "regulated_acts": "regulated_acts",
     "supplement_cents": "supplement_cents",
+    "patient_cancellations": "patient_cancellations",
+    "confirmed_share": "confirmed_share",
+    "no_show_rate_confirmed": "no_show_rate_confirmed",
+    "no_show_rate_unconfirmed": "no_show_rate_unconfirmed",
 }
 PERIOD_HELP = "expected YYYY-MM, YYYY-Qn, YYYY or season:<id>"
 

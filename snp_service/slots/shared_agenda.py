@@ -11,7 +11,8 @@ caller's area (optionally one commune or one practitioner). Booked slots carry t
 patient's initials only: enough for two regulators to recognise a booking on a shared
 screen, too little to identify anybody; and only for a booking made for a CPTS of the
 grid's scope (``policy.bookings_of``): another CPTS's booking on a shared practitioner
-shows as booked, nothing more.
+shows as booked, nothing more. Such an in-scope booking also carries its id, which the page
+opens (``/api/v1/bookings/<id>``, checked again there) to cancel or move it.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from math import gcd
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, select
 
 from ..core.extensions import db
 from ..core.timeutil import paris_day_bounds, to_paris, utcnow
@@ -75,7 +76,8 @@ def _slot_rows(scope: set[int] | None, practitioner_ids: list[int], start: datet
     of_booking = Patient.id == Booking.patient_id
     statement = (
         select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status,
-               Patient.first_name, Patient.last_name, Booking.confirmed_at)
+               Patient.first_name, Patient.last_name, Booking.confirmed_at,
+               (Booking.id if in_scope is None else case((in_scope, Booking.id), else_=None)).label("booking_id"))
         .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
         .outerjoin(Patient, of_booking if in_scope is None else and_(of_booking, in_scope))
         .where(Slot.practitioner_id.in_(practitioner_ids), Slot.start_at >= start, Slot.start_at < end)
@@ -98,6 +100,8 @@ def _grid_slot(row) -> dict:
         "initials": _initials(row.first_name, row.last_name) if row.status == SlotStatus.BOOKED else None,
         # The patient confirmed from their own link (``bookings.patient_link``): a no-show is less likely.
         "confirmed": row.status == SlotStatus.BOOKED and row.confirmed_at is not None,
+        # The booking a regulator may open from the cell (cancel, move): only one made for the grid's scope.
+        "booking_id": row.booking_id if row.status == SlotStatus.BOOKED else None,
     }
 
 

@@ -36,8 +36,10 @@ def agenda(user):
     first_day, days = _agenda_period()
     practitioner_id = _practitioner_filter()
     practitioner = get_practitioner(user, practitioner_id) if practitioner_id else None
+    by = CANCELLED_BY_ROLE[user.role][0]
     return render_template("regulation/agenda.html", communes=search.area_communes(visible_cpts_ids(user)),
                            day=first_day.isoformat(), days=days, practitioner=practitioner,
+                           canceller=(by, formatting.CANCELLER_LABELS[by]),
                            channel=Channel.SAS if request.args.get("origin") else Channel.NUMBER_116117)
 
 

@@ -53,6 +53,11 @@ class SummarySchema(Schema):
     no_show_rate = fields.Float(allow_none=True)
     regulated_acts = fields.Integer()
     supplement_cents = fields.Integer()
+    # Issue 24: bookings cancelled by the patient, share confirmed from the patient's link, no-shows of each.
+    patient_cancellations = fields.Integer()
+    confirmed_share = fields.Float(allow_none=True)
+    no_show_rate_confirmed = fields.Float(allow_none=True)
+    no_show_rate_unconfirmed = fields.Float(allow_none=True)
 
 
 class ReportSchema(Schema):

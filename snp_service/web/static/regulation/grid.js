@@ -23,6 +23,8 @@ const state = {
   cells: [],        // cells[row][col]: the cell element covering that position (rowspans included)
   rowMinutes: [],   // rowMinutes[row]: {day, minute} of each time row, across the days shown
   cursor: { row: 0, col: 0 }, slots: new Map(), booking: null, returnTo: null, loaded: false,
+  opened: null,     // the booking open in the booking dialog
+  moving: null,     // the booking being moved: Enter on a free cell moves it there
 };
 const patientForm = new PatientForm(formElement);
 
@@ -183,7 +185,7 @@ function slotCell(slots, row, col, span) {
   const visible = { free: "libre", booked: slot.initials || "réservé", withdrawn: "retiré", past: "passé" }[kind];
   const confirmed = kind === "booked" && slot.confirmed ? ", confirmé" : "";
   const spoken = kind === "booked" ? `réservé${slot.initials ? ` (${slot.initials})` : ""}${confirmed}` : kind === "past" ? "passé" : STATUS_TEXT[slot.status];
-  const action = kind === "free" ? ", Entrée pour réserver" : "";
+  const action = kind === "free" ? ", Entrée pour réserver" : kind === "booked" && slot.booking_id ? ", Entrée pour annuler ou déplacer" : "";
   return el("td", {
     role: "gridcell", class: `slot slot-${kind}${span > 1 ? " tall" : ""}`, tabindex: "-1", rowspan: span > 1 ? String(span) : null,
     "data-row": String(row), "data-col": String(col), "data-slot": String(slot.id), title: `${visible}${confirmed} ${when}${mode}`,
@@ -304,12 +306,14 @@ table.addEventListener("click", (event) => {
   const td = event.target.closest("td");
   if (!td) return;
   setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
-  if (td.classList.contains("slot-free")) openBooking(td);
+  if (td.classList.contains("slot-free") || td.classList.contains("slot-booked")) openBooking(td);
 });
 
 // ---------------------------------------------------------------- booking from the grid
 function openBooking(td) {
   const slot = td.dataset.slot && state.slots.get(Number(td.dataset.slot));
+  if (slot && slot.bookable && state.moving) { moveTo(slot); return; }
+  if (slot && slot.status === "booked" && slot.booking_id && !state.moving) { openBooked(slot); return; }
   if (!slot || !slot.bookable) {
     say(slot ? `Ce créneau est ${STATUS_TEXT[slot.status] || "indisponible"} : choisissez un créneau libre.` : "Aucun créneau ici : choisissez un créneau libre.");
     return;
@@ -372,6 +376,83 @@ function say(text, kind = "info") {
   box.className = `flash ${kind === "success" ? "flash-success" : ""}`;
   box.hidden = false;
 }
+
+// ---------------------------------------------------------------- a booked cell: cancel or move it
+// Enter on a booking of the grid's scope opens it (Déplacer has the focus: Entrée, Entrée starts a move; the
+// cancel buttons name who asks). After a cancel or a move the focus is back on the cell, never the page's body.
+const bookingDialog = document.getElementById("booking-dialog");
+
+async function openBooked(slot) {
+  const { ok, data } = await api("GET", `/api/v1/bookings/${slot.booking_id}`);
+  if (!ok) { say(errorMessage(data, "Ce rendez-vous n'a pas pu être ouvert.")); return; }
+  state.opened = data;
+  state.returnTo = slot.id;
+  const p = data.practitioner;
+  const who = data.patient ? `${data.patient.first_name} ${data.patient.last_name}, ` : "";
+  document.getElementById("booking-title").textContent = data.confirmed_at ? "Rendez-vous (confirmé par le patient)" : "Rendez-vous";
+  document.getElementById("booking-summary").textContent =
+    `${who}${DAY_TIME.format(new Date(data.slot.start))} avec Dr ${p.first_name} ${p.last_name}.`;
+  bookingDialog.showModal();
+  bookingDialog.querySelector('[data-action="move"]').focus();
+}
+
+bookingDialog.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button || !state.opened) return;
+  const booking = state.opened;
+  if (button.dataset.action === "back") { bookingDialog.close(); return; }
+  if (button.dataset.action === "move") {
+    state.moving = booking;
+    bookingDialog.close();
+    const banner = document.getElementById("move-banner");
+    banner.textContent = `Déplacement du rendez-vous du ${DAY_TIME.format(new Date(booking.slot.start))} : Entrée sur un créneau libre ; Échap pour abandonner.`;
+    banner.hidden = false;
+    return;
+  }
+  const answer = await api("POST", `/api/v1/bookings/${booking.id}/cancel`, { by: button.dataset.by, reason: null });
+  bookingDialog.close();
+  if (answer.ok) say(`Rendez-vous du ${DAY_TIME.format(new Date(booking.slot.start))} annulé. Le créneau est de nouveau libre.`, "success");
+  else say(errorMessage(answer.data, "L'annulation n'a pas abouti."));
+  state.etag = null;
+  await load();
+  const td = findCellOfSlot(booking.slot.id);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+});
+bookingDialog.addEventListener("close", () => {
+  state.opened = null;
+  const td = state.returnTo && findCellOfSlot(state.returnTo);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+});
+
+async function moveTo(slot) {
+  const moving = state.moving;
+  const answer = await api("POST", `/api/v1/bookings/${moving.id}/move`, { slot_id: slot.id });
+  endMove();
+  if (answer.ok) {
+    say(`Rendez-vous déplacé au ${DAY_TIME.format(new Date(answer.data.slot.start))}.`, "success");
+  } else {
+    say(errorMessage(answer.data, "Le déplacement n'a pas abouti."));
+  }
+  state.etag = null;
+  await load();
+  const td = findCellOfSlot(answer.ok ? answer.data.slot.id : moving.slot.id);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+}
+
+function endMove() {
+  state.moving = null;
+  document.getElementById("move-banner").hidden = true;
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !state.moving || dialog.open || bookingDialog.open) return;
+  event.preventDefault();
+  const from = state.moving.slot.id;
+  endMove();
+  say("Déplacement abandonné.");
+  const td = findCellOfSlot(from);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+});
 
 // ---------------------------------------------------------------- filters
 function shiftDay(days) {

@@ -1,0 +1,212 @@
+"""A booking's whole life in the browser (issue 24): the console's bookings of any day and the grid's booked
+cells, keyboard only for the regulator; the patient's own link at 390 px. Keystrokes are counted and printed."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from snp_service.bookings import booking as bookings
+from snp_service.core.extensions import db
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
+from snp_service.models import Booking, OutboxMessage, Slot
+
+from ..factories import PASSWORD, World
+from .conftest import PHONE, assert_no_horizontal_scroll, axe_violations, login, screenshot
+
+pytestmark = pytest.mark.browser
+
+COMMUNES = (("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),)
+LINK = re.compile(r"http://127\.0\.0\.1:5000(/r/[A-Za-z0-9_-]+)")
+
+
+@pytest.fixture
+def area(world):
+    cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
+    martin = world.practitioner(cpts, first_name="Marc", last_name="Martin")
+    martin.phone, martin.address = "+33698765432", "12 rue du Port, Saint-Gilles"
+    bernard = world.practitioner(cpts, first_name="Claire", last_name="Bernard")
+    db.session.commit()
+    return {"cpts": cpts, "martin": martin, "bernard": bernard,
+            "regulators": [world.user("regulator", cpts), world.user("regulator", cpts)]}
+
+
+def _at(day, hour, minute=0):
+    return datetime.combine(day, time(hour, minute), PARIS)
+
+
+def _book(area, slot, first_name="Jeanne", last_name="Durand", notify=True) -> Booking:
+    booked, _ = bookings.book(area["regulators"][0], {
+        "slot_id": slot.id, "channel": "116117", "reason": None, "notify_patient": notify,
+        "patient": {"first_name": first_name, "last_name": last_name, "birth_date": datetime(1950, 4, 2).date(),
+                    "phone": "06 12 34 56 78", "commune_insee": "85222", "has_treating_doctor": "no",
+                    "treating_rpps": None}})
+    return booked
+
+
+def _presses(page, keys: list[str]) -> int:
+    for key in keys:
+        page.keyboard.press(key)
+    return len(keys)
+
+
+def test_the_regulator_cancels_a_booking_of_the_day_after_tomorrow_from_the_console(app, area, live_server,
+                                                                                    small_desktop_page):
+    day = paris_today() + timedelta(days=2)
+    first = _book(area, World().slot(area["martin"], _at(day, 10)), "Jeanne", "Durand")
+    second = _book(area, World().slot(area["bernard"], _at(day, 11)), "Paul", "Morel")
+    page = small_desktop_page
+    login(page, live_server, area["regulators"][0].email, PASSWORD)
+    page.goto(f"{live_server}/regulation")
+    page.wait_for_selector("#bookings-empty:not([hidden]), #bookings tr")
+
+    # Keyboard only: to the day's "next" button, twice Enter: the day after tomorrow.
+    tabs = 0
+    while not page.evaluate("document.activeElement.id === 'bookings-next'") and tabs < 60:
+        page.keyboard.press("Tab")
+        tabs += 1
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f'tr[data-booking="{first.id}"]')
+    assert page.input_value("#bookings-day") == day.isoformat()
+    assert axe_violations(page) == []
+    # To the first row (the filter, then the list), then A: the cancel dialog.
+    to_row = 0
+    while not page.evaluate("document.activeElement.matches('tr[data-booking]')") and to_row < 10:
+        page.keyboard.press("Tab")
+        to_row += 1
+    assert page.evaluate("document.activeElement.dataset.booking") == str(first.id)
+    row_to_dialog = _presses(page, ["a"])
+    dialog = page.wait_for_selector("#cancel-dialog[open]")
+    assert "Jeanne Durand" in dialog.inner_text()
+    assert axe_violations(page) == []
+    # "Le patient" is two Shift+Tab from "Retour".
+    _presses(page, ["Shift+Tab", "Shift+Tab", "Enter"])
+    page.wait_for_selector(f'tr[data-booking="{first.id}"]', state="detached")
+    # Focus on the next row, never the page's body.
+    page.wait_for_function("() => document.activeElement.matches('tr[data-booking]')")
+    assert page.evaluate("document.activeElement.dataset.booking") == str(second.id)
+    screenshot(page, "booking-life-console-day-after-tomorrow-1366")
+    with app.app_context():
+        cancelled = db.session.get(Booking, first.id)
+        assert (cancelled.status, cancelled.cancelled_by) == ("cancelled", "patient")
+    print(f"\nKEYSTROKES console: Tab x{tabs} to 'Jour suivant', Enter x2 to the day after tomorrow, "
+          f"Tab x{to_row} to the first row; row -> cancel dialog: {row_to_dialog} (A)")
+
+    # The filter: by phone, over 14 days, minimal display.
+    page.fill("#bookings-filter", "78")
+    page.fill("#bookings-filter", "5678")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#bookings tr[data-booking]')].length === 1 && "
+        "document.querySelector('#bookings').innerText.includes('Morel P.')")
+    assert "Paul" not in page.inner_text("#bookings")
+
+
+def test_the_regulator_moves_a_booking_from_the_grid_by_keyboard(app, area, live_server, small_desktop_page):
+    day = paris_today() + timedelta(days=2)
+    booked_slot = World().slot(area["martin"], _at(day, 10))
+    target = World().slot(area["martin"], _at(day, 10, 30))
+    booking = _book(area, booked_slot)
+    page = small_desktop_page
+    login(page, live_server, area["regulators"][0].email, PASSWORD)
+    page.goto(f"{live_server}/regulation/agenda?day={day.isoformat()}")
+    page.wait_for_selector("#planning td.slot")
+    page.focus(f'td[data-slot="{booked_slot.id}"]')  # the cursor on the booked cell (reached by arrows in use)
+    cell_to_move = _presses(page, ["Enter"])
+    dialog = page.wait_for_selector("#booking-dialog[open]")
+    assert "Jeanne Durand" in dialog.inner_text()
+    assert page.evaluate("document.activeElement.dataset.action") == "move"
+    assert axe_violations(page) == []
+    screenshot(page, "booking-life-grid-booking-dialog-1366")
+    cell_to_move += _presses(page, ["Enter"])
+    page.wait_for_selector("#move-banner:not([hidden])")
+    # Down to the 10:30 slot (rows of 15 minutes: two rows), then Enter moves it there.
+    arrows = 0
+    while page.evaluate("document.activeElement.dataset.slot") != str(target.id) and arrows < 6:
+        page.keyboard.press("ArrowDown")
+        arrows += 1
+    _presses(page, ["Enter"])
+    page.wait_for_selector("#move-banner", state="hidden")
+    page.wait_for_function(f"() => document.activeElement.dataset && document.activeElement.dataset.slot === '{target.id}'")
+    with app.app_context():
+        moved = db.session.scalar(select(Booking).where(Booking.status == "booked"))
+        assert moved.slot_id == target.id and moved.replaces_booking_id == booking.id
+    print(f"\nKEYSTROKES grid: booked cell -> move mode: {cell_to_move} (Enter, Enter); "
+          f"then ArrowDown x{arrows} and Enter on the new slot")
+
+
+def _patient_link(app, booking_id: int) -> str:
+    with app.app_context():
+        bodies = db.session.scalars(select(OutboxMessage.body).where(
+            OutboxMessage.booking_id == booking_id, OutboxMessage.recipient == "patient")).all()
+    return next(LINK.search(b).group(1) for b in bodies if b and LINK.search(b))
+
+
+def test_the_patients_link_at_390_cancels_and_another_regulators_grid_sees_it_free(app, area, live_server, chromium):
+    day = paris_today() + timedelta(days=1)
+    slot = World().slot(area["martin"], _at(day, 9))
+    booking = _book(area, slot)
+    path = _patient_link(app, booking.id)
+    regulator = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR", timezone_id="Europe/Paris")
+    patient = chromium.new_context(viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris", is_mobile=True,
+                                   has_touch=True)
+    try:
+        grid = regulator.new_page()
+        login(grid, live_server, area["regulators"][1].email, PASSWORD)
+        grid.goto(f"{live_server}/regulation/agenda?day={day.isoformat()}")
+        grid.wait_for_selector(f'td[data-slot="{slot.id}"].slot-booked')
+
+        phone = patient.new_page()
+        phone.goto(f"{live_server}{path}")
+        assert "Votre rendez-vous" in phone.inner_text("h1") and "Dr Marc Martin" in phone.inner_text("main")
+        assert "Durand" not in phone.content() and "Jeanne" not in phone.content()
+        assert axe_violations(phone) == []
+        assert_no_horizontal_scroll(phone)
+        screenshot(phone, "booking-life-patient-link-390")
+        phone.click("text=Annuler mon rendez-vous")
+        phone.wait_for_selector("text=Annuler ce rendez-vous ?")
+        assert axe_violations(phone) == []
+        screenshot(phone, "booking-life-patient-link-cancel-step-390")
+        phone.click("text=Oui, annuler mon rendez-vous")
+        phone.wait_for_selector("text=Rendez-vous annulé. Besoin d'un médecin ? Appelez le")
+        assert axe_violations(phone) == []
+        grid.wait_for_selector(f'td[data-slot="{slot.id}"].slot-free', timeout=5_000)  # within 5 s
+    finally:
+        regulator.close()
+        patient.close()
+
+
+def test_the_patients_confirm_at_390_shows_confirme_on_the_gp_page(app, area, live_server, chromium, world):
+    slot = World().slot(area["martin"], utcnow() + timedelta(minutes=90))  # within the reminder's lead
+    booking = _book(area, slot)
+    path = _patient_link(app, booking.id)
+    gp = world.user("gp", area["cpts"], area["martin"])
+    patient = chromium.new_context(viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris", is_mobile=True,
+                                   has_touch=True)
+    doctor = chromium.new_context(viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris", is_mobile=True,
+                                  has_touch=True)
+    try:
+        phone = patient.new_page()
+        phone.goto(f"{live_server}{path}")
+        phone.click("text=Je confirme ma venue")
+        phone.wait_for_selector("text=Merci : votre venue est confirmée.")
+        assert axe_violations(phone) == []
+        page = doctor.new_page()
+        login(page, live_server, gp.email, PASSWORD)
+        page.goto(f"{live_server}/gp")
+        assert page.locator(f'li[data-booking-id="{booking.id}"] .status-confirmed').inner_text() == "confirmé"
+        screenshot(page, "booking-life-gp-confirme-390")
+    finally:
+        patient.close()
+        doctor.close()
+
+
+@pytest.fixture
+def small_desktop_page(chromium):
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR", timezone_id="Europe/Paris")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
