@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
-from math import gcd
 
 from sqlalchemy import and_, case, select
 
@@ -29,16 +28,20 @@ from ..models import Booking, BookingStatus, Patient, Practitioner, Profession, 
 from ..policy import bookings_of
 
 GRID_DAYS = (1, 3)
-# Every day shows at least these hours (a GP's usual day); a slot outside widens its day.
+# A day without slots shows a GP's usual day; a day with slots shows their hours and this margin around them.
 FIRST_HOUR, LAST_HOUR = 8, 20
-# Rows of the grid: the largest of these steps on which every slot of the period starts and ends.
-STEPS_MINUTES = (15, 10, 5)
+MARGIN_MINUTES = 60
+# Rows of the grid, at a fixed step the regulator chooses (15 minutes unless asked): every slot is drawn at its
+# true start and length across them (a 20-minute slot spans 1⅓ rows), so one practitioner's unusual length or
+# start (7 minutes, 01:56) never rescales the area's grid (issue 24).
+STEPS_MINUTES = (5, 10, 15, 30)
+DEFAULT_STEP = 15
 DAY_MINUTES = 24 * 60
 NO_COMMUNE = "Commune non renseignée"
 
 
 def planning_grid(scope: set[int] | None, first_day: date, days: int, *, practitioner_id: int | None = None,
-                  commune: str | None = None) -> dict:
+                  commune: str | None = None, step: int = DEFAULT_STEP) -> dict:
     """The grid of ``days`` Paris days from ``first_day`` for the practitioners of ``scope``.
 
     ``practitioner_id`` or ``commune`` narrow the columns (a SAS link lands on one practitioner).
@@ -49,7 +52,7 @@ def planning_grid(scope: set[int] | None, first_day: date, days: int, *, practit
     slots = [_grid_slot(row) for row in _slot_rows(scope, [p.id for p in practitioners], start, end)]
     return {
         "from": to_paris(start).isoformat(), "to": to_paris(end).isoformat(),
-        "step_minutes": _step(slots),
+        "step_minutes": step,
         "days": _days(first_day, days, slots),
         "communes": _by_commune(practitioners, commune_names(scope, {p.commune_insee for p in practitioners})),
         "slots": slots,
@@ -111,23 +114,18 @@ def _initials(first_name: str | None, last_name: str | None) -> str | None:
     return f"{first_name.strip()[:1]}{last_name.strip()[:1]}".upper()
 
 
-def _step(slots: list[dict]) -> int:
-    """Rows as tall as the finest step the slots need: 15 minutes for the usual quarter-hour slots."""
-    common = 0
-    for slot in slots:
-        common = gcd(common, gcd(slot["start_minute"], slot["end_minute"]))
-    return next((step for step in STEPS_MINUTES if common % step == 0), STEPS_MINUTES[-1])
-
-
 def _days(first_day: date, days: int, slots: list[dict]) -> list[dict]:
-    result = []
-    for offset in range(days):
-        day = (first_day + timedelta(days=offset)).isoformat()
-        of_day = [s for s in slots if s["day"] == day]
-        first = min([FIRST_HOUR * 60] + [s["start_minute"] for s in of_day])
-        last = max([LAST_HOUR * 60] + [s["end_minute"] for s in of_day])
-        result.append({"date": day, "first_minute": first - first % 60, "last_minute": min(-(-last // 60) * 60, DAY_MINUTES)})
-    return result
+    """Each day's whole hours to show: from the hour before its first slot to the hour after its last (a GP's usual
+    day when it has none). The same hours for every day shown, so that days side by side line up."""
+    starts = [s["start_minute"] for s in slots]
+    ends = [s["end_minute"] for s in slots]
+    if starts:
+        first, last = max(0, min(starts) - MARGIN_MINUTES), min(DAY_MINUTES, max(ends) + MARGIN_MINUTES)
+    else:
+        first, last = FIRST_HOUR * 60, LAST_HOUR * 60
+    first, last = first - first % 60, min(-(-last // 60) * 60, DAY_MINUTES)
+    return [{"date": (first_day + timedelta(days=offset)).isoformat(), "first_minute": first, "last_minute": last}
+            for offset in range(days)]
 
 
 def _by_commune(practitioners: list, names: dict[str, str]) -> list[dict]:

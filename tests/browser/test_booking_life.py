@@ -210,3 +210,29 @@ def small_desktop_page(chromium):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def test_a_20_minute_block_and_a_7_minute_slot_keep_15_minute_rows(app, area, live_server, small_desktop_page):
+    day = paris_today() + timedelta(days=1)
+    for n in range(6):  # Dr Martin's block of 20-minute slots, 09:00-11:00
+        World().slot(area["martin"], _at(day, 9) + timedelta(minutes=20 * n), minutes=20)
+    odd = World().slot(area["bernard"], _at(day, 9, 56), minutes=7)
+    quarter = World().slot(area["bernard"], _at(day, 10, 30))
+    page = small_desktop_page
+    login(page, live_server, area["regulators"][0].email, PASSWORD)
+    page.goto(f"{live_server}/regulation/agenda?day={day.isoformat()}")
+    page.wait_for_selector("#planning td.slot")
+
+    # 08:00 (an hour before the first slot) to 12:00 (an hour after the last): 16 rows of 15 minutes.
+    times = page.locator("#planning tbody th.time").all_inner_texts()
+    assert len(times) == 16 and times[0].startswith("08:00") and times[1].startswith(":15")
+    row = page.locator("#planning tbody tr:not(.day-row)").first.bounding_box()["height"]
+    block = page.locator(f'td[data-slot="{odd.id}"] .slot-block').first.bounding_box()
+    twenty = page.locator("#planning td.slot .slot-block").first.bounding_box()
+    fifteen = page.locator(f'td[data-slot="{quarter.id}"] .slot-block').first.bounding_box()
+    assert abs(twenty["height"] - row * 20 / 15) <= 2  # 1⅓ rows
+    assert abs(fifteen["height"] - row) <= 2 and abs(block["height"] - row * 7 / 15) <= 2
+    assert axe_violations(page) == []
+    screenshot(page, "booking-life-grid-20-and-7-minute-slots-15-minute-rows-1366")
+    page.select_option("#agenda-step", "5")
+    page.wait_for_function("() => document.querySelectorAll('#planning tbody th.time').length === 48")

@@ -14,6 +14,7 @@ const formElement = document.getElementById("patient-form");
 const dayInput = document.getElementById("agenda-day");
 const daysInput = document.getElementById("agenda-days");
 const communeInput = document.getElementById("agenda-commune");
+const stepInput = document.getElementById("agenda-step");
 // Up to this many practitioners the names fit upright in wider columns.
 const FEW_COLUMNS = 6;
 const STATUS_TEXT = { free: "libre", booked: "réservé", withdrawn: "retiré", expired: "passé" };
@@ -33,6 +34,7 @@ function params() {
   const query = new URLSearchParams({ day: dayInput.value || root.dataset.day, days: daysInput.value });
   if (root.dataset.practitionerId) query.set("practitioner_id", root.dataset.practitionerId);
   if (communeInput && communeInput.value) query.set("commune", communeInput.value);
+  if (stepInput && stepInput.value !== "15") query.set("step", stepInput.value);
   return query;
 }
 
@@ -90,7 +92,7 @@ function render() {
   const head = el("thead", {},
     el("tr", { class: "communes" }, el("th", { class: "corner", rowspan: "2", scope: "col" }, "Heure"),
       ...data.communes.map((c) => el("th", { scope: "colgroup", colspan: String(c.practitioners.length), title: c.name },
-        el("span", { class: "clip" }, c.name)))),
+        communeHeader(c.name, c.practitioners.length)))),
     el("tr", { class: "names" }, ...cols.map((p) => el("th", { scope: "col", title: `${p.name}, ${p.commune}` },
       el("span", { class: "vname", "aria-hidden": "true" }, p.short_name), el("span", { class: "sr-only" }, p.name)))));
   const byColumnDay = new Map();
@@ -117,6 +119,29 @@ function render() {
   placeNowLine();
 }
 
+// A commune's header: its name, broken only between words ("Saint-Gilles-Croix-de-Vie" may break after a
+// hyphen); in a group too narrow for its longest word, the name abbreviated (the full name is the tooltip).
+const ABBREVIATIONS = [[/^Saint-/, "St-"], [/^Sainte-/, "Ste-"], [/-Saint-/g, "-St-"], [/-Sainte-/g, "-Ste-"],
+                       [/-sur-/g, "-s/-"]];
+function communeLabel(name, columnsWide) {
+  const room = columnsWide * 8;  // about 8 characters per 50-pixel column at this size
+  const words = (text) => text.split(/(?<=[-\s])/);
+  let label = name;
+  for (const [pattern, short] of ABBREVIATIONS) {
+    if (Math.max(...words(label).map((w) => w.length)) <= room && label.length <= 2 * room) break;
+    label = label.replace(pattern, short);
+  }
+  return label;
+}
+
+function communeHeader(name, columnsWide) {
+  const label = communeLabel(name, columnsWide);
+  // A break opportunity (<wbr>) after each hyphen, none inside a word.
+  const parts = label.split(/(?<=-)/).flatMap((part, i) => (i ? [el("wbr"), part] : [part]));
+  if (label === name) return el("span", { class: "clip" }, ...parts);
+  return el("span", {}, el("span", { class: "clip", "aria-hidden": "true" }, ...parts), el("span", { class: "sr-only" }, name));
+}
+
 function dayBody(day, cols, step, byColumnDay) {
   const rows = (day.last_minute - day.first_minute) / step;
   const first = state.rowMinutes.length;
@@ -139,7 +164,7 @@ function dayBody(day, cols, step, byColumnDay) {
     for (let r = 0; r < rows; r++) {
       const cell = placed.find((x) => x.row === r);
       if (cell) {
-        const td = slotCell(cell.slots, first + r, c, cell.span);
+        const td = slotCell(cell.slots, first + r, c, cell.span, day.first_minute + r * step, step);
         trs[r].append(td);
         for (let k = 0; k < cell.span; k++) state.cells[first + r + k][c] = td;
         r += cell.span - 1;
@@ -177,7 +202,7 @@ function mainSlot(slots) {
   return slots.find((s) => s.bookable) || slots.find((s) => s.status !== "withdrawn") || slots[0];
 }
 
-function slotCell(slots, row, col, span) {
+function slotCell(slots, row, col, span, cellMinute, step) {
   const slot = mainSlot(slots);
   const kind = slot.bookable ? "free" : slot.status === "booked" ? "booked" : slot.status === "withdrawn" ? "withdrawn" : "past";
   const when = `${TIME.format(new Date(slot.start))} à ${TIME.format(new Date(slot.end))}`;
@@ -189,8 +214,21 @@ function slotCell(slots, row, col, span) {
   return el("td", {
     role: "gridcell", class: `slot slot-${kind}${span > 1 ? " tall" : ""}`, tabindex: "-1", rowspan: span > 1 ? String(span) : null,
     "data-row": String(row), "data-col": String(col), "data-slot": String(slot.id), title: `${visible}${confirmed} ${when}${mode}`,
-  }, el("span", { class: "cell-text", "aria-hidden": "true" }, visible, confirmed ? el("span", { class: "confirmed-mark" }, " ✓ confirmé") : null, slot.mode !== "office" ? el("span", { class: "mode" }, slot.mode === "teleconsultation" ? " T" : " V") : null),
+  }, ...slots.filter((s) => s === slot || s.status !== "withdrawn").map((s) => slotBlock(s, s === slot ? el("span", {
+    class: "cell-text" }, visible, confirmed ? el("span", { class: "confirmed-mark" }, " ✓ confirmé") : null,
+    slot.mode !== "office" ? el("span", { class: "mode" }, slot.mode === "teleconsultation" ? " T" : " V") : null) : null,
+    cellMinute, step)),
      el("span", { class: "sr-only" }, `${spoken} de ${when}${mode}${action}`));
+}
+
+// A slot drawn at its true start and length inside its cell, in rows of the grid's step (a 20-minute slot is
+// 1⅓ rows of 15 minutes): the rows keep their scale whatever the slots' lengths.
+function slotBlock(slot, text, cellMinute, step) {
+  const kind = slot.bookable ? "free" : slot.status === "booked" ? "booked" : slot.status === "withdrawn" ? "withdrawn" : "past";
+  const block = el("span", { class: `slot-block slot-${kind}`, "aria-hidden": "true" }, text);
+  block.style.setProperty("--top", String((slot.start_minute - cellMinute) / step));
+  block.style.setProperty("--len", String((slot.end_minute - slot.start_minute) / step));
+  return block;
 }
 
 function hhmm(minute) { return `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`; }
@@ -464,7 +502,7 @@ function shiftDay(days) {
 document.getElementById("day-before").addEventListener("click", () => shiftDay(-1));
 document.getElementById("day-after").addEventListener("click", () => shiftDay(1));
 document.getElementById("today").addEventListener("click", () => { dayInput.value = parisClock().day; reload(); });
-for (const input of [dayInput, daysInput, communeInput]) if (input) input.addEventListener("change", reload);
+for (const input of [dayInput, daysInput, communeInput, stepInput]) if (input) input.addEventListener("change", reload);
 document.getElementById("grid-filters").addEventListener("submit", (event) => event.preventDefault());
 
 load();
