@@ -46,8 +46,8 @@ def test_grid_has_one_column_per_practitioner_grouped_by_commune_with_initials_o
     assert [(s["id"], s["status"], s["initials"], s["start_minute"], s["end_minute"], s["bookable"])
             for s in grid["slots"]] == [(free.id, "free", None, 720, 735, True), (booked.id, "booked", "JD", 750, 765, False),
                                         (withdrawn.id, "withdrawn", None, 780, 795, False)]
-    # The hours with slots (12:00-13:15) and an hour's margin around them, in whole hours.
-    assert grid["days"] == [{"date": (paris_today() + timedelta(days=1)).isoformat(), "first_minute": 660, "last_minute": 900}]
+    # The hours with slots (12:00-13:15) and one row's margin around them.
+    assert grid["days"] == [{"date": (paris_today() + timedelta(days=1)).isoformat(), "first_minute": 705, "last_minute": 810}]
     assert grid["step_minutes"] == 15
     body = response.get_data(as_text=True).lower()
     assert "durand" not in body and "jeanne" not in body and gilles.id and idle.id
@@ -85,8 +85,8 @@ def test_three_days_show_the_hours_of_their_slots_with_a_margin_at_a_fixed_step(
     grid = planning_grid({cpts.id}, first_day, 3)
 
     assert grid["step_minutes"] == 15
-    # 00:56 (01:56 less the margin) rounds down to 00:00; 21:30 and the margin to 23:00; every day alike.
-    assert [(d["first_minute"], d["last_minute"]) for d in grid["days"]] == [(0, 1380)] * 3
+    # 01:41 (01:56 less a row) rounds down to 01:30; 21:30 and a row to 21:45; every day alike.
+    assert [(d["first_minute"], d["last_minute"]) for d in grid["days"]] == [(90, 1305)] * 3
     assert planning_grid({cpts.id}, first_day, 1, step=5)["step_minutes"] == 5
 
 

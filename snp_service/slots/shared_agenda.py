@@ -28,9 +28,8 @@ from ..models import Booking, BookingStatus, Patient, Practitioner, Profession, 
 from ..policy import bookings_of
 
 GRID_DAYS = (1, 3)
-# A day without slots shows a GP's usual day; a day with slots shows their hours and this margin around them.
+# A day without slots shows a GP's usual day; a day with slots shows their hours and one row's margin around them.
 FIRST_HOUR, LAST_HOUR = 8, 20
-MARGIN_MINUTES = 60
 # Rows of the grid, at a fixed step the regulator chooses (15 minutes unless asked): every slot is drawn at its
 # true start and length across them (a 20-minute slot spans 1⅓ rows), so one practitioner's unusual length or
 # start (7 minutes, 01:56) never rescales the area's grid (issue 24).
@@ -53,7 +52,7 @@ def planning_grid(scope: set[int] | None, first_day: date, days: int, *, practit
     return {
         "from": to_paris(start).isoformat(), "to": to_paris(end).isoformat(),
         "step_minutes": step,
-        "days": _days(first_day, days, slots),
+        "days": _days(first_day, days, slots, step),
         "communes": _by_commune(practitioners, commune_names(scope, {p.commune_insee for p in practitioners})),
         "slots": slots,
     }
@@ -114,16 +113,17 @@ def _initials(first_name: str | None, last_name: str | None) -> str | None:
     return f"{first_name.strip()[:1]}{last_name.strip()[:1]}".upper()
 
 
-def _days(first_day: date, days: int, slots: list[dict]) -> list[dict]:
-    """Each day's whole hours to show: from the hour before its first slot to the hour after its last (a GP's usual
-    day when it has none). The same hours for every day shown, so that days side by side line up."""
+def _days(first_day: date, days: int, slots: list[dict], step: int = DEFAULT_STEP) -> list[dict]:
+    """Each day's rows: from one row before its first slot to one row after its last, on the step (a GP's usual
+    day when it has none). The same rows for every day shown, so that days side by side line up. A CPTS open
+    08:00-20:00 thus reads in 50 rows of 15 minutes (07:45-20:15), not 56 of whole hours or 144 of 5 minutes."""
     starts = [s["start_minute"] for s in slots]
     ends = [s["end_minute"] for s in slots]
     if starts:
-        first, last = max(0, min(starts) - MARGIN_MINUTES), min(DAY_MINUTES, max(ends) + MARGIN_MINUTES)
+        first, last = max(0, min(starts) - step), min(DAY_MINUTES, max(ends) + step)
     else:
         first, last = FIRST_HOUR * 60, LAST_HOUR * 60
-    first, last = first - first % 60, min(-(-last // 60) * 60, DAY_MINUTES)
+    first, last = first - first % step, min(-(-last // step) * step, DAY_MINUTES)
     return [{"date": (first_day + timedelta(days=offset)).isoformat(), "first_minute": first, "last_minute": last}
             for offset in range(days)]
 

@@ -223,9 +223,9 @@ def test_a_20_minute_block_and_a_7_minute_slot_keep_15_minute_rows(app, area, li
     page.goto(f"{live_server}/regulation/agenda?day={day.isoformat()}")
     page.wait_for_selector("#planning td.slot")
 
-    # 08:00 (an hour before the first slot) to 12:00 (an hour after the last): 16 rows of 15 minutes.
+    # 08:45 (a row before the first slot) to 11:15 (a row after the last): 10 rows of 15 minutes.
     times = page.locator("#planning tbody th.time").all_inner_texts()
-    assert len(times) == 16 and times[0].startswith("08:00") and times[1].startswith(":15")
+    assert len(times) == 10 and times[0].startswith("08:45") and times[1].startswith("09:00") and times[2].startswith(":15")
     row = page.locator("#planning tbody tr:not(.day-row)").first.bounding_box()["height"]
     block = page.locator(f'td[data-slot="{odd.id}"] .slot-block').first.bounding_box()
     twenty = page.locator("#planning td.slot .slot-block").first.bounding_box()
@@ -235,4 +235,37 @@ def test_a_20_minute_block_and_a_7_minute_slot_keep_15_minute_rows(app, area, li
     assert axe_violations(page) == []
     screenshot(page, "booking-life-grid-20-and-7-minute-slots-15-minute-rows-1366")
     page.select_option("#agenda-step", "5")
-    page.wait_for_function("() => document.querySelectorAll('#planning tbody th.time').length === 48")
+    page.wait_for_function("() => document.querySelectorAll('#planning tbody th.time').length === 26")  # 08:55-11:05
+
+
+def test_25_columns_from_8_to_20_read_within_two_screens_on_1366x768(app, world, live_server, small_desktop_page):
+    """Issue 24: a CPTS of 25 columns from 08:00 to 20:00 in 15-minute rows, on 1366x768, one practitioner's
+    20-minute block included: the grid's rows take at most two screens of scrolling."""
+    cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
+    day = paris_today() + timedelta(days=1)
+    for n in range(25):
+        gp = world.practitioner(cpts, last_name=f"Médecin{n:02d}")
+        World().slot(gp, _at(day, 8), minutes=15)
+        World().slot(gp, _at(day, 19, 45), minutes=15)
+    World().slot(gp, _at(day, 12), minutes=20)
+    regulator = world.user("regulator", cpts)
+    page = small_desktop_page
+    login(page, live_server, regulator.email, PASSWORD)
+    page.goto(f"{live_server}/regulation/agenda?day={day.isoformat()}")
+    page.wait_for_selector("#planning td.slot")
+    rows = page.locator("#planning tbody th.time").count()
+    scroller = page.evaluate("() => { const s = document.getElementById('grid-scroll'); "
+                             "return [s.scrollHeight, s.clientHeight, window.innerHeight, document.documentElement.scrollHeight]; }")
+    page_screens = scroller[3] / scroller[2]
+    inner_screens = scroller[0] / max(scroller[1], 1)
+    print(f"\nGRID 25 columns 08:00-20:00: {rows} rows of 15 min; grid {scroller[0]} px in a {scroller[1]} px box "
+          f"({inner_screens:.2f} screens); page {scroller[3]} px for a {scroller[2]} px window ({page_screens:.2f})")
+    screenshot(page, "booking-life-grid-25-columns-8-to-20-1366x768")
+    assert rows == 50  # 07:45-20:15: the slots' hours and a row's margin
+    rows_box = page.evaluate("() => document.getElementById('grid-scroll').clientHeight - "
+                             "document.querySelector('#planning thead').offsetHeight")
+    rows_height = page.evaluate("() => [...document.querySelectorAll('#planning tbody tr')].reduce((h, r) => h + r.offsetHeight, 0)")
+    scrolled = (scroller[0] - scroller[1]) / scroller[1]
+    print(f"GRID rows: {rows_height} px under the sticky headers' {rows_box} px ({rows_height / rows_box:.2f} screens of "
+          f"rows); scrolling top to bottom: {scrolled:.2f} screens")
+    assert scrolled <= 2  # "within two screens of scrolling"

@@ -154,7 +154,8 @@ function dayBody(day, cols, step, byColumnDay) {
     const minute = day.first_minute + r * step;
     state.rowMinutes.push({ day: day.date, minute });
     state.cells.push(new Array(cols.length));
-    const label = minute % 60 === 0 ? hhmm(minute) : `:${String(minute % 60).padStart(2, "0")}`;
+    // Full hours read "09:00", the rows between ":15"; the day's first row says its hour too.
+    const label = minute % 60 === 0 || r === 0 ? hhmm(minute) : `:${String(minute % 60).padStart(2, "0")}`;
     trs.push(el("tr", { class: minute % 60 === 0 ? "hour" : "" },
       el("th", { scope: "row", class: minute % 60 === 0 ? "time on-hour" : "time" },
         el("span", { "aria-hidden": "true" }, label), el("span", { class: "sr-only" }, hhmm(minute)))));
