@@ -62,6 +62,11 @@ def test_the_regulator_cancels_a_booking_of_the_day_after_tomorrow_from_the_cons
     page.goto(f"{live_server}/regulation")
     page.wait_for_selector("#bookings-empty:not([hidden]), #bookings tr")
 
+    # From the call's first field, "Rendez-vous ↓" is one Shift+Tab away: Enter puts the focus on today's list.
+    page.wait_for_function("() => document.activeElement.id === 'last_name'")
+    to_list = _presses(page, ["Shift+Tab", "Enter"])
+    page.wait_for_function("() => document.activeElement.id === 'bookings-empty'")  # nothing today: its line
+    page.focus("#last_name")
     # Keyboard only: to the day's "next" button, twice Enter: the day after tomorrow.
     tabs = 0
     while not page.evaluate("document.activeElement.id === 'bookings-next'") and tabs < 60:
@@ -92,7 +97,7 @@ def test_the_regulator_cancels_a_booking_of_the_day_after_tomorrow_from_the_cons
     with app.app_context():
         cancelled = db.session.get(Booking, first.id)
         assert (cancelled.status, cancelled.cancelled_by) == ("cancelled", "patient")
-    print(f"\nKEYSTROKES console: Tab x{tabs} to 'Jour suivant', Enter x2 to the day after tomorrow, "
+    print(f"\nKEYSTROKES console: call form -> bookings list: {to_list} (Shift+Tab, Enter); Tab x{tabs} to 'Jour suivant', Enter x2 to the day after tomorrow, "
           f"Tab x{to_row} to the first row; row -> cancel dialog: {row_to_dialog} (A)")
 
     # The filter: by phone, over 14 days, minimal display.

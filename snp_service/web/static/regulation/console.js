@@ -396,6 +396,13 @@ document.getElementById("bookings").addEventListener("keydown", (event) => {
   }
 });
 
+// "Rendez-vous ↓", one Shift+Tab before the call's first field: Enter puts the focus on the list's first row.
+document.getElementById("to-bookings").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("today-title").scrollIntoView({ block: "start" });
+  focusRow(0);
+});
+
 function setDay(day) {
   dayInput.value = day;
   loadBookings();
