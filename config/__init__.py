@@ -61,6 +61,11 @@ class Config:
     PSC_CLIENT_SECRET = None
     PSC_SCOPES = "openid scope_all"
     PSC_TIMEOUT_SECONDS = 10.0
+    # The patient's own link (/r/<secret>, no sign-in): requests per client address, wrong secrets included. A
+    # patient needs a handful; a guesser of 128-bit secrets gets nowhere either way. Counted per process
+    # (snp_service/core/rate_limit.py) unless RATELIMIT_STORAGE_URI names a shared store.
+    RATELIMIT_PATIENT_LINK_PER_ADDRESS = "30 per 10 minutes"
+    RATELIMIT_STORAGE_URI = "memory://"
     # A browser or API client that signed in to an account holds a signed device token for it this long
     # (OWASP's device cookies, snp_service/accounts/known_devices.py): its failures count against it alone, so
     # someone hammering the account's e-mail locks unknown devices only. Renewed at each sign-in.

@@ -56,7 +56,8 @@ SAS_PUSH_STATUS_LABELS = {"pending": "En attente", "sending": "Envoi en cours", 
 # fractions in the data, percentages on screen; money is in cents.
 FIGURE_KINDS = {"fill_rate": "rate", "share_without_treating_doctor": "rate", "no_show_rate": "rate",
                 "avg_offered_per_day": "decimal", "supplement_cents": "cents", "bookings_by_channel": "channels",
-                "median_minutes_to_accept": "decimal"}
+                "median_minutes_to_accept": "decimal",
+                "confirmed_share": "rate", "no_show_rate_confirmed": "rate", "no_show_rate_unconfirmed": "rate"}
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 # Why an act earns no supplement (supplements.evaluate's codes); {cap} and {delay} come from the rules in force.
 EXCLUSION_LABELS = {
@@ -160,6 +161,16 @@ def day(value: date | datetime | str | None) -> str:
     return f"{value:%d/%m/%Y}"
 
 
+def long_day(value: datetime) -> str:
+    """An instant's Paris day written out, as a patient reads it: ``lundi 15 juillet 2030``."""
+    return format_date(to_paris(value).date(), "EEEE d MMMM y", locale=LOCALE)
+
+
+def slot_mode(code: str) -> str:
+    """A slot's mode: ``Au cabinet``, ``Téléconsultation``, ``Visite à domicile``."""
+    return MODE_LABELS.get(code, code)
+
+
 def month(value: str | date) -> str:
     """A month as a title: ``2025-07`` -> ``juillet 2025``."""
     first = date.fromisoformat(f"{value}-01") if isinstance(value, str) else value
@@ -188,4 +199,5 @@ def register(app: Flask) -> None:
     """The functions above as Jinja filters, under the names the templates use."""
     app.jinja_env.filters.update(
         number=number, percent=percent, points=points, euros=euros, figure=figure, difference=difference,
-        channel=channel, channels=channels, week=week, day=day, month=month, clock=clock, weekday=weekday, exclusion=exclusion)
+        channel=channel, channels=channels, week=week, day=day, month=month, clock=clock, weekday=weekday, exclusion=exclusion,
+        long_day=long_day, slot_mode=slot_mode)

@@ -107,7 +107,7 @@ def test_nginx_error_log_never_holds_the_feed_token(tmp_path):
     site = nginx_site(dead, free_port(), https_port, tmp_path / "tls", tmp_path, tmp_path)
     with Nginx(site).start(wait_for_port=https_port) as nginx:
         for path in (f"/calendar/{token}.ics", f"/api/v1/calendar/{token}.ics?x=1", f"/password-setup/{token}",
-                     "/gp/agenda-of-a-dead-upstream"):
+                     f"/r/{token}", "/gp/agenda-of-a-dead-upstream"):
             assert requests.get(f"https://127.0.0.1:{https_port}{path}", verify=str(certificate),
                                 timeout=10).status_code == 502
         logged = wait_until(lambda: _lines_with(nginx.error_log, "agenda-of-a-dead-upstream", 1), 10,
@@ -138,3 +138,24 @@ def test_snp_conf_includes_the_sas_block_when_installed_beside_it(tmp_path):
     (tmp_path / "sas-mtls.conf").write_text(f"server {{ listen 127.0.0.1:{sas_port}; return 200 'sas'; }}\n")
     with Nginx(site()).start(wait_for_port=sas_port):
         assert requests.get(f"http://127.0.0.1:{sas_port}/", timeout=5).text == "sas"
+
+
+def test_gunicorn_and_nginx_logs_mask_a_patient_link_secret(gunicorn, tmp_path):
+    """The patient's own link (/r/<secret>, issue 24): a wrong secret is masked exactly as a live one is."""
+    if not nginx_available():
+        need("nginx and openssl (apt-get install nginx-light openssl)")
+    port, access_log = gunicorn
+    secret = secrets.token_urlsafe(16)
+    assert requests.get(f"http://127.0.0.1:{port}/r/{secret}", timeout=10).status_code == 404
+    certificate = self_signed_certificate(tmp_path / "tls")
+    https_port = free_port()
+    site = nginx_site((port, port), free_port(), https_port, tmp_path / "tls", tmp_path, tmp_path)
+    with Nginx(site).start(wait_for_port=https_port):
+        page = requests.get(f"https://127.0.0.1:{https_port}/r/{secret}/annuler", verify=str(certificate),
+                            headers={"Referer": f"https://127.0.0.1/r/{secret}"}, timeout=10)
+        assert page.status_code == 404
+        logged = wait_until(lambda: _lines_with(tmp_path / "snp.access.log", "/r/", 1), 10, "nginx's line")
+    gunicorn_logged = wait_until(lambda: _lines_with(access_log, "/r/", 2), 10, "gunicorn's lines")
+    assert secret not in logged and secret not in gunicorn_logged
+    assert f'"GET /r/{MASK}/annuler HTTP/1.1" 404' in logged and f'"https://127.0.0.1/r/{MASK}"' in logged
+    assert f"GET /r/{MASK}" in gunicorn_logged

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from snp_service.core.extensions import db
-from snp_service.core.timeutil import paris_today, utcnow
+from snp_service.core.timeutil import PARIS, paris_today, utcnow
 from snp_service.models import AuditEvent, Season, Slot
 from snp_service.slots import publishing
 from snp_service.slots.preview import plan_request
@@ -209,3 +209,26 @@ def test_each_refusal_is_shown_next_to_the_field_it_is_about(client, gp, kind, f
     assert page.status_code == 422
     assert re.search(rf'<p class="field-error" id="{field}-error">[^<]*{re.escape(words)}',
                      html.unescape(page.get_data(as_text=True)))
+
+
+def test_a_series_over_an_occupied_day_lists_the_clash_and_publishes_the_rest_in_one_tap(client, world, gp):
+    """Issue 24: Monday + Thursday over a week whose Thursday already holds a slot."""
+    token = sign_in_form(client, gp)
+    monday = paris_today() + timedelta(days=7 - paris_today().weekday())
+    thursday = monday + timedelta(days=3)
+    world.slot(gp.practitioner, datetime.combine(thursday, datetime.min.time().replace(hour=17, minute=20),
+                                                 tzinfo=PARIS))
+    form = {"csrf_token": token, "series-weekdays": ["MO", "TH"], "series-start": "17:00", "series-block_minutes": "60",
+            "series-slot_minutes": "20", "series-first_day": monday.isoformat(),
+            "series-last_day": (monday + timedelta(weeks=1, days=3)).isoformat(), "series-mode": "office"}
+
+    preview = client.post("/gp/preview/series", data=form).get_json()
+    assert preview["clashing"] == f"Jours déjà occupés : jeu. {thursday:%d/%m}."
+    assert preview["skip_submit"] == "Publier sans les jours déjà occupés (9 créneaux)" and preview["count"] == 9
+    assert client.post("/gp/series", data=form).status_code == 422  # all or nothing by default
+    assert slot_count(gp.practitioner) == 1
+
+    published = client.post("/gp/series", data=form | {"on_conflict": "skip"})
+    assert published.status_code == 302 and slot_count(gp.practitioner) == 10
+    flashed = client.get(published.headers["Location"]).get_data(as_text=True)
+    assert f"jours déjà occupés laissés de côté : jeu. {thursday:%d/%m}" in flashed

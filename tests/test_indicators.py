@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from snp_service.core.extensions import db
-from snp_service.models import IndicatorValue, Season
+from snp_service.models import INDICATORS, IndicatorValue, Season
 from snp_service.reporting import indicators
 from snp_service.supplements import ledger
 from tests.factories import sign_in_form
@@ -42,6 +42,8 @@ SEASON_VALUES = {
     "bookings_by_channel": {"116117": 1, "sas": 1, "15": 1, "other": 1}, "share_without_treating_doctor": 0.75,
     "no_show_rate": 0.25, "regulated_acts": 2, "supplement_cents": 1500,
     "requests_sent": 0, "requests_accepted": 0, "requests_expired": 0, "median_minutes_to_accept": None,
+    # Issue 24: nobody confirmed nor cancelled from their own link; every no-show is an unconfirmed one.
+    "patient_cancellations": 0, "confirmed_share": 0, "no_show_rate_confirmed": None, "no_show_rate_unconfirmed": 0.25,
 }
 
 
@@ -69,7 +71,7 @@ def test_compute_twice_gives_the_same_rows(summer):
     first = stored(cpts, "2020-07")
     indicators.compute("test", cpts.id, "2020-07")
     assert stored(cpts, "2020-07") == first
-    assert db.session.query(IndicatorValue).count() == 13
+    assert db.session.query(IndicatorValue).count() == len(INDICATORS)
 
 
 def test_month_quarter_and_year_average_over_their_own_days(summer):
@@ -82,7 +84,7 @@ def test_month_quarter_and_year_average_over_their_own_days(summer):
 def test_nightly_job_computes_every_period_whose_days_are_still_open(summer):
     cpts, season = summer
     # Open: the days of the supplement recompute window (62 days), 19/05..20/07.
-    assert indicators.compute_due(today=date(2020, 7, 20)) == {"cpts": 1, "values": 7 * 13}
+    assert indicators.compute_due(today=date(2020, 7, 20)) == {"cpts": 1, "values": 7 * len(INDICATORS)}
     periods = set(db.session.scalars(select(IndicatorValue.period)))
     assert periods == {"2020-05", "2020-06", "2020-07", "2020-Q2", "2020-Q3", "2020", f"season:{season.id}"}
 

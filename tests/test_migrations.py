@@ -160,3 +160,25 @@ def test_upgrading_keeps_the_rows_that_reference_a_rebuilt_table(empty_database_
             kept = connection.execute(text("SELECT user_id, cpts_id FROM user_cpts")).all()
         db.engine.dispose()
     assert kept == [(1, 1)]
+
+
+def test_migrated_database_takes_the_patient_indicators(empty_database_url):
+    """Issue 24: the indicators' check of known codes comes from the migration too, widened to the new figures."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from snp_service.models import Cpts, IndicatorValue
+
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    assert app.test_cli_runner().invoke(snp, ["init-db"]).exit_code == 0
+    with app.app_context():
+        cpts = Cpts(name="C", population=1)
+        db.session.add(cpts)
+        db.session.commit()
+        db.session.add(IndicatorValue(cpts_id=cpts.id, period="2030-07", code="confirmed_share", value=0.5))
+        db.session.commit()
+        db.session.add(IndicatorValue(cpts_id=cpts.id, period="2030-07", code="not_an_indicator", value=1))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.engine.dispose()

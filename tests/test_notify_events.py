@@ -49,24 +49,38 @@ def test_booking_queues_patient_confirmation_and_gp_alert(world, gp):
 
     confirmation, alert = outbox()
     assert (confirmation.kind, confirmation.to_phone, confirmation.status) == ("patient_confirmation", "+33612345678", "pending")
-    assert confirmation.body == ("RDV confirmé le lun. 15/07 à 14h30 avec Dr Alex Martin, 12 rue du Port, Saint-Gilles. "
-                                 "Pour annuler, rappelez le 116 117.")
+    text, secret = confirmation.body.rsplit("/", 1)
+    assert text == ("RDV le lun. 15/07 à 14h30 avec Dr Alex Martin, 12 rue du Port, Saint-Gilles. "
+                    "Annuler : http://127.0.0.1:5000/r")
+    assert len(secret) == 22  # 128 random bits, base64url: the patient's own link (only its hash is stored)
     assert (alert.kind, alert.to_phone, alert.booking_id) == ("gp_new_booking", GP_MOBILE, booking.id)
     assert alert.body == "SNP : votre créneau du lun. 15/07 à 14h30 est réservé (116 117). Détails : http://127.0.0.1:5000/gp"
     assert "Jeanne" not in alert.body and "Durand" not in alert.body
 
 
-def test_every_text_fits_one_gsm7_segment_with_a_typical_address(world, gp):
+def test_every_text_fits_one_gsm7_segment_with_a_typical_address(world, gp, app):
+    app.config["PUBLIC_URL"] = "https://snp.cpts-sud-vendee.fr"
     gp.first_name, gp.last_name, gp.address = "Hélène", "Lefèvre-Château", "12 rue de l’Église, Croix-de-Vie"
     booking = book(world.slot(gp, start=START))
+    moved = book(world.slot(gp, start=START + timedelta(hours=1)), notify_patient=False)
     with write_transaction():
+        events.to_patient("patient_reminder", booking)
+        events.to_patient("patient_move", moved)
         events.booking_cancelled(booking)
 
     for message in outbox():
         sent = message.body + messages.reference(999_999)  # as it leaves: ended by its outbox reference
         assert messages.to_gsm7(sent) == sent, message.kind
         assert messages.gsm7_length(sent) <= 160, message.kind
-    assert "Chateau, 12 rue de l'Église" in outbox()[0].body
+    # With the patient's link, this address would take a second segment: the link's page shows it instead.
+    assert "Lefèvre-Chateau. Annuler : https://snp.cpts-sud-vendee.fr/r/" in outbox()[0].body
+    assert "Lefèvre-Chateau. Confirmer : https://snp.cpts-sud-vendee.fr/r/" in outbox()[3].body
+
+
+def test_a_short_address_stays_in_the_text_beside_the_link(world, gp, app):
+    app.config["PUBLIC_URL"] = "https://snp.cpts-sud-vendee.fr"
+    book(world.slot(gp, start=START))
+    assert ", 12 rue du Port, Saint-Gilles. Annuler : https://snp.cpts-sud-vendee.fr/r/" in outbox()[0].body
 
 
 def test_notify_patient_false_or_landline_sends_the_patient_nothing(world, gp):
@@ -118,7 +132,7 @@ def test_move_to_another_gp_alerts_both_and_texts_the_patient_once(world, gp):
 
     moved = [(m.kind, m.to_phone) for m in outbox()[2:]]
     assert moved == [("patient_move", "+33612345678"), ("gp_cancellation", GP_MOBILE), ("gp_new_booking", "+33611111111")]
-    assert "déplacé au mar. 16/07 à 14h30 avec Dr Alex Bernard" in outbox()[2].body
+    assert "RDV déplacé au mar. 16/07 à 14h30 avec Dr Alex Bernard" in outbox()[2].body
 
 
 def test_reminder_two_hours_before_only_once(world, gp, app):
@@ -156,7 +170,7 @@ def test_reminder_configurable_and_dropped_if_booking_cancelled_before_sending(w
     counts = send_pending(now=now)
 
     assert counts["skipped"] == 1
-    assert [sms.body[:6] for sms in memory_store(app)["sent"]] == ["RDV co", "SNP : "]
+    assert [sms.body[:6] for sms in memory_store(app)["sent"]] == ["RDV le", "SNP : "]
     assert {m.kind: m.status for m in outbox()}["patient_reminder"] == "skipped"
 
 
@@ -164,3 +178,35 @@ def test_masked_number_keeps_only_country_first_and_last_digits():
     assert messages.mask_phone("+33612345678") == "+33 6 •• •• •• 78"
     assert messages.mask_phone("0612345678") == "+33 6 •• •• •• 78"
     assert messages.mask_phone(None) == "—"
+
+
+def test_a_cancel_after_a_silent_move_tells_the_patient_who_had_the_first_sms(world, gp):
+    """The patient was texted about the first booking; a move without SMS, then a cancel: the patient hears of it."""
+    from snp_service.bookings import booking as bookings
+
+    regulator = world.user("regulator", gp.cpts[0])
+    first = world.slot(gp, start=START)
+    told = book(first)
+    told.cpts_id = gp.cpts[0].id
+    db.session.commit()
+    moved = bookings.move(regulator, told.id, world.slot(gp, start=START + timedelta(hours=1)).id, notify_patient=False)
+    assert [m.kind for m in outbox() if m.recipient == "patient"] == ["patient_confirmation"]
+
+    bookings.cancel(regulator, moved.id)
+
+    cancel, = [m for m in outbox() if m.kind == "patient_cancellation"]
+    assert (cancel.booking_id, cancel.to_phone) == (moved.id, "+33612345678")
+    assert cancel.body.startswith("Votre RDV du lun. 15/07 à 15h30 avec Dr Alex Martin est annulé.")
+
+
+def test_a_cancel_after_a_silent_move_of_a_silent_booking_texts_nobody(world, gp):
+    from snp_service.bookings import booking as bookings
+
+    regulator = world.user("regulator", gp.cpts[0])
+    silent = book(world.slot(gp, start=START), notify_patient=False)
+    silent.cpts_id = gp.cpts[0].id
+    db.session.commit()
+    moved = bookings.move(regulator, silent.id, world.slot(gp, start=START + timedelta(hours=1)).id, notify_patient=False)
+    bookings.cancel(regulator, moved.id)
+
+    assert [m for m in outbox() if m.recipient == "patient"] == []

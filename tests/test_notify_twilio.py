@@ -65,8 +65,9 @@ def test_booking_sends_one_confirmation_through_twilio(world, gp, twilio):
 
     [sms] = twilio.messages
     assert (sms["to"], sms["from"]) == ("+33612345678", "+33700000000")
-    assert sms["body"] == ("RDV confirmé le lun. 15/07 à 14h30 avec Dr Alex Martin, "
-                           f"{gp.address}. Pour annuler, rappelez le 116 117. Réf. {message_of(booking).id}")
+    text, secret_and_reference = sms["body"].rsplit("/", 1)
+    assert text == f"RDV le lun. 15/07 à 14h30 avec Dr Alex Martin, {gp.address}. Annuler : https://snp.cpts.example/r"
+    assert secret_and_reference.endswith(f" Réf. {message_of(booking).id}")
     assert sms["status_callback"] == f"{PUBLIC_URL}/notify/twilio/status?outbox_id={message_of(booking).id}"
     message = message_of(booking)
     assert (message.status, message.provider_sid, message.attempts) == ("queued", sms["sid"], 1)

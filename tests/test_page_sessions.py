@@ -15,7 +15,7 @@ import pytest
 
 from sqlalchemy import func, select, update
 
-from snp_service.accounts import page_sessions, users
+from snp_service.accounts import page_sessions, passwords, users
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
 from snp_service.models import ApiToken, PageSession
@@ -246,3 +246,29 @@ def _age(app, created: timedelta | None = None, last_seen: timedelta | None = No
 def _seen_ago(app) -> timedelta:
     with app.app_context():
         return utcnow() - db.session.scalar(select(func.max(PageSession.last_seen_at)))
+
+
+def test_a_sas_deactivation_ends_every_session_like_a_coordinators(app, client, world, inside):
+    """INT_R02 ``active: false`` is the removal of the habilitation: the page sessions end with the API tokens."""
+    from snp_service.sas import regulators
+
+    app.config["SAS_REGULATION_AREA"] = "Vendée littoral"
+    world.cpts(regulation_area="Vendée littoral")
+    identifier = regulators.Identifier("urn:oid:1.2.250.1.71.4.2.1", "810002673899", "IDNPS")
+    account = regulators.RegulatorAccount((identifier,), True, "sebastien.loridon@test.com", "Loridon", "Sébastien")
+    with inside():
+        regulator, _ = regulators.upsert(account)
+        regulator.password_hash = passwords.hash_password(PASSWORD)  # as a set-up link would
+        db.session.commit()
+    _sign_in(client, regulator)
+    cookie = _cookie(client)
+    headers = world.headers(regulator)
+    assert _signed_in(client, "/regulation")
+
+    with inside():
+        regulators.upsert(regulators.RegulatorAccount((identifier,), False, account.email, "Loridon", "Sébastien"))
+
+    assert not _signed_in(client, "/regulation")
+    assert not _signed_in(_copy_with(app, cookie), "/regulation")
+    assert _sessions(app, regulator) == 0
+    assert app.test_client().get("/api/v1/slots", headers=headers).status_code == 401

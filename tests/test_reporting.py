@@ -92,8 +92,32 @@ def test_summary_figures_by_hand(season):
         "regulated_acts": 2,  # sat_10 (116117) and sun_0330 (15), both honoured
         "supplement_cents": 1500,  # sun_0330 is on a Sunday (PDSA): only sat_10 earns €15
         "requests_sent": 0, "requests_accepted": 0, "requests_expired": 0, "median_minutes_to_accept": None,
+        "patient_cancellations": 0,  # the two cancelled bookings were not the patient's
+        "confirmed_share": 0.0, "no_show_rate_confirmed": None, "no_show_rate_unconfirmed": 0.3333,
     }
     assert list(summary) == list(fill_rate.SUMMARY_KEYS)
+
+
+def test_patient_figures_count_their_cancels_confirmations_and_no_shows_of_each(season, world):
+    """Issue 24: cancelled by the patient, the share confirmed from their link, the no-show rate of confirmed
+    bookings against the others."""
+    one, slots = season["one"], season["slots"]
+    cancelled = world.booking(world.slot(one, paris(2027, 3, 29, 11, 0)), status="cancelled")
+    cancelled.cancelled_by = "patient"
+    for name in ("sat_10", "sat_2350"):  # the honoured one and the no-show
+        db.session.query(type(cancelled)).filter_by(slot_id=slots[name].id, status="booked").one().confirmed_at = \
+            paris(2027, 3, 27, 9)
+    confirmed_no_show = world.booking(world.slot(one, paris(2027, 3, 29, 12, 0)))
+    confirmed_no_show.outcome, confirmed_no_show.confirmed_at = "no_show", paris(2027, 3, 29, 10)
+    db.session.commit()
+
+    summary = fill_rate.summary([season["a"].id], START, END)
+
+    assert summary["patient_cancellations"] == 1
+    assert summary["confirmed_share"] == 0.6  # 3 confirmed of the 5 filled
+    assert summary["no_show_rate_confirmed"] == 0.6667  # 2 no-shows / (1 honoured + 2 no-shows)
+    assert summary["no_show_rate_unconfirmed"] == 0.0  # sun_0330 honoured, mon_0900 without outcome
+    assert summary["no_show_rate"] == 0.5
 
 
 def test_empty_period_has_no_rate(season):

@@ -16,9 +16,12 @@ import pytest
 
 from snp_service import create_app
 from snp_service.accounts import setup_links
+from snp_service.bookings import patient_link
+from snp_service.core.database import write_transaction
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
 from snp_service.models import Season
+from snp_service.requests import sending
 
 from .factories import World
 
@@ -214,10 +217,19 @@ def everyone(app):
         cpts = world.cpts(regulation_area="Vendée")
         gp = world.gp(cpts)
         slot = world.slot(gp.practitioner)
-        world.booking(slot)
+        booking = world.booking(slot)
+        with write_transaction():
+            patient_url = patient_link.issue(booking)
         users = {role: world.user(role, cpts) for role in ("admin", "coordinator", "regulator")} | {"gp": gp}
         users["admin"].cpts.append(world.cpts())  # two CPTS: the CPTS list is a page, not a redirect
+        gp.practitioner.takes_requests = True
         db.session.commit()
+        start = utcnow() + timedelta(minutes=30)
+        slot_request = sending.create(users["regulator"], cpts.id, {cpts.id}, {  # the GP's request page
+            "patient": {"first_name": "Jeanne", "last_name": "Durand", "birth_date": date(1980, 1, 1), "phone": "0612345678",
+                        "has_treating_doctor": "no"}, "reason": "fièvre", "channel": "116117",
+            "commune_insee": gp.practitioner.commune_insee, "profession": "gp", "mode": "office",
+            "not_before": start, "not_after": start + timedelta(hours=4), "radius_km": 10, "notify_patient": False})
         season = world._save(Season(cpts_id=cpts.id, name="Été", start_date=date.today() - timedelta(days=30),
                                     end_date=date.today() + timedelta(days=30)))
         other = world._save(Season(cpts_id=cpts.id, name="Hiver", start_date=date.today() - timedelta(days=200),
@@ -228,7 +240,8 @@ def everyone(app):
             world.sign_in_page(clients[role], user)
         ids = {"cpts_id": cpts.id, "season_id": season.id, "practitioner_id": gp.practitioner_id,
                "slot_id": slot.id, "user_id": users["regulator"].id, "account_id": users["regulator"].id,
-               "secret": setup_links.issue_setup_link(users["admin"], users["regulator"].id)[0], "page": "regulation"}
+               "secret": setup_links.issue_setup_link(users["admin"], users["regulator"].id)[0], "page": "regulation",
+               "token": patient_url.rsplit("/", 1)[1], "request_id": slot_request.id}
         db.session.remove()
     return {"clients": clients | {"anonymous": app.test_client()}, "ids": ids, "season": season,
             "other_season": other}

@@ -46,7 +46,8 @@ def test_grid_has_one_column_per_practitioner_grouped_by_commune_with_initials_o
     assert [(s["id"], s["status"], s["initials"], s["start_minute"], s["end_minute"], s["bookable"])
             for s in grid["slots"]] == [(free.id, "free", None, 720, 735, True), (booked.id, "booked", "JD", 750, 765, False),
                                         (withdrawn.id, "withdrawn", None, 780, 795, False)]
-    assert grid["days"] == [{"date": (paris_today() + timedelta(days=1)).isoformat(), "first_minute": 480, "last_minute": 1200}]
+    # The hours with slots (12:00-13:15) and one row's margin around them.
+    assert grid["days"] == [{"date": (paris_today() + timedelta(days=1)).isoformat(), "first_minute": 705, "last_minute": 810}]
     assert grid["step_minutes"] == 15
     body = response.get_data(as_text=True).lower()
     assert "durand" not in body and "jeanne" not in body and gilles.id and idle.id
@@ -69,17 +70,39 @@ def test_an_unchanged_grid_answers_304_and_a_booking_changes_it(client, world):
     assert changed.status_code == 200 and changed.get_json()["slots"][0]["status"] == "booked"
 
 
-def test_three_days_widen_to_their_slots_and_rows_follow_the_finest_step(ctx, world):
+def test_three_days_show_the_hours_of_their_slots_with_a_margin_at_a_fixed_step(ctx, world):
     cpts = world.cpts()
     gp = world.practitioner(cpts)
+    other = world.practitioner(cpts)
     first_day = paris_today() + timedelta(days=2)
     world.slot(gp, datetime.combine(first_day, time(7, 10), PARIS), minutes=10)
     world.slot(gp, datetime.combine(first_day + timedelta(days=2), time(21, 0), PARIS), minutes=30)
+    # Issue 24: one practitioner's 20-minute block and a 7-minute slot at 01:56 never rescale the area's grid.
+    for n in range(3):
+        world.slot(other, datetime.combine(first_day, time(9), PARIS) + timedelta(minutes=20 * n), minutes=20)
+    world.slot(other, datetime.combine(first_day + timedelta(days=1), time(1, 56), PARIS), minutes=7)
 
     grid = planning_grid({cpts.id}, first_day, 3)
 
-    assert grid["step_minutes"] == 10
-    assert [(d["first_minute"], d["last_minute"]) for d in grid["days"]] == [(420, 1200), (480, 1200), (480, 1320)]
+    assert grid["step_minutes"] == 15
+    # 01:41 (01:56 less a row) rounds down to 01:30; 21:30 and a row to 21:45; every day alike.
+    assert [(d["first_minute"], d["last_minute"]) for d in grid["days"]] == [(90, 1305)] * 3
+    assert planning_grid({cpts.id}, first_day, 1, step=5)["step_minutes"] == 5
+
+
+def test_a_day_without_slots_shows_a_gps_usual_day(ctx, world):
+    grid = planning_grid({world.cpts().id}, paris_today(), 1)
+    assert [(d["first_minute"], d["last_minute"]) for d in grid["days"]] == [(480, 1200)]
+
+
+def test_the_step_is_chosen_among_5_10_15_and_30_minutes(client, world):
+    cpts = world.cpts()
+    _signed_in(client, world.user("regulator", cpts))
+    assert _grid(client, step=30).get_json()["step_minutes"] == 30
+    assert _grid(client).get_json()["step_minutes"] == 15
+    for wrong in ("7", "0", "abc", "100000000000"):
+        answer = _grid(client, step=wrong)
+        assert answer.status_code == 422 and "step" in answer.get_json()["error"]["fields"]
 
 
 def test_the_daylight_saving_day_places_slots_by_paris_wall_clock(ctx, world):

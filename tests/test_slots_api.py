@@ -176,3 +176,33 @@ def test_import_endpoint_takes_text_calendar(client, world, gp):
     assert junk.status_code == 422 and junk.get_json()["error"]["code"] == "invalid_ics"
     wrong_type = client.post("/api/v1/slots/import", json={"a": 1}, headers=headers)
     assert wrong_type.status_code == 415
+
+
+def test_a_series_with_on_conflict_skip_leaves_out_the_occupied_days_and_names_them(client, world, gp):
+    """Issue 24: by default a series is all or nothing; ``skip`` publishes the days that are still free."""
+    first = paris_today() + timedelta(days=2)
+    series = {"first_start": f"{first.isoformat()}T17:00:00", "block_minutes": 60, "slot_minutes": 20,
+              "rrule": "FREQ=DAILY;COUNT=4"}
+    occupied = first + timedelta(days=2)
+    world.slot(gp.practitioner, datetime.combine(occupied, time(17, 30), PARIS))
+    headers = world.headers(gp)
+
+    refused = client.post("/api/v1/slots", json={"series": series}, headers=headers)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "slot_overlap"
+    published = client.post("/api/v1/slots", json={"series": series, "on_conflict": "skip"}, headers=headers)
+
+    assert published.status_code == 201
+    answer = published.get_json()
+    assert answer["count"] == 9 and answer["skipped_days"] == [occupied.isoformat()]
+    assert occupied.isoformat() not in {s["start"][:10] for s in answer["slots"]}
+    again = client.post("/api/v1/slots", json={"series": series, "on_conflict": "skip"}, headers=headers)
+    assert again.status_code == 409  # every day is occupied now: nothing left to publish
+
+
+def test_on_conflict_skip_is_for_a_block_or_a_series(client, world, gp):
+    one = {"start": tomorrow_at(9).isoformat(), "end": tomorrow_at(9, 15).isoformat()}
+    for body in ({**one, "on_conflict": "skip"}, {"block": {"start": tomorrow_at(9).isoformat(),
+                                                             "end": tomorrow_at(10).isoformat(), "slot_minutes": 15},
+                                                   "on_conflict": "maybe"}):
+        response = client.post("/api/v1/slots", json=body, headers=world.headers(gp))
+        assert response.status_code == 422 and "on_conflict" in response.get_json()["error"]["fields"]

@@ -13,7 +13,7 @@ from snp_service.models import SupplementAct, SupplementLine
 from snp_service.reporting import indicators
 from snp_service.supplements import ledger, statements
 
-from .supplement_helpers import act
+from .supplement_helpers import act, paris
 
 JULY_31 = date(2020, 7, 31)
 
@@ -302,3 +302,32 @@ def test_report_indicators_and_statement_agree_at_any_time(client, world):
     assert figures(old) == (1500, 1500, 1500)  # closed: the ledger keeps what was accrued, and so does the report
     ledger.accrue()  # the nightly run changes nothing either
     assert figures(old) == (1500, 1500, 1500) and figures(recent) == (1500, 1500, 1500)
+
+
+@pytest.mark.parametrize("moves", [1, 2])
+def test_a_move_cannot_turn_an_act_booked_too_early_eligible(world, moves):
+    """The 48-hour rule (the only one that reads the booking time) counts from the chain's first booking."""
+    from snp_service.bookings import booking as bookings
+
+    cpts = world.cpts()
+    gp = world.practitioner(cpts)
+    regulator = world.user("regulator", cpts)
+    early = act(world, gp, "2030-07-08T10:00", booked_before=timedelta(hours=72), outcome=None)
+    timely = act(world, gp, "2030-07-08T11:00", booked_before=timedelta(hours=20), outcome=None)  # still < 48 h moved
+    moved = {}
+    for original, targets in ((early, ["2030-07-10T10:00", "2030-07-10T10:30"]),
+                              (timely, ["2030-07-09T10:00", "2030-07-09T10:30"])):
+        current = original
+        for local in targets[:moves]:
+            current = bookings.move(regulator, current.id, world.slot(gp, paris(local)).id, notify_patient=False)
+            # The move itself happens two hours before the new slot: the new row's own time is within 48 h.
+            current.created_at = current.slot.start_at - timedelta(hours=2)
+        current.outcome = "honored"
+        db.session.commit()
+        moved[original.id] = current
+
+    ledger.accrue(today=date(2030, 7, 12))
+
+    assert verdicts(cpts, "2030-07") == {moved[early.id].id: "delay_over_48h", moved[timely.id].id: None}
+    assert moved[early.id].first_booked_at == early.created_at
+    assert (moved[early.id].replaces_booking_id is not None) and (moves == 1) == (moved[early.id].replaces_booking_id == early.id)

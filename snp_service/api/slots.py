@@ -26,6 +26,9 @@ MAX_LIST_DAYS = 400
 @blp.response(201, PublishedSchema)
 def publish_slots(data, user):
     practitioner = acting_practitioner(user, data.get("practitioner_id"))
+    if data["on_conflict"] == "skip":
+        slots, skipped = publishing.publish_around(user, practitioner, data)
+        return _published(slots) | {"skipped_days": skipped}
     return _published(publishing.publish_request(user, practitioner, data))
 
 

@@ -232,6 +232,14 @@ def cancel(actor: User, booking_id: int, by: str | None = None, reason: str | No
     return booking
 
 
+def cancel_for_patient_link(actor: str, booking: Booking) -> None:
+    """The patient cancels through their own link (``patient_link``), inside its transaction: recorded as the
+    patient's, the practitioner and the SAS told as for any cancel; the patient, who did it, is not texted."""
+    _cancel(actor, booking, CancelledBy.PATIENT, None)
+    events.to_practitioner("gp_cancellation", booking)
+    sas_outbox.enqueue(booking, "cancelled")
+
+
 def _cancelled_by(actor: User, by: str | None) -> str:
     allowed = CANCELLED_BY_ROLE[actor.role]
     if by is None:
@@ -288,7 +296,8 @@ def _rebooked(actor: User, old: Booking, target: Slot) -> Booking:
     patient: Patient | None = old.patient
     new = Booking(slot=target, cpts_id=old.cpts_id, patient=patient, booked_by_id=actor.id, channel=old.channel,
                   reason=old.reason, has_treating_doctor=old.has_treating_doctor,
-                  by_treating_doctor=bool(patient and patient.treating_rpps == target.practitioner.rpps))
+                  by_treating_doctor=bool(patient and patient.treating_rpps == target.practitioner.rpps),
+                  replaces_booking_id=old.id, first_booked_at=old.first_booked_at or old.created_at)
     db.session.add(new)
     db.session.flush()
     return new

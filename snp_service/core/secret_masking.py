@@ -1,5 +1,6 @@
-"""Secrets that travel in URLs never reach a log: the calendar feed's token (``/calendar/<token>.ics``)
-and the one-time password set-up link's secret (``/password-setup/<secret>``).
+"""Secrets that travel in URLs never reach a log: the calendar feed's token (``/calendar/<token>.ics``),
+the one-time password set-up link's secret (``/password-setup/<secret>``) and the patient's own link's
+(``/r/<secret>``, also inside the SMS text a console backend logs).
 
 The token is the feed's only credential (a calendar application cannot send a header), so a log
 line holding it would let whoever reads the log follow that GP's agenda; a set-up link's secret lets
@@ -23,6 +24,9 @@ except ImportError:  # pragma: no cover
 MASK = "***"
 _CALENDAR_TOKEN = re.compile(r"(/calendar/)[^/?#\s\"']+(\.ics)")
 _SETUP_SECRET = re.compile(r"(/password-setup/)[^/?#\s\"']+")
+# Any /r/<segment>, wherever it stands (a path, a full link in an SMS, under a PUBLIC_URL with a prefix):
+# masking a segment that was no secret costs nothing.
+_PATIENT_LINK = re.compile(r"(/r/)[^/?#\s\"']+")
 
 
 def mask_secrets(text: str) -> str:
@@ -30,6 +34,8 @@ def mask_secrets(text: str) -> str:
         text = _CALENDAR_TOKEN.sub(rf"\g<1>{MASK}\g<2>", text)
     if "/password-setup/" in text:
         text = _SETUP_SECRET.sub(rf"\g<1>{MASK}", text)
+    if "/r/" in text:
+        text = _PATIENT_LINK.sub(rf"\g<1>{MASK}", text)
     return text
 
 

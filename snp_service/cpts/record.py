@@ -25,6 +25,10 @@ TARGET_BOUNDS = {
     "no_show_rate": (0, 1, "rate"),
     "regulated_acts": (0, 10_000_000, "count"),
     "supplement_cents": (0, 10_000_000_000, "cents"),
+    "patient_cancellations": (0, 10_000_000, "count"),
+    "confirmed_share": (0, 1, "rate"),
+    "no_show_rate_confirmed": (0, 1, "rate"),
+    "no_show_rate_unconfirmed": (0, 1, "rate"),
 }
 _INDICATOR_LABELS = dict(INDICATORS)
 

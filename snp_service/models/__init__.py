@@ -8,7 +8,7 @@ from .accounts import ApiToken, Role, User  # noqa: F401
 from .seasons import Season  # noqa: F401
 from .slots import Slot, SlotMode, SlotStatus  # noqa: F401
 from .patients import Patient, TreatingDoctor  # noqa: F401
-from .bookings import Booking, BookingStatus, CancelledBy, Channel, Outcome  # noqa: F401
+from .bookings import Booking, BookingStatus, CancelledBy, Channel, Outcome, PatientLink  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .indicators import INDICATOR_CODES, INDICATORS, IndicatorValue  # noqa: F401
 from .job_runs import JobRun  # noqa: F401

@@ -96,7 +96,26 @@ class Booking(db.Model):
     cancelled_by: Mapped[str | None] = mapped_column(String(20))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A move cancels a booking and makes this one: the booking it replaces, and when the first booking of that
+    # chain was made (null: this booking is the first). The 48-hour rule of the supplement counts from then
+    # (``supplements.rules.booked_at``): moving an act must not restart its clock.
+    replaces_booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
+    first_booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The patient confirmed they will come, from their own link (``bookings.patient_link``).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     slot: Mapped[Slot] = relationship()
     patient: Mapped[Patient | None] = relationship()
     booked_by: Mapped[User | None] = relationship()
+
+
+class PatientLink(db.Model):
+    """The patient's own link to a booking (``/r/<secret>``), one per SMS that carried it. Only a SHA-256 of
+    the secret is kept; a link is dead once its booking is cancelled or its slot has ended."""
+
+    __tablename__ = "patient_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

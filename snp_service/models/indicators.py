@@ -25,6 +25,10 @@ INDICATORS = (
     ("requests_accepted", "Demandes de créneau acceptées"),
     ("requests_expired", "Demandes de créneau expirées"),
     ("median_minutes_to_accept", "Délai médian d'acceptation d'une demande (minutes)"),
+    ("patient_cancellations", "Annulations par le patient"),
+    ("confirmed_share", "Part des rendez-vous confirmés par le patient"),
+    ("no_show_rate_confirmed", "Taux de non honorés, rendez-vous confirmés"),
+    ("no_show_rate_unconfirmed", "Taux de non honorés, rendez-vous non confirmés"),
 )
 INDICATOR_CODES = tuple(code for code, _label in INDICATORS)
 

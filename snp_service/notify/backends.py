@@ -25,6 +25,7 @@ import requests
 from flask import Flask, current_app
 
 from ..core.delivery import PermanentError, TransientError, UncertainError
+from ..core.secret_masking import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class ConsoleBackend:
     """Development default: the SMS is printed, with its outbox id, instead of sent."""
 
     def send(self, sms: OutgoingSms) -> str:
-        print(f"[SMS #{sms.outbox_id} -> {sms.to}] {sms.body}", flush=True)
+        print(mask_secrets(f"[SMS #{sms.outbox_id} -> {sms.to}] {sms.body}"), flush=True)
         return f"console-{sms.outbox_id}"
 
     def find(self, sms: OutgoingSms, window: tuple[datetime, datetime]) -> str | None:

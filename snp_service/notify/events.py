@@ -54,8 +54,11 @@ def to_patient(kind: str, booking: Booking) -> bool:
         return False
     slot = booking.slot
     practitioner: Practitioner = slot.practitioner
-    body = messages.render(kind, when=messages.when(slot.start_at), doctor=practitioner.display_name,
-                           place=messages.place(slot.mode, practitioner.address))
+    # Imported here: the bookings package calls this module, and the link is a booking's.
+    from ..bookings import patient_link
+    link = patient_link.issue(booking) if kind in messages.WITH_PATIENT_LINK else None
+    body = messages.render_for_patient(kind, when=messages.when(slot.start_at), doctor=practitioner.display_name,
+                                       place=messages.place(slot.mode, practitioner.address), link=link)
     outbox.enqueue(kind, "patient", booking, messages.e164(patient.phone), body)
     return True
 

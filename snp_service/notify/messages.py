@@ -18,15 +18,17 @@ from ..core.timeutil import to_paris
 from ..models import SlotMode
 
 TEMPLATES = {
-    "patient_confirmation": "RDV confirmé le {when} avec {doctor}{place}. Pour annuler, rappelez le 116 117.",
-    "patient_reminder": "Rappel : RDV le {when} avec {doctor}{place}. Pas disponible ? Rappelez le 116 117.",
+    "patient_confirmation": "RDV le {when} avec {doctor}{place}. Annuler : {link}",
+    "patient_reminder": "Rappel : RDV le {when} avec {doctor}{place}. Confirmer : {link}",
     "patient_cancellation": "Votre RDV du {when} avec {doctor} est annulé. Besoin d'un médecin ? Rappelez le 116 117.",
-    "patient_move": "Votre RDV est déplacé au {when} avec {doctor}{place}. Pour annuler, rappelez le 116 117.",
+    "patient_move": "RDV déplacé au {when} avec {doctor}{place}. Annuler : {link}",
     "gp_new_booking": "SNP : votre créneau du {when} est réservé ({channel}). Détails : {link}",
     "gp_cancellation": "SNP : la réservation de votre créneau du {when} est annulée. Détails : {link}",
     "gp_move": "SNP : une réservation passe du {old_when} au {when}. Détails : {link}",
     "gp_slot_request": "SNP : demande de RDV ({commune}) {window}. Accepter : {link}",
 }
+# The patient's messages that carry their own link (``bookings.patient_link``): one new link each.
+WITH_PATIENT_LINK = ("patient_confirmation", "patient_reminder", "patient_move")
 # How the place reads after the doctor's name, by slot mode.
 PLACES = {SlotMode.OFFICE: ", {address}", SlotMode.TELECONSULTATION: ", en téléconsultation",
           SlotMode.HOME_VISIT: ", visite à domicile"}
@@ -49,6 +51,20 @@ def reference(outbox_id: int) -> str:
 def render(kind: str, **values) -> str:
     """The text of a message of ``kind``, folded to GSM-7."""
     return to_gsm7(TEMPLATES[kind].format(**values))
+
+
+# Room kept at the end of every text for its reference (``reference``), up to ten million messages.
+REFERENCE_ROOM = len(" Réf. 9999999")
+SEGMENT = 160
+
+
+def render_for_patient(kind: str, *, when: str, doctor: str, place: str, link: str | None) -> str:
+    """A patient's text, in one GSM-7 segment where it can be: when the place would push a text that carries
+    the patient's link past one segment, the place is left to the link's page, which shows it."""
+    text = render(kind, when=when, doctor=doctor, place=place, link=link)
+    if link and place and gsm7_length(text) + REFERENCE_ROOM > SEGMENT:
+        text = render(kind, when=when, doctor=doctor, place="", link=link)
+    return text
 
 
 def when(start: datetime) -> str:

@@ -15,6 +15,7 @@ from ..core.database import write_transaction
 from ..core.errors import Conflict, NotFound
 from ..core.extensions import db
 from ..core.fast_paths import insert_many
+from ..core.secret_masking import MASK
 from ..core.timeutil import utcnow
 from ..models import RESENDABLE_STATUSES, Booking, OutboxMessage, members_of
 from ..policy import bookings_of
@@ -58,9 +59,13 @@ def enqueue_many(kind: str, recipient: str, body: str, phones: list[tuple[int, s
 
 
 def patient_was_notified(booking: Booking) -> bool:
-    """Whether the patient got an SMS about this booking (so a later change deserves one too)."""
+    """Whether the patient got an SMS about this booking or any it replaced (so a later change deserves one too):
+    after a move made without SMS, the patient still holds the first booking's confirmation."""
+    chain = select(Booking.id, Booking.replaces_booking_id).where(Booking.id == booking.id).cte(recursive=True)
+    chain = chain.union_all(select(Booking.id, Booking.replaces_booking_id)
+                            .join(chain, Booking.id == chain.c.replaces_booking_id))
     return db.session.scalar(select(exists().where(
-        OutboxMessage.booking_id == booking.id, OutboxMessage.recipient == "patient"))) or False
+        OutboxMessage.booking_id.in_(select(chain.c.id)), OutboxMessage.recipient == "patient"))) or False
 
 
 def status_callback_url(message_id: int) -> str:
@@ -87,12 +92,23 @@ def resend(actor, message_id: int, cpts_ids: set[int] | None) -> OutboxMessage:
         if not message.to_phone or not message.body:
             raise Conflict("Le numéro de ce message a été effacé", code="message_erased")
         before = {"status": message.status, "attempts": message.attempts}
+        _renew_patient_link(message)
         now = utcnow()
         message.status, message.attempts, message.provider_sid, message.last_error = "pending", 0, None, None
         message.next_attempt_at = message.status_changed_at = now
         delivery.mark_queued(db.session, OUTBOX)
         audit.record(actor, "outbox.resend", message, before=before, after={"status": "pending"})
     return message
+
+
+def _renew_patient_link(message: OutboxMessage) -> None:
+    """A text sent once lost its link's secret (``sender``: only the hash is kept): a resend carries a new link."""
+    masked = f"/r/{MASK}"
+    if message.booking is not None and masked in message.body:
+        from ..bookings import patient_link  # the link is a booking's; bookings calls this package
+
+        message.body = message.body.replace(
+            f"{current_app.config['PUBLIC_URL'].rstrip('/')}{masked}", patient_link.issue(message.booking))
 
 
 def _within(query, cpts_ids: set[int] | None):

@@ -27,6 +27,7 @@ from .. import audit
 from ..core import delivery
 from ..core.database import write_transaction
 from ..core.delivery import DeliveryError, PermanentError, TransientError, UncertainError
+from ..core.secret_masking import mask_secrets
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import Booking, BookingStatus, OutboxMessage
@@ -111,6 +112,9 @@ def _finish(message_id: int, attempts: int, now: datetime, *, sid: str | None = 
             return "sent" if sid else "failed"
         if sid:
             message.provider_sid = sid
+            # Once the provider holds the text, the patient's link secret is kept no longer (only its hash is):
+            # a resend gives a new link (``outbox.resend``).
+            message.body = mask_secrets(message.body) if message.body else message.body
             delivery.set_status(message, "queued", now)
             return "sent"
         _fail(message, failed, now)

@@ -83,7 +83,11 @@ def summary_lines(summary: dict) -> list[tuple[str, object, str]]:
     lines += [("Part des patients sans médecin traitant", summary["share_without_treating_doctor"], "rate"),
               ("Taux de rendez-vous non honorés", summary["no_show_rate"], "rate"),
               ("Actes régulés", summary["regulated_acts"], "count"),
-              ("Majorations SNP", summary["supplement_cents"], "cents")]
+              ("Majorations SNP", summary["supplement_cents"], "cents"),
+              ("Annulations par le patient", summary["patient_cancellations"], "count"),
+              ("Part des rendez-vous confirmés par le patient", summary["confirmed_share"], "rate"),
+              ("Taux de non honorés, rendez-vous confirmés", summary["no_show_rate_confirmed"], "rate"),
+              ("Taux de non honorés, rendez-vous non confirmés", summary["no_show_rate_unconfirmed"], "rate")]
     if "requests_sent" in summary:
         lines += [("Demandes de créneau envoyées", summary["requests_sent"], "count"),
                   ("Demandes de créneau acceptées", summary["requests_accepted"], "count"),

@@ -34,14 +34,15 @@ from sqlalchemy import and_, case, func, select, text
 from ..core.database import utc_hour_text
 from ..core.extensions import db
 from ..core.timeutil import PARIS, UTC, check_days, paris_day_bounds
-from ..models import Booking, BookingStatus, Channel, Commune, Outcome, Practitioner, Slot, SlotStatus, TreatingDoctor, members_of
+from ..models import Booking, BookingStatus, CancelledBy, Channel, Commune, Outcome, Practitioner, Slot, SlotStatus, TreatingDoctor, members_of
 from ..supplements import rules, statements
 from . import slot_requests
 
 GROUPINGS = ("day", "week", "weekday", "hour", "practitioner", "commune", "channel", "profession")
 SUMMARY_KEYS = ("offered", "filled", "fill_rate", "avg_offered_per_day", "practitioners", "bookings_by_channel",
                 "share_without_treating_doctor", "no_show_rate", "regulated_acts", "supplement_cents",
-                *slot_requests.KEYS)
+                *slot_requests.KEYS,
+                "patient_cancellations", "confirmed_share", "no_show_rate_confirmed", "no_show_rate_unconfirmed")
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -66,6 +67,36 @@ def summary(cpts_ids: list[int], start: date, end: date) -> dict:
 
 
 def _summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> dict:
+    return _booking_summary(practitioner_rows, cpts_ids, start, end) | _patient_figures(practitioner_rows, cpts_ids,
+                                                                                      start, end)
+
+
+def _patient_figures(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> dict:
+    """What the patients did themselves (issue 24): cancelled (``cancelled_by`` patient, through their link or a
+    call), confirmed from their link; and the no-show rate of confirmed bookings against the others."""
+    totals = [sum(column) for column in zip(*practitioner_rows)] or [0] * (3 + len(_MIX))
+    filled, mix = totals[2], dict(zip(_MIX, totals[3:]))
+    honored, no_show = mix["honored"], mix["no_show"]
+    confirmed_honored, confirmed_no_show = mix["confirmed_honored"], mix["confirmed_no_show"]
+    return {
+        "patient_cancellations": _patient_cancellations(cpts_ids, start, end),
+        "confirmed_share": ratio(mix["confirmed"], filled),
+        "no_show_rate_confirmed": ratio(confirmed_no_show, confirmed_honored + confirmed_no_show),
+        "no_show_rate_unconfirmed": ratio(no_show - confirmed_no_show,
+                                          honored - confirmed_honored + no_show - confirmed_no_show),
+    }
+
+
+def _patient_cancellations(cpts_ids: list[int], start: date, end: date) -> int:
+    lower, _ = paris_day_bounds(start)
+    _, upper = paris_day_bounds(end)
+    return db.session.scalar(
+        select(func.count(Booking.id)).join(Slot, Slot.id == Booking.slot_id)
+        .where(Slot.practitioner_id.in_(members_of(cpts_ids)), Slot.start_at >= lower, Slot.start_at < upper,
+               Booking.status == BookingStatus.CANCELLED, Booking.cancelled_by == CancelledBy.PATIENT)) or 0
+
+
+def _booking_summary(practitioner_rows, cpts_ids: list[int], start: date, end: date) -> dict:
     """Every figure added up from the per-practitioner rows of ``_practitioner_mix``."""
     totals = [sum(column) for column in zip(*practitioner_rows)] or [0] * (3 + len(_MIX))
     offered, filled = totals[1], totals[2]
@@ -174,14 +205,17 @@ def _practitioner_counts(cpts_ids, start, end) -> list[tuple[int, int, int]]:
 
 
 # The booking figures counted per practitioner in the same scan, each over the active bookings of the offered slots.
-_MIX = (*Channel.values(), "without_treating_doctor", "honored", "no_show", "regulated")
+_MIX = (*Channel.values(), "without_treating_doctor", "honored", "no_show", "regulated", "confirmed", "confirmed_honored",
+        "confirmed_no_show")
 
 
 def _mix_conditions() -> list:
     """The condition of each ``_MIX`` figure; a regulated act is the supplements' definition (channels are rules)."""
     return [*(Booking.channel == channel for channel in Channel.values()), Booking.has_treating_doctor == TreatingDoctor.NO,
             Booking.outcome == Outcome.HONORED, Booking.outcome == Outcome.NO_SHOW,
-            rules.regulated_act(rules.current_rules())]
+            rules.regulated_act(rules.current_rules()), Booking.confirmed_at.isnot(None),
+            and_(Booking.confirmed_at.isnot(None), Booking.outcome == Outcome.HONORED),
+            and_(Booking.confirmed_at.isnot(None), Booking.outcome == Outcome.NO_SHOW)]
 
 
 def _practitioner_mix(cpts_ids, start, end) -> list[tuple[int, ...]]:

@@ -37,6 +37,10 @@ _SUMMARY_KEYS = {
     "requests_accepted": "requests_accepted",
     "requests_expired": "requests_expired",
     "median_minutes_to_accept": "median_minutes_to_accept",
+    "patient_cancellations": "patient_cancellations",
+    "confirmed_share": "confirmed_share",
+    "no_show_rate_confirmed": "no_show_rate_confirmed",
+    "no_show_rate_unconfirmed": "no_show_rate_unconfirmed",
 }
 PERIOD_HELP = "expected YYYY-MM, YYYY-Qn, YYYY or season:<id>"
 

@@ -28,8 +28,7 @@ from ..accounts import passwords, users
 from ..core.database import write_transaction
 from ..core.errors import Conflict, Invalid
 from ..core.extensions import db
-from ..core.timeutil import utcnow
-from ..models import ApiToken, Cpts, Role, SasRegulatorIdentifier, User
+from ..models import Cpts, Role, SasRegulatorIdentifier, User
 from .codes import PROFILES, SAS_TECHNICAL_SYSTEM, V2_0203
 from .outcome import FhirInvalid
 
@@ -182,8 +181,8 @@ def upsert(account: RegulatorAccount, known_as: Identifier | None = None, create
         before = None if created else {"active": user.active, "cpts_ids": user.cpts_ids}
         user.email, user.cpts = account.email, area
         if user.active and not account.active:
-            # Same effect as a coordinator's deactivation: the API tokens die with the habilitation.
-            db.session.query(ApiToken).filter_by(user_id=user.id, revoked_at=None).update({"revoked_at": utcnow()})
+            # Same effect as a coordinator's deactivation: the page sessions and API tokens die with the habilitation.
+            users.end_sessions_and_tokens(user.id)
         user.active = account.active
         _keep_identifiers(user, account.identifiers + ((known_as,) if known_as else ()))
         audit.record(ACTOR, "sas.regulator.create" if created else "sas.regulator.update", user, before=before,

@@ -5,12 +5,12 @@ daylight saving makes a day's real length differ from its wall-clock times, it s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from ..core.timeutil import PARIS, utcnow
 from ..models import Practitioner
-from .publishing import Interval, Rules, check_intervals, intervals_for, refuse_clashes
+from .publishing import Interval, Rules, check_intervals, clashing_days, intervals_for, refuse_clashes, without_days
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class Plan:
 
     intervals: list[Interval]
     notes: list[str]
+    # With ``plan_around``: the Paris days left out because they already hold an overlapping slot.
+    clashing_days: list[date] = field(default_factory=list)
 
 
 def plan_request(practitioner: Practitioner, request: dict, now: datetime | None = None) -> Plan:
@@ -32,6 +34,17 @@ def plan_request(practitioner: Practitioner, request: dict, now: datetime | None
     check_intervals(intervals, rules, now or utcnow())
     refuse_clashes(practitioner, intervals)
     return Plan(intervals, daylight_saving_notes(intervals))
+
+
+def plan_around(practitioner: Practitioner, request: dict, now: datetime | None = None) -> Plan:
+    """What ``publishing.publish_around`` would create (a block or a series, the occupied days left out), and
+    which days clash: the preview of "Publier sans les jours déjà occupés"."""
+    rules = Rules.from_config()
+    intervals = intervals_for(request, rules)
+    check_intervals(intervals, rules, now or utcnow())
+    days = clashing_days(practitioner, intervals)
+    kept = without_days(intervals, days)
+    return Plan(kept, daylight_saving_notes(kept), days)
 
 
 def daylight_saving_notes(intervals: list[Interval]) -> list[str]:

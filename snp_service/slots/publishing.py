@@ -9,7 +9,7 @@ check gets a 409 too instead of a double-booked agenda.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import insert, select
@@ -274,6 +274,39 @@ def publish_request(actor: User | str, practitioner: Practitioner, request: dict
     now = now or utcnow()
     intervals = intervals_for(request, Rules.from_config(), now)
     return publish(actor, practitioner, intervals, request.get("mode", SlotMode.OFFICE), now)
+
+
+def clashing_days(practitioner: Practitioner, intervals: list[Interval]) -> list[date]:
+    """The Paris days on which an interval overlaps one of the practitioner's non-withdrawn slots, in order."""
+    if not intervals:
+        return []
+    existing = existing_slots(practitioner.id, min(intervals).start, max(i.end for i in intervals))
+    return sorted({to_paris(interval.start).date() for interval in clashes(intervals, existing)})
+
+
+def without_days(intervals: list[Interval], days: list[date]) -> list[Interval]:
+    """``intervals`` less those starting on one of ``days`` (Paris): a day already occupied is skipped whole."""
+    skipped = set(days)
+    return [interval for interval in intervals if to_paris(interval.start).date() not in skipped]
+
+
+def publish_around(actor: User | str, practitioner: Practitioner, request: dict,
+                   now: datetime | None = None) -> tuple[list[Slot], list[date]]:
+    """``on_conflict: "skip"`` (a block or a series): publish every day of the request but those already holding
+    an overlapping slot, skipped whole; returns the slots and the skipped days. Refused (409) if none is left."""
+    rules, now = Rules.from_config(), now or utcnow()
+    intervals = intervals_for(request, rules, now)
+    check_intervals(intervals, rules, now)
+    with write_transaction():
+        skipped = clashing_days(practitioner, intervals)
+        kept = without_days(intervals, skipped)
+        if not kept:
+            raise Conflict("Tous les jours demandés sont déjà occupés", code="slot_overlap",
+                           fields={"start": ["every day of the request overlaps an existing slot"]})
+        refuse_clashes(practitioner, kept)
+        slots = add_slots(actor, practitioner, kept, request.get("mode", SlotMode.OFFICE), action="slot.publish",
+                          summary={"skipped_days": [day.isoformat() for day in skipped]})
+    return slots, skipped
 
 
 def publish(actor: User | str, practitioner: Practitioner, intervals: list[Interval], mode: str = SlotMode.OFFICE,

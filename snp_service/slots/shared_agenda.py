@@ -11,15 +11,15 @@ caller's area (optionally one commune or one practitioner). Booked slots carry t
 patient's initials only: enough for two regulators to recognise a booking on a shared
 screen, too little to identify anybody; and only for a booking made for a CPTS of the
 grid's scope (``policy.bookings_of``): another CPTS's booking on a shared practitioner
-shows as booked, nothing more.
+shows as booked, nothing more. Such an in-scope booking also carries its id, which the page
+opens (``/api/v1/bookings/<id>``, checked again there) to cancel or move it.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
-from math import gcd
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, select
 
 from ..core.extensions import db
 from ..core.timeutil import paris_day_bounds, to_paris, utcnow
@@ -29,16 +29,19 @@ from ..models.practitioners import display_name
 from ..policy import bookings_of
 
 GRID_DAYS = (1, 3)
-# Every day shows at least these hours (a GP's usual day); a slot outside widens its day.
+# A day without slots shows a GP's usual day; a day with slots shows their hours and one row's margin around them.
 FIRST_HOUR, LAST_HOUR = 8, 20
-# Rows of the grid: the largest of these steps on which every slot of the period starts and ends.
-STEPS_MINUTES = (15, 10, 5)
+# Rows of the grid, at a fixed step the regulator chooses (15 minutes unless asked): every slot is drawn at its
+# true start and length across them (a 20-minute slot spans 1⅓ rows), so one practitioner's unusual length or
+# start (7 minutes, 01:56) never rescales the area's grid (issue 24).
+STEPS_MINUTES = (5, 10, 15, 30)
+DEFAULT_STEP = 15
 DAY_MINUTES = 24 * 60
 NO_COMMUNE = "Commune non renseignée"
 
 
 def planning_grid(scope: set[int] | None, first_day: date, days: int, *, practitioner_id: int | None = None,
-                  commune: str | None = None) -> dict:
+                  commune: str | None = None, step: int = DEFAULT_STEP) -> dict:
     """The grid of ``days`` Paris days from ``first_day`` for the practitioners of ``scope``.
 
     ``practitioner_id`` or ``commune`` narrow the columns (a SAS link lands on one practitioner).
@@ -49,8 +52,8 @@ def planning_grid(scope: set[int] | None, first_day: date, days: int, *, practit
     slots = [_grid_slot(row) for row in _slot_rows(scope, [p.id for p in practitioners], start, end)]
     return {
         "from": to_paris(start).isoformat(), "to": to_paris(end).isoformat(),
-        "step_minutes": _step(slots),
-        "days": _days(first_day, days, slots),
+        "step_minutes": step,
+        "days": _days(first_day, days, slots, step),
         "communes": _by_commune(practitioners, commune_names(scope, {p.commune_insee for p in practitioners})),
         "slots": slots,
     }
@@ -76,7 +79,8 @@ def _slot_rows(scope: set[int] | None, practitioner_ids: list[int], start: datet
     of_booking = Patient.id == Booking.patient_id
     statement = (
         select(Slot.id, Slot.practitioner_id, Slot.start_at, Slot.end_at, Slot.mode, Slot.status,
-               Patient.first_name, Patient.last_name)
+               Patient.first_name, Patient.last_name, Booking.confirmed_at,
+               (Booking.id if in_scope is None else case((in_scope, Booking.id), else_=None)).label("booking_id"))
         .outerjoin(Booking, and_(Booking.slot_id == Slot.id, Booking.status == BookingStatus.BOOKED))
         .outerjoin(Patient, of_booking if in_scope is None else and_(of_booking, in_scope))
         .where(Slot.practitioner_id.in_(practitioner_ids), Slot.start_at >= start, Slot.start_at < end)
@@ -97,6 +101,10 @@ def _grid_slot(row) -> dict:
         # What a regulator may still book: free and not started (the expiry job may not have run yet).
         "bookable": row.status == SlotStatus.FREE and row.start_at > utcnow(),
         "initials": _initials(row.first_name, row.last_name) if row.status == SlotStatus.BOOKED else None,
+        # The patient confirmed from their own link (``bookings.patient_link``): a no-show is less likely.
+        "confirmed": row.status == SlotStatus.BOOKED and row.confirmed_at is not None,
+        # The booking a regulator may open from the cell (cancel, move): only one made for the grid's scope.
+        "booking_id": row.booking_id if row.status == SlotStatus.BOOKED else None,
     }
 
 
@@ -106,23 +114,19 @@ def _initials(first_name: str | None, last_name: str | None) -> str | None:
     return f"{first_name.strip()[:1]}{last_name.strip()[:1]}".upper()
 
 
-def _step(slots: list[dict]) -> int:
-    """Rows as tall as the finest step the slots need: 15 minutes for the usual quarter-hour slots."""
-    common = 0
-    for slot in slots:
-        common = gcd(common, gcd(slot["start_minute"], slot["end_minute"]))
-    return next((step for step in STEPS_MINUTES if common % step == 0), STEPS_MINUTES[-1])
-
-
-def _days(first_day: date, days: int, slots: list[dict]) -> list[dict]:
-    result = []
-    for offset in range(days):
-        day = (first_day + timedelta(days=offset)).isoformat()
-        of_day = [s for s in slots if s["day"] == day]
-        first = min([FIRST_HOUR * 60] + [s["start_minute"] for s in of_day])
-        last = max([LAST_HOUR * 60] + [s["end_minute"] for s in of_day])
-        result.append({"date": day, "first_minute": first - first % 60, "last_minute": min(-(-last // 60) * 60, DAY_MINUTES)})
-    return result
+def _days(first_day: date, days: int, slots: list[dict], step: int = DEFAULT_STEP) -> list[dict]:
+    """Each day's rows: from one row before its first slot to one row after its last, on the step (a GP's usual
+    day when it has none). The same rows for every day shown, so that days side by side line up. A CPTS open
+    08:00-20:00 thus reads in 50 rows of 15 minutes (07:45-20:15), not 56 of whole hours or 144 of 5 minutes."""
+    starts = [s["start_minute"] for s in slots]
+    ends = [s["end_minute"] for s in slots]
+    if starts:
+        first, last = max(0, min(starts) - step), min(DAY_MINUTES, max(ends) + step)
+    else:
+        first, last = FIRST_HOUR * 60, LAST_HOUR * 60
+    first, last = first - first % step, min(-(-last // step) * step, DAY_MINUTES)
+    return [{"date": (first_day + timedelta(days=offset)).isoformat(), "first_minute": first, "last_minute": last}
+            for offset in range(days)]
 
 
 def _by_commune(practitioners: list, names: dict[str, str]) -> list[dict]:

@@ -21,7 +21,7 @@ from ..core.extensions import db
 from ..core.fast_paths import insert_many
 from ..core.timeutil import paris_day_bounds, paris_today, to_paris, utcnow
 from ..models import Booking, Practitioner, Slot, SupplementAct, SupplementLine
-from .rules import Act, Rules, current_rules, evaluate, paris_month, regulated_act
+from .rules import Act, Rules, booked_at, current_rules, evaluate, paris_month, regulated_act
 
 
 def _whole_weeks(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -35,7 +35,7 @@ def _whole_weeks(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 def _load_acts(start: datetime, end: datetime, rules: Rules, practitioner_id: int | None = None) -> list[Act]:
     query = (
-        select(Booking.id, Slot.practitioner_id, Slot.start_at, Booking.created_at, Booking.channel,
+        select(Booking.id, Slot.practitioner_id, Slot.start_at, booked_at(), Booking.channel,
                Booking.by_treating_doctor)
         .join(Slot, Slot.id == Booking.slot_id)
         .join(Practitioner, Practitioner.id == Slot.practitioner_id)

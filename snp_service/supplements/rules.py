@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import holidays
 from flask import current_app
-from sqlalchemy import and_
+from sqlalchemy import and_, func
 
 from ..core.timeutil import to_paris
 from ..models import Booking, BookingStatus, Outcome
@@ -113,6 +113,13 @@ def evaluate(acts: list[Act], rules: Rules) -> list[Act]:
 def regulated_act(rules: Rules):
     """SQL condition of a regulated act (SPEC section 3): an active, honored booking of a regulated channel."""
     return and_(Booking.status == BookingStatus.BOOKED, Booking.outcome == Outcome.HONORED, Booking.channel.in_(rules.channels))
+
+
+def booked_at():
+    """SQL value of when an act was booked, for the 48-hour rule: the first booking of its chain of moves
+    (``Booking.first_booked_at``), else its own creation. A move must not restart the clock: that would
+    turn an act booked too early into one that earns the supplement."""
+    return func.coalesce(Booking.first_booked_at, Booking.created_at)
 
 
 def paris_month(moment: datetime) -> str:

@@ -48,11 +48,11 @@ _SETUP_HEADERS = {"Referrer-Policy": "strict-origin", "Cache-Control": "no-store
 
 
 def register_pages(app: Flask) -> None:
-    from . import account, aide, coordination, cpts_record, gp, members, messages, practice, psc, regulation
+    from . import account, aide, coordination, cpts_record, gp, members, messages, patient_link, practice, psc, regulation
 
     formatting.register(app)
     app.register_blueprint(pages)
-    for module in (gp, regulation, coordination, messages, cpts_record, members, practice, aide, psc, account):
+    for module in (gp, regulation, coordination, messages, cpts_record, members, practice, aide, psc, account, patient_link):
         app.register_blueprint(module.bp)
 
 

@@ -24,7 +24,7 @@ from ..models import Outcome, Role
 from ..policy import member_cpts_ids, require_roles, supplement_lines_for
 from ..requests import answering, reading as request_reading
 from ..slots import calendar_feed, calendar_import, gp_agenda, publishing
-from ..slots.preview import Plan, plan_request
+from ..slots.preview import Plan, plan_around, plan_request
 from ..supplements import statements
 from . import flash_outcome
 from .forms import FrenchForm
@@ -78,13 +78,19 @@ def _own_statement(user, month: str) -> dict | None:
 def publish(kind, user):
     form = _form(kind)
     if form.validate_on_submit():
+        # "Publier sans les jours déjà occupés" (a block or a series): the occupied days are left out whole.
+        around = kind != "slot" and request.form.get("on_conflict") == "skip"
         try:
-            slots = publishing.publish_request(user, user.practitioner, form.publish_request())
+            if around:
+                slots, skipped = publishing.publish_around(user, user.practitioner, form.publish_request())
+            else:
+                slots, skipped = publishing.publish_request(user, user.practitioner, form.publish_request()), []
         except DomainError as error:
             form.place(error)
         else:
             opened = "ouverts" if len(slots) > 1 else "ouvert"
-            flash(f"{slots_text(len(slots))} {opened}", "success")
+            left = f" ; jours déjà occupés laissés de côté : {_days_text(skipped)}" if skipped else ""
+            flash(f"{slots_text(len(slots))} {opened}{left}", "success")
             return redirect(url_for("gp.home", week=_monday(slots[0].start_at)) + "#agenda-title")
     return _page(user, {kind: form}, opened=kind, status=422)
 
@@ -98,6 +104,14 @@ def preview(kind, user):
         try:
             plan = plan_request(user.practitioner, form.publish_request())
         except DomainError as error:
+            around = plan_around(user.practitioner, form.publish_request()) if (
+                kind != "slot" and error.code == "slot_overlap") else None
+            if around is not None and around.intervals:
+                # The days that clash, and what a publish without them would open, in one tap.
+                return jsonify(count=len(around.intervals), summary=_summary(kind, around), notes=around.notes,
+                               clashing=f"Jours déjà occupés : {_days_text(around.clashing_days)}.",
+                               skip_submit=f"Publier sans les jours déjà occupés ({slots_text(len(around.intervals))})",
+                               submit=None)
             form.place(error)
         else:
             return jsonify(count=len(plan.intervals), summary=_summary(kind, plan), notes=plan.notes,
@@ -121,6 +135,10 @@ def _summary(kind: str, plan: Plan) -> str:
     times = [formatting.clock(i.start) for i in plan.intervals]
     more = " …" if len(times) > PREVIEWED_TIMES else ""
     return f"{slots_text(len(times))} : {', '.join(times[:PREVIEWED_TIMES])}{more}"
+
+
+def _days_text(days) -> str:
+    return ", ".join(f"{formatting.weekday(d)[:3]}. {d:%d/%m}" for d in days)
 
 
 def _monday(moment: datetime) -> str:

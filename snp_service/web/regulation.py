@@ -37,8 +37,11 @@ def agenda(user):
     first_day, days = _agenda_period()
     practitioner_id = _practitioner_filter()
     practitioner = get_practitioner(user, practitioner_id) if practitioner_id else None
+    by = CANCELLED_BY_ROLE[user.role][0]
     return render_template("regulation/agenda.html", communes=search.area_communes(visible_cpts_ids(user)),
                            day=first_day.isoformat(), days=days, practitioner=practitioner,
+                           canceller=(by, formatting.CANCELLER_LABELS[by]), steps=shared_agenda.STEPS_MINUTES,
+                           step=_step(),
                            channel=Channel.SAS if request.args.get("origin") else Channel.NUMBER_116117)
 
 
@@ -59,7 +62,7 @@ def agenda_json(user):
     if practitioner_id is not None:
         get_practitioner(user, practitioner_id)  # 404 outside the user's area
     grid = shared_agenda.planning_grid(visible_cpts_ids(user), first_day, days,
-                                       practitioner_id=practitioner_id, commune=_commune_filter())
+                                       practitioner_id=practitioner_id, commune=_commune_filter(), step=_step())
     # Polled every few seconds by every open grid: an unchanged grid costs one query and a 304 (the page
     # sends its ETag itself; the answer, holding patients, is no-store like every signed-in one).
     response = jsonify(grid)
@@ -77,6 +80,15 @@ def _agenda_period() -> tuple[date, int]:
         raise Invalid("Nombre de jours invalide : 1 ou 3", fields={"days": ["1 or 3"]})
     check_days(day=first_day)
     return first_day, days
+
+
+def _step() -> int:
+    raw = request.args.get("step")
+    if not raw:
+        return shared_agenda.DEFAULT_STEP
+    if raw not in {str(minutes) for minutes in shared_agenda.STEPS_MINUTES}:
+        raise Invalid("Pas de la grille invalide : 5, 10, 15 ou 30 minutes", fields={"step": ["5, 10, 15 or 30"]})
+    return int(raw)
 
 
 def _practitioner_filter() -> int | None:

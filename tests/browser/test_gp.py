@@ -165,3 +165,30 @@ def test_withdraw_asks_for_confirmation(app, world, live_server, phone_page):
     phone_page.locator("button", has_text="Retirer").first.click()
     phone_page.wait_for_timeout(300)
     assert phone_page.locator("li.slot .status-free").count() == 1
+
+
+def test_gp_series_over_an_occupied_thursday_sees_the_clash_and_publishes_the_rest_in_one_tap(
+        app, world, live_server, phone_page):
+    """Issue 24, at 390 px: a Monday + Thursday series over a week whose Thursday already holds a slot."""
+    from .conftest import axe_violations
+
+    gp = world.gp(world.cpts())
+    first = next_weekday(paris_today(), 0)
+    thursday = first + timedelta(days=3)
+    world.slot(gp.practitioner, datetime.combine(thursday, datetime.min.time().replace(hour=9, minute=30), tzinfo=PARIS))
+    page = phone_page
+    login(page, live_server, gp.email, PASSWORD)
+    page.get_by_text("Série hebdomadaire").click()
+    page.locator("#series-weekdays li", has_text="Lun").click()
+    page.locator("#series-weekdays li", has_text="Jeu").click()
+    page.fill("#series-start", "09:00")
+    page.fill("#series-first_day", first.isoformat())
+    page.fill("#series-last_day", thursday.isoformat())
+    expect(page.locator("#series-clashes")).to_have_text(f"Jours déjà occupés : jeu. {thursday:%d/%m}.")
+    expect(page.locator("#series-skip")).to_have_text("Publier sans les jours déjà occupés (4 créneaux)")
+    assert axe_violations(page) == []
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "gp-series-clash-390")
+    page.click("#series-skip")  # one tap
+    expect(page.locator(".flash-success")).to_contain_text("jours déjà occupés laissés de côté")
+    assert live_slots(gp.practitioner) == 5

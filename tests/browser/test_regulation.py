@@ -159,12 +159,12 @@ def test_cancel_asks_who_offers_retour_then_confirms(app, area, live_server, sma
     page = small_desktop
     _open_console(page, live_server, area["regulator"])
     page.wait_for_selector(f'tr[data-booking="{booking.id}"]')
-    for _ in range(40):  # keyboard only: Tab to the row's cancel button
-        if page.evaluate("document.activeElement.matches('button.danger')"):
+    for _ in range(40):  # keyboard only: Tab to the booking's row, then A opens the cancel dialog
+        if page.evaluate("document.activeElement.matches('tr[data-booking]')"):
             break
         page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.closest('tr').dataset.booking") == str(booking.id)
-    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.dataset.booking") == str(booking.id)
+    page.keyboard.press("a")
 
     dialog = page.wait_for_selector("#cancel-dialog[open]")
     assert "Qui demande l'annulation ?" in dialog.inner_text() and "Jeanne Durand" in dialog.inner_text()
@@ -180,7 +180,7 @@ def test_cancel_asks_who_offers_retour_then_confirms(app, area, live_server, sma
     assert page.is_visible(f'tr[data-booking="{booking.id}"]') and page.is_hidden("#bookings-message")
 
     assert page.evaluate("document.activeElement.closest('tr').dataset.booking") == str(booking.id)
-    page.keyboard.press("Enter")
+    page.keyboard.press("a")
     page.wait_for_selector("#cancel-dialog[open]")
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
@@ -212,7 +212,9 @@ def test_move_searches_with_the_patients_commune_and_treating_doctor(app, area, 
     with app.app_context():
         moved = db.session.query(Booking).filter_by(status="booked").one()
         assert moved.slot_id == area["treating_slot"].id
-    page.keyboard.press("Enter")  # next caller: the move is forgotten
+    # Focus is back on the list, on the row in the moved booking's place: never the page's body.
+    page.wait_for_function("() => document.activeElement.matches('#bookings tr[data-booking]')")
+    page.click("#next-call")  # next caller: the move is forgotten
     assert page.is_hidden("#confirmation") and page.is_hidden("#move-banner")
     assert "déplacé" not in page.inner_text(".results-card")
 

@@ -62,6 +62,10 @@ class BookingSchema(Schema):
     by_treating_doctor = fields.Boolean()
     cancelled_at = ParisDateTime(allow_none=True)
     cancelled_by = fields.String(allow_none=True)
+    # When the patient confirmed they will come, from their own link (null: not confirmed).
+    confirmed_at = ParisDateTime(allow_none=True)
+    # The booking this one replaced by a move (null: the first of its chain).
+    replaces_booking_id = fields.Integer(allow_none=True)
     patient = fields.Nested(PatientSchema, allow_none=True)
     slot = fields.Nested(SlotSchema)
     practitioner = fields.Nested(PractitionerSummarySchema, attribute="slot.practitioner")

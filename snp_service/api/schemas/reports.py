@@ -58,6 +58,11 @@ class SummarySchema(Schema):
     requests_expired = fields.Integer()
     median_minutes_to_accept = fields.Float(allow_none=True, metadata={
         "description": "median minutes from a request to its acceptance; null when none was accepted"})
+    # Issue 24: bookings cancelled by the patient, share confirmed from the patient's link, no-shows of each.
+    patient_cancellations = fields.Integer()
+    confirmed_share = fields.Float(allow_none=True)
+    no_show_rate_confirmed = fields.Float(allow_none=True)
+    no_show_rate_unconfirmed = fields.Float(allow_none=True)
 
 
 class ReportSchema(Schema):

@@ -71,6 +71,9 @@ class PublishSchema(Schema):
     slots = BoundedList(fields.Nested(SlotTimesSchema), max_items=MAX_BATCH_SLOTS)
     block = fields.Nested(BlockSchema)
     series = fields.Nested(SeriesSchema)
+    on_conflict = fields.String(load_default="refuse", validate=validate.OneOf(("refuse", "skip")), metadata={
+        "description": "refuse (default): all or nothing; skip (a block or a series): the days already holding an "
+                       "overlapping slot are left out whole, and named in skipped_days"})
 
     @validates_schema
     def one_shape(self, data, **kwargs):
@@ -79,6 +82,8 @@ class PublishSchema(Schema):
             raise ValidationError("give exactly one of start/end, slots, block or series", "_schema")
         if given == ["start"] and "end" not in data:
             raise ValidationError("required with start", "end")
+        if data.get("on_conflict") == "skip" and given[0] not in ("block", "series"):
+            raise ValidationError("skip applies to a block or a series", "on_conflict")
 
 
 class PublishedSchema(SlotSchema):
@@ -86,6 +91,8 @@ class PublishedSchema(SlotSchema):
 
     count = fields.Integer()
     slots = fields.List(fields.Nested(SlotSchema))
+    # With on_conflict "skip": the Paris days left out because they already held an overlapping slot.
+    skipped_days = fields.List(fields.Date())
 
 
 class SlotQuerySchema(Schema):

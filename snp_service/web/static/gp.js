@@ -43,6 +43,15 @@
         notes.appendChild(item);
       });
       submit.textContent = answer.submit || submit.dataset.label;
+      // Some days already hold a slot: they are named, and one tap publishes the others.
+      var clashes = document.getElementById(kind + "-clashes");
+      var skip = document.getElementById(kind + "-skip");
+      if (clashes && skip) {
+        clashes.textContent = answer.clashing || "";
+        clashes.hidden = !answer.clashing;
+        skip.hidden = !answer.skip_submit;
+        if (answer.skip_submit) { skip.textContent = answer.skip_submit; }
+      }
     }
 
     function run() {

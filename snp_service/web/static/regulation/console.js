@@ -13,7 +13,7 @@ const confirmation = document.getElementById("confirmation");
 const communeNames = Object.fromEntries([...document.querySelectorAll("#commune option")]
   .filter((o) => o.value).map((o) => [o.value, o.textContent.trim()]));
 const state = { results: [], active: -1, moving: null, idempotency: {}, busy: false, sequence: 0, shownKey: null,
-                focusPending: false, lastField: null, bookings: new Map(), cancelling: null };
+                focusPending: false, lastField: null, bookings: new Map(), cancelling: null, afterCancel: null };
 
 const liveSearchSoon = debounce(() => liveSearch(), 250);
 const patientForm = new PatientForm(formElement, { onChange: liveSearchSoon });
@@ -254,7 +254,7 @@ function handleRefusal({ status, data }) {
   }
 }
 
-function showConfirmation(title, booking, body) {
+function showConfirmation(title, booking, body, takeFocus = true) {
   const p = booking.practitioner;
   const commune = communeNames[p.commune_insee] || p.commune_insee || "";
   document.getElementById("confirmation-title").textContent = title;
@@ -270,7 +270,7 @@ function showConfirmation(title, booking, body) {
   document.getElementById("results-empty").hidden = true;
   clearMessages();
   confirmation.hidden = false;
-  confirmation.focus();
+  if (takeFocus) confirmation.focus();
 }
 
 function hideConfirmation() {
@@ -308,27 +308,141 @@ function clearMessages() {
   bookingsMessage.textContent = "";
 }
 
-// ---------------------------------------------------------------- today's bookings: cancel, move
-async function loadBookings() {
-  const from = new Date(); from.setHours(0, 0, 0, 0);
-  const to = new Date(from.getTime() + 2 * 86400 * 1000);
+// ---------------------------------------------------------------- bookings of any day: cancel, move
+// A day at a time (today by default); a name or a number typed in the filter looks over 14 days from that day,
+// among the bookings the regulator may see (the API answers only those). The filter stays in the page: a
+// patient's name never goes into a URL. On a focused row, A opens the cancel dialog and D starts a move.
+const FILTER_DAYS = 14;
+const dayInput = document.getElementById("bookings-day");
+const filterInput = document.getElementById("bookings-filter");
+dayInput.value = parisClock().day;
+
+// The instant of 00:00 in Paris on ``day`` (YYYY-MM-DD), whatever the browser's zone.
+function parisMidnight(day) {
+  const [y, m, d] = day.split("-").map(Number);
+  let guess = Date.UTC(y, m - 1, d) - 3600 * 1000;
+  for (let i = 0; i < 3; i += 1) {
+    const clock = parisClock(new Date(guess));
+    const off = (Date.UTC(...clock.day.split("-").map((v, k) => (k === 1 ? Number(v) - 1 : Number(v)))) - Date.UTC(y, m - 1, d)) / 60000 + clock.minute;
+    if (off === 0) break;
+    guess -= off * 60000;
+  }
+  return new Date(guess);
+}
+
+function shiftDay(day, days) {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+const fold = (text) => (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+const digits = (text) => (text || "").replace(/\D/g, "");
+function nationalDigits(e164) { return /^\+33\d{9}$/.test(e164 || "") ? `0${e164.slice(3)}` : digits(e164); }
+
+function matches(b, query) {
+  if (!b.patient) return false;
+  const wanted = digits(query);
+  if (wanted.length >= 4) return nationalDigits(b.patient.phone).includes(wanted) || digits(b.patient.phone).includes(wanted);
+  const words = fold(query).split(/\s+/).filter(Boolean);
+  const name = fold(`${b.patient.last_name} ${b.patient.first_name}`);
+  return words.length > 0 && words.every((w) => name.includes(w));
+}
+
+// What a row says of the patient: the whole name for the day's list; found by the filter, only enough to tell
+// the caller apart (name, first initial, the number's last two digits).
+function patientCell(b, filtered) {
+  if (!b.patient) return "—";
+  if (!filtered) return `${b.patient.last_name} ${b.patient.first_name}`;
+  const end = nationalDigits(b.patient.phone).slice(-2);
+  return `${b.patient.last_name} ${b.patient.first_name.slice(0, 1)}.${end ? ` · tél. …${end}` : ""}`;
+}
+
+async function loadBookings({ focusIndex = null } = {}) {
+  if (!dayInput.value) dayInput.value = parisClock().day;
+  const query = filterInput.value.trim();
+  const filtered = query.length >= 2;
+  const from = parisMidnight(dayInput.value);
+  const to = parisMidnight(shiftDay(dayInput.value, filtered ? FILTER_DAYS : 1));
   const params = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), status: "booked" });
   const { ok, data } = await api("GET", `/api/v1/bookings?${params}`);
-  if (!ok) return;
-  state.bookings = new Map(data.map((b) => [b.id, b]));
-  document.getElementById("bookings-empty").hidden = data.length > 0;
-  document.querySelector("table.bookings").hidden = data.length === 0;
-  document.getElementById("bookings").replaceChildren(...data.map((b) => el("tr", { "data-booking": b.id },
+  if (!ok) { showBookingsMessage(errorMessage(data, "Les rendez-vous n'ont pas pu être chargés."), true); return; }
+  const shown = filtered ? data.filter((b) => matches(b, query)) : data;
+  state.bookings = new Map(shown.map((b) => [b.id, b]));
+  const empty = document.getElementById("bookings-empty");
+  empty.textContent = filtered ? "Aucun rendez-vous à ce nom ou à ce numéro sur ces 14 jours." : "Aucun rendez-vous ce jour-là.";
+  empty.hidden = shown.length > 0;
+  document.querySelector("table.bookings").hidden = shown.length === 0;
+  document.getElementById("bookings").replaceChildren(...shown.map((b, i) => el("tr", {
+    "data-booking": b.id, tabindex: i === 0 ? "0" : "-1", class: "booking-row",
+    "aria-label": `${bookingSummary(b)}${b.confirmed_at ? ", confirmé" : ""}`,
+  },
     el("td", {}, dayLabel(b.slot.start)),
     el("td", {}, doctorName(b.practitioner)),
-    el("td", { class: "wrap" }, b.patient ? `${b.patient.last_name} ${b.patient.first_name}` : "—"),
-    el("td", {}, el("span", { class: "badge status-booked" }, "réservé")),
+    el("td", { class: "wrap" }, patientCell(b, filtered)),
+    el("td", {}, b.confirmed_at ? el("span", { class: "badge status-confirmed" }, "confirmé")
+      : el("span", { class: "badge status-booked" }, "réservé")),
     el("td", { class: "actions" },
-      el("button", { type: "button", class: "small", onclick: () => startMove(b.id),
+      el("button", { type: "button", class: "small", tabindex: "-1", onclick: () => startMove(b.id),
                      "aria-label": `Déplacer le rendez-vous de ${TIME.format(new Date(b.slot.start))}` }, "Déplacer"),
-      el("button", { type: "button", class: "small danger", onclick: () => askCancel(b.id),
+      el("button", { type: "button", class: "small danger", tabindex: "-1", onclick: () => askCancel(b.id),
                      "aria-label": `Annuler le rendez-vous de ${TIME.format(new Date(b.slot.start))}` }, "Annuler")))));
+  if (focusIndex !== null) focusRow(focusIndex);
 }
+
+function rows() { return [...document.querySelectorAll("#bookings tr[data-booking]")]; }
+
+// Focus on the row at ``index`` (the next one after a cancel: the last if it was the last); with no row left,
+// on the list's "no booking" line: never the page's body.
+function focusRow(index) {
+  const all = rows();
+  if (!all.length) { document.getElementById("bookings-empty").focus(); return; }
+  const row = all[Math.max(0, Math.min(index, all.length - 1))];
+  all.forEach((r) => r.setAttribute("tabindex", r === row ? "0" : "-1"));
+  row.focus();
+}
+
+document.getElementById("bookings").addEventListener("keydown", (event) => {
+  const row = event.target.closest("tr[data-booking]");
+  if (!row || event.target !== row || event.altKey || event.ctrlKey || event.metaKey) return;
+  const all = rows();
+  const index = all.indexOf(row);
+  const id = Number(row.dataset.booking);
+  const key = event.key.toLowerCase();
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    focusRow(index + (event.key === "ArrowDown" ? 1 : -1));
+  } else if (event.key === "Home" || event.key === "End") {
+    event.preventDefault();
+    focusRow(event.key === "Home" ? 0 : all.length - 1);
+  } else if (key === "a" || event.key === "Delete") {
+    event.preventDefault();
+    askCancel(id);
+  } else if (key === "d") {
+    event.preventDefault();
+    startMove(id);
+  }
+});
+
+// "Rendez-vous ↓", one Shift+Tab before the call's first field: Enter puts the focus on the list's first row.
+document.getElementById("to-bookings").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("today-title").scrollIntoView({ block: "start" });
+  focusRow(0);
+});
+
+function setDay(day) {
+  dayInput.value = day;
+  loadBookings();
+}
+document.getElementById("bookings-prev").addEventListener("click", () => setDay(shiftDay(dayInput.value, -1)));
+document.getElementById("bookings-next").addEventListener("click", () => setDay(shiftDay(dayInput.value, 1)));
+document.getElementById("bookings-today").addEventListener("click", () => setDay(parisClock().day));
+dayInput.addEventListener("change", () => { if (dayInput.value) loadBookings(); });
+const filterSoon = debounce(() => loadBookings(), 250);
+filterInput.addEventListener("input", filterSoon);
+filterInput.addEventListener("keydown", (event) => {
+  if (event.key === "ArrowDown" || event.key === "Enter") { event.preventDefault(); filterSoon.cancel(); loadBookings({ focusIndex: 0 }); }
+});
 
 function bookingSummary(b) {
   const who = b.patient ? ` de ${b.patient.first_name} ${b.patient.last_name}` : "";
@@ -349,29 +463,35 @@ cancelDialog.addEventListener("click", async (event) => {
   const bookingId = state.cancelling;
   if (!by) { cancelDialog.close(); return; }  // Retour: nothing changes
   const booking = state.bookings.get(bookingId);
+  const index = rows().findIndex((r) => Number(r.dataset.booking) === bookingId);
   const answer = await api("POST", `/api/v1/bookings/${bookingId}/cancel`, { by, reason: null });
+  state.afterCancel = index;  // the dialog's close leaves focus to the reloaded list
   cancelDialog.close();
   if (answer.ok) {
     const asker = by === "patient" ? "à la demande du patient" : `à l'initiative de ${button.textContent.trim().toLowerCase()}`;
-    showBookingsMessage(`${bookingSummary(booking)} : annulé ${asker}. Le créneau est de nouveau libre.`);
+    showBookingsMessage(`${bookingSummary(booking)} : annulé ${asker}. Le créneau est de nouveau libre.`, false, false);
   } else {
-    showBookingsMessage(errorMessage(answer.data, "L'annulation n'a pas abouti."), true);
+    showBookingsMessage(errorMessage(answer.data, "L'annulation n'a pas abouti."), true, false);
   }
-  loadBookings();
+  // The row that took the cancelled one's place (the next), or the last one.
+  await loadBookings({ focusIndex: Math.max(index, 0) });
+  state.afterCancel = null;
 });
 cancelDialog.addEventListener("close", () => {
-  const row = document.querySelector(`tr[data-booking="${state.cancelling}"] button.danger`);
-  if (row) row.focus();
+  if (state.afterCancel === null || state.afterCancel === undefined) {
+    const row = document.querySelector(`tr[data-booking="${state.cancelling}"]`);
+    if (row) row.focus(); else focusRow(0);
+  }
   state.cancelling = null;
 });
 
-function showBookingsMessage(text, isError = false) {
+function showBookingsMessage(text, isError = false, takeFocus = true) {
   const box = document.getElementById("bookings-message");
   box.textContent = text;
   box.className = `flash ${isError ? "flash-error" : "flash-success"}`;
   box.hidden = false;
   box.setAttribute("tabindex", "-1");
-  box.focus();
+  if (takeFocus) box.focus();
 }
 
 function startMove(bookingId) {
@@ -391,17 +511,19 @@ function endMove({ quiet = false } = {}) {
   document.getElementById("move-banner").hidden = true;
   if (moving && !quiet) {
     clearResults();
-    const button = document.querySelector(`tr[data-booking="${moving.id}"] button`);
-    (button || document.getElementById("last_name")).focus();
+    const row = document.querySelector(`tr[data-booking="${moving.id}"]`);
+    (row || document.getElementById("last_name")).focus();
   }
 }
 
 async function moveTo(result) {
   const answer = await api("POST", `/api/v1/bookings/${state.moving.id}/move`, { slot_id: result.slot.id });
   if (answer.ok) {
+    const index = rows().findIndex((r) => Number(r.dataset.booking) === state.moving.id);
     endMove({ quiet: true });
-    showConfirmation("Rendez-vous déplacé", answer.data);
-    loadBookings();
+    showConfirmation("Rendez-vous déplacé", answer.data, undefined, false);
+    // Focus on the next row of the list (the moved booking's place), never the page's body.
+    await loadBookings({ focusIndex: Math.max(index, 0) });
   } else {
     handleRefusal(answer);
   }

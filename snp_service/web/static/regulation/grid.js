@@ -16,6 +16,7 @@ const formElement = document.getElementById("patient-form");
 const dayInput = document.getElementById("agenda-day");
 const daysInput = document.getElementById("agenda-days");
 const communeInput = document.getElementById("agenda-commune");
+const stepInput = document.getElementById("agenda-step");
 // Up to this many practitioners the names fit upright in wider columns.
 const FEW_COLUMNS = 6;
 const STATUS_TEXT = { free: "libre", booked: "réservé", withdrawn: "retiré", expired: "passé" };
@@ -25,6 +26,8 @@ const state = {
   cells: [],        // cells[row][col]: the cell element covering that position (rowspans included)
   rowMinutes: [],   // rowMinutes[row]: {day, minute} of each time row, across the days shown
   cursor: { row: 0, col: 0 }, slots: new Map(), booking: null, returnTo: null, loaded: false,
+  opened: null,     // the booking open in the booking dialog
+  moving: null,     // the booking being moved: Enter on a free cell moves it there
 };
 const patientForm = new PatientForm(formElement);
 
@@ -33,6 +36,7 @@ function params() {
   const query = new URLSearchParams({ day: dayInput.value || root.dataset.day, days: daysInput.value });
   if (root.dataset.practitionerId) query.set("practitioner_id", root.dataset.practitionerId);
   if (communeInput && communeInput.value) query.set("commune", communeInput.value);
+  if (stepInput && stepInput.value !== "15") query.set("step", stepInput.value);
   return query;
 }
 
@@ -90,7 +94,7 @@ function render() {
   const head = el("thead", {},
     el("tr", { class: "communes" }, el("th", { class: "corner", rowspan: "2", scope: "col" }, "Heure"),
       ...data.communes.map((c) => el("th", { scope: "colgroup", colspan: String(c.practitioners.length), title: c.name },
-        el("span", { class: "clip" }, c.name)))),
+        communeHeader(c.name, c.practitioners.length)))),
     el("tr", { class: "names" }, ...cols.map((p) => el("th", { scope: "col", title: `${p.name}, ${PROFESSIONS[p.profession] || ""}, ${p.commune}`,
                                                          "data-profession": p.profession },
       el("span", { class: "vname", "aria-hidden": "true" }, p.short_name),
@@ -120,6 +124,29 @@ function render() {
   placeNowLine();
 }
 
+// A commune's header: its name, broken only between words ("Saint-Gilles-Croix-de-Vie" may break after a
+// hyphen); in a group too narrow for its longest word, the name abbreviated (the full name is the tooltip).
+const ABBREVIATIONS = [[/^Saint-/, "St-"], [/^Sainte-/, "Ste-"], [/-Saint-/g, "-St-"], [/-Sainte-/g, "-Ste-"],
+                       [/-sur-/g, "-s/-"]];
+function communeLabel(name, columnsWide) {
+  const room = columnsWide * 8;  // about 8 characters per 50-pixel column at this size
+  const words = (text) => text.split(/(?<=[-\s])/);
+  let label = name;
+  for (const [pattern, short] of ABBREVIATIONS) {
+    if (Math.max(...words(label).map((w) => w.length)) <= room && label.length <= 2 * room) break;
+    label = label.replace(pattern, short);
+  }
+  return label;
+}
+
+function communeHeader(name, columnsWide) {
+  const label = communeLabel(name, columnsWide);
+  // A break opportunity (<wbr>) after each hyphen, none inside a word.
+  const parts = label.split(/(?<=-)/).flatMap((part, i) => (i ? [el("wbr"), part] : [part]));
+  if (label === name) return el("span", { class: "clip" }, ...parts);
+  return el("span", {}, el("span", { class: "clip", "aria-hidden": "true" }, ...parts), el("span", { class: "sr-only" }, name));
+}
+
 function dayBody(day, cols, step, byColumnDay) {
   const rows = (day.last_minute - day.first_minute) / step;
   const first = state.rowMinutes.length;
@@ -132,7 +159,8 @@ function dayBody(day, cols, step, byColumnDay) {
     const minute = day.first_minute + r * step;
     state.rowMinutes.push({ day: day.date, minute });
     state.cells.push(new Array(cols.length));
-    const label = minute % 60 === 0 ? hhmm(minute) : `:${String(minute % 60).padStart(2, "0")}`;
+    // Full hours read "09:00", the rows between ":15"; the day's first row says its hour too.
+    const label = minute % 60 === 0 || r === 0 ? hhmm(minute) : `:${String(minute % 60).padStart(2, "0")}`;
     trs.push(el("tr", { class: minute % 60 === 0 ? "hour" : "" },
       el("th", { scope: "row", class: minute % 60 === 0 ? "time on-hour" : "time" },
         el("span", { "aria-hidden": "true" }, label), el("span", { class: "sr-only" }, hhmm(minute)))));
@@ -142,7 +170,7 @@ function dayBody(day, cols, step, byColumnDay) {
     for (let r = 0; r < rows; r++) {
       const cell = placed.find((x) => x.row === r);
       if (cell) {
-        const td = slotCell(cell.slots, first + r, c, cell.span);
+        const td = slotCell(cell.slots, first + r, c, cell.span, day.first_minute + r * step, step);
         trs[r].append(td);
         for (let k = 0; k < cell.span; k++) state.cells[first + r + k][c] = td;
         r += cell.span - 1;
@@ -180,19 +208,33 @@ function mainSlot(slots) {
   return slots.find((s) => s.bookable) || slots.find((s) => s.status !== "withdrawn") || slots[0];
 }
 
-function slotCell(slots, row, col, span) {
+function slotCell(slots, row, col, span, cellMinute, step) {
   const slot = mainSlot(slots);
   const kind = slot.bookable ? "free" : slot.status === "booked" ? "booked" : slot.status === "withdrawn" ? "withdrawn" : "past";
   const when = `${TIME.format(new Date(slot.start))} à ${TIME.format(new Date(slot.end))}`;
   const mode = slot.mode !== "office" ? `, ${MODES[slot.mode]}` : "";
   const visible = { free: "libre", booked: slot.initials || "réservé", withdrawn: "retiré", past: "passé" }[kind];
-  const spoken = kind === "booked" ? `réservé${slot.initials ? ` (${slot.initials})` : ""}` : kind === "past" ? "passé" : STATUS_TEXT[slot.status];
-  const action = kind === "free" ? ", Entrée pour réserver" : "";
+  const confirmed = kind === "booked" && slot.confirmed ? ", confirmé" : "";
+  const spoken = kind === "booked" ? `réservé${slot.initials ? ` (${slot.initials})` : ""}${confirmed}` : kind === "past" ? "passé" : STATUS_TEXT[slot.status];
+  const action = kind === "free" ? ", Entrée pour réserver" : kind === "booked" && slot.booking_id ? ", Entrée pour annuler ou déplacer" : "";
   return el("td", {
     role: "gridcell", class: `slot slot-${kind}${span > 1 ? " tall" : ""}`, tabindex: "-1", rowspan: span > 1 ? String(span) : null,
-    "data-row": String(row), "data-col": String(col), "data-slot": String(slot.id), title: `${visible} ${when}${mode}`,
-  }, el("span", { class: "cell-text", "aria-hidden": "true" }, visible, slot.mode !== "office" ? el("span", { class: "mode" }, slot.mode === "teleconsultation" ? " T" : " V") : null),
+    "data-row": String(row), "data-col": String(col), "data-slot": String(slot.id), title: `${visible}${confirmed} ${when}${mode}`,
+  }, ...slots.filter((s) => s === slot || s.status !== "withdrawn").map((s) => slotBlock(s, s === slot ? el("span", {
+    class: "cell-text" }, visible, confirmed ? el("span", { class: "confirmed-mark" }, " ✓ confirmé") : null,
+    slot.mode !== "office" ? el("span", { class: "mode" }, slot.mode === "teleconsultation" ? " T" : " V") : null) : null,
+    cellMinute, step)),
      el("span", { class: "sr-only" }, `${spoken} de ${when}${mode}${action}`));
+}
+
+// A slot drawn at its true start and length inside its cell, in rows of the grid's step (a 20-minute slot is
+// 1⅓ rows of 15 minutes): the rows keep their scale whatever the slots' lengths.
+function slotBlock(slot, text, cellMinute, step) {
+  const kind = slot.bookable ? "free" : slot.status === "booked" ? "booked" : slot.status === "withdrawn" ? "withdrawn" : "past";
+  const block = el("span", { class: `slot-block slot-${kind}`, "aria-hidden": "true" }, text);
+  block.style.setProperty("--top", String((slot.start_minute - cellMinute) / step));
+  block.style.setProperty("--len", String((slot.end_minute - slot.start_minute) / step));
+  return block;
 }
 
 function hhmm(minute) { return `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`; }
@@ -308,12 +350,14 @@ table.addEventListener("click", (event) => {
   const td = event.target.closest("td");
   if (!td) return;
   setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
-  if (td.classList.contains("slot-free")) openBooking(td);
+  if (td.classList.contains("slot-free") || td.classList.contains("slot-booked")) openBooking(td);
 });
 
 // ---------------------------------------------------------------- booking from the grid
 function openBooking(td) {
   const slot = td.dataset.slot && state.slots.get(Number(td.dataset.slot));
+  if (slot && slot.bookable && state.moving) { moveTo(slot); return; }
+  if (slot && slot.status === "booked" && slot.booking_id && !state.moving) { openBooked(slot); return; }
   if (!slot || !slot.bookable) {
     say(slot ? `Ce créneau est ${STATUS_TEXT[slot.status] || "indisponible"} : choisissez un créneau libre.` : "Aucun créneau ici : choisissez un créneau libre.");
     return;
@@ -377,6 +421,83 @@ function say(text, kind = "info") {
   box.hidden = false;
 }
 
+// ---------------------------------------------------------------- a booked cell: cancel or move it
+// Enter on a booking of the grid's scope opens it (Déplacer has the focus: Entrée, Entrée starts a move; the
+// cancel buttons name who asks). After a cancel or a move the focus is back on the cell, never the page's body.
+const bookingDialog = document.getElementById("booking-dialog");
+
+async function openBooked(slot) {
+  const { ok, data } = await api("GET", `/api/v1/bookings/${slot.booking_id}`);
+  if (!ok) { say(errorMessage(data, "Ce rendez-vous n'a pas pu être ouvert.")); return; }
+  state.opened = data;
+  state.returnTo = slot.id;
+  const p = data.practitioner;
+  const who = data.patient ? `${data.patient.first_name} ${data.patient.last_name}, ` : "";
+  document.getElementById("booking-title").textContent = data.confirmed_at ? "Rendez-vous (confirmé par le patient)" : "Rendez-vous";
+  document.getElementById("booking-summary").textContent =
+    `${who}${DAY_TIME.format(new Date(data.slot.start))} avec Dr ${p.first_name} ${p.last_name}.`;
+  bookingDialog.showModal();
+  bookingDialog.querySelector('[data-action="move"]').focus();
+}
+
+bookingDialog.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button || !state.opened) return;
+  const booking = state.opened;
+  if (button.dataset.action === "back") { bookingDialog.close(); return; }
+  if (button.dataset.action === "move") {
+    state.moving = booking;
+    bookingDialog.close();
+    const banner = document.getElementById("move-banner");
+    banner.textContent = `Déplacement du rendez-vous du ${DAY_TIME.format(new Date(booking.slot.start))} : Entrée sur un créneau libre ; Échap pour abandonner.`;
+    banner.hidden = false;
+    return;
+  }
+  const answer = await api("POST", `/api/v1/bookings/${booking.id}/cancel`, { by: button.dataset.by, reason: null });
+  bookingDialog.close();
+  if (answer.ok) say(`Rendez-vous du ${DAY_TIME.format(new Date(booking.slot.start))} annulé. Le créneau est de nouveau libre.`, "success");
+  else say(errorMessage(answer.data, "L'annulation n'a pas abouti."));
+  state.etag = null;
+  await load();
+  const td = findCellOfSlot(booking.slot.id);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+});
+bookingDialog.addEventListener("close", () => {
+  state.opened = null;
+  const td = state.returnTo && findCellOfSlot(state.returnTo);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+});
+
+async function moveTo(slot) {
+  const moving = state.moving;
+  const answer = await api("POST", `/api/v1/bookings/${moving.id}/move`, { slot_id: slot.id });
+  endMove();
+  if (answer.ok) {
+    say(`Rendez-vous déplacé au ${DAY_TIME.format(new Date(answer.data.slot.start))}.`, "success");
+  } else {
+    say(errorMessage(answer.data, "Le déplacement n'a pas abouti."));
+  }
+  state.etag = null;
+  await load();
+  const td = findCellOfSlot(answer.ok ? answer.data.slot.id : moving.slot.id);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+}
+
+function endMove() {
+  state.moving = null;
+  document.getElementById("move-banner").hidden = true;
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !state.moving || dialog.open || bookingDialog.open) return;
+  event.preventDefault();
+  const from = state.moving.slot.id;
+  endMove();
+  say("Déplacement abandonné.");
+  const td = findCellOfSlot(from);
+  if (td) setCursor({ row: Number(td.dataset.row), col: Number(td.dataset.col) });
+});
+
 // ---------------------------------------------------------------- filters
 function shiftDay(days) {
   const day = new Date(`${dayInput.value || root.dataset.day}T12:00:00Z`);
@@ -387,7 +508,7 @@ function shiftDay(days) {
 document.getElementById("day-before").addEventListener("click", () => shiftDay(-1));
 document.getElementById("day-after").addEventListener("click", () => shiftDay(1));
 document.getElementById("today").addEventListener("click", () => { dayInput.value = parisClock().day; reload(); });
-for (const input of [dayInput, daysInput, communeInput]) if (input) input.addEventListener("change", reload);
+for (const input of [dayInput, daysInput, communeInput, stepInput]) if (input) input.addEventListener("change", reload);
 document.getElementById("grid-filters").addEventListener("submit", (event) => event.preventDefault());
 
 load();
