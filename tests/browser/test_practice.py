@@ -38,6 +38,17 @@ def _tab_to(page, predicate: str, limit: int = 80, key: str = "Tab") -> None:
     raise AssertionError(f"{key} never reached {predicate}")
 
 
+def _find_booking(page, last_name: str) -> None:
+    """Keyboard only: Tab to the bookings' filter, type the caller's name, Tab to its row (focused)."""
+    _tab_to(page, "document.activeElement.id === 'bookings-filter'")
+    page.keyboard.press("Control+a")
+    page.keyboard.type(last_name, delay=5)
+    page.wait_for_function("(name) => [...document.querySelectorAll('#bookings tr[data-booking]')]"
+                           ".some((row) => row.textContent.includes(name))", arg=last_name)
+    _tab_to(page, "document.activeElement.matches('tr[data-booking]') && "
+                  f"document.activeElement.textContent.includes('{last_name}')")
+
+
 def _press_focused_button(page) -> None:
     """Enter on the button the page focuses (autofocus), once the page has focused it."""
     page.wait_for_function("() => document.activeElement && document.activeElement.matches('button[autofocus]')")
@@ -187,11 +198,9 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     cards.append(_scorecard(page))
     _next_caller(page)
 
-    # 7. A patient calls back to cancel.
-    page.wait_for_selector("#bookings tr")
-    _tab_to(page, "document.activeElement.matches('button.danger') && "
-                  "document.activeElement.closest('tr').textContent.includes('Girard')")
-    page.keyboard.press("Enter")
+    # 7. A patient calls back to cancel (tomorrow's booking: found by name in the bookings' filter, A on its row).
+    _find_booking(page, "Girard")
+    page.keyboard.press("a")
     page.wait_for_selector("#cancel-dialog[open]")
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
@@ -201,10 +210,8 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
 
     # 8. Move a patient to a later slot (not before the time the card gives).
     not_before = re.search(r"avant (\d{2})h(\d{2})", page.inner_text("#practice-caller")).groups()
-    page.wait_for_selector("#bookings tr")
-    _tab_to(page, "document.activeElement.matches('button:not(.danger)') && document.activeElement.closest('tr') && "
-                  "document.activeElement.closest('tr').textContent.includes('Roux')")
-    page.keyboard.press("Enter")  # "Déplacer"
+    _find_booking(page, "Roux")
+    page.keyboard.press("d")  # "Déplacer"
     page.wait_for_function("() => document.activeElement.id === 'results'")
     later = page.evaluate("""([hour, minute]) => [...document.querySelectorAll('#results [role=option]')].findIndex((li) => {
         const day = li.querySelector('.r-day').textContent, time = li.querySelector('.r-when strong').textContent;

@@ -27,6 +27,13 @@ if (card) {
     }
   }, true);
   document.getElementById("practice-finish").addEventListener("click", () => finish());
+  let holdFocus = false;
+  document.addEventListener("keydown", () => { holdFocus = false; }, true);
+  document.addEventListener("focusin", (event) => {
+    if (holdFocus && event.target instanceof Element && event.target.closest("#bookings")) {
+      document.getElementById("practice-next").focus();
+    }
+  });
 
   const watch = () => {
     if (finished) return;
@@ -92,6 +99,13 @@ if (card) {
     }
     section.hidden = false;
     const next = document.getElementById("practice-next");
-    if (!document.getElementById("practice-next-form").hidden) next.focus(); else section.focus();
+    if (!document.getElementById("practice-next-form").hidden) {
+      next.focus();
+      // The console, after a cancel or a move, puts the focus on the bookings' next row once the list is read
+      // again, which may come after this: until the trainee presses a key, the scorecard's button keeps it.
+      holdFocus = true;
+    } else {
+      section.focus();
+    }
   }
 }
