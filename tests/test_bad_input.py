@@ -13,7 +13,7 @@ import functools
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -25,6 +25,7 @@ from snp_service.core.timeutil import to_paris, utcnow
 from snp_service.models import (
     AuditEvent, Booking, Commune, Cpts, OutboxMessage, Patient, Practitioner, Season, SignInAttempt, Slot, User,
 )
+from snp_service.requests import sending
 
 from .factories import PASSWORD
 
@@ -83,10 +84,17 @@ def bw(world, monkeypatch, app):
     users = {"coordinator": world.user("coordinator", cpts), "regulator": world.user("regulator", cpts),
              "admin": world.user("admin"), "gp": gp}
     headers = {role: world.headers(user) for role, user in users.items()}
+    doctor.takes_requests = True  # an open slot request sent to the GP (issue 23)
+    db.session.commit()
+    window = utcnow().replace(microsecond=0, second=0) + timedelta(minutes=30)
+    slot_request = sending.create(users["regulator"], cpts.id, {cpts.id}, {
+        "patient": {**PATIENT, "birth_date": date(1917, 3, 21), "has_treating_doctor": "no"}, "reason": "Fièvre",
+        "channel": "116117", "commune_insee": "85222", "profession": "gp", "mode": "office", "not_before": window,
+        "not_after": window + timedelta(hours=4), "radius_km": 10, "notify_patient": False})
     ids = {"cpts_id": cpts.id, "practitioner_id": doctor.id, "slot_id": free.id, "booking_id": booking.id,
-           "season_id": season.id, "filename": "slots.ndjson"}
+           "season_id": season.id, "filename": "slots.ndjson", "request_id": slot_request.id}
     return {"cpts": cpts, "doctor": doctor, "free": free, "other_free": other_free, "booking": booking,
-            "season": season, "users": users, "headers": headers, "ids": ids, "start": start}
+            "season": season, "users": users, "headers": headers, "ids": ids, "start": start, "window": window}
 
 
 def _role(method: str, path: str) -> str | None:
@@ -98,7 +106,10 @@ def _role(method: str, path: str) -> str | None:
         return "gp"
     if rest == "/cpts" and method == "POST":
         return "admin"
-    if rest.startswith("/slots/search") or rest.startswith("/bookings") and not rest.endswith("/outcome"):
+    if rest.startswith("/slot-requests/") and (rest.endswith("/accept") or rest.endswith("/seen")):
+        return "gp"
+    if rest.startswith("/slots/search") or rest.startswith("/slot-requests") or (
+            rest.startswith("/bookings") and not rest.endswith("/outcome")):
         return "regulator"
     return "coordinator"
 
@@ -136,6 +147,12 @@ def _valid_bodies(method: str, path: str, bw) -> list[dict]:
         ("POST", "/seasons"): [{"cpts_id": bw["cpts"].id, "name": "Hiver", "start_date": "2027-12-01",
                                 "end_date": "2028-02-28"}],
         ("PATCH", "/seasons/{season_id}"): [{"name": "Été 2", "start_date": "2027-07-01", "end_date": "2027-08-31"}],
+        ("POST", "/slot-requests"): [{"patient": {**PATIENT, "has_treating_doctor": "no"}, "reason": "Fièvre",
+                                      "channel": "116117", "commune_insee": "85222", "profession": "gp",
+                                      "mode": "office", "not_before": iso(to_paris(bw["window"])),
+                                      "not_after": iso(to_paris(bw["window"] + timedelta(hours=2))), "radius_km": 10,
+                                      "notify_patient": False}],
+        ("POST", "/slot-requests/{request_id}/accept"): [{"start": iso(to_paris(bw["window"] + timedelta(hours=1)))}],
     }
     return bodies.get((method, path.removeprefix(API)), [{}])
 
