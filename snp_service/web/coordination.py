@@ -38,8 +38,8 @@ class AccountForm(FrenchForm):
     practitioner_id = SelectField("Praticien (compte médecin uniquement)", coerce=int)
 
 
-def _cpts_id(user) -> int:
-    """The CPTS of the page: ``?cpts_id=`` among those the user coordinates, else the first."""
+def page_cpts_id(user) -> int:
+    """The CPTS of a coordination page (this one's and the members page's): ``?cpts_id=`` among those the user coordinates, else the first."""
     choices = coordinated_cpts(user)
     if not choices:
         abort(404)
@@ -59,7 +59,7 @@ def _account_form(practitioners) -> AccountForm:
 @bp.get("")
 @require_roles(COORDINATION)
 def home(user):
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     return _home(user, cpts_id)
 
 
@@ -80,7 +80,7 @@ def _home(user, cpts_id: int, account_form: AccountForm | None = None):
 @bp.post("/seasons")
 @require_roles(COORDINATION)
 def create_season(user):
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     form = SeasonForm()
     if _valid(form):
         flash_outcome(lambda: seasons.create_season(user, form.data | {"cpts_id": cpts_id}), "Saison créée.")
@@ -119,7 +119,7 @@ def compare(user):
 def create_account(user):
     """A new account; refused, the page comes back with what was typed (never the password) and each error
     next to its field."""
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     form = _account_form(list_practitioners({cpts_id}))
     if form.validate_on_submit():
         practitioner_id = form.practitioner_id.data or None
@@ -150,7 +150,7 @@ def _attach_account_error(form: AccountForm, error: DomainError) -> None:
 @require_roles(COORDINATION)
 def confirm_deactivate(account_id, user):
     """Deactivating signs someone out for good: the page asks first (no script needed)."""
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     return render_template("coordination/confirm_deactivate.html", account=managed_account(user, cpts_id, account_id),
                            cpts_id=cpts_id, roles=formatting.ROLE_LABELS)
 
@@ -158,7 +158,7 @@ def confirm_deactivate(account_id, user):
 @bp.post("/accounts/<int:account_id>/active")
 @require_roles(COORDINATION)
 def set_account_active(account_id, user):
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     managed_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
     flash_outcome(lambda: users.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
@@ -168,7 +168,7 @@ def set_account_active(account_id, user):
 @bp.post("/accounts/<int:account_id>/unlock")
 @require_roles(COORDINATION)
 def unlock_account(account_id, user):
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     managed_account(user, cpts_id, account_id)
     flash_outcome(lambda: lockout.unlock(user, account_id), "Compte déverrouillé.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
@@ -178,7 +178,7 @@ def unlock_account(account_id, user):
 @require_roles(COORDINATION)
 def reset_second_factor(account_id, user):
     """A lost phone: the account's second factor and recovery codes go; it enrols again at its next sign-in."""
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     managed_account(user, cpts_id, account_id)
     flash_outcome(lambda: second_factor.reset(user, account_id), "Double authentification réinitialisée.")
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
@@ -189,7 +189,7 @@ def reset_second_factor(account_id, user):
 def issue_password_link(account_id, user):
     """A one-time password set-up link, shown once on this answer (never stored, never flashed): the
     coordinator hands it to the person, since the service sends no e-mail."""
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     account = managed_account(user, cpts_id, account_id)
     issued = flash_outcome(lambda: setup_links.issue_setup_link(user, account_id), "Lien créé.")
     if issued is None:
@@ -206,7 +206,7 @@ def supplements_statement(user):
     """The supplement statement of a month (``?month=YYYY-MM``, this month by default) or of a season."""
     season_id = request.args.get("season_id", type=int)
     season = managed_season(user, season_id) if season_id else None
-    cpts_id = season.cpts_id if season else _cpts_id(user)
+    cpts_id = season.cpts_id if season else page_cpts_id(user)
     month, month_error = request.args.get("month") or f"{paris_today():%Y-%m}", None
     if not month_in_bounds(month):
         month, month_error = f"{paris_today():%Y-%m}", "Mois invalide : choisissez un mois (aaaa-mm)."

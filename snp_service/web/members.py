@@ -17,7 +17,8 @@ from ..cpts.practitioners import create_practitioner, directory_record
 from ..data import communes
 from ..directory import search as directory_search
 from ..models import Profession, Role
-from ..policy import COORDINATION, check_cpts, coordinated_cpts, get_practitioner, require_roles
+from ..policy import COORDINATION, coordinated_cpts, get_practitioner, require_roles
+from .coordination import page_cpts_id
 from .forms import FrenchForm
 
 bp = Blueprint("members", __name__, url_prefix="/coordination/membres")
@@ -46,13 +47,6 @@ class AccountForm(FrenchForm):
     email = EmailField("E-mail du praticien", validators=[DataRequired(), Length(max=254)])
 
 
-def _cpts_id(user) -> int:
-    choices = coordinated_cpts(user)
-    if not choices:
-        abort(404)
-    cpts_id = request.values.get("cpts_id", type=int) or choices[0].id
-    check_cpts(user, cpts_id, manage=True)
-    return cpts_id
 
 
 def _member(user, practitioner_id: int, cpts_id: int):
@@ -66,7 +60,7 @@ def _member(user, practitioner_id: int, cpts_id: int):
 @bp.get("")
 @require_roles(COORDINATION)
 def index(user):
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     profession = request.args.get("profession") or None
     commune = request.args.get("commune") or None
     query = (request.args.get("q") or "").strip()[:100]
@@ -86,7 +80,7 @@ def index(user):
 @require_roles(COORDINATION)
 def new(user):
     """The member form: empty (by hand), or filled from the directory (``?directory_rpps=``), editable either way."""
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     data = None
     if request.method == "GET" and request.args.get("directory_rpps"):
         try:
@@ -114,7 +108,7 @@ def new(user):
 @bp.route("/<int:practitioner_id>", methods=["GET", "POST"])
 @require_roles(COORDINATION)
 def edit(practitioner_id, user):
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     practitioner = _member(user, practitioner_id, cpts_id)
     form = MemberForm(obj=practitioner if request.method == "GET" else None)
     form.rpps.data = practitioner.rpps  # another RPPS is another person: not editable
@@ -139,7 +133,7 @@ def edit(practitioner_id, user):
 @require_roles(COORDINATION)
 def remove(practitioner_id, user):
     """Removing a member asks first: their future free slots are counted, future bookings block it."""
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     practitioner = _member(user, practitioner_id, cpts_id)
     if request.method == "POST":
         form = FrenchForm()
@@ -162,7 +156,7 @@ def remove(practitioner_id, user):
 @require_roles(COORDINATION)
 def create_account(practitioner_id, user):
     """"Créer son compte": a GP account for the member, and its one-time password set-up link shown once."""
-    cpts_id = _cpts_id(user)
+    cpts_id = page_cpts_id(user)
     practitioner = _member(user, practitioner_id, cpts_id)
     form = AccountForm()
     if form.validate_on_submit():
