@@ -134,6 +134,9 @@ class Config:
     REMINDER_BEFORE_MINUTES = 120
     # A slot request ("demande de créneau") stays open this long at most, and never past its window's end.
     SLOT_REQUEST_TTL_MINUTES = 30
+    # A request reaches at most this many practitioners, the nearest first: enough for one of them to answer
+    # within the half hour, without texting a whole département when the radius is wide.
+    SLOT_REQUEST_MAX_RECIPIENTS = 30
     # The national SAS platform (SPEC section 7). Its calls: the client certificate's CN and OU, checked by
     # the reverse proxy; the regulation area its regulator accounts join.
     SAS_CLIENT_CN = None

@@ -361,3 +361,20 @@ def test_the_request_sms_fits_one_segment_even_over_two_days(app):
         text = messages.render("gp_slot_request", commune="Saint-Gilles-Croix-de-Vie",
                                window=messages.window(start, end), link="https://snp.cpts-lv.fr/gp/demandes/123456")
         assert messages.gsm7_length(text + messages.reference(999999)) <= 160, text
+
+
+def test_a_wide_radius_texts_only_the_nearest_practitioners_up_to_the_cap(client, world, app):
+    """The cap (SNP_SLOT_REQUEST_MAX_RECIPIENTS) keeps the nearest; the audit says some were left out."""
+    app.config["SLOT_REQUEST_MAX_RECIPIENTS"] = 2
+    cpts, regulator = _area(world)
+    nearest = [_taker(world, cpts), _taker(world, cpts, **NEAR)]
+    _taker(world, cpts, **CHALLANS)  # within 30 km, but third nearest
+
+    response = _send(client, world.headers(regulator), radius_km=30)
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["recipients"] == 2
+    texts = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "gp_slot_request")).all()
+    assert sorted(m.practitioner_id for m in texts) == sorted(p.id for p in nearest)
+    audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "slot_request.create"))
+    assert (audit.after["recipients"], audit.after["capped"]) == (2, True)

@@ -26,7 +26,8 @@ MAX_WINDOW = timedelta(days=7)
 
 
 def create(actor: User, cpts_id: int, scope: set[int], data: dict) -> SlotRequest:
-    """Send a request to the practitioners of ``scope`` who take requests, of the profession, within the radius.
+    """Send a request to the practitioners of ``scope`` who take requests, of the profession, within the radius:
+    the nearest ``SLOT_REQUEST_MAX_RECIPIENTS`` of them.
 
     ``cpts_id`` is the requester's CPTS (the request's owner), ``scope`` the CPTS whose practitioners it may reach
     (the requester's regulation area). Nothing is created when nobody would receive it (422 ``no_recipient``).
@@ -37,10 +38,13 @@ def create(actor: User, cpts_id: int, scope: set[int], data: dict) -> SlotReques
     centre = _centre(data["commune_insee"], scope)
     profession = data.get("profession") or Profession.GP.value
     radius = float(data["radius_km"])
+    cap = current_app.config["SLOT_REQUEST_MAX_RECIPIENTS"]
     with write_transaction():
-        recipients = db.session.execute(_recipients_statement(), {
+        # One more than the cap: the audit says when some practitioners within the radius were left out.
+        recipients = db.session.execute(_recipients_statement().limit(cap + 1), {
             "scope": sorted(scope), "profession": profession, "lat": centre[0], "lon": centre[1],
             "radius_km": radius}).all()
+        capped, recipients = len(recipients) > cap, recipients[:cap]
         if not recipients:
             raise Invalid("Aucun professionnel ne reçoit les demandes de créneau dans ce rayon : élargissez le rayon",
                           code="no_recipient", fields={"radius_km": ["no practitioner taking requests within it"]})
@@ -60,8 +64,8 @@ def create(actor: User, cpts_id: int, scope: set[int], data: dict) -> SlotReques
         texted = events.slot_request_sent(request.id, [(row.id, row.phone) for row in recipients], commune,
                                           messages.window(max(data["not_before"], now), data["not_after"]))
         audit.record(actor, "slot_request.create", request, after={
-            "status": request.status, "recipients": len(recipients), "sms": texted, "profession": profession,
-            "radius_km": radius, "expires_at": request.expires_at.isoformat()})
+            "status": request.status, "recipients": len(recipients), "capped": capped, "sms": texted,
+            "profession": profession, "radius_km": radius, "expires_at": request.expires_at.isoformat()})
     request.recipient_count = len(recipients)
     return request
 
