@@ -158,29 +158,31 @@ def confirm_deactivate(account_id, user):
 @bp.post("/accounts/<int:account_id>/active")
 @require_roles(COORDINATION)
 def set_account_active(account_id, user):
-    cpts_id = page_cpts_id(user)
-    managed_account(user, cpts_id, account_id)
     active = request.form.get("active") == "1"
-    flash_outcome(lambda: users.set_user_active(user, account_id, active), "Compte réactivé." if active else "Compte désactivé.")
-    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+    return _on_account(user, account_id, lambda: users.set_user_active(user, account_id, active),
+                       "Compte réactivé." if active else "Compte désactivé.")
 
 
 @bp.post("/accounts/<int:account_id>/unlock")
 @require_roles(COORDINATION)
 def unlock_account(account_id, user):
-    cpts_id = page_cpts_id(user)
-    managed_account(user, cpts_id, account_id)
-    flash_outcome(lambda: lockout.unlock(user, account_id), "Compte déverrouillé.")
-    return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
+    return _on_account(user, account_id, lambda: lockout.unlock(user, account_id), "Compte déverrouillé.")
 
 
 @bp.post("/accounts/<int:account_id>/second-factor/reset")
 @require_roles(COORDINATION)
 def reset_second_factor(account_id, user):
     """A lost phone: the account's second factor and recovery codes go; it enrols again at its next sign-in."""
+    return _on_account(user, account_id, lambda: second_factor.reset(user, account_id),
+                       "Double authentification réinitialisée.")
+
+
+def _on_account(user, account_id: int, action, done: str):
+    """One account action of the accounts table: the account must be one this coordinator manages, in the
+    page's CPTS; the outcome is flashed and the table shown again."""
     cpts_id = page_cpts_id(user)
     managed_account(user, cpts_id, account_id)
-    flash_outcome(lambda: second_factor.reset(user, account_id), "Double authentification réinitialisée.")
+    flash_outcome(action, done)
     return redirect(url_for(".home", cpts_id=cpts_id) + "#comptes")
 
 

@@ -192,23 +192,26 @@ def rotate_calendar_token(user):
 @bp.post("/slot-requests")
 @require_roles(Role.GP)
 def set_takes_requests(user):
-    if FrenchForm().validate_on_submit():
-        takes = request.form.get("takes") == "1"
-        flash_outcome(lambda: practitioners.set_takes_requests(user, user.practitioner_id, takes),
-                      "Vous recevrez les demandes de créneau des régulateurs" if takes
-                      else "Vous ne recevrez plus les demandes de créneau")
-    return redirect(url_for("gp.home") + "#demandes")
+    return _switch(user, "takes", practitioners.set_takes_requests, "#demandes",
+                   ("Vous recevrez les demandes de créneau des régulateurs",
+                    "Vous ne recevrez plus les demandes de créneau"))
 
 
 @bp.post("/sas-participation")
 @require_roles(Role.GP)
 def set_sas_participation(user):
+    return _switch(user, "participate", practitioners.set_sas_participation, "#sas",
+                   ("Vos créneaux sont visibles sur la plateforme SAS",
+                    "Vos créneaux ne sont plus visibles sur la plateforme SAS"))
+
+
+def _switch(user, field: str, setter, anchor: str, said: tuple[str, str]):
+    """One of the GP's own switches: the form's ``field`` ("1" on), the service's ``setter``, the message said
+    when it is turned on or off."""
     if FrenchForm().validate_on_submit():
-        participate = request.form.get("participate") == "1"
-        flash_outcome(lambda: practitioners.set_sas_participation(user, user.practitioner_id, participate),
-                      "Vos créneaux sont visibles sur la plateforme SAS" if participate
-                      else "Vos créneaux ne sont plus visibles sur la plateforme SAS")
-    return redirect(url_for("gp.home") + "#sas")
+        on = request.form.get(field) == "1"
+        flash_outcome(lambda: setter(user, user.practitioner_id, on), said[0] if on else said[1])
+    return redirect(url_for("gp.home") + anchor)
 
 
 @bp.get("/demandes/<int:request_id>")
