@@ -10,7 +10,7 @@ from snp_service.core.extensions import db
 from snp_service.models import Booking, OutboxMessage, PracticeRun
 
 from .factories import page_csrf
-from .practice_world import book, build_area, enter_practice, finish, search, start_scenario
+from .practice_world import book, build_area, enter_practice, finish, search, send_slot_request, start_scenario
 
 
 def _count(model) -> int:
@@ -99,15 +99,91 @@ def test_cancel_move_and_no_booking_scenarios_are_checked(app, client, world, tm
     assert answer.status_code == 201, answer.get_json()
     assert finish(client, token).get_json()["ok"] is True
 
-    start_scenario(client, token, 9)
-    assert search(client, commune="85222") == []
-    assert finish(client, token).get_json()["ok"] is True
-
     start_scenario(client, token, 4)
     slot = search(client, commune="85222")[0]
     assert book(client, token, slot["slot"]["id"]).status_code == 201
-    scorecard = finish(client, token).get_json()
+    scorecard = finish(client, token, ended=True).get_json()
     assert scorecard["ok"] is False and "hors du territoire" in scorecard["why"]
+
+
+def test_the_caller_outside_the_area_needs_the_call_ended(app, client, world, tmp_path):
+    """Scenario 4: nothing booked is right only once the call was ended ("Terminer sans rendez-vous", F8)."""
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    area = build_area(world)
+    token = enter_practice(client, area.regulator)
+    start_scenario(client, token, 4)
+    scorecard = finish(client, token).get_json()  # the scorecard asked for without the call ended
+    assert scorecard["ok"] is False and scorecard["why"].startswith("L'appel n'a pas été terminé")
+    start_scenario(client, token, 4)
+    scorecard = finish(client, token, ended=True).get_json()
+    assert scorecard["ok"] is True and "Terminer sans rendez-vous" in scorecard["why"]
+    assert finish(client, token, ended="oui").status_code == 422  # already done: nothing in progress
+    start_scenario(client, token, 4)
+    assert finish(client, token, ended="oui").status_code == 422
+
+    # Left for the next caller without ending the call: counted, not as the expected outcome.
+    start_scenario(client, token, 4)
+    start_scenario(client, token, 5)
+    summary = client.get("/regulation/entrainement").get_data(as_text=True)
+    row = summary[summary.index("4. Un appelant hors du territoire"):].split("</li>")[0]
+    assert "À revoir" in row and "Appel laissé sans suite" in row
+    assert db.session.scalar(select(func.count()).select_from(PracticeRun)) == 2  # only the scorecards shown
+
+
+def _search_answer(client, **params) -> dict:
+    return client.get("/api/v1/slots/search", query_string={"commune": "85222", "profession": "gp"} | params).get_json()
+
+
+def test_nothing_free_in_48_hours_teaches_the_first_later_slot(app, client, world, tmp_path):
+    """Scenario 9: nothing in the window, the search's later slots; the first one is the expected booking."""
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    area = build_area(world)
+    token = enter_practice(client, area.regulator)
+    start_scenario(client, token, 9)
+    card = client.get("/regulation").get_data(as_text=True)
+    assert "je peux attendre quelques jours s&#39;il le faut" in card
+    answer = _search_answer(client)
+    assert answer["results"] == [] and len(answer["later"]) >= 2
+    first, second = answer["later"][0], answer["later"][1]
+    assert datetime.fromisoformat(first["slot"]["start"]) > utcnow() + timedelta(hours=48)
+    assert book(client, token, first["slot"]["id"]).status_code == 201
+    scorecard = finish(client, token).get_json()
+    assert scorecard["ok"] is True and "Prochains créneaux disponibles" in scorecard["why"]
+    assert f"Dr {first['practitioner']['last_name']}" in scorecard["why"]
+
+    start_scenario(client, token, 9)  # rebuilt: another later slot than the first
+    second = _search_answer(client)["later"][1]
+    assert book(client, token, second["slot"]["id"]).status_code == 201
+    scorecard = finish(client, token).get_json()
+    assert scorecard["ok"] is False and scorecard["why"].startswith("Réservé ")
+    assert "il fallait réserver le premier des « Prochains créneaux disponibles »" in scorecard["why"]
+
+    start_scenario(client, token, 9)  # nothing done, the call ended
+    scorecard = finish(client, token, ended=True).get_json()
+    assert scorecard["ok"] is False and scorecard["why"].startswith("Aucun rendez-vous réservé")
+
+
+def test_a_slot_request_in_practice_is_scored_and_never_leaves(app, client, world, tmp_path):
+    """Scenario 9 answered with "Demander un créneau": the later slot was the better answer; the request and its
+    texts stay in the practice database (no real request, no real SMS)."""
+    from snp_service.models import SlotRequest
+
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    area = build_area(world)
+    for doctor in area.doctors[:2]:
+        doctor.takes_requests, doctor.phone = True, "+33612000001"
+    db.session.commit()
+    counts = (_count(SlotRequest), _count(OutboxMessage))
+    token = enter_practice(client, area.regulator)
+    start_scenario(client, token, 9)
+    sent = send_slot_request(client, token)
+    assert sent.status_code == 201, sent.get_json()
+    assert sent.get_json()["recipients"] == 2
+    assert client.get(f"/api/v1/slot-requests/{sent.get_json()['id']}").get_json()["status"] == "open"
+    scorecard = finish(client, token).get_json()
+    assert scorecard["ok"] is False and scorecard["why"].startswith("Une demande de créneau a été envoyée")
+    assert "Prochains créneaux disponibles" in scorecard["why"]
+    assert (_count(SlotRequest), _count(OutboxMessage)) == counts
 
 
 def test_reset_leave_and_who_may_practise(app, client, world, tmp_path):
