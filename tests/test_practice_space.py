@@ -278,6 +278,9 @@ def test_help_pages_the_overlay_and_the_tour_once(app, client, world):
                         ("coordination", "Relevé des majorations")):
         answer = client.get(f"/aide/{page}")
         assert answer.status_code == 200 and words in answer.get_data(as_text=True)
+    when_nothing_fits = client.get("/aide/regulation").get_data(as_text=True).split("Quand rien ne convient")[1]
+    assert "« Prochains créneaux disponibles »" in when_nothing_fits and "« Demander un créneau »" in when_nothing_fits
+    assert "« Prochains créneaux disponibles »" in console  # the overlay says it too
 
 
 def test_a_practice_database_rebuilt_by_another_process_is_the_one_read(app, client, world, tmp_path):
@@ -296,3 +299,50 @@ def test_a_practice_database_rebuilt_by_another_process_is_the_one_read(app, cli
     app.extensions["snp_practice_engines"] = other_worker  # back in the "other process"
     assert slot_id in {r["slot"]["id"] for r in search(client, commune="85222")}  # the new file: free again
     assert space.engine_for(app, area.regulator.id) is not old_engine
+
+
+def test_the_clean_up_job_removes_practice_files_unused_for_a_day_and_never_one_in_use(app, world, tmp_path):
+    import os
+    import subprocess
+
+    from snp_service.models import JobRun, PageSession
+    from snp_service.scheduling import run_job
+
+    directory = tmp_path / "practice"
+    directory.mkdir()
+    app.config["PRACTICE_DIR"] = str(directory)
+    assert app.config["PRACTICE_KEEP_HOURS"] == 24
+    now = utcnow()
+    cpts = world.cpts()
+    idle, in_use, recent, wal_recent = (world.user("regulator", cpts) for _ in range(4))
+
+    def make(name: str, hours_old: float) -> None:
+        path = directory / name
+        path.write_bytes(b"x" * 100)
+        at = (now - timedelta(hours=hours_old)).timestamp()
+        os.utime(path, (at, at))
+
+    make(f"{idle.id}.sqlite", 30)
+    make(f"{idle.id}.sqlite-wal", 26)
+    make(f"{in_use.id}.sqlite", 30)  # not written for 30 h, but its trainee asked for a page an hour ago
+    make(f"{recent.id}.sqlite", 2)
+    make(f"{wal_recent.id}.sqlite", 30)
+    make(f"{wal_recent.id}.sqlite-wal", 1)  # written an hour ago (the write-ahead log)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    make(f".schema-{gone.pid}.sqlite", 48)  # the empty schema of a process that has ended
+    make(f".schema-{os.getpid()}.sqlite", 48)  # this process's: still used by its next build
+    for user, seen_hours_ago in ((idle, 30), (in_use, 1)):
+        db.session.add(PageSession(user_id=user.id, secret_hash=f"{user.id:064d}", created_at=now - timedelta(hours=31),
+                                   last_seen_at=now - timedelta(hours=seen_hours_ago)))
+    db.session.commit()
+
+    result = run_job(app, "purge_practice_files")
+
+    assert sorted(os.listdir(directory)) == sorted([
+        f"{in_use.id}.sqlite", f"{recent.id}.sqlite", f"{wal_recent.id}.sqlite", f"{wal_recent.id}.sqlite-wal",
+        f".schema-{os.getpid()}.sqlite"])
+    assert result == {"removed": 1, "kept_in_use": 1, "schemas_removed": 1, "bytes_freed": 300}
+    run = db.session.scalars(select(JobRun).where(JobRun.job == "purge_practice_files")).one()
+    assert run.succeeded and run.result == result
+    assert run_job(app, "purge_practice_files")["removed"] == 0  # nothing more
