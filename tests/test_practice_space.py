@@ -223,6 +223,9 @@ def test_practice_runs_in_production_and_no_sms_leaves(app, database_url, monkey
             if database_url.startswith("sqlite"):
                 db.create_all()
             area = build_area(World())
+            for doctor in area.doctors[:2]:  # a slot request made in practice would text them
+                doctor.takes_requests, doctor.phone = True, "+33612000001"
+            db.session.commit()
             client = production.test_client()
             client.environ_base["wsgi.url_scheme"] = "https"  # production's cookies are Secure
             World.sign_in_page(client, area.regulator)
@@ -232,6 +235,8 @@ def test_practice_runs_in_production_and_no_sms_leaves(app, database_url, monkey
         slot = search(client, commune="85222", treating_rpps=area.doctors[0].rpps)[0]["slot"]["id"]
         assert book(client, token, slot).status_code == 201
         assert finish(client, token).get_json()["ok"] is True
+        start_scenario(client, token, 9)
+        assert send_slot_request(client, token).get_json()["recipients"] == 2
         with production.app_context():
             send_pending()
         assert twilio.messages == [] and twilio.requests == 0
