@@ -351,3 +351,18 @@ def test_the_clean_up_job_removes_practice_files_unused_for_a_day_and_never_one_
     run = db.session.scalars(select(JobRun).where(JobRun.job == "purge_practice_files")).one()
     assert run.succeeded and run.result == result
     assert run_job(app, "purge_practice_files")["removed"] == 0  # nothing more
+
+
+def test_without_any_later_slot_the_slot_request_is_the_right_answer(app, client, world):
+    """Scenario 9's rule when the search has no later slot either (its arrangement always leaves one)."""
+    from snp_service.practice.scenarios import _check_later
+
+    area = build_area(world)
+    ok, why = _check_later({}, "goal", [])
+    assert ok is False and "il fallait « Demander un créneau »" in why
+    area.doctors[0].takes_requests, area.doctors[0].phone = True, "+33612000001"
+    db.session.commit()
+    world.sign_in_page(client, area.regulator)
+    assert send_slot_request(client, page_csrf(client, "/regulation")).status_code == 201
+    ok, why = _check_later({}, "goal", [])
+    assert ok is True and "la demande de créneau aux professionnels proches était la bonne réponse" in why

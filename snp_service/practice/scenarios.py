@@ -280,8 +280,8 @@ def card(state: dict) -> dict:
 def check(state: dict, ended: bool = False) -> tuple[bool, str]:
     """Whether what the trainee did in the practice database is the expected outcome, and why (French).
 
-    ``ended``: the trainee ended the call without booking ("Terminer sans rendez-vous" or "Nouvel appel"), as
-    reported with the scorecard's figures; a scenario left for another without it is not ended.
+    ``ended``: the trainee ended the call without booking ("Terminer sans rendez-vous", F8), as reported with the
+    scorecard's figures; a scenario left for another without it is not ended.
     """
     scenario = BY_NUMBER[state["scenario"]]
     facts = state["facts"]
@@ -340,6 +340,9 @@ def _check_later(facts: dict, goal: str, booked: list[Booking]) -> tuple[bool, s
             return True, ("Résultat attendu : aucun créneau libre, même après les 48 h : la demande de créneau aux "
                           "professionnels proches était la bonne réponse.")
         return False, (f"Une demande de créneau a été envoyée, qui attend qu'un professionnel l'accepte ; or {goal}.")
+    if later is None:
+        return False, ("Ni rendez-vous ni demande : aucun créneau libre, même après les 48 h, il fallait « Demander "
+                       "un créneau » aux professionnels proches.")
     return False, f"Aucun rendez-vous réservé : {goal}."
 
 
