@@ -280,8 +280,8 @@ def card(state: dict) -> dict:
 def check(state: dict, ended: bool = False) -> tuple[bool, str]:
     """Whether what the trainee did in the practice database is the expected outcome, and why (French).
 
-    ``ended``: the trainee ended the call without booking ("Terminer sans rendez-vous", F8), as reported with the
-    scorecard's figures; a scenario left for another without it is not ended.
+    ``ended``: the trainee ended the call without booking ("Terminer sans rendez-vous", F8, or the console's
+    "Nouvel appel"), as reported with the scorecard's figures; a scenario left for another without it is not.
     """
     scenario = BY_NUMBER[state["scenario"]]
     facts = state["facts"]

@@ -267,6 +267,11 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     assert_no_horizontal_scroll(small)
     _no_axe(small, "practice console at 390 px")
     screenshot(small, "practice-console-390")
+    # The console's "Nouvel appel" ends the call without booking too: scenario 1's scorecard says what was missed.
+    _tab_to(small, "document.activeElement.id === 'new-call'", key="Shift+Tab")
+    small.keyboard.press("Enter")
+    missed = _scorecard(small)
+    assert missed["Résultat"] == "À revoir" and missed["why"].startswith("Aucun rendez-vous réservé")
     small.goto(f"{live_server}/regulation/entrainement")  # scenario 9 at the phone width
     _tab_to(small, "document.activeElement.textContent.startsWith('9. ')")
     small.keyboard.press("Enter")

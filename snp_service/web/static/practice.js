@@ -1,7 +1,8 @@
 // The practice space's part of every practice page: the scripted caller's scorecard.
 // Counts what the trainee does from the first key (navigation keys, typed characters, errors shown), ends the
 // call on the console's confirmation (booked or moved), on a cancellation, on a slot request sent, or on F8
-// "Terminer sans rendez-vous" (reported as the call ended without booking: a scenario left for another is not),
+// "Terminer sans rendez-vous" or the console's "Nouvel appel" (reported as the call ended without booking: a
+// scenario left for another is not),
 // then shows the scorecard the server computed and the SMS that would have been sent (never sent in practice).
 import { api } from "./regulation/common.js";
 
@@ -28,6 +29,9 @@ if (card) {
     }
   }, true);
   document.getElementById("practice-finish").addEventListener("click", () => finish({ ended: true }));
+  // The console's own way to end a call without booking: "Nouvel appel" (it records nothing of the call).
+  const newCall = document.getElementById("new-call");
+  if (newCall) newCall.addEventListener("click", () => finish({ ended: true }));
   let holdFocus = false;
   document.addEventListener("keydown", () => { holdFocus = false; }, true);
   document.addEventListener("focusin", (event) => {
