@@ -280,11 +280,13 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     assert_no_horizontal_scroll(small)
     screenshot(small, "practice-later-slots-390")
     small.locator(".results-card").screenshot(path=str(OUTPUT_DIR / "practice-later-slots-390-list.png"))
+    _no_axe(small, "later slots at 390 px")
     small.keyboard.press("Enter")
     assert _scorecard(small)["Résultat"] == "Réussi"
     assert_no_horizontal_scroll(small)  # the SMS's link included
     screenshot(small, "practice-scorecard-9-390")
     small.locator("#practice-card").screenshot(path=str(OUTPUT_DIR / "practice-scorecard-9-390-card.png"))
+    _no_axe(small, "scorecard of scenario 9 at 390 px")
     small.goto(f"{live_server}/regulation/agenda")
     small.wait_for_selector("#planning td")
     assert small.is_visible(".practice-band") and small.title().startswith("Entraînement – Agenda partagé")
