@@ -79,6 +79,8 @@ class Config:
     ALLOW_DEMO_PASSWORD = True
     # Where the practice space keeps one SQLite database per trainee (default: <instance>/practice).
     PRACTICE_DIR = None
+    # A trainee's practice database unused this long (no write, no page request of theirs) is removed (a job).
+    PRACTICE_KEEP_HOURS = 24
     SMS_BACKEND = "console"
     SCHEDULER_IN_PROCESS = False
     # Publishing rules (SPEC section 4, POST /slots).

@@ -72,6 +72,17 @@ def search(client, **params):
     return client.get("/api/v1/slots/search", query_string=params).get_json()["results"]
 
 
+def send_slot_request(client, token: str):
+    """ "Demander un créneau" for the caller of scenario 9, as the console sends it."""
+    not_before = datetime.now(PARIS).replace(microsecond=0) + timedelta(minutes=30)
+    return client.post("/api/v1/slot-requests", headers={"X-CSRFToken": token}, json={
+        "patient": caller_patient(first_name="Nadia", last_name="Lopez", birth_date="1981-01-01",
+                                  phone="06 67 89 01 23"),
+        "reason": "Éruption", "channel": "116117", "commune_insee": "85222", "profession": "gp", "mode": "office",
+        "not_before": not_before.isoformat(), "not_after": (not_before + timedelta(hours=4)).isoformat(),
+        "radius_km": 30, "notify_patient": True})
+
+
 def finish(client, token: str, **metrics):
     body = {"duration_ms": 42_000, "navigation_keys": 9, "typed_chars": 60, "errors": []} | metrics
     return client.post("/regulation/entrainement/fin", json=body, headers={"X-CSRFToken": token})

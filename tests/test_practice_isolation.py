@@ -1,7 +1,7 @@
 """The practice space's invariant: nothing done in practice reaches anything real.
 
-Every real read path is snapshotted before and after a practice run that books, cancels, moves and loses a race;
-the answers must be equal. The second test shows the check catches a leak: with the one binding hook taken off,
+Every real read path is snapshotted before and after a practice run that books, cancels, moves, loses a race and
+sends, reads and cancels a slot request; the answers must be equal. The second test shows the check catches a leak: with the one binding hook taken off,
 the same practice session reaches the real database, and a real path changes.
 """
 from __future__ import annotations
@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import PARIS, paris_today, utcnow
-from snp_service.models import AuditEvent, OutboxMessage, SasPush
+from snp_service.models import AuditEvent, OutboxMessage, SasPush, SlotRequest, SlotRequestRecipient
 from snp_service.practice import space
 from snp_service.reporting import indicators
 
 from .factories import World
-from .practice_world import book, build_area, enter_practice, finish, search, start_scenario
+from .practice_world import book, build_area, enter_practice, finish, search, send_slot_request, start_scenario
 from .sas_world import SAS_HEADERS, configure, search_url, take_part
 
 # CSRF tokens (signed and timestamped: new each second), wherever a form carries one.
@@ -34,6 +34,9 @@ def _real_world(app):
         area = build_area(world)
         for doctor in area.doctors:
             take_part(doctor)
+        for doctor in area.doctors[:2]:  # a slot request made in practice has recipients
+            doctor.takes_requests, doctor.phone = True, "+33612000001"
+        db.session.commit()
         headers = {"regulator": world.headers(area.regulator), "coordinator": world.headers(area.coordinator)}
         feed_token = area.doctors[0].calendar_token
         ids = {"cpts": area.cpts.id, "rpps": [d.rpps for d in area.doctors], "treating": area.doctors[0].rpps}
@@ -66,6 +69,7 @@ def _snapshot(app, readers, headers, feed_token, ids, now) -> dict:
             headers=headers["coordinator"]).get_data(as_text=True),
         "supplement statement": anonymous.get("/api/v1/supplements", query_string={"cpts_id": cpts, "month": month},
                                               headers=headers["coordinator"]).get_json(),
+        "slot requests API": anonymous.get("/api/v1/slot-requests", headers=headers["regulator"]).get_json(),
     }
     with app.app_context():
         # Computed live for the month: when they were computed is the time of the read, not data.
@@ -74,6 +78,9 @@ def _snapshot(app, readers, headers, feed_token, ids, now) -> dict:
                                                for row in answers["indicators"]["indicators"]]
         answers["SMS outbox"] = [(m.id, m.kind, m.status, m.body) for m in db.session.scalars(select(OutboxMessage))]
         answers["SAS outbox"] = [(p.id, p.status) for p in db.session.scalars(select(SasPush))]
+        answers["slot requests"] = ([(r.id, r.status) for r in db.session.scalars(select(SlotRequest))],
+                                    [(r.request_id, r.practitioner_id) for r in
+                                     db.session.scalars(select(SlotRequestRecipient))])
         answers["audit trail"] = [(e.id, e.action, e.object_type, e.object_id) for e in
                                   db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     return answers
@@ -118,6 +125,16 @@ def _practice_run(app, area, trainee) -> None:
     assert trainee.post(f"/api/v1/bookings/{roux['id']}/move", json={"slot_id": target},
                         headers={"X-CSRFToken": token}).status_code == 201
     finish(trainee, token)
+    start_scenario(trainee, token, 9)
+    sent = send_slot_request(trainee, token)
+    assert sent.status_code == 201, sent.get_json()
+    request_id = sent.get_json()["id"]
+    assert trainee.get(f"/api/v1/slot-requests/{request_id}").get_json()["status"] == "open"
+    assert [r["id"] for r in trainee.get("/api/v1/slot-requests?status=open").get_json()] == [request_id]
+    assert trainee.post(f"/api/v1/slot-requests/{request_id}/cancel", headers={"X-CSRFToken": token}).status_code == 200
+    later = trainee.get("/api/v1/slots/search", query_string={"commune": "85222", "profession": "gp"}).get_json()["later"]
+    assert book(trainee, token, later[0]["slot"]["id"]).status_code == 201
+    finish(trainee, token)
 
 
 def test_a_whole_practice_run_changes_no_real_read_path(app, tmp_path):
@@ -150,7 +167,8 @@ def test_the_check_fails_when_the_binding_is_bypassed(app, tmp_path):
     start_scenario(trainee, token, 1)
     slot = search(trainee, commune="85222", treating_rpps=area.doctors[0].rpps)[0]["slot"]["id"]
     assert book(trainee, token, slot).status_code == 201
+    assert send_slot_request(trainee, token).status_code == 201
 
     after = _snapshot(app, readers, headers, feed_token, ids, now)
     changed = {path for path in before if after[path] != before[path]}
-    assert {"search API", "grid JSON", "SMS outbox", "audit trail"} <= changed
+    assert {"search API", "grid JSON", "SMS outbox", "audit trail", "slot requests API", "slot requests"} <= changed

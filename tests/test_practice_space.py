@@ -10,7 +10,7 @@ from snp_service.core.extensions import db
 from snp_service.models import Booking, OutboxMessage, PracticeRun
 
 from .factories import page_csrf
-from .practice_world import book, build_area, enter_practice, finish, search, start_scenario
+from .practice_world import book, build_area, enter_practice, finish, search, send_slot_request, start_scenario
 
 
 def _count(model) -> int:
@@ -99,15 +99,91 @@ def test_cancel_move_and_no_booking_scenarios_are_checked(app, client, world, tm
     assert answer.status_code == 201, answer.get_json()
     assert finish(client, token).get_json()["ok"] is True
 
-    start_scenario(client, token, 9)
-    assert search(client, commune="85222") == []
-    assert finish(client, token).get_json()["ok"] is True
-
     start_scenario(client, token, 4)
     slot = search(client, commune="85222")[0]
     assert book(client, token, slot["slot"]["id"]).status_code == 201
-    scorecard = finish(client, token).get_json()
+    scorecard = finish(client, token, ended=True).get_json()
     assert scorecard["ok"] is False and "hors du territoire" in scorecard["why"]
+
+
+def test_the_caller_outside_the_area_needs_the_call_ended(app, client, world, tmp_path):
+    """Scenario 4: nothing booked is right only once the call was ended ("Terminer sans rendez-vous", F8)."""
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    area = build_area(world)
+    token = enter_practice(client, area.regulator)
+    start_scenario(client, token, 4)
+    scorecard = finish(client, token).get_json()  # the scorecard asked for without the call ended
+    assert scorecard["ok"] is False and scorecard["why"].startswith("L'appel n'a pas été terminé")
+    start_scenario(client, token, 4)
+    scorecard = finish(client, token, ended=True).get_json()
+    assert scorecard["ok"] is True and "Terminer sans rendez-vous" in scorecard["why"]
+    assert finish(client, token, ended="oui").status_code == 422  # already done: nothing in progress
+    start_scenario(client, token, 4)
+    assert finish(client, token, ended="oui").status_code == 422
+
+    # Left for the next caller without ending the call: counted, not as the expected outcome.
+    start_scenario(client, token, 4)
+    start_scenario(client, token, 5)
+    summary = client.get("/regulation/entrainement").get_data(as_text=True)
+    row = summary[summary.index("4. Un appelant hors du territoire"):].split("</li>")[0]
+    assert "À revoir" in row and "Appel laissé sans suite" in row
+    assert db.session.scalar(select(func.count()).select_from(PracticeRun)) == 2  # only the scorecards shown
+
+
+def _search_answer(client, **params) -> dict:
+    return client.get("/api/v1/slots/search", query_string={"commune": "85222", "profession": "gp"} | params).get_json()
+
+
+def test_nothing_free_in_48_hours_teaches_the_first_later_slot(app, client, world, tmp_path):
+    """Scenario 9: nothing in the window, the search's later slots; the first one is the expected booking."""
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    area = build_area(world)
+    token = enter_practice(client, area.regulator)
+    start_scenario(client, token, 9)
+    card = client.get("/regulation").get_data(as_text=True)
+    assert "je peux attendre quelques jours s&#39;il le faut" in card
+    answer = _search_answer(client)
+    assert answer["results"] == [] and len(answer["later"]) >= 2
+    first, second = answer["later"][0], answer["later"][1]
+    assert datetime.fromisoformat(first["slot"]["start"]) > utcnow() + timedelta(hours=48)
+    assert book(client, token, first["slot"]["id"]).status_code == 201
+    scorecard = finish(client, token).get_json()
+    assert scorecard["ok"] is True and "Prochains créneaux disponibles" in scorecard["why"]
+    assert f"Dr {first['practitioner']['last_name']}" in scorecard["why"]
+
+    start_scenario(client, token, 9)  # rebuilt: another later slot than the first
+    second = _search_answer(client)["later"][1]
+    assert book(client, token, second["slot"]["id"]).status_code == 201
+    scorecard = finish(client, token).get_json()
+    assert scorecard["ok"] is False and scorecard["why"].startswith("Réservé ")
+    assert "il fallait réserver le premier des « Prochains créneaux disponibles »" in scorecard["why"]
+
+    start_scenario(client, token, 9)  # nothing done, the call ended
+    scorecard = finish(client, token, ended=True).get_json()
+    assert scorecard["ok"] is False and scorecard["why"].startswith("Aucun rendez-vous réservé")
+
+
+def test_a_slot_request_in_practice_is_scored_and_never_leaves(app, client, world, tmp_path):
+    """Scenario 9 answered with "Demander un créneau": the later slot was the better answer; the request and its
+    texts stay in the practice database (no real request, no real SMS)."""
+    from snp_service.models import SlotRequest
+
+    app.config["PRACTICE_DIR"] = str(tmp_path / "practice")
+    area = build_area(world)
+    for doctor in area.doctors[:2]:
+        doctor.takes_requests, doctor.phone = True, "+33612000001"
+    db.session.commit()
+    counts = (_count(SlotRequest), _count(OutboxMessage))
+    token = enter_practice(client, area.regulator)
+    start_scenario(client, token, 9)
+    sent = send_slot_request(client, token)
+    assert sent.status_code == 201, sent.get_json()
+    assert sent.get_json()["recipients"] == 2
+    assert client.get(f"/api/v1/slot-requests/{sent.get_json()['id']}").get_json()["status"] == "open"
+    scorecard = finish(client, token).get_json()
+    assert scorecard["ok"] is False and scorecard["why"].startswith("Une demande de créneau a été envoyée")
+    assert "Prochains créneaux disponibles" in scorecard["why"]
+    assert (_count(SlotRequest), _count(OutboxMessage)) == counts
 
 
 def test_reset_leave_and_who_may_practise(app, client, world, tmp_path):
@@ -147,6 +223,9 @@ def test_practice_runs_in_production_and_no_sms_leaves(app, database_url, monkey
             if database_url.startswith("sqlite"):
                 db.create_all()
             area = build_area(World())
+            for doctor in area.doctors[:2]:  # a slot request made in practice would text them
+                doctor.takes_requests, doctor.phone = True, "+33612000001"
+            db.session.commit()
             client = production.test_client()
             client.environ_base["wsgi.url_scheme"] = "https"  # production's cookies are Secure
             World.sign_in_page(client, area.regulator)
@@ -156,6 +235,8 @@ def test_practice_runs_in_production_and_no_sms_leaves(app, database_url, monkey
         slot = search(client, commune="85222", treating_rpps=area.doctors[0].rpps)[0]["slot"]["id"]
         assert book(client, token, slot).status_code == 201
         assert finish(client, token).get_json()["ok"] is True
+        start_scenario(client, token, 9)
+        assert send_slot_request(client, token).get_json()["recipients"] == 2
         with production.app_context():
             send_pending()
         assert twilio.messages == [] and twilio.requests == 0
@@ -202,6 +283,9 @@ def test_help_pages_the_overlay_and_the_tour_once(app, client, world):
                         ("coordination", "Relevé des majorations")):
         answer = client.get(f"/aide/{page}")
         assert answer.status_code == 200 and words in answer.get_data(as_text=True)
+    when_nothing_fits = client.get("/aide/regulation").get_data(as_text=True).split("Quand rien ne convient")[1]
+    assert "« Prochains créneaux disponibles »" in when_nothing_fits and "« Demander un créneau »" in when_nothing_fits
+    assert "« Prochains créneaux disponibles »" in console  # the overlay says it too
 
 
 def test_a_practice_database_rebuilt_by_another_process_is_the_one_read(app, client, world, tmp_path):
@@ -220,3 +304,65 @@ def test_a_practice_database_rebuilt_by_another_process_is_the_one_read(app, cli
     app.extensions["snp_practice_engines"] = other_worker  # back in the "other process"
     assert slot_id in {r["slot"]["id"] for r in search(client, commune="85222")}  # the new file: free again
     assert space.engine_for(app, area.regulator.id) is not old_engine
+
+
+def test_the_clean_up_job_removes_practice_files_unused_for_a_day_and_never_one_in_use(app, world, tmp_path):
+    import os
+    import subprocess
+
+    from snp_service.models import JobRun, PageSession
+    from snp_service.scheduling import run_job
+
+    directory = tmp_path / "practice"
+    directory.mkdir()
+    app.config["PRACTICE_DIR"] = str(directory)
+    assert app.config["PRACTICE_KEEP_HOURS"] == 24
+    now = utcnow()
+    cpts = world.cpts()
+    idle, in_use, recent, wal_recent = (world.user("regulator", cpts) for _ in range(4))
+
+    def make(name: str, hours_old: float) -> None:
+        path = directory / name
+        path.write_bytes(b"x" * 100)
+        at = (now - timedelta(hours=hours_old)).timestamp()
+        os.utime(path, (at, at))
+
+    make(f"{idle.id}.sqlite", 30)
+    make(f"{idle.id}.sqlite-wal", 26)
+    make(f"{in_use.id}.sqlite", 30)  # not written for 30 h, but its trainee asked for a page an hour ago
+    make(f"{recent.id}.sqlite", 2)
+    make(f"{wal_recent.id}.sqlite", 30)
+    make(f"{wal_recent.id}.sqlite-wal", 1)  # written an hour ago (the write-ahead log)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    make(f".schema-{gone.pid}.sqlite", 48)  # the empty schema of a process that has ended
+    make(f".schema-{os.getpid()}.sqlite", 48)  # this process's: still used by its next build
+    for user, seen_hours_ago in ((idle, 30), (in_use, 1)):
+        db.session.add(PageSession(user_id=user.id, secret_hash=f"{user.id:064d}", created_at=now - timedelta(hours=31),
+                                   last_seen_at=now - timedelta(hours=seen_hours_ago)))
+    db.session.commit()
+
+    result = run_job(app, "purge_practice_files")
+
+    assert sorted(os.listdir(directory)) == sorted([
+        f"{in_use.id}.sqlite", f"{recent.id}.sqlite", f"{wal_recent.id}.sqlite", f"{wal_recent.id}.sqlite-wal",
+        f".schema-{os.getpid()}.sqlite"])
+    assert result == {"removed": 1, "kept_in_use": 1, "schemas_removed": 1, "bytes_freed": 300}
+    run = db.session.scalars(select(JobRun).where(JobRun.job == "purge_practice_files")).one()
+    assert run.succeeded and run.result == result
+    assert run_job(app, "purge_practice_files")["removed"] == 0  # nothing more
+
+
+def test_without_any_later_slot_the_slot_request_is_the_right_answer(app, client, world):
+    """Scenario 9's rule when the search has no later slot either (its arrangement always leaves one)."""
+    from snp_service.practice.scenarios import _check_later
+
+    area = build_area(world)
+    ok, why = _check_later({}, "goal", [])
+    assert ok is False and "il fallait « Demander un créneau »" in why
+    area.doctors[0].takes_requests, area.doctors[0].phone = True, "+33612000001"
+    db.session.commit()
+    world.sign_in_page(client, area.regulator)
+    assert send_slot_request(client, page_csrf(client, "/regulation")).status_code == 201
+    ok, why = _check_later({}, "goal", [])
+    assert ok is True and "la demande de créneau aux professionnels proches était la bonne réponse" in why

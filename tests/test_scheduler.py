@@ -31,7 +31,8 @@ TICK_SECONDS = 1.0
 
 def test_every_job_is_registered():
     assert set(JOBS) == {"expire_slots", "expire_slot_requests", "send_outbox", "send_sas_appointments", "send_reminders",
-                         "accrue_supplements", "compute_indicators", "purge_patient_data", "purge_sign_in_records"}
+                         "accrue_supplements", "compute_indicators", "purge_patient_data", "purge_sign_in_records",
+                         "purge_practice_files"}
 
 
 NIGHTLY = ("accrue_supplements", "compute_indicators", "purge_patient_data")  # in the order they must run

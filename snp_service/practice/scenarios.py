@@ -9,7 +9,7 @@ just before the trainee's booking lands (``before_practice_request``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
 from flask import request, session as cookie_session
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..core.database import write_transaction
 from ..core.extensions import db
 from ..core.timeutil import PARIS, utcnow
-from ..models import Booking, Commune, Patient, Practitioner, Slot, User
+from ..models import Booking, Commune, Patient, Practitioner, Slot, SlotRequest, User
 from . import space
 
 # A commune of no practice area (the caller of scenario 4): checked against the area when arranged.
@@ -32,7 +32,9 @@ class Scenario:
     number: int
     key: str
     title: str
-    expected: str  # "book" (the best slot the search proposes), "none", "cancel", "move", "book_after_race"
+    # "book" (the best slot the search proposes), "end" (the call ended without booking), "cancel", "move",
+    # "book_after_race", "later" (the first of the later slots the search offers after its window)
+    expected: str
     arrange: Callable[["Stage"], dict]  # the caller card's facts (and what the check needs)
     card: str  # what the caller says; {placeholders} from the facts
     goal: str  # the expected outcome, said to the trainee in the scorecard
@@ -177,8 +179,20 @@ def _arrange_move(stage: Stage) -> dict:
 
 
 def _arrange_nothing_free(stage: Stage) -> dict:
-    stage.occupy(stage.future_free(until=stage.now + WINDOW + timedelta(hours=1)))
-    return {"commune": stage.commune_name(stage.doctor.commune_insee)}
+    """Every slot of the agenda taken, and a few free ones on the day after the 48 h window: the search answers
+    nothing in its window and offers them under "Prochains créneaux disponibles"."""
+    stage.occupy(stage.future_free())
+    gp = next((p for p in stage.practitioners if p.profession == "gp"), stage.doctor)
+    day = (stage.now + WINDOW).astimezone(PARIS).date() + timedelta(days=1)
+    for practitioner, first, count in ((gp, time(9), 4), (stage.other, time(14), 2)):
+        start = datetime.combine(day, first, PARIS).astimezone(timezone.utc)
+        for n in range(count):
+            at = start + timedelta(minutes=15 * n)
+            stage.s.add(Slot(practitioner_id=practitioner.id, start_at=at, end_at=at + timedelta(minutes=15),
+                             mode="office", status="free"))
+    stage.s.flush()
+    return {"commune": stage.commune_name(gp.commune_insee), "later": "aucun créneau",
+            "search": {"commune": gp.commune_insee, "profession": "gp"}}
 
 
 SCENARIOS = (
@@ -197,7 +211,7 @@ SCENARIOS = (
              "« Je suis Mme Inès Fabre, 27 ans, née le 20/01/1999, à {commune}. Je n'ai pas de médecin traitant. "
              "J'ai une otite, je crois. » Téléphone : 06 34 56 78 90.",
              "sans médecin traitant, le premier créneau proposé autour de sa commune était le bon"),
-    Scenario(4, "hors-zone", "Un appelant hors du territoire", "none", _arrange_outside,
+    Scenario(4, "hors-zone", "Un appelant hors du territoire", "end", _arrange_outside,
              "« Bonjour, M. Karim Benali, 40 ans. J'appelle de {commune}, je suis chez moi. J'ai mal à la gorge. »",
              "{commune} est hors du territoire : ne rien réserver, réorienter l'appelant vers la régulation de son "
              "département (« Terminer sans rendez-vous »)"),
@@ -218,11 +232,12 @@ SCENARIOS = (
              "« Mme Chantal Roux. J'ai rendez-vous à {at} avec le {doctor} mais je ne peux pas être là avant "
              "{not_before}. Pouvez-vous me donner un créneau plus tard ? »",
              "il fallait déplacer le rendez-vous de Mme Roux sur un créneau à {not_before} ou après"),
-    Scenario(9, "rien-de-libre", "Rien de libre dans les 48 h", "none", _arrange_nothing_free,
-             "« Bonjour, Mme Nadia Lopez, 45 ans, à {commune}. J'ai une éruption sur les bras depuis hier. » "
-             "Téléphone : 06 67 89 01 23.",
-             "aucun créneau libre dans les 48 h : ne rien réserver, dire à l'appelante de rappeler ou l'orienter "
-             "vers le médecin de garde, le 15 en cas d'urgence (« Terminer sans rendez-vous »)"),
+    Scenario(9, "rien-de-libre", "Rien de libre dans les 48 h", "later", _arrange_nothing_free,
+             "« Bonjour, Mme Nadia Lopez, 45 ans, à {commune}. J'ai une éruption sur les bras depuis hier. Ce n'est "
+             "pas très urgent : je peux attendre quelques jours s'il le faut. » Téléphone : 06 67 89 01 23.",
+             "rien de libre dans les 48 h, mais la recherche proposait {later} : il fallait réserver le premier des "
+             "« Prochains créneaux disponibles », un rendez-vous certain tout de suite (« Demander un créneau » "
+             "sert quand il n'y en a aucun, même plus tard)"),
 )
 BY_NUMBER = {s.number: s for s in SCENARIOS}
 
@@ -242,6 +257,13 @@ def arrange(scenario: Scenario, engine, practitioner_ids: list[int], scope: set[
     if "search" in facts:  # the best slot, as the real search orders it, on the practice database (bound)
         from ..slots import search
 
+        if scenario.expected == "later":  # the first of the later slots, as the console lists them
+            later = search.search_with_later(scope, dict(facts["search"])).get("later") or []
+            if later:
+                start = datetime.fromisoformat(later[0]["slot"]["start"])
+                state["facts"] |= {"later_slot": later[0]["slot"]["id"], "later": (
+                    f"le Dr {later[0]['practitioner']['last_name']} {day_word(start)} à {hhmm(start)}")}
+            return state
         best = search.search_free_slots(scope, dict(facts["search"]))
         if best:
             state["facts"]["best_slot"] = best[0]["slot"]["id"]
@@ -255,8 +277,12 @@ def card(state: dict) -> dict:
             "goal": scenario.goal.format(**state["facts"])}
 
 
-def check(state: dict) -> tuple[bool, str]:
-    """Whether what the trainee did in the practice database is the expected outcome, and why (French)."""
+def check(state: dict, ended: bool = False) -> tuple[bool, str]:
+    """Whether what the trainee did in the practice database is the expected outcome, and why (French).
+
+    ``ended``: the trainee ended the call without booking ("Terminer sans rendez-vous", F8, or the console's
+    "Nouvel appel"), as reported with the scorecard's figures; a scenario left for another without it is not.
+    """
     scenario = BY_NUMBER[state["scenario"]]
     facts = state["facts"]
     goal = scenario.goal.format(**facts)
@@ -264,10 +290,14 @@ def check(state: dict) -> tuple[bool, str]:
                                                         Booking.booked_by_id != space.OTHER_REGULATOR_ID)
                                   .order_by(Booking.id)))
     booked = [b for b in new if b.status == "booked"]
-    if scenario.expected == "none":
+    if scenario.expected == "end":
         if booked:
             return False, f"Un rendez-vous a été réservé alors que {goal}."
+        if not ended:
+            return False, f"L'appel n'a pas été terminé : {goal}."
         return True, f"Résultat attendu : {goal}."
+    if scenario.expected == "later":
+        return _check_later(facts, goal, booked)
     if scenario.expected == "cancel":
         target = db.session.get(Booking, facts["booking_id"])
         if target.status == "cancelled" and target.cancelled_by == "patient" and not booked:
@@ -291,6 +321,29 @@ def check(state: dict) -> tuple[bool, str]:
     if facts.get("best_slot") is None or chosen.slot_id == facts["best_slot"]:
         return True, f"Résultat attendu : {goal} (réservé à {hhmm(chosen.slot.start_at)})."
     return False, f"Réservé à {hhmm(chosen.slot.start_at)} avec le {_doctor(chosen)} ; or {goal} ({facts.get('best_at')})."
+
+
+def _check_later(facts: dict, goal: str, booked: list[Booking]) -> tuple[bool, str]:
+    """Scenario 9: the first later slot booked is right; a slot request is right only when no later slot existed
+    (it waits for a practitioner to accept, the later slot was certain at once)."""
+    later = facts.get("later_slot")
+    if booked:
+        chosen = booked[-1]
+        if later is not None and chosen.slot_id == later:
+            return True, f"Résultat attendu : {goal}."
+        return False, (f"Réservé {day_word(chosen.slot.start_at)} à {hhmm(chosen.slot.start_at)} avec le "
+                       f"{_doctor(chosen)} ; or {goal}.")
+    requested = db.session.scalar(select(func.count()).select_from(SlotRequest)
+                                  .where(SlotRequest.requested_by_id != space.OTHER_REGULATOR_ID))
+    if requested:
+        if later is None:
+            return True, ("Résultat attendu : aucun créneau libre, même après les 48 h : la demande de créneau aux "
+                          "professionnels proches était la bonne réponse.")
+        return False, (f"Une demande de créneau a été envoyée, qui attend qu'un professionnel l'accepte ; or {goal}.")
+    if later is None:
+        return False, ("Ni rendez-vous ni demande : aucun créneau libre, même après les 48 h, il fallait « Demander "
+                       "un créneau » aux professionnels proches.")
+    return False, f"Aucun rendez-vous réservé : {goal}."
 
 
 def _doctor(booking: Booking) -> str:

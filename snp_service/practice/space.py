@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import threading
 from datetime import datetime, time, timedelta, timezone
@@ -27,7 +28,7 @@ from ..core.database import wire_sqlite_engine
 from ..core.extensions import db
 from ..core.session_routing import bind_request_to, bound_engine, unbind
 from ..core.timeutil import PARIS, paris_today, utcnow
-from ..models import (Booking, Commune, Cpts, Patient, Practitioner, Slot, User, practitioner_cpts,
+from ..models import (Booking, Commune, Cpts, PageSession, Patient, Practitioner, Slot, User, practitioner_cpts,
                       user_cpts)
 
 SESSION_KEY = "practice"
@@ -87,15 +88,83 @@ def _new_engine(app: Flask, user_id: int):
     return engine
 
 
-def _drop(app: Flask, user_id: int) -> None:
+def _drop(app: Flask, user_id: int) -> int:
+    """Remove the trainee's practice database (and this process's engine of it); returns the bytes freed."""
     engine, _inode = app.extensions.setdefault(_ENGINES, {}).pop(user_id, (None, None))
     if engine is not None:
         engine.dispose()
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    freed = 0
+    for suffix in _SUFFIXES:
         try:
+            freed += os.stat(_path(app, user_id) + suffix).st_size
             os.remove(_path(app, user_id) + suffix)
         except FileNotFoundError:
             pass
+    return freed
+
+
+# --- clean-up (the purge_practice_files job) -------------------------------------------------------------------
+
+_SUFFIXES = ("", "-wal", "-shm", "-journal")
+_TRAINEE_FILE = re.compile(r"^(\d+)\.sqlite(-wal|-shm|-journal)?$")
+_SCHEMA_FILE = re.compile(r"^\.schema-(\d+)\.sqlite$")
+
+
+def remove_unused(app: Flask, keep: timedelta, now: datetime | None = None) -> dict:
+    """Remove the practice databases unused for longer than ``keep``; returns counts for the job's record.
+
+    A trainee's database is unused when its files were last written before ``now - keep`` and no page session of
+    its owner asked for a page since then: the practice state rides in the session's cookie, out of the server's
+    sight, so a session active within ``keep`` keeps its owner's file whatever its age (reads do not touch it).
+    The per-process empty schemas (``.schema-<pid>``) of processes gone go too.
+    """
+    now = now or utcnow()
+    cutoff = now - keep
+    directory = practice_dir(app)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        names = []
+    written: dict[int, float] = {}
+    for name in names:
+        match = _TRAINEE_FILE.match(name)
+        if match:
+            written[int(match.group(1))] = max(written.get(int(match.group(1)), 0.0), _mtime(directory, name))
+    stale = {user_id for user_id, mtime in written.items() if mtime < cutoff.timestamp()}
+    in_use = set(db.session.scalars(select(PageSession.user_id).where(
+        PageSession.user_id.in_(sorted(stale)), PageSession.last_seen_at >= cutoff))) if stale else set()
+    removed = freed = 0
+    for user_id in sorted(stale - in_use):
+        # Read again: a rebuild since the listing (the trainee came back) makes it recent.
+        if max(_mtime(directory, f"{user_id}.sqlite{suffix}") for suffix in _SUFFIXES) < cutoff.timestamp():
+            freed += _drop(app, user_id)
+            removed += 1
+    schemas = 0
+    for name in names:
+        match = _SCHEMA_FILE.match(name)
+        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))) \
+                and _mtime(directory, name) < cutoff.timestamp():
+            freed += os.stat(os.path.join(directory, name)).st_size
+            os.remove(os.path.join(directory, name))
+            schemas += 1
+    return {"removed": removed, "kept_in_use": len(in_use), "schemas_removed": schemas, "bytes_freed": freed}
+
+
+def _mtime(directory: str, name: str) -> float:
+    try:
+        return os.stat(os.path.join(directory, name)).st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 # --- the binding: the one place ---------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ TOURS = {
         ("#patient-form", "Saisissez l'appel ici : nom, prénom, téléphone, commune, médecin traitant. "
                           "Entrée dans un champ lance la recherche."),
         ("#results-title", "Les créneaux libres s'affichent ici, le médecin traitant d'abord. ↑ ↓ pour choisir, "
-                           "Entrée pour réserver, Échap pour revenir au formulaire."),
+                           "Entrée pour réserver. Rien dans les 48 h : les « Prochains créneaux disponibles » "
+                           "suivent, ou « Demander un créneau »."),
         ("#today-title", "Les rendez-vous d'aujourd'hui et de demain : Tab jusqu'à « Déplacer » ou « Annuler »."),
         ("a[href$='/regulation/entrainement']", "Avant votre premier vrai appel : neuf appels fictifs à traiter dans "
                                                 "l'espace d'entraînement. Rien n'y est réel."),

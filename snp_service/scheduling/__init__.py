@@ -56,6 +56,8 @@ JOBS: dict[str, Job] = {
         Job("purge_patient_data", jobs.purge_patient_data, {"trigger": "cron", "hour": 3, "minute": 30}, _NIGHTLY),
         # Expired page sessions and sign-in attempts past their window: dead rows, kept small.
         Job("purge_sign_in_records", jobs.purge_sign_in_records, {"trigger": "cron", "minute": 41}),
+        # Practice databases unused for PRACTICE_KEEP_HOURS (practice/space.py).
+        Job("purge_practice_files", jobs.purge_practice_files, {"trigger": "cron", "minute": 47}),
     )
 }
 

@@ -55,3 +55,13 @@ def purge_sign_in_records() -> dict:
     from ..accounts.sign_in import purge_old_attempts
 
     return {"sessions": purge_expired(), "attempts": purge_old_attempts()}
+
+
+def purge_practice_files() -> dict:
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from ..practice.space import remove_unused
+
+    return remove_unused(current_app, timedelta(hours=current_app.config["PRACTICE_KEEP_HOURS"]))

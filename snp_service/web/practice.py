@@ -13,6 +13,7 @@ from ..practice import runs, scenarios, space
 
 bp = Blueprint("practice", __name__, url_prefix="/regulation/entrainement")
 MAX_ERRORS_LISTED = 20
+SKIPPED = "Appel laissé sans suite : ni rendez-vous ni « Terminer sans rendez-vous » avant l'appelant suivant."
 
 
 @bp.app_context_processor
@@ -46,7 +47,7 @@ def start(number, user):
     scenario = scenarios.BY_NUMBER.get(number)
     if scenario is None:
         raise NotFound("Scénario inconnu")
-    results = (session.get(space.SESSION_KEY) or {}).get("results", [])
+    results = _with_skipped((session.get(space.SESSION_KEY) or {}).get("results", []))
     scope = visible_cpts_ids(user)
     facts = space.rebuild_and_bind(current_app, user, scope)
     state = scenarios.arrange(scenario, space.engine_for(current_app, user.id), facts["practitioner_ids"], scope)
@@ -66,7 +67,10 @@ def finish(user):
     errors = metrics.get("errors") or []
     if not isinstance(errors, list) or len(errors) > MAX_ERRORS_LISTED or not all(isinstance(e, str) for e in errors):
         raise Invalid("Erreurs invalides", fields={"errors": [f"at most {MAX_ERRORS_LISTED} strings"]})
-    ok, why = scenarios.check(state)
+    ended = metrics.pop("ended", False)
+    if not isinstance(ended, bool):
+        raise Invalid("Fin d'appel invalide", fields={"ended": ["boolean"]})
+    ok, why = scenarios.check(state, ended=ended)
     scenario = scenarios.BY_NUMBER[state["scenario"]]
     run = runs.record(user, scenario.key, metrics | {"errors": len(errors)}, ok)
     result = {"number": scenario.number, "title": scenario.title, "ok": ok, "why": why,
@@ -77,6 +81,20 @@ def finish(user):
         "number", "ok", "seconds", "navigation_keys", "typed_chars")}]}
     next_number = scenario.number + 1 if scenario.number + 1 in scenarios.BY_NUMBER else None
     return jsonify(result | {"next": url_for(".start", number=next_number) if next_number else None})
+
+
+def _with_skipped(results: list[dict]) -> list[dict]:
+    """The run's results, with the scenario in progress counted when the trainee leaves it for another without
+    ending the call (no scorecard was shown: its outcome is checked now, on its practice database, not ended)."""
+    state = g.get("practice") if space.in_practice() else None
+    if not state or not state.get("scenario") or state.get("done"):
+        return results
+    ok, _why = scenarios.check(state, ended=False)
+    scenario = scenarios.BY_NUMBER[state["scenario"]]
+    # A short reason: the results ride in the page session's cookie.
+    skipped = {"number": scenario.number, "ok": ok, "skipped": True,
+               "why": SKIPPED if not ok else "Résultat attendu, mais le bilan n'a pas été affiché."}
+    return [r for r in results if r["number"] != scenario.number] + [skipped]
 
 
 @bp.get("/sms.json")
@@ -90,8 +108,8 @@ def sms(user):
 @bp.post("/reinitialiser")
 @require_roles(PRACTISERS)
 def reset(user):
+    results = _with_skipped((session.get(space.SESSION_KEY) or {}).get("results", []))
     space.rebuild_and_bind(current_app, user, visible_cpts_ids(user))
-    results = (session.get(space.SESSION_KEY) or {}).get("results", [])
     session[space.SESSION_KEY] = {"user": user.id, "scenario": None, "results": results}
     return redirect(url_for(".index"))
 

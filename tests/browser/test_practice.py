@@ -2,7 +2,8 @@
 
 A regulator who never signed in is offered the tour and goes through it; the shortcuts overlay opens with ? and
 closes with Escape, focus back where it was; in the practice space the nine scripted callers are handled with the
-keyboard and each scorecard is read (printed: the closing note quotes them); the coordinator then sees that practice
+keyboard and each scorecard is read (printed: the closing note quotes them; the ninth books the first of the
+"Prochains créneaux disponibles"); the coordinator then sees that practice
 on the dashboard. axe-core: no serious or critical violation on the practice pages, the overlay, the tour and /aide.
 Screenshots at 1366 and 390 px in test-output/, and the /aide pages' pictures in web/static/help/.
 """
@@ -15,7 +16,7 @@ import pytest
 
 from ..factories import PASSWORD, World
 from ..practice_world import build_area
-from .conftest import DESKTOP, PHONE, assert_no_horizontal_scroll, axe_violations, login, screenshot
+from .conftest import DESKTOP, OUTPUT_DIR, PHONE, assert_no_horizontal_scroll, axe_violations, login, screenshot
 
 pytestmark = pytest.mark.browser
 HELP_PICTURES = Path(__file__).resolve().parents[2] / "snp_service" / "web" / "static" / "help"
@@ -81,6 +82,18 @@ def _scorecard(page) -> dict:
     card = {"caller": page.inner_text("#practice-card-title"), "why": page.inner_text("#scorecard-why"), **figures}
     print(f"\nSCORECARD {card}")
     return card
+
+
+def _book_first_later_slot(page) -> None:
+    """Scenario 9 up to the list: the caller typed, Enter; nothing in the window, the later slots follow their
+    heading and the first of them is the one chosen (Enter then books it)."""
+    _type_caller(page, "Lopez", "Nadia", "01011981", "0667890123", "Saint-Gi", "Éruption")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'results'")
+    assert "Aucun créneau libre dans la période" in page.inner_text("#results-empty")
+    assert page.is_visible("#later-title") and page.is_visible("#request-slot")  # the request offered too
+    assert page.get_attribute("#results", "aria-activedescendant") == page.evaluate(
+        "() => document.querySelector('#later-title + [role=option]').id")
 
 
 def _next_caller(page) -> None:
@@ -223,12 +236,15 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     cards.append(_scorecard(page))
     _next_caller(page)
 
-    # 9. Nothing free in 48 h: search, nothing, F8.
-    _type_caller(page, "Lopez", "Nadia", "01011981", "0667890123", "Saint-Gi", "Éruption")
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.getElementById('results-empty').textContent.includes('Aucun créneau libre')")
-    page.keyboard.press("F8")
+    # 9. Nothing free in 48 h, the caller can wait: the first of "Prochains créneaux disponibles", Enter.
+    assert "je peux attendre quelques jours" in page.inner_text("#practice-caller")
+    _book_first_later_slot(page)
+    screenshot(page, "practice-later-slots-1366")
+    page.keyboard.press("Enter")  # books the first later slot
     cards.append(_scorecard(page))
+    assert "Prochains créneaux disponibles" in cards[-1]["why"]
+    _no_axe(page, "scorecard of scenario 9")
+    screenshot(page, "practice-scorecard-9-1366")
     assert page.locator("#practice-next-form").is_hidden()  # the last one: the summary follows
 
     assert [c["Résultat"] for c in cards] == ["Réussi"] * 9, cards
@@ -251,6 +267,26 @@ def test_a_new_regulator_takes_the_tour_practises_nine_callers_and_the_coordinat
     assert_no_horizontal_scroll(small)
     _no_axe(small, "practice console at 390 px")
     screenshot(small, "practice-console-390")
+    # The console's "Nouvel appel" ends the call without booking too: scenario 1's scorecard says what was missed.
+    _tab_to(small, "document.activeElement.id === 'new-call'", key="Shift+Tab")
+    small.keyboard.press("Enter")
+    missed = _scorecard(small)
+    assert missed["Résultat"] == "À revoir" and missed["why"].startswith("Aucun rendez-vous réservé")
+    small.goto(f"{live_server}/regulation/entrainement")  # scenario 9 at the phone width
+    _tab_to(small, "document.activeElement.textContent.startsWith('9. ')")
+    small.keyboard.press("Enter")
+    small.wait_for_selector("#practice-card")
+    _book_first_later_slot(small)
+    assert_no_horizontal_scroll(small)
+    screenshot(small, "practice-later-slots-390")
+    small.locator(".results-card").screenshot(path=str(OUTPUT_DIR / "practice-later-slots-390-list.png"))
+    _no_axe(small, "later slots at 390 px")
+    small.keyboard.press("Enter")
+    assert _scorecard(small)["Résultat"] == "Réussi"
+    assert_no_horizontal_scroll(small)  # the SMS's link included
+    screenshot(small, "practice-scorecard-9-390")
+    small.locator("#practice-card").screenshot(path=str(OUTPUT_DIR / "practice-scorecard-9-390-card.png"))
+    _no_axe(small, "scorecard of scenario 9 at 390 px")
     small.goto(f"{live_server}/regulation/agenda")
     small.wait_for_selector("#planning td")
     assert small.is_visible(".practice-band") and small.title().startswith("Entraînement – Agenda partagé")

@@ -1,6 +1,8 @@
 // The practice space's part of every practice page: the scripted caller's scorecard.
 // Counts what the trainee does from the first key (navigation keys, typed characters, errors shown), ends the
-// call on the console's confirmation (booked or moved), on a cancellation, or on F8 "Terminer sans rendez-vous",
+// call on the console's confirmation (booked or moved), on a cancellation, on a slot request sent, or on F8
+// "Terminer sans rendez-vous" or the console's "Nouvel appel" (reported as the call ended without booking: a
+// scenario left for another is not),
 // then shows the scorecard the server computed and the SMS that would have been sent (never sent in practice).
 import { api } from "./regulation/common.js";
 
@@ -18,7 +20,7 @@ if (card) {
 
   document.addEventListener("keydown", (event) => {
     if (finished) return;
-    if (event.key === "F8") { event.preventDefault(); finish(); return; }
+    if (event.key === "F8") { event.preventDefault(); finish({ ended: true }); return; }
     if (started === null) started = performance.now();
     if (NAVIGATION.has(event.key) && !(event.key === " " && event.target.matches("input[type=text], input[type=tel], input:not([type])"))) {
       navigationKeys += 1;
@@ -26,7 +28,10 @@ if (card) {
       typedChars += 1;
     }
   }, true);
-  document.getElementById("practice-finish").addEventListener("click", () => finish());
+  document.getElementById("practice-finish").addEventListener("click", () => finish({ ended: true }));
+  // The console's own way to end a call without booking: "Nouvel appel" (it records nothing of the call).
+  const newCall = document.getElementById("new-call");
+  if (newCall) newCall.addEventListener("click", () => finish({ ended: true }));
   let holdFocus = false;
   document.addEventListener("keydown", () => { holdFocus = false; }, true);
   document.addEventListener("focusin", (event) => {
@@ -46,20 +51,23 @@ if (card) {
     });
     const confirmation = document.getElementById("confirmation");
     const bookingsMessage = document.getElementById("bookings-message");
+    const requestsMessage = document.getElementById("requests-message");
     if ((confirmation && !confirmation.hidden)
-        || (bookingsMessage && !bookingsMessage.hidden && bookingsMessage.classList.contains("flash-success"))) {
+        || (bookingsMessage && !bookingsMessage.hidden && bookingsMessage.classList.contains("flash-success"))
+        || (requestsMessage && !requestsMessage.hidden && requestsMessage.textContent.startsWith("Demande envoyée"))) {
       finish();
     }
   };
   new MutationObserver(watch).observe(document.body, { subtree: true, childList: true, characterData: true,
                                                         attributes: true, attributeFilter: ["hidden", "class"] });
 
-  async function finish() {
+  async function finish({ ended = false } = {}) {
     if (finished) return;
     finished = true;
     const durationMs = started === null ? 0 : Math.round(performance.now() - started);
     const answer = await api("POST", card.dataset.finishUrl, {
-      duration_ms: Math.min(durationMs, 3600000), navigation_keys: navigationKeys, typed_chars: typedChars, errors: errors.slice(0, 20),
+      duration_ms: Math.min(durationMs, 3600000), navigation_keys: navigationKeys, typed_chars: typedChars,
+      errors: errors.slice(0, 20), ended,
     });
     const detail = document.getElementById("confirmation-detail");
     if (detail) detail.textContent = detail.textContent.replace("Le patient reçoit un SMS de confirmation.", "SMS non envoyé (entraînement).");
