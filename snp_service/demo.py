@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -17,6 +18,8 @@ from .core.errors import Invalid
 from .core.extensions import db
 from .core.identifiers import with_luhn_key
 from .core.timeutil import PARIS, paris_today
+from .directory.loading import load_extract
+from .directory.search import current_load
 from .models import (
     Channel, Commune, Cpts, Outcome, Practitioner, Profession, Role, Slot, SlotMode, SlotStatus, TreatingDoctor,
 )
@@ -67,7 +70,18 @@ def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
         _upcoming_slots(_other_professions(lv), today or paris_today(), rng)
     created = _accounts(lv, lvo, gps)
     _summer_seasons(lv, gps[:16], today or paris_today())
+    _directory()
     return created
+
+
+# A few dozen invented professionals of département 85 in the ANS extract's format (tools/make_demo_directory.py).
+DEMO_DIRECTORY = Path(__file__).resolve().parent / "data" / "directory_demo.txt"
+
+
+def _directory() -> None:
+    """The demo's national directory, through the operator's loader, unless a directory was loaded already."""
+    if current_load() is None:
+        load_extract("cli", str(DEMO_DIRECTORY), ["85"])
 
 
 def _cpts(name: str, population: int, communes, finess: str) -> Cpts:
