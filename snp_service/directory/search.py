@@ -93,14 +93,7 @@ def _by_name(statement, words: list[str], professions: set[str] | None, limit: i
     upper = first[:-1] + chr(ord(first[-1]) + 1)
     order = (DirectoryEntry.last_name_key, DirectoryEntry.first_name_key)
     found, seen = [], set()
-    # Lastly a later word of a name ("fontaine" for De La Fontaine): the RPPS holding it, then their entries.
-    later_word = select(DirectoryNameWord.rpps).where(
-        DirectoryNameWord.generation == current_generation(), DirectoryNameWord.word_key >= first,
-        DirectoryNameWord.word_key < upper).order_by(DirectoryNameWord.word_key).limit(limit * 10)
-    steps = [(statement.where(key >= first, key < upper), key)
-             for key in (DirectoryEntry.last_name_key, DirectoryEntry.later_name_key, DirectoryEntry.first_name_key)]
-    steps.append((statement.where(DirectoryEntry.rpps.in_(later_word)), DirectoryEntry.last_name_key))
-    for narrowed, key in steps:
+    for narrowed, key in _name_steps(statement, first, upper, limit):
         rows = db.session.execute(narrowed.add_columns(*order).order_by(key, DirectoryEntry.id).limit(limit * 10))
         rows = [row for row in rows if row.id not in seen and _name_matches(words, row)]
         rows.sort(key=lambda row: (row.last_name_key, row.first_name_key))
@@ -109,6 +102,20 @@ def _by_name(statement, words: list[str], professions: set[str] | None, limit: i
         if len(found) >= limit:
             break
     return found
+
+
+def _name_steps(statement, first: str, upper: str, limit: int):
+    """Each step's statement and the key it reads in order, made only when the previous ones found too few."""
+    for key in (DirectoryEntry.last_name_key, DirectoryEntry.later_name_key, DirectoryEntry.first_name_key):
+        yield statement.where(key >= first, key < upper), key
+    # Lastly a later word of a name ("fontaine" for De La Fontaine): the RPPS holding it (one range read), then
+    # their entries through the RPPS index. Two statements: given a subquery, SQLite walks the whole load in
+    # name order instead.
+    rpps = db.session.scalars(select(DirectoryNameWord.rpps).where(
+        DirectoryNameWord.generation == current_generation(), DirectoryNameWord.word_key >= first,
+        DirectoryNameWord.word_key < upper).order_by(DirectoryNameWord.word_key).limit(limit * 10)).all()
+    if rpps:
+        yield statement.where(DirectoryEntry.rpps.in_(sorted(set(rpps)))), DirectoryEntry.rpps
 
 
 def _name_matches(words: list[str], row) -> bool:
