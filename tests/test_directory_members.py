@@ -22,6 +22,10 @@ def test_a_coordinator_adds_a_nurse_from_the_directory_and_may_change_a_field(cl
     load(tmp_path, [person(1, last_name="FICTIF-GUILBAUD", first_name="Anaïs", profession="60", commune="85047",
                            postal_code="85300", commune_name="Challans")])
     headers = world.headers(world.user("coordinator", cpts))
+    # What the directory gives is trusted; a SIRET typed over it is checked like any typed by hand.
+    typed_wrong = client.post("/api/v1/practitioners", headers=headers, json={
+        "directory_rpps": rpps_number(1), "cpts_ids": [cpts.id], "practice_siret": "12345678900012"})
+    assert typed_wrong.status_code == 422 and list(typed_wrong.get_json()["error"]["fields"]) == ["practice_siret"]
 
     response = client.post("/api/v1/practitioners", headers=headers,
                            json={"directory_rpps": rpps_number(1), "cpts_ids": [cpts.id], "phone": "+33612345678"})
