@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -15,7 +16,10 @@ from .accounts.passwords import DEMO_PASSWORD, demo_password_allowed
 from .core.database import write_transaction
 from .core.errors import Invalid
 from .core.extensions import db
+from .core.identifiers import with_luhn_key
 from .core.timeutil import PARIS, paris_today
+from .directory.loading import load_extract
+from .directory.search import current_load
 from .models import (
     Channel, Commune, Cpts, Outcome, Practitioner, Profession, Role, Slot, SlotMode, SlotStatus, TreatingDoctor,
 )
@@ -66,7 +70,18 @@ def load_demo(today: date | None = None) -> list[tuple[str, str, str]]:
         _upcoming_slots(_other_professions(lv), today or paris_today(), rng)
     created = _accounts(lv, lvo, gps)
     _summer_seasons(lv, gps[:16], today or paris_today())
+    _directory()
     return created
+
+
+# A few dozen invented professionals of département 85 in the ANS extract's format (tools/make_demo_directory.py).
+DEMO_DIRECTORY = Path(__file__).resolve().parent / "data" / "directory_demo.txt"
+
+
+def _directory() -> None:
+    """The demo's national directory, through the operator's loader, unless a directory was loaded already."""
+    if current_load() is None:
+        load_extract("cli", str(DEMO_DIRECTORY), ["85"])
 
 
 def _cpts(name: str, population: int, communes, finess: str) -> Cpts:
@@ -84,11 +99,11 @@ def _practitioners(cpts: Cpts, communes, count: int, offset: int) -> list[Practi
         insee, commune_name, lat, lon, postal_code = communes[n % len(communes)]
         k = offset + n
         practitioner = Practitioner(
-            rpps=f"10100{k:06d}", first_name=FIRST_NAMES[k % 20], last_name=LAST_NAMES[(k * 7) % 20],
+            rpps=with_luhn_key(f"10100{k:05d}"), first_name=FIRST_NAMES[k % 20], last_name=LAST_NAMES[(k * 7) % 20],
             profession=Profession.GP, phone=f"+3325{(k * 37) % 100:02d}{k:05d}"[:12],
             address=f"{(k % 40) + 1} rue de la Plage, {commune_name}", commune_insee=insee, postal_code=postal_code,
             # Invented SIRET of each practice; one GP in three shows their slots to the SAS platform.
-            practice_siret=f"8{k:05d}0000{k % 97:02d}01"[:14], sas_participation=k % 3 == 0,
+            practice_siret=with_luhn_key(f"8{k:05d}0000{k % 97:02d}0"[:13]), sas_participation=k % 3 == 0,
             # One GP in four receives the regulators' slot requests.
             takes_requests=k % 4 == 1,
             lat=lat + 0.002 * (n % 3), lon=lon - 0.002 * (n % 2), cpts=[cpts])
@@ -108,7 +123,7 @@ def _other_professions(cpts: Cpts) -> list[Practitioner]:
     for k, (profession, first_name, last_name) in enumerate(OTHER_PROFESSIONALS):
         insee, commune_name, lat, lon, postal_code = LV_COMMUNES[k % len(LV_COMMUNES)]
         practitioner = Practitioner(
-            rpps=f"10200{k:06d}", first_name=first_name, last_name=last_name, profession=profession,
+            rpps=with_luhn_key(f"10200{k:05d}"), first_name=first_name, last_name=last_name, profession=profession,
             phone=f"+332510{k:05d}"[:12], address=f"{k + 2} avenue de la Mer, {commune_name}", commune_insee=insee,
             postal_code=postal_code, lat=lat - 0.003, lon=lon + 0.002, cpts=[cpts])
         db.session.add(practitioner)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from snp_service.accounts import page_sessions, passwords, tokens
 from snp_service.core.extensions import db
+from snp_service.core.identifiers import with_luhn_key
 from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Commune, Cpts, Patient, Practitioner, Slot, User
 
@@ -42,7 +43,7 @@ class World:
                      lon: float = -1.9428, profession: str = "gp") -> Practitioner:
         n = next(_seq)
         practitioner = Practitioner(
-            rpps=rpps or f"{10000000000 + n:011d}", first_name=first_name, last_name=last_name or f"Medecin{n}",
+            rpps=rpps or with_luhn_key(f"19{n:08d}"), first_name=first_name, last_name=last_name or f"Medecin{n}",
             profession=profession, phone="+33251000000", address=f"{n} rue du Port", commune_insee=commune_insee,
             lat=lat, lon=lon, cpts=[cpts])
         return self._save(practitioner)

@@ -112,7 +112,7 @@ def test_names_with_bidirectional_controls_are_refused(client, world):
     coordinator = world.headers(world.user("coordinator", cpts))
     admin = world.headers(world.user("admin"))
     practitioner = client.post("/api/v1/practitioners", headers=coordinator, json={
-        "cpts_ids": [cpts.id], "rpps": "10101010101", "first_name": "Anne", "last_name": f"Martin{RLO}nitraM",
+        "cpts_ids": [cpts.id], "rpps": "10101010105", "first_name": "Anne", "last_name": f"Martin{RLO}nitraM",
         "profession": "gp"})
     assert practitioner.status_code == 422
     assert practitioner.get_json()["error"]["fields"]["last_name"] == ["contains a bidirectional control character"]

@@ -139,7 +139,7 @@ MATRIX = {
                               "401 403 403 403 403 201 403 201 201 201 403"),
     "GET /practitioners": (lambda sw: ("/practitioners", {"query_string": {"cpts_id": sw.cpts["A"].id}}),
                            "401 403 403 403 403 200 403 200 200 200 403"),
-    "POST /practitioners": (lambda sw: ("/practitioners", {"json": {"cpts_ids": [sw.cpts["A"].id], "rpps": "19999999999",
+    "POST /practitioners": (lambda sw: ("/practitioners", {"json": {"cpts_ids": [sw.cpts["A"].id], "rpps": "19999999998",
                                                                     "first_name": "Ada", "last_name": "Lovelace"}}),
                             "401 403 403 403 403 201 403 201 201 201 403"),
     "GET /practitioners/lookup": (lambda sw: ("/practitioners/lookup", {"query_string": {"q": "Medecin"}}),

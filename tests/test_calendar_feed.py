@@ -153,7 +153,7 @@ def test_reading_the_gp_page_or_a_practitioner_writes_nothing(client, world, cpt
 def test_a_practitioner_created_through_the_api_has_a_feed_at_once(client, world, cpts):
     coordinator = world.headers(world.user("coordinator", cpts))
     created = client.post("/api/v1/practitioners", headers=coordinator, json={
-        "cpts_ids": [cpts.id], "rpps": "10987654321", "first_name": "Lou", "last_name": "Neuf"})
+        "cpts_ids": [cpts.id], "rpps": "10987654323", "first_name": "Lou", "last_name": "Neuf"})
     assert created.status_code == 201
     token = db.session.get(Practitioner, created.get_json()["id"]).calendar_token
     assert token and len(token) >= 32

@@ -9,7 +9,7 @@ from snp_service.core.errors import Invalid
 from snp_service.core.extensions import db
 from snp_service.directory.loading import MalformedExtract, load_extract
 from snp_service.directory.search import entries_of, search_directory
-from snp_service.models import AuditEvent, DirectoryEntry, DirectoryLoad
+from snp_service.models import AuditEvent, DirectoryEntry, DirectoryLoad, DirectoryNameWord
 from tests.directory_files import HEADER, extract_text, line, person, rpps_number
 
 
@@ -143,6 +143,28 @@ def test_search_by_name_rpps_and_commune(ctx, tmp_path):
     assert [e["first_name"] for e in search_directory("Challans")] == ["Maëlle"]
     assert [e["first_name"] for e in search_directory("85300")] == ["Maëlle"]
     assert search_directory("yann", departements={"44"}) == []
+
+
+def test_any_word_of_a_compound_name_finds_it_alone(ctx, tmp_path):
+    people = [person(1, last_name="DE LA FONTAINE", first_name="Jean-Pierre"),
+              person(2, last_name="LE GALL MARTIN", first_name="Anne"),
+              person(3, last_name="MARTINEAU", first_name="Luc")]
+    load_extract("cli", write(tmp_path, extract_text(people)), ["85"])
+
+    def found(typed):
+        return sorted(e["last_name"] for e in search_directory(typed))
+
+    assert found("FONTAINE") == ["DE LA FONTAINE"]
+    assert found("fontaine jean") == ["DE LA FONTAINE"]
+    assert found("Pierre") == ["DE LA FONTAINE"]  # a compound first name's second word
+    assert found("martin") == ["LE GALL MARTIN", "MARTINEAU"]
+    assert found("martin anne") == ["LE GALL MARTIN"]
+    assert found("gall") == ["LE GALL MARTIN"]  # the second word, as before
+    # A reload replaces the words with the new load's: the previous load's names are no longer found.
+    load_extract("cli", write(tmp_path, extract_text([person(4, last_name="DU BOIS JOLY", first_name="Léa")]),
+                              "new.txt"), ["85"])
+    assert found("fontaine") == [] and found("joly") == ["DU BOIS JOLY"]
+    assert db.session.scalar(select(db.func.count()).select_from(DirectoryNameWord)) == 1
 
 
 def test_the_command_loads_and_lists_wrong_lines(app, tmp_path):

@@ -1,9 +1,13 @@
 """Members from the national directory: POST /practitioners {directory_rpps}, and the treating-doctor look-up."""
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from snp_service.core.extensions import db
+from snp_service.cpts.practitioners import check_typed_identifiers
+from snp_service.demo import load_demo
 from snp_service.directory.loading import load_extract
-from snp_service.models import AuditEvent, Practitioner
+from snp_service.models import AuditEvent, DirectoryLoad, Practitioner, User
 from tests.directory_files import extract_text, person, rpps_number
 
 
@@ -18,6 +22,10 @@ def test_a_coordinator_adds_a_nurse_from_the_directory_and_may_change_a_field(cl
     load(tmp_path, [person(1, last_name="FICTIF-GUILBAUD", first_name="Anaïs", profession="60", commune="85047",
                            postal_code="85300", commune_name="Challans")])
     headers = world.headers(world.user("coordinator", cpts))
+    # What the directory gives is trusted; a SIRET typed over it is checked like any typed by hand.
+    typed_wrong = client.post("/api/v1/practitioners", headers=headers, json={
+        "directory_rpps": rpps_number(1), "cpts_ids": [cpts.id], "practice_siret": "12345678900012"})
+    assert typed_wrong.status_code == 422 and list(typed_wrong.get_json()["error"]["fields"]) == ["practice_siret"]
 
     response = client.post("/api/v1/practitioners", headers=headers,
                            json={"directory_rpps": rpps_number(1), "cpts_ids": [cpts.id], "phone": "+33612345678"})
@@ -69,3 +77,24 @@ def test_the_regulator_finds_a_non_member_doctor_of_the_area_in_the_directory(cl
     assert [(r["first_name"], r["member"], r["id"]) for r in results] == [
         ("Yann", True, member.id), ("Marie", False, None)]
     assert results[1]["rpps"] == rpps_number(2) and results[1]["commune_name"] == "Saint-Gilles-Croix-de-Vie"
+
+
+def test_the_demo_has_a_small_directory_where_the_regulator_finds_a_non_member(client, world):
+    load_demo()
+    regulator = db.session.scalar(select(User).where(User.email == "regulation1@cpts-lv.demo"))
+    headers = world.headers(regulator)
+
+    def looked_up(typed):
+        return [(r["last_name"], r["first_name"], r["member"]) for r in client.get(
+            "/api/v1/practitioners/lookup", query_string={"q": typed}, headers=headers).get_json()["results"]]
+
+    assert looked_up("perraud") == [("PERRAUD", "Gilles", False)]
+    # Members first; the directory's compound names by any of their words, the members listed once.
+    assert looked_up("fontaine") == [("Fontaine", "Élise", True), ("DE LA FONTAINE", "Jean-Pierre", False)]
+    assert looked_up("bernard") == [("Bernard", "Thomas", True)]
+    assert looked_up("boutet") == []  # a nurse: no treating doctor
+    # The demo's own numbers pass the checks a hand-made member must pass.
+    for practitioner in db.session.scalars(select(Practitioner)):
+        check_typed_identifiers({"rpps": practitioner.rpps, "practice_siret": practitioner.practice_siret})
+    load_demo()  # already there: the directory is not loaded again
+    assert db.session.scalar(select(func.count()).select_from(DirectoryLoad)) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from snp_service.core.extensions import db
-from snp_service.models import ApiToken, AuditEvent
+from snp_service.models import ApiToken, AuditEvent, Practitioner
 
 from .factories import PASSWORD
 
@@ -129,11 +129,28 @@ def test_renaming_a_cpts_to_another_ones_name_is_409_and_changes_nothing(client,
 def test_duplicate_rpps_is_409(client, world):
     cpts = world.cpts()
     headers = world.headers(world.user("coordinator", cpts))
-    payload = {"cpts_ids": [cpts.id], "rpps": "10101010101", "first_name": "A", "last_name": "B"}
+    payload = {"cpts_ids": [cpts.id], "rpps": "10101010105", "first_name": "A", "last_name": "B"}
     assert client.post("/api/v1/practitioners", json=payload, headers=headers).status_code == 201
     response = client.post("/api/v1/practitioners", json=payload, headers=headers)
     assert response.status_code == 409
     assert client.post("/api/v1/practitioners", json=payload | {"rpps": "123"}, headers=headers).status_code == 422
+
+
+def test_an_rpps_whose_luhn_key_is_wrong_is_refused_and_nothing_is_created(client, world):
+    cpts = world.cpts()
+    headers = world.headers(world.user("coordinator", cpts))
+    payload = {"cpts_ids": [cpts.id], "rpps": "10101010104", "first_name": "A", "last_name": "B"}  # key: 5
+    response = client.post("/api/v1/practitioners", json=payload, headers=headers)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert list(error["fields"]) == ["rpps"] and "RPPS" in error["fields"]["rpps"][0] and "RPPS" in error["message"]
+    bad_siret = client.post("/api/v1/practitioners", json=payload | {"rpps": "10101010105",
+                                                                     "practice_siret": "12345678900012"},
+                            headers=headers)
+    assert bad_siret.status_code == 422 and list(bad_siret.get_json()["error"]["fields"]) == ["practice_siret"]
+    assert db.session.scalars(select(Practitioner.rpps).where(Practitioner.rpps.startswith("1010101010"))).all() == []
+    assert client.post("/api/v1/practitioners", json=payload | {"rpps": "10101010105"},
+                       headers=headers).status_code == 201
 
 
 def test_user_creation_never_returns_password(client, world):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
+from snp_service.cpts.practitioners import set_takes_requests
 from snp_service.directory.loading import load_extract
 from snp_service.models import AuditEvent, Practitioner, Slot, User
 from tests.directory_files import extract_text, person, rpps_number
@@ -52,6 +53,25 @@ def test_the_list_shows_each_member_with_account_status_and_filters(client, worl
     in_challans = client.get("/coordination/membres?commune=85047").get_data(as_text=True)
     assert "Guilbaud" in in_challans and "Lebreton" not in in_challans
     assert gp.practitioner_id
+
+
+def test_the_coordinator_sees_which_members_take_slot_requests(client, world):
+    cpts = world.cpts(communes=(SAINT_GILLES, CHALLANS))
+    willing = world.gp(cpts, first_name="Yann", last_name="Volontaire")
+    world.gp(cpts, first_name="Anne", last_name="Discrete")
+    set_takes_requests(willing, willing.practitioner_id, True)  # what the GP's button on /gp calls
+    coordinator_of(world, client, cpts)
+
+    def states(page: str, pattern: str) -> dict[str, str]:
+        return dict(re.findall(pattern, page, re.S))
+
+    members_page = client.get("/coordination/membres").get_data(as_text=True)
+    assert "Demandes de créneau" in members_page
+    assert states(members_page, r'<td class="stack-wide">(\w+) \w+</td>.*?data-takes-requests="\w+">(oui|non)</td>') \
+        == {"Volontaire": "oui", "Discrete": "non"}
+    home = client.get(f"/coordination?cpts_id={cpts.id}").get_data(as_text=True)
+    assert states(home, r'<td>Dr \w+ (\w+)</td>.*?data-takes-requests="\w+">(oui|non)</td>') \
+        == {"Volontaire": "oui", "Discrete": "non"}
 
 
 def test_a_directory_choice_fills_the_form_and_is_saved_as_edited(client, world, tmp_path):

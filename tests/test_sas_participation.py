@@ -26,13 +26,13 @@ def test_the_api_takes_and_gives_the_new_fields(client, world):
     assert cpts.status_code == 201, cpts.get_json()
     assert cpts.get_json()["finess"] == "850027915" and cpts.get_json()["communes"][0]["postal_code"] == "85800"
     created = client.post("/api/v1/practitioners", headers=world.headers(admin), json={
-        "cpts_ids": [cpts.get_json()["id"]], "rpps": "10101010101", "first_name": "Claire", "last_name": "Martin",
-        "address": "1 rue du Port", "commune_insee": "85222", "practice_siret": "12345678900012"})
+        "cpts_ids": [cpts.get_json()["id"]], "rpps": "10101010105", "first_name": "Claire", "last_name": "Martin",
+        "address": "1 rue du Port", "commune_insee": "85222", "practice_siret": "12345678900015"})
     body = created.get_json()
     assert created.status_code == 201, body
     # Off by default; the postal code comes from the commune, as the coordinates do.
     assert (body["sas_participation"], body["postal_code"], body["practice_siret"]) == (False, "85800",
-                                                                                       "12345678900012")
+                                                                                       "12345678900015")
 
 
 def test_bad_identifiers_are_422(client, world):
@@ -40,7 +40,7 @@ def test_bad_identifiers_are_422(client, world):
     cpts = world.cpts()
     for field, value in (("practice_siret", "1234"), ("practice_finess", "85002791X"), ("postal_code", "8580")):
         response = client.post("/api/v1/practitioners", headers=world.headers(admin), json={
-            "cpts_ids": [cpts.id], "rpps": "10101010102", "first_name": "A", "last_name": "B", field: value})
+            "cpts_ids": [cpts.id], "rpps": "10101010113", "first_name": "A", "last_name": "B", field: value})
         assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
     response = client.patch(f"/api/v1/cpts/{cpts.id}", headers=world.headers(admin), json={"finess": "12"})
     assert response.status_code == 422
@@ -50,7 +50,7 @@ def test_taking_part_needs_what_the_platform_requires(client, world):
     admin = world.user("admin")
     cpts = world.cpts()
     response = client.post("/api/v1/practitioners", headers=world.headers(admin), json={
-        "cpts_ids": [cpts.id], "rpps": "10101010103", "first_name": "A", "last_name": "B",
+        "cpts_ids": [cpts.id], "rpps": "10101010121", "first_name": "A", "last_name": "B",
         "sas_participation": True})
     assert response.status_code == 422
     assert {"address", "postal_code", "practice_id"} <= response.get_json()["error"]["fields"].keys()
@@ -60,7 +60,7 @@ def test_a_gp_switches_it_on_and_off_from_the_phone_page(client, world):
     cpts = world.cpts()
     gp_user = world.gp(cpts)
     practitioner = gp_user.practitioner
-    practitioner.postal_code, practitioner.practice_siret = "85800", "12345678900012"
+    practitioner.postal_code, practitioner.practice_siret = "85800", "12345678900015"
     db.session.commit()
     sign_in(client, gp_user)
     page = client.get("/gp").get_data(as_text=True)

@@ -1,4 +1,4 @@
-"""The members page's services: the list with account status, editing, removing from a CPTS, hand-typed identifiers."""
+"""The members page's services: the list with account status, editing, removing from a CPTS."""
 from __future__ import annotations
 
 from sqlalchemy import and_, func, select, update
@@ -8,12 +8,11 @@ from ..accounts.users import end_sessions_and_tokens
 from ..core.database import write_transaction
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
-from ..core.identifiers import finess_problem, rpps_problem, siret_problem
 from ..core.timeutil import utcnow
 from ..models import (
     Booking, BookingStatus, Practitioner, Slot, SlotStatus, User, members_of, practitioner_cpts,
 )
-from .practitioners import _PRACTITIONER_FIELDS, _fill_from_commune, check_sas_ready
+from .practitioners import _PRACTITIONER_FIELDS, _fill_from_commune, check_sas_ready, check_typed_identifiers
 from .record import get_cpts
 
 EDITABLE = tuple(k for k in _PRACTITIONER_FIELDS if k != "rpps")
@@ -39,22 +38,9 @@ def account_of(practitioner_id: int) -> User | None:
     return db.session.scalars(select(User).where(User.practitioner_id == practitioner_id).limit(1)).first()
 
 
-def check_typed_identifiers(data: dict) -> None:
-    """The identifiers typed by hand, keys included (the directory's own are trusted as they come)."""
-    fields = {}
-    for key, problem in (("rpps", rpps_problem), ("practice_siret", siret_problem),
-                         ("practice_finess", finess_problem)):
-        if data.get(key):
-            message = problem(data[key])
-            if message:
-                fields[key] = [message]
-    if fields:
-        raise Invalid("Identifiant incorrect : " + " ; ".join(m[0] for m in fields.values()), fields=fields,
-                      code="identifier_invalid")
-
-
 def update_member(actor: User, practitioner_id: int, data: dict) -> Practitioner:
     """Change a member's record (not the RPPS: another RPPS is another person)."""
+    check_typed_identifiers(data)
     with write_transaction():
         practitioner = db.session.get(Practitioner, practitioner_id, with_for_update=True)
         if practitioner is None:

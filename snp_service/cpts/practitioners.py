@@ -11,6 +11,7 @@ from .. import audit
 from ..core.database import write_transaction
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
+from ..core.identifiers import finess_problem, rpps_problem, siret_problem
 from ..models import Practitioner, User, members_of
 from ..data import communes
 from ..directory import search as directory_search
@@ -24,7 +25,31 @@ _SAS_REQUIRED = {"address": "l'adresse du cabinet", "postal_code": "le code post
                  "commune_insee": "la commune", "practice_id": "le FINESS ou le SIRET du cabinet"}
 
 
+def check_typed_identifiers(data: dict) -> None:
+    """The identifiers typed by hand, keys included (the directory's own are trusted as they come).
+
+    Every hand-made creation or edit goes through it (the API, the members page): a refusal is a 422
+    naming each wrong field, said in French.
+    """
+    fields = {}
+    for key, problem in (("rpps", rpps_problem), ("practice_siret", siret_problem),
+                         ("practice_finess", finess_problem)):
+        if data.get(key):
+            message = problem(data[key])
+            if message:
+                fields[key] = [message]
+    if fields:
+        raise Invalid("Identifiant incorrect : " + " ; ".join(m[0] for m in fields.values()), fields=fields,
+                      code="identifier_invalid")
+
+
 def create_practitioner(actor: User, data: dict) -> Practitioner:
+    """A member typed by hand: its identifiers are checked first."""
+    check_typed_identifiers(data)
+    return _create(actor, data)
+
+
+def _create(actor: User, data: dict) -> Practitioner:
     with write_transaction():
         if db.session.scalar(select(Practitioner.id).where(Practitioner.rpps == data["rpps"])) is not None:
             raise Conflict("Ce RPPS est déjà enregistré", code="rpps_taken", fields={"rpps": ["already registered"]})
@@ -44,9 +69,10 @@ def create_practitioner(actor: User, data: dict) -> Practitioner:
 
 def create_from_directory(actor: User, data: dict) -> Practitioner:
     """A member made from their national directory entry (``directory_rpps``); fields given in ``data`` win."""
-    record = directory_record(data["directory_rpps"], set(data["cpts_ids"]))
     given = {k: v for k, v in data.items() if k in _PRACTITIONER_FIELDS and k != "rpps"}
-    return create_practitioner(actor, record | given | {"cpts_ids": data["cpts_ids"]})
+    check_typed_identifiers(given)  # what the directory gives is trusted as it comes; what was typed is not
+    record = directory_record(data["directory_rpps"], set(data["cpts_ids"]))
+    return _create(actor, record | given | {"cpts_ids": data["cpts_ids"]})
 
 
 def directory_record(rpps: str, cpts_ids: set[int]) -> dict:

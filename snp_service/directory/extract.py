@@ -162,6 +162,12 @@ def _row(fields: list[str], p: dict, departement: str) -> dict:
     return row
 
 
+def later_words(row: dict) -> set[str]:
+    """The words of a row's names that its keys do not start (``models.DirectoryNameWord``): the last name's
+    third word on, the first name's second word on."""
+    return set(row["last_name_key"].split()[2:]) | set(row["first_name_key"].split()[1:])
+
+
 def profession_of(profession_code: str, specialty_code: str | None) -> str | None:
     """The service's profession for a directory row: a médecin is a GP only with a general-practice specialty."""
     if profession_code == "10":

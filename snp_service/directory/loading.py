@@ -20,12 +20,13 @@ from ..core.errors import Invalid
 from ..core.extensions import db
 from ..core.fast_paths import insert_many
 from ..core.timeutil import utcnow
-from ..models import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus
-from .extract import ExtractError, ExtractReader
+from ..models import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus, DirectoryNameWord
+from .extract import ExtractError, ExtractReader, later_words
 from .search import territory_departements
 
 BATCH_ROWS = 5_000
 _TABLE = DirectoryEntry.__table__
+_WORDS = DirectoryNameWord.__table__
 
 
 class MalformedExtract(Invalid):
@@ -100,14 +101,18 @@ def load_extract(actor, path: str, departements: list[str] | None = None, *, bat
     # Readers follow the current generation from the commit above: the previous rows are unread now.
     with write_transaction():
         db.session.execute(delete(DirectoryEntry).where(DirectoryEntry.generation != generation))
+        db.session.execute(delete(DirectoryNameWord).where(DirectoryNameWord.generation != generation))
     return LoadResult(generation, reader.lines_read, kept, departements, previous)
 
 
 def _write(batch: list[dict], generation: int, after_batch) -> int:
     if not batch:
         return 0
+    words = {(word, row["rpps"]) for row in batch for word in later_words(row)}
     with write_transaction():
         insert_many(_TABLE, batch, same={"generation": generation})
+        insert_many(_WORDS, [{"word_key": word, "rpps": rpps} for word, rpps in sorted(words)],
+                    same={"generation": generation})
     if after_batch is not None:
         after_batch()
     return len(batch)
@@ -117,6 +122,7 @@ def _fail(generation: int) -> None:
     db.session.rollback()
     with write_transaction():
         db.session.execute(delete(DirectoryEntry).where(DirectoryEntry.generation == generation))
+        db.session.execute(delete(DirectoryNameWord).where(DirectoryNameWord.generation == generation))
         db.session.execute(update(DirectoryLoad).where(DirectoryLoad.id == generation).values(
             status=DirectoryLoadStatus.FAILED.value, finished_at=utcnow()))
 
@@ -125,5 +131,6 @@ def _drop_unfinished() -> None:
     """Rows of a load that never finished (the process was killed): nobody reads them."""
     unfinished = select(DirectoryLoad.id).where(DirectoryLoad.status == DirectoryLoadStatus.LOADING.value)
     db.session.execute(delete(DirectoryEntry).where(DirectoryEntry.generation.in_(unfinished)))
+    db.session.execute(delete(DirectoryNameWord).where(DirectoryNameWord.generation.in_(unfinished)))
     db.session.execute(update(DirectoryLoad).where(DirectoryLoad.status == DirectoryLoadStatus.LOADING.value)
                        .values(status=DirectoryLoadStatus.FAILED.value, finished_at=utcnow()))

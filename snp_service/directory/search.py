@@ -5,7 +5,7 @@ from sqlalchemy import or_, select
 
 from ..core.extensions import db
 from ..data import communes
-from ..models import Commune, DirectoryEntry, DirectoryLoad, DirectoryLoadStatus
+from ..models import Commune, DirectoryEntry, DirectoryLoad, DirectoryLoadStatus, DirectoryNameWord
 from .extract import DOCTOR, departement_of_code, profession_of
 
 MAX_RESULTS = 50
@@ -39,8 +39,8 @@ def search_directory(text: str, *, departements: set[str] | None = None, profess
     """Entries for what a person types: an RPPS's start, a commune (name, INSEE or postal code) or a name.
 
     A name: each word typed starts a word of the last or first name, in any order, accents and case
-    ignored ("lebreton yann", "Yann Le Breton"). SQL narrows on the first word through the folded
-    name columns' indexes (a range, which every database serves from a B-tree); the rest is checked
+    ignored ("lebreton yann", "Yann Le Breton", "fontaine" for De La Fontaine). SQL narrows on the first
+    word through the folded name columns' and the name words' indexes (a range, which every database serves from a B-tree); the rest is checked
     here on those few rows. ``departements``, ``professions`` (the service's codes) and ``doctors_only``
     (every médecin, whatever the specialty: a treating doctor) narrow further.
     """
@@ -85,16 +85,16 @@ def search_directory(text: str, *, departements: set[str] | None = None, profess
 
 def _by_name(statement, words: list[str], professions: set[str] | None, limit: int) -> list[dict]:
     """Last names starting with the first word typed first (the usual way: "Lefèvre Claire"), then the later
-    part of compound last names ("lebrun" for Fèvre-Lebrun), then first names; each step reads a few rows,
-    in order, from one folded-name index (no scan: a département holds tens of thousands of rows)."""
+    part of compound last names ("lebrun" for Fèvre-Lebrun), then first names, then any other word of a name
+    ("fontaine" for De La Fontaine, "pierre" for Jean-Pierre: ``DirectoryNameWord``); each step reads a few
+    rows, in order, from folded-name indexes (no scan: a département holds tens of thousands of rows)."""
     first = words[0]
     # Keys hold only a-z, digits and spaces, compared byte by byte (collation "C" on PostgreSQL).
     upper = first[:-1] + chr(ord(first[-1]) + 1)
     order = (DirectoryEntry.last_name_key, DirectoryEntry.first_name_key)
     found, seen = [], set()
-    for key in (DirectoryEntry.last_name_key, DirectoryEntry.later_name_key, DirectoryEntry.first_name_key):
-        rows = db.session.execute(statement.add_columns(*order).where(key >= first, key < upper)
-                                  .order_by(key, DirectoryEntry.id).limit(limit * 10))
+    for narrowed, key in _name_steps(statement, first, upper, limit):
+        rows = db.session.execute(narrowed.add_columns(*order).order_by(key, DirectoryEntry.id).limit(limit * 10))
         rows = [row for row in rows if row.id not in seen and _name_matches(words, row)]
         rows.sort(key=lambda row: (row.last_name_key, row.first_name_key))
         seen.update(row.id for row in rows)
@@ -102,6 +102,20 @@ def _by_name(statement, words: list[str], professions: set[str] | None, limit: i
         if len(found) >= limit:
             break
     return found
+
+
+def _name_steps(statement, first: str, upper: str, limit: int):
+    """Each step's statement and the key it reads in order, made only when the previous ones found too few."""
+    for key in (DirectoryEntry.last_name_key, DirectoryEntry.later_name_key, DirectoryEntry.first_name_key):
+        yield statement.where(key >= first, key < upper), key
+    # Lastly a later word of a name ("fontaine" for De La Fontaine): the RPPS holding it (one range read), then
+    # their entries through the RPPS index. Two statements: given a subquery, SQLite walks the whole load in
+    # name order instead.
+    rpps = db.session.scalars(select(DirectoryNameWord.rpps).where(
+        DirectoryNameWord.generation == current_generation(), DirectoryNameWord.word_key >= first,
+        DirectoryNameWord.word_key < upper).order_by(DirectoryNameWord.word_key).limit(limit * 10)).all()
+    if rpps:
+        yield statement.where(DirectoryEntry.rpps.in_(sorted(set(rpps)))), DirectoryEntry.rpps
 
 
 def _name_matches(words: list[str], row) -> bool:

@@ -19,6 +19,6 @@ from .sas import (  # noqa: F401
 )
 from .slot_requests import SlotRequest, SlotRequestRecipient, SlotRequestStatus  # noqa: F401
 from .sign_in import PageSession, PasswordSetupLink, SignInAttempt  # noqa: F401
-from .directory import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus  # noqa: F401
+from .directory import DirectoryEntry, DirectoryLoad, DirectoryLoadStatus, DirectoryNameWord  # noqa: F401
 from .practice import PracticeRun, TourSeen  # noqa: F401
 from .second_factor import RecoveryCode, SecondFactor  # noqa: F401

@@ -76,3 +76,17 @@ class DirectoryEntry(db.Model):
     commune_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20))
     departement: Mapped[str | None] = mapped_column(String(3))
+
+
+class DirectoryNameWord(db.Model):
+    """A word of a name that the entry's own keys do not start: the last name's third word on ("fontaine" of
+    De La Fontaine; the first two are ``last_name_key`` and ``later_name_key``) and the first name's second word
+    on ("pierre" of Jean-Pierre). One row per word and professional of a load: a name search reads a range of
+    ``word_key`` and then the entries of those RPPS, both from indexes."""
+    __tablename__ = "directory_name_word"
+    __table_args__ = (Index("ix_directory_name_word_generation_word", "generation", "word_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    word_key: Mapped[str] = mapped_column(NAME_KEY)
+    rpps: Mapped[str] = mapped_column(String(11))

@@ -93,7 +93,6 @@ def new(user):
     if form.validate_on_submit():
         values = _values(form)
         try:
-            members.check_typed_identifiers(values)
             practitioner = create_practitioner(user, values | {"cpts_ids": [cpts_id]})
         except DomainError as error:
             _attach(form, error)
@@ -116,7 +115,6 @@ def edit(practitioner_id, user):
     if form.validate_on_submit():
         values = {k: v for k, v in _values(form).items() if k != "rpps"}
         try:
-            members.check_typed_identifiers(values)
             members.update_member(user, practitioner.id, values)
         except DomainError as error:
             _attach(form, error)
