@@ -18,9 +18,10 @@ INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0[12]:00$")
 def sas(app, world):
     """A CPTS with two GPs who take part; ``search(...)`` calls as the platform does."""
     configure(app)
-    cpts = world.cpts(name="CPTS Littoral", communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),))
-    first = take_part(world.practitioner(cpts, last_name="Martin"))
-    second = take_part(world.practitioner(cpts, last_name="Bernard"), siret=None, finess="850012345")
+    with world.batch():
+        cpts = world.cpts(name="CPTS Littoral", communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),))
+        first = take_part(world.practitioner(cpts, last_name="Martin"))
+        second = take_part(world.practitioner(cpts, last_name="Bernard"), siret=None, finess="850012345")
 
     class Sas:
         def __init__(self):
