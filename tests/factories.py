@@ -1,8 +1,16 @@
-"""Factories: each test builds exactly the world it needs (Indico's habit)."""
+"""Factories: each test builds exactly the world it needs (Indico's habit).
+
+Each object a factory makes is committed, unless it is made inside ``World.batch()``: there it is only flushed
+(its id is assigned, its relationships work) and the batch commits everything once, when it ends. The rule:
+flush while building, commit once before the test calls a service, the client or another thread (a live
+server, a scheduler job, a raw connection). A test needs a commit exactly then: ``write_transaction`` refuses
+to start on flushed but uncommitted changes, and another connection sees only what is committed.
+"""
 from __future__ import annotations
 
 import itertools
 import re
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from snp_service.accounts import page_sessions, passwords, tokens
@@ -13,6 +21,7 @@ from snp_service.models import Booking, Commune, Cpts, Patient, Practitioner, Sl
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
+_BATCH_DEPTH = "tests_world_batch_depth"  # Session.info key: how many World.batch() blocks are open
 
 
 def page_csrf(client, path: str) -> str:
@@ -32,6 +41,49 @@ def sign_in_form(client, user: User, password: str = PASSWORD) -> str:
 
 
 class World:
+    @staticmethod
+    @contextmanager
+    def batch():
+        """Build many objects with one commit: inside, factories flush; a clean exit commits once, an exception
+        rolls back and goes on. Batches nest: only the outermost commits (or rolls back).
+
+        Flush while building, commit once before the test calls a service, the client or another thread: so a
+        batch ends before the test acts. The two factories that call a service themselves (``headers`` and
+        ``sign_in_page``) commit what the batch built so far first.
+        """
+        session = db.session()
+        depth = session.info.get(_BATCH_DEPTH, 0)
+        session.info[_BATCH_DEPTH] = depth + 1
+        try:
+            yield
+        except BaseException:
+            if depth == 0:
+                session.rollback()
+            raise
+        else:
+            if depth == 0:
+                session.commit()
+        finally:
+            session.info[_BATCH_DEPTH] = depth
+
+    @staticmethod
+    def in_batch() -> bool:
+        return db.session().info.get(_BATCH_DEPTH, 0) > 0
+
+    @classmethod
+    def save_changes(cls) -> None:
+        """Keep changes made to built objects (a status set, a CPTS appended): commit, or flush inside a batch."""
+        if cls.in_batch():
+            db.session.flush()
+        else:
+            db.session.commit()
+
+    @classmethod
+    def _before_service(cls) -> None:
+        """A service's write transaction is about to start: inside a batch, what was built so far is committed."""
+        if cls.in_batch():
+            db.session.commit()
+
     def cpts(self, name: str | None = None, population: int = 50_000, regulation_area: str | None = None,
              communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),)) -> Cpts:
         cpts = Cpts(name=name or f"CPTS {next(_seq)}", population=population, regulation_area=regulation_area,
@@ -77,6 +129,7 @@ class World:
         return self._save(booking)
 
     def headers(self, user: User) -> dict:
+        self._before_service()
         secret, _token = tokens.issue_token(user, timedelta(hours=1))
         return {"Authorization": f"Bearer {secret}"}
 
@@ -93,13 +146,14 @@ class World:
     @staticmethod
     def sign_in_page(client, user: User) -> None:
         """Sign ``client`` in as the /login page does: a server-side session, its secret in the cookie."""
+        World._before_service()
         secret = page_sessions.start(user)
         with client.session_transaction() as session:
             session["_user_id"] = str(user.id)  # Flask-Login's key
             session[page_sessions.COOKIE_KEY] = secret
 
-    @staticmethod
-    def _save(obj):
+    @classmethod
+    def _save(cls, obj):
         db.session.add(obj)
-        db.session.commit()
+        cls.save_changes()
         return obj

@@ -27,6 +27,12 @@ class Area:
 
 
 def build_area(world: World) -> Area:
+    """The area, built with one commit."""
+    with world.batch():
+        return _build_area(world)
+
+
+def _build_area(world: World) -> Area:
     cpts = world.cpts(name="CPTS Côte de Lumière", regulation_area="Vendée", communes=COMMUNES)
     doctors = [world.practitioner(cpts, last_name=name, commune_insee=insee, lat=lat, lon=lon)
                for name, insee, lat, lon in DOCTORS]

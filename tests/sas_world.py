@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote
 
-from snp_service.core.extensions import db
 from snp_service.core.timeutil import PARIS
 
+from .factories import World
 from .fhir_validator import BUNDLE, validate
 
 SAS_CN, SAS_OU = "sas-platform.test", "Plateforme SAS"
@@ -25,7 +25,7 @@ def take_part(practitioner, *, siret: str | None = "12345678900012", finess: str
     """Give a practitioner what the SAS profiles need, and their consent."""
     practitioner.practice_siret, practitioner.practice_finess = siret, finess
     practitioner.postal_code, practitioner.sas_participation = postal_code, participate
-    db.session.commit()
+    World.save_changes()  # a commit, or a flush inside a World.batch()
     return practitioner
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from snp_service.accounts import passwords
-from snp_service.core.extensions import db
 from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Cpts, Patient, Season, Slot, SlotRequest, SlotRequestRecipient, User
 
@@ -49,7 +48,13 @@ class ScopeWorld:
 
 
 def build(world, monkeypatch) -> ScopeWorld:
+    """The world, built with one commit (the tests then call services, pages and the API with it)."""
     monkeypatch.setattr(passwords, "hash_password", cached_hash)
+    with world.batch():
+        return _build(world)
+
+
+def _build(world) -> ScopeWorld:
     cpts = {
         "A": world.cpts("CPTS A", regulation_area=AREA),
         "B": world.cpts("CPTS B", regulation_area=AREA, communes=(("85194", "Les Sables-d'Olonne", 46.4969, -1.7831),)),
@@ -84,7 +89,7 @@ def build(world, monkeypatch) -> ScopeWorld:
 def _add_shared(world, cpts: dict[str, Cpts], users: dict[str, User], start, more: dict) -> None:
     shared = world.practitioner(cpts["A"], last_name="MedecinPartage")
     shared.cpts.append(cpts["C"])
-    db.session.commit()
+    world.save_changes()
     users["gp_AC"] = world._save(User(email="gp-ac@test.example", password_hash=passwords.hash_password(PASSWORD),
                                       role="gp", practitioner_id=shared.id, cpts=[cpts["A"], cpts["C"]]))
     users["linked_A"] = world.user("coordinator", cpts["A"], practitioner=shared)

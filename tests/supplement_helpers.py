@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from snp_service.core.extensions import db
 from snp_service.core.timeutil import paris_to_utc
 
 
@@ -20,5 +19,5 @@ def act(world, practitioner, local_start: str, *, booked_before: timedelta = tim
     booking.created_at = start - booked_before
     booking.by_treating_doctor = by_treating_doctor
     booking.has_treating_doctor = has_treating_doctor
-    db.session.commit()
+    world.save_changes()
     return booking

@@ -28,49 +28,50 @@ def book(world, slot, *, channel="116117", treating="no", outcome=None, status="
     booking.has_treating_doctor = treating
     booking.outcome = outcome
     booking.created_at = booked_at or slot.start_at - timedelta(days=5)
-    db.session.commit()
+    world.save_changes()
     return booking
 
 
 @pytest.fixture
 def season(world):
     """CPTS A: Dr One (Saint-Gilles) and Dr Two (Saint-Jean); CPTS B: Dr Three, whose slots never count for A."""
-    a = world.cpts("CPTS A", communes=(ST_GILLES, ST_JEAN))
-    b = world.cpts("CPTS B")
-    one = world.practitioner(a, commune_insee="85222")
-    two = world.practitioner(a, commune_insee="85234")
-    three = world.practitioner(b)
-    slots = {}
+    with world.batch():  # one commit, before the ledger (a service) reads it
+        a = world.cpts("CPTS A", communes=(ST_GILLES, ST_JEAN))
+        b = world.cpts("CPTS B")
+        one = world.practitioner(a, commune_insee="85222")
+        two = world.practitioner(a, commune_insee="85234")
+        three = world.practitioner(b)
+        slots = {}
 
-    def slot(name, practitioner, start, **kwargs):
-        slots[name] = world.slot(practitioner, start, **kwargs)
-        return slots[name]
+        def slot(name, practitioner, start, **kwargs):
+            slots[name] = world.slot(practitioner, start, **kwargs)
+            return slots[name]
 
-    # Saturday 27: 10:00 booked 116117, honoured, within 48 h and outside PDSA hours: earns €15.
-    book(world, slot("sat_10", one, paris(2027, 3, 27, 10, 0)), outcome="honored", booked_at=paris(2027, 3, 27, 8))
-    # Saturday 23:50 to Sunday 00:10: across midnight, counts on the day it starts. SAS, no-show.
-    book(world, slot("sat_2350", one, paris(2027, 3, 27, 23, 50), minutes=20), channel="sas", treating="yes",
-         outcome="no_show")
-    # Saturday 00:00 Paris is Friday 23:00 UTC: inside the period, hour 0.
-    slot("sat_0000", one, paris(2027, 3, 27, 0, 0), status="expired")
-    # Friday 23:45 Paris: before the period.
-    book(world, slot("fri_2345", one, paris(2027, 3, 26, 23, 45)), outcome="honored")
-    # Sunday 00:30 Paris (Saturday 23:30 UTC): Sunday, hour 0; never booked.
-    slot("sun_0030", one, paris(2027, 3, 28, 0, 30), status="expired")
-    # Sunday 03:30 summer time (01:30 UTC): hour 3, not 2. Cancelled then booked again: filled once.
-    cancelled_then_rebooked = slot("sun_0330", one, paris(2027, 3, 28, 3, 30))
-    book(world, cancelled_then_rebooked, channel="116117", status="cancelled")
-    book(world, cancelled_then_rebooked, channel="15", outcome="honored")
-    # Sunday 10:00 withdrawn: never offered. Sunday 10:15: its only booking was cancelled.
-    slot("sun_withdrawn", two, paris(2027, 3, 28, 10, 0), status="withdrawn")
-    book(world, slot("sun_1015", two, paris(2027, 3, 28, 10, 15)), status="cancelled")
-    # Monday 29: 09:00 booked by "other", no outcome yet; 23:30 free.
-    book(world, slot("mon_0900", two, paris(2027, 3, 29, 9, 0)), channel="other", treating="unknown")
-    slot("mon_2330", two, paris(2027, 3, 29, 23, 30), status="expired")
-    # Tuesday 00:10 Paris is Monday 22:10 UTC: after the period.
-    book(world, slot("tue_0010", one, paris(2027, 3, 30, 0, 10)))
-    # Another CPTS's practitioner.
-    book(world, slot("other_cpts", three, paris(2027, 3, 28, 10, 0)), outcome="honored")
+        # Saturday 27: 10:00 booked 116117, honoured, within 48 h and outside PDSA hours: earns €15.
+        book(world, slot("sat_10", one, paris(2027, 3, 27, 10, 0)), outcome="honored", booked_at=paris(2027, 3, 27, 8))
+        # Saturday 23:50 to Sunday 00:10: across midnight, counts on the day it starts. SAS, no-show.
+        book(world, slot("sat_2350", one, paris(2027, 3, 27, 23, 50), minutes=20), channel="sas", treating="yes",
+             outcome="no_show")
+        # Saturday 00:00 Paris is Friday 23:00 UTC: inside the period, hour 0.
+        slot("sat_0000", one, paris(2027, 3, 27, 0, 0), status="expired")
+        # Friday 23:45 Paris: before the period.
+        book(world, slot("fri_2345", one, paris(2027, 3, 26, 23, 45)), outcome="honored")
+        # Sunday 00:30 Paris (Saturday 23:30 UTC): Sunday, hour 0; never booked.
+        slot("sun_0030", one, paris(2027, 3, 28, 0, 30), status="expired")
+        # Sunday 03:30 summer time (01:30 UTC): hour 3, not 2. Cancelled then booked again: filled once.
+        cancelled_then_rebooked = slot("sun_0330", one, paris(2027, 3, 28, 3, 30))
+        book(world, cancelled_then_rebooked, channel="116117", status="cancelled")
+        book(world, cancelled_then_rebooked, channel="15", outcome="honored")
+        # Sunday 10:00 withdrawn: never offered. Sunday 10:15: its only booking was cancelled.
+        slot("sun_withdrawn", two, paris(2027, 3, 28, 10, 0), status="withdrawn")
+        book(world, slot("sun_1015", two, paris(2027, 3, 28, 10, 15)), status="cancelled")
+        # Monday 29: 09:00 booked by "other", no outcome yet; 23:30 free.
+        book(world, slot("mon_0900", two, paris(2027, 3, 29, 9, 0)), channel="other", treating="unknown")
+        slot("mon_2330", two, paris(2027, 3, 29, 23, 30), status="expired")
+        # Tuesday 00:10 Paris is Monday 22:10 UTC: after the period.
+        book(world, slot("tue_0010", one, paris(2027, 3, 30, 0, 10)))
+        # Another CPTS's practitioner.
+        book(world, slot("other_cpts", three, paris(2027, 3, 28, 10, 0)), outcome="honored")
     ledger.accrue_between("test", START, END)  # the ledger, as the nightly run leaves it
     return {"a": a, "b": b, "one": one, "two": two, "three": three, "slots": slots}
 

@@ -18,9 +18,10 @@ INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0[12]:00$")
 def sas(app, world):
     """A CPTS with two GPs who take part; ``search(...)`` calls as the platform does."""
     configure(app)
-    cpts = world.cpts(name="CPTS Littoral", communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),))
-    first = take_part(world.practitioner(cpts, last_name="Martin"))
-    second = take_part(world.practitioner(cpts, last_name="Bernard"), siret=None, finess="850012345")
+    with world.batch():
+        cpts = world.cpts(name="CPTS Littoral", communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),))
+        first = take_part(world.practitioner(cpts, last_name="Martin"))
+        second = take_part(world.practitioner(cpts, last_name="Bernard"), siret=None, finess="850012345")
 
     class Sas:
         def __init__(self):
@@ -320,11 +321,12 @@ def test_agg_psindiv_42_43_one_practice_many_slots_one_role_one_schedule(sas, wo
 
 
 def test_agg_psindiv_44_twenty_five_practitioners_in_one_consistent_bundle(sas, world, app):
-    practitioners = [take_part(world.practitioner(sas.cpts)) for _ in range(25)]
     start = _now() + timedelta(hours=2)
-    for n, practitioner in enumerate(practitioners):
-        for k in range(1 + n % 3):
-            world.slot(practitioner, start + timedelta(minutes=20 * k + n))
+    with world.batch():
+        practitioners = [take_part(world.practitioner(sas.cpts)) for _ in range(25)]
+        for n, practitioner in enumerate(practitioners):
+            for k in range(1 + n % 3):
+                world.slot(practitioner, start + timedelta(minutes=20 * k + n))
     bundle = sas.bundle(rpps=[p.rpps for p in practitioners])
     slots = entries(bundle, "Slot")
     assert bundle["total"] == len(slots) == sum(1 + n % 3 for n in range(25))

@@ -98,9 +98,10 @@ def test_the_guides_own_example_forms_are_understood(client, world, gp):
 
 
 def test_one_sql_statement_per_search_whatever_the_number_of_practitioners(app, client, world, gp):
-    practitioners = [take_part(world.practitioner(gp.cpts[0])) for _ in range(25)]
-    for practitioner in [gp] + practitioners:
-        world.slot(practitioner, _now() + timedelta(hours=2))
+    with world.batch():
+        practitioners = [take_part(world.practitioner(gp.cpts[0])) for _ in range(25)]
+        for practitioner in [gp] + practitioners:
+            world.slot(practitioner, _now() + timedelta(hours=2))
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):

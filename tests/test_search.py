@@ -73,10 +73,11 @@ def test_earlier_slots_beyond_the_radius_do_not_crowd_out_the_nearer_ones(client
     near = world.practitioner(cpts, commune_insee="85226", lat=46.7206, lon=-1.9461)
     treating = world.practitioner(cpts, rpps="12345678901", commune_insee="85047", lat=46.8467, lon=-1.8781)
     base = utcnow() + timedelta(hours=1)
-    for i in range(30):
-        world.slot(corner, base + timedelta(minutes=15 * i))
-    wanted = [world.slot(near, base + timedelta(hours=9, minutes=15 * i)) for i in range(2)]
-    treating_slot = world.slot(treating, base + timedelta(hours=20))
+    with world.batch():
+        for i in range(30):
+            world.slot(corner, base + timedelta(minutes=15 * i))
+        wanted = [world.slot(near, base + timedelta(hours=9, minutes=15 * i)) for i in range(2)]
+        treating_slot = world.slot(treating, base + timedelta(hours=20))
 
     results = _search(client, headers, commune="85222", radius_km=10, limit=3, treating_rpps="12345678901")
 

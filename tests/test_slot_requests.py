@@ -35,7 +35,7 @@ def _taker(world, cpts, **kwargs):
     practitioner = world.practitioner(cpts, **kwargs)
     practitioner.takes_requests = True
     practitioner.phone = MOBILE
-    db.session.commit()
+    world.save_changes()
     return practitioner
 
 
@@ -295,7 +295,8 @@ PRACTITIONERS = 10
 
 def test_fifty_accepts_from_ten_practitioners_make_one_booking_and_49_conflicts(live_server, world):
     cpts, regulator = _area(world)
-    gps = [world.user("gp", cpts, _taker(world, cpts)) for _ in range(PRACTITIONERS)]
+    with world.batch():  # committed before the live server reads it
+        gps = [world.user("gp", cpts, _taker(world, cpts)) for _ in range(PRACTITIONERS)]
     headers = [world.headers(gp) for gp in gps]
     body = _body()
     response = _post(live_server, "/api/v1/slot-requests", body, world.headers(regulator))

@@ -31,26 +31,27 @@ def ledger_lines():
 def test_each_rule_excludes_the_act_with_its_code(world):
     cpts = world.cpts()
     gp = world.practitioner(cpts)
-    # Week of Monday 6 July 2020: no public holiday.
-    eligible = [
-        act(world, gp, "2020-07-06T10:00"),
-        act(world, gp, "2020-07-07T10:30", booked_before=timedelta(hours=48)),  # exactly 48 h: still within
-        act(world, gp, "2020-07-08T19:45"),
-        act(world, gp, "2020-07-09T08:00"),
-        act(world, gp, "2020-07-11T11:45"),  # Saturday morning
-    ]
-    excluded = {
-        act(world, gp, "2020-07-06T11:00", by_treating_doctor=True).id: "treating_doctor",
-        act(world, gp, "2020-07-07T10:00", booked_before=timedelta(hours=48, minutes=1)).id: "delay_over_48h",
-        act(world, gp, "2020-07-08T20:00").id: "pdsa_hours",
-        act(world, gp, "2020-07-09T07:45").id: "pdsa_hours",
-        act(world, gp, "2020-07-11T12:00").id: "pdsa_hours",  # Saturday from noon
-        act(world, gp, "2020-07-12T10:00").id: "pdsa_hours",  # Sunday
-    }
-    # Not acts at all: not regulated, not honored.
-    act(world, gp, "2020-07-10T10:00", channel="other")
-    act(world, gp, "2020-07-10T11:00", outcome="no_show")
-    act(world, gp, "2020-07-10T12:00", outcome=None)
+    with world.batch():
+        # Week of Monday 6 July 2020: no public holiday.
+        eligible = [
+            act(world, gp, "2020-07-06T10:00"),
+            act(world, gp, "2020-07-07T10:30", booked_before=timedelta(hours=48)),  # exactly 48 h: still within
+            act(world, gp, "2020-07-08T19:45"),
+            act(world, gp, "2020-07-09T08:00"),
+            act(world, gp, "2020-07-11T11:45"),  # Saturday morning
+        ]
+        excluded = {
+            act(world, gp, "2020-07-06T11:00", by_treating_doctor=True).id: "treating_doctor",
+            act(world, gp, "2020-07-07T10:00", booked_before=timedelta(hours=48, minutes=1)).id: "delay_over_48h",
+            act(world, gp, "2020-07-08T20:00").id: "pdsa_hours",
+            act(world, gp, "2020-07-09T07:45").id: "pdsa_hours",
+            act(world, gp, "2020-07-11T12:00").id: "pdsa_hours",  # Saturday from noon
+            act(world, gp, "2020-07-12T10:00").id: "pdsa_hours",  # Sunday
+        }
+        # Not acts at all: not regulated, not honored.
+        act(world, gp, "2020-07-10T10:00", channel="other")
+        act(world, gp, "2020-07-10T11:00", outcome="no_show")
+        act(world, gp, "2020-07-10T12:00", outcome=None)
 
     counts = ledger.accrue(today=JULY_31)
 
@@ -82,10 +83,11 @@ def test_weekly_cap_keeps_the_earliest_acts_of_the_iso_week(world):
     cpts = world.cpts()
     gp = world.practitioner(cpts)
     # Booked latest-first, so the booking ids run against the slot order: the cap must follow the slots.
-    week = [f"2020-07-{day}T{clock}" for day in (24, 23, 22, 21, 20) for clock in ("11:00", "10:30", "10:00", "09:30", "09:00")]
-    bookings = {start: act(world, gp, start) for start in week}
-    pdsa = act(world, gp, "2020-07-22T21:00")  # excluded by another rule: does not use up the cap
-    next_monday = act(world, gp, "2020-07-27T09:00")
+    with world.batch():
+        week = [f"2020-07-{day}T{clock}" for day in (24, 23, 22, 21, 20) for clock in ("11:00", "10:30", "10:00", "09:30", "09:00")]
+        bookings = {start: act(world, gp, start) for start in week}
+        pdsa = act(world, gp, "2020-07-22T21:00")  # excluded by another rule: does not use up the cap
+        next_monday = act(world, gp, "2020-07-27T09:00")
 
     ledger.accrue(today=JULY_31)
 

@@ -246,14 +246,15 @@ def test_a_20_minute_block_and_a_7_minute_slot_keep_15_minute_rows(app, area, li
 def test_25_columns_from_8_to_20_read_within_two_screens_on_1366x768(app, world, live_server, small_desktop_page):
     """Issue 24: a CPTS of 25 columns from 08:00 to 20:00 in 15-minute rows, on 1366x768, one practitioner's
     20-minute block included: the grid's rows take at most two screens of scrolling."""
-    cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
-    day = paris_today() + timedelta(days=1)
-    for n in range(25):
-        gp = world.practitioner(cpts, last_name=f"Médecin{n:02d}")
-        World().slot(gp, _at(day, 8), minutes=15)
-        World().slot(gp, _at(day, 19, 45), minutes=15)
-    World().slot(gp, _at(day, 12), minutes=20)
-    regulator = world.user("regulator", cpts)
+    with world.batch():  # one commit, before the live server reads it
+        cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
+        day = paris_today() + timedelta(days=1)
+        for n in range(25):
+            gp = world.practitioner(cpts, last_name=f"Médecin{n:02d}")
+            World().slot(gp, _at(day, 8), minutes=15)
+            World().slot(gp, _at(day, 19, 45), minutes=15)
+        World().slot(gp, _at(day, 12), minutes=20)
+        regulator = world.user("regulator", cpts)
     page = small_desktop_page
     login(page, live_server, regulator.email, PASSWORD)
     page.goto(f"{live_server}/regulation/agenda?day={day.isoformat()}")

@@ -33,21 +33,22 @@ def _context(chromium, width, height):
 @pytest.fixture
 def cpts_of_25(world):
     """25 GPs in 4 communes; tomorrow each opens 10:00-11:00 in quarter hours; one booked, one withdrawn."""
-    cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
-    tomorrow = paris_today() + timedelta(days=1)
-    columns = []
-    for n, last_name in enumerate(LAST_NAMES):
-        insee = COMMUNES[n % 4][0]
-        gp = world.practitioner(cpts, first_name="Claire" if n % 2 else "Marc", last_name=last_name, commune_insee=insee)
-        slots = [world.slot(gp, datetime.combine(tomorrow, time(10, 15 * q), PARIS)) for q in range(4)]
-        columns.append((gp, slots))
-    booked = columns[3][1][0]
-    world.booking(booked, first_name="Jeanne", last_name="Durand")
-    withdrawn = columns[5][1][1]
-    withdrawn.status = "withdrawn"
-    db.session.commit()
+    with world.batch():  # one commit, before the live server reads it
+        cpts = world.cpts(regulation_area="Vendée", communes=COMMUNES)
+        tomorrow = paris_today() + timedelta(days=1)
+        columns = []
+        for n, last_name in enumerate(LAST_NAMES):
+            insee = COMMUNES[n % 4][0]
+            gp = world.practitioner(cpts, first_name="Claire" if n % 2 else "Marc", last_name=last_name, commune_insee=insee)
+            slots = [world.slot(gp, datetime.combine(tomorrow, time(10, 15 * q), PARIS)) for q in range(4)]
+            columns.append((gp, slots))
+        booked = columns[3][1][0]
+        world.booking(booked, first_name="Jeanne", last_name="Durand")
+        withdrawn = columns[5][1][1]
+        withdrawn.status = "withdrawn"
+        regulators = [world.user("regulator", cpts), world.user("regulator", cpts)]
     return {"cpts": cpts, "day": tomorrow.isoformat(), "columns": columns, "booked": booked, "withdrawn": withdrawn,
-            "regulators": [world.user("regulator", cpts), world.user("regulator", cpts)]}
+            "regulators": regulators}
 
 
 def _open_grid(page, live_server, user, day):

@@ -56,18 +56,19 @@ def small_desktop(chromium):
 @pytest.fixture
 def area(world):
     """Two CPTS of one regulation area; the caller's treating doctor practises in the neighbour's Challans."""
-    lv = world.cpts(regulation_area="Vendée", communes=COMMUNES[:2])
-    lvo = world.cpts(regulation_area="Vendée", communes=COMMUNES[2:])
-    treating = world.practitioner(lvo, first_name="Claire", last_name="Lefèvre", rpps="10100000017",
-                                  commune_insee="85047", lat=46.8467, lon=-1.8781)
-    treating_slot = world.slot(treating, utcnow() + timedelta(hours=5))
-    world.slot(treating, utcnow() + timedelta(hours=7))
-    others = []
-    for n in range(12):
-        gp = world.practitioner(lv, first_name="Paul", last_name=f"Dupont{n:02d}")
-        others.append(world.slot(gp, utcnow() + timedelta(hours=1, minutes=15 * n)))
-    return {"treating": treating, "treating_slot": treating_slot, "others": others,
-            "regulator": world.user("regulator", lv)}
+    with world.batch():  # one commit, before the live server reads it
+        lv = world.cpts(regulation_area="Vendée", communes=COMMUNES[:2])
+        lvo = world.cpts(regulation_area="Vendée", communes=COMMUNES[2:])
+        treating = world.practitioner(lvo, first_name="Claire", last_name="Lefèvre", rpps="10100000017",
+                                      commune_insee="85047", lat=46.8467, lon=-1.8781)
+        treating_slot = world.slot(treating, utcnow() + timedelta(hours=5))
+        world.slot(treating, utcnow() + timedelta(hours=7))
+        others = []
+        for n in range(12):
+            gp = world.practitioner(lv, first_name="Paul", last_name=f"Dupont{n:02d}")
+            others.append(world.slot(gp, utcnow() + timedelta(hours=1, minutes=15 * n)))
+        regulator = world.user("regulator", lv)
+    return {"treating": treating, "treating_slot": treating_slot, "others": others, "regulator": regulator}
 
 
 def _open_console(page, live_server, user):

@@ -19,22 +19,22 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def summer(world):
     """Two summers of one GP: 2025 half filled (2 of 4 each week), 2026 fully filled; one slot tomorrow."""
-    cpts = world.cpts("CPTS Littoral", communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.69, -1.94),
-                                                  ("85234", "Saint-Jean-de-Monts", 46.79, -2.06)))
-    gp = world.practitioner(cpts, last_name="Durand")
-    for year, filled_per_week in ((2025, 2), (2026, 4)):
-        for week in range(3):
-            for n in range(4):
-                slot = world.slot(gp, datetime(year, 7, 14 + 7 * week, 10 + n, 0, tzinfo=PARIS), status="expired")
-                if n < filled_per_week:
-                    world.booking(slot)
-    tomorrow = paris_today() + timedelta(days=1)
-    world.slot(gp, datetime.combine(tomorrow, datetime.min.time().replace(hour=10), PARIS))
-    seasons = [Season(cpts_id=cpts.id, name=f"Été {y}", start_date=date(y, 7, 13), end_date=date(y, 8, 2))
-               for y in (2025, 2026)]
-    db.session.add_all(seasons)
-    db.session.commit()
-    coordinator = world.user("coordinator", cpts, email="coordination@test.example")
+    with world.batch():  # one commit, before the live server reads it
+        cpts = world.cpts("CPTS Littoral", communes=(("85222", "Saint-Gilles-Croix-de-Vie", 46.69, -1.94),
+                                                      ("85234", "Saint-Jean-de-Monts", 46.79, -2.06)))
+        gp = world.practitioner(cpts, last_name="Durand")
+        for year, filled_per_week in ((2025, 2), (2026, 4)):
+            for week in range(3):
+                for n in range(4):
+                    slot = world.slot(gp, datetime(year, 7, 14 + 7 * week, 10 + n, 0, tzinfo=PARIS), status="expired")
+                    if n < filled_per_week:
+                        world.booking(slot)
+        tomorrow = paris_today() + timedelta(days=1)
+        world.slot(gp, datetime.combine(tomorrow, datetime.min.time().replace(hour=10), PARIS))
+        seasons = [Season(cpts_id=cpts.id, name=f"Été {y}", start_date=date(y, 7, 13), end_date=date(y, 8, 2))
+                   for y in (2025, 2026)]
+        db.session.add_all(seasons)
+        coordinator = world.user("coordinator", cpts, email="coordination@test.example")
     return {"cpts": cpts, "gp": gp, "seasons": seasons, "coordinator": coordinator}
 
 
