@@ -8,6 +8,7 @@ to start on flushed but uncommitted changes, and another connection sees only wh
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from contextlib import contextmanager
@@ -20,6 +21,13 @@ from snp_service.core.timeutil import utcnow
 from snp_service.models import Booking, Commune, Cpts, Patient, Practitioner, Slot, User
 
 PASSWORD = "correct-horse-battery"
+
+
+@functools.cache
+def password_hash() -> str:
+    """The hash of ``PASSWORD``, made once per process: scrypt costs about 0.1 s, and a test makes many users.
+    Every World user shares it (a salt shared by test accounts tells the tests nothing)."""
+    return passwords.hash_password(PASSWORD)
 _seq = itertools.count(1)
 _BATCH_DEPTH = "tests_world_batch_depth"  # Session.info key: how many World.batch() blocks are open
 
@@ -102,7 +110,7 @@ class World:
 
     def user(self, role: str, cpts: Cpts | None = None, practitioner: Practitioner | None = None,
              email: str | None = None) -> User:
-        user = User(email=email or f"{role}{next(_seq)}@test.example", password_hash=passwords.hash_password(PASSWORD),
+        user = User(email=email or f"{role}{next(_seq)}@test.example", password_hash=password_hash(),
                     role=role, practitioner_id=practitioner.id if practitioner else None,
                     cpts=[cpts] if cpts else [])
         return self._save(user)
