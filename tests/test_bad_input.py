@@ -126,7 +126,7 @@ def _valid_bodies(method: str, path: str, bw) -> list[dict]:
                              "indicator_targets": {"fill_rate": 0.8}}],
         ("PATCH", "/cpts/{cpts_id}"): [{"name": "CPTS renommée", "population": 2000,
                                         "indicator_targets": {"fill_rate": 0.7}}],
-        ("POST", "/practitioners"): [{"cpts_ids": [bw["cpts"].id], "rpps": "19999999999", "first_name": "Ada",
+        ("POST", "/practitioners"): [{"cpts_ids": [bw["cpts"].id], "rpps": "19999999998", "first_name": "Ada",
                                       "last_name": "Lovelace", "profession": "gp", "phone": "+33251000001",
                                       "address": "1 quai", "commune_insee": "85222", "lat": 46.7, "lon": -1.9}],
         ("POST", "/users"): [{"email": "nouveau@test.example", "password": "long-enough-password",

@@ -153,7 +153,7 @@ ZERO_WIDTH = ["\u200b", "\u200b\u200c\u200d", "\ufeff", "\u2060 \u00a0", "\u0301
 def test_names_must_show_a_visible_character(client, setup, name):
     headers = setup["headers"]
     practitioner = client.post(f"{API}/practitioners", headers=headers["coordinator"], json={
-        "cpts_ids": [setup["cpts"].id], "rpps": "19999999999", "first_name": "Ada", "last_name": name})
+        "cpts_ids": [setup["cpts"].id], "rpps": "19999999998", "first_name": "Ada", "last_name": name})
     assert practitioner.status_code == 422 and "last_name" in practitioner.get_json()["error"]["fields"]
     cpts = client.post(f"{API}/cpts", headers=headers["admin"], json={"name": name, "population": 1})
     assert cpts.status_code == 422
@@ -174,7 +174,7 @@ def test_names_must_show_a_visible_character(client, setup, name):
 
 def test_names_with_accents_and_inner_spaces_are_fine(client, setup):
     response = client.post(f"{API}/practitioners", headers=setup["headers"]["coordinator"], json={
-        "cpts_ids": [setup["cpts"].id], "rpps": "19999999999", "first_name": "Zoé", "last_name": "N'Guyen-Lê"})
+        "cpts_ids": [setup["cpts"].id], "rpps": "19999999998", "first_name": "Zoé", "last_name": "N'Guyen-Lê"})
     assert response.status_code == 201
 
 
