@@ -277,6 +277,23 @@ def card(state: dict) -> dict:
             "goal": scenario.goal.format(**state["facts"])}
 
 
+SKIPPED = "Appel laissé sans suite : ni rendez-vous ni « Terminer sans rendez-vous » avant l'appelant suivant."
+
+
+def with_skipped(results: list[dict], state: dict | None) -> list[dict]:
+    """The run's results, with the scenario in progress (``state``) counted when the trainee leaves it for another
+    without ending the call (no scorecard was shown: its outcome is checked now, on its practice database, not
+    ended)."""
+    if not state or not state.get("scenario") or state.get("done"):
+        return results
+    ok, _why = check(state, ended=False)
+    scenario = BY_NUMBER[state["scenario"]]
+    # A short reason: the results ride in the page session's cookie.
+    skipped = {"number": scenario.number, "ok": ok, "skipped": True,
+               "why": SKIPPED if not ok else "Résultat attendu, mais le bilan n'a pas été affiché."}
+    return [r for r in results if r["number"] != scenario.number] + [skipped]
+
+
 def check(state: dict, ended: bool = False) -> tuple[bool, str]:
     """Whether what the trainee did in the practice database is the expected outcome, and why (French).
 

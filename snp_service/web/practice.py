@@ -13,7 +13,6 @@ from ..practice import runs, scenarios, space
 
 bp = Blueprint("practice", __name__, url_prefix="/regulation/entrainement")
 MAX_ERRORS_LISTED = 20
-SKIPPED = "Appel laissé sans suite : ni rendez-vous ni « Terminer sans rendez-vous » avant l'appelant suivant."
 
 
 @bp.app_context_processor
@@ -84,17 +83,7 @@ def finish(user):
 
 
 def _with_skipped(results: list[dict]) -> list[dict]:
-    """The run's results, with the scenario in progress counted when the trainee leaves it for another without
-    ending the call (no scorecard was shown: its outcome is checked now, on its practice database, not ended)."""
-    state = g.get("practice") if space.in_practice() else None
-    if not state or not state.get("scenario") or state.get("done"):
-        return results
-    ok, _why = scenarios.check(state, ended=False)
-    scenario = scenarios.BY_NUMBER[state["scenario"]]
-    # A short reason: the results ride in the page session's cookie.
-    skipped = {"number": scenario.number, "ok": ok, "skipped": True,
-               "why": SKIPPED if not ok else "Résultat attendu, mais le bilan n'a pas été affiché."}
-    return [r for r in results if r["number"] != scenario.number] + [skipped]
+    return scenarios.with_skipped(results, g.get("practice") if space.in_practice() else None)
 
 
 @bp.get("/sms.json")
