@@ -13,6 +13,7 @@ practice ever leaves. The account itself is loaded from the real database first 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -95,11 +96,9 @@ def _drop(app: Flask, user_id: int) -> int:
         engine.dispose()
     freed = 0
     for suffix in _SUFFIXES:
-        try:
+        with contextlib.suppress(FileNotFoundError):  # a -wal or -journal file exists only at times
             freed += os.stat(_path(app, user_id) + suffix).st_size
             os.remove(_path(app, user_id) + suffix)
-        except FileNotFoundError:
-            pass
     return freed
 
 
