@@ -100,8 +100,7 @@ def load_extract(actor, path: str, departements: list[str] | None = None, *, bat
                             "departements": departements})
     # Readers follow the current generation from the commit above: the previous rows are unread now.
     with write_transaction():
-        db.session.execute(delete(DirectoryEntry).where(DirectoryEntry.generation != generation))
-        db.session.execute(delete(DirectoryNameWord).where(DirectoryNameWord.generation != generation))
+        _delete_rows(lambda column: column != generation)
     return LoadResult(generation, reader.lines_read, kept, departements, previous)
 
 
@@ -121,8 +120,7 @@ def _write(batch: list[dict], generation: int, after_batch) -> int:
 def _fail(generation: int) -> None:
     db.session.rollback()
     with write_transaction():
-        db.session.execute(delete(DirectoryEntry).where(DirectoryEntry.generation == generation))
-        db.session.execute(delete(DirectoryNameWord).where(DirectoryNameWord.generation == generation))
+        _delete_rows(lambda column: column == generation)
         db.session.execute(update(DirectoryLoad).where(DirectoryLoad.id == generation).values(
             status=DirectoryLoadStatus.FAILED.value, finished_at=utcnow()))
 
@@ -130,7 +128,13 @@ def _fail(generation: int) -> None:
 def _drop_unfinished() -> None:
     """Rows of a load that never finished (the process was killed): nobody reads them."""
     unfinished = select(DirectoryLoad.id).where(DirectoryLoad.status == DirectoryLoadStatus.LOADING.value)
-    db.session.execute(delete(DirectoryEntry).where(DirectoryEntry.generation.in_(unfinished)))
-    db.session.execute(delete(DirectoryNameWord).where(DirectoryNameWord.generation.in_(unfinished)))
+    _delete_rows(lambda column: column.in_(unfinished))
     db.session.execute(update(DirectoryLoad).where(DirectoryLoad.status == DirectoryLoadStatus.LOADING.value)
                        .values(status=DirectoryLoadStatus.FAILED.value, finished_at=utcnow()))
+
+
+def _delete_rows(generations) -> None:
+    """A load's rows, all of them: its entries and their name words (``generations`` maps a generation column to
+    the condition choosing the loads)."""
+    for model in (DirectoryEntry, DirectoryNameWord):
+        db.session.execute(delete(model).where(generations(model.generation)))
