@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from snp_service.core.timeutil import paris_day_bounds, paris_today, utcnow
 
 from ..conftest import need
 
@@ -73,6 +76,12 @@ def watch_content_security_policy(page) -> list[str]:
     page.on("console", lambda message: refused.append(message.text)
             if message.type == "error" and "Content Security Policy" in message.text else None)
     return refused
+
+
+def started_today(ago: timedelta) -> datetime:
+    """An instant ``ago`` before now that is still today in Paris (the day's 00:00 just after midnight): a
+    booking that has started today, whatever the hour the suite runs at."""
+    return max(utcnow() - ago, paris_day_bounds(paris_today())[0])
 
 
 def screenshot(page, name: str) -> Path:

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from snp_service.core.extensions import db
-from snp_service.core.timeutil import PARIS, paris_today, utcnow
+from snp_service.core.timeutil import PARIS, paris_today
 from snp_service.models import Cpts, Season, User
 from snp_service.supplements import ledger
 
 from ..supplement_helpers import act
+from .conftest import started_today
 
 COMMUNES = (("85222", "Saint-Gilles-Croix-de-Vie", 46.6975, -1.9428),
             ("85234", "Saint-Jean-de-Monts", 46.7906, -2.0600))
@@ -54,7 +55,7 @@ def pages_world(world) -> PagesWorld:
                    for y in (2025, 2026)]
         db.session.add_all(seasons)
         # Today: a booking that has started (outcome buttons), free slots tomorrow and in three weeks.
-        world.booking(world.slot(gp.practitioner, utcnow() - timedelta(minutes=20)), last_name="Bernard")
+        world.booking(world.slot(gp.practitioner, started_today(timedelta(minutes=20))), last_name="Bernard")
         tomorrow = paris_today() + timedelta(days=1)
         for hour in (9, 10):
             world.slot(gp.practitioner, datetime.combine(tomorrow, datetime.min.time().replace(hour=hour), PARIS))

@@ -10,11 +10,11 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from snp_service.core.extensions import db
-from snp_service.core.timeutil import PARIS, paris_today, utcnow
+from snp_service.core.timeutil import PARIS, paris_today
 from snp_service.models import Slot
 
 from ..factories import PASSWORD
-from .conftest import assert_no_horizontal_scroll, login, screenshot
+from .conftest import assert_no_horizontal_scroll, login, screenshot, started_today
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +32,7 @@ def live_slots(practitioner) -> int:
 def test_gp_publishes_a_monday_thursday_series_sees_it_weeks_ahead_withdraws_one_and_corrects_an_outcome(
         app, world, live_server, phone_page):
     gp = world.gp(world.cpts())
-    world.booking(world.slot(gp.practitioner, utcnow() - timedelta(minutes=1)), last_name="Bernard")
+    world.booking(world.slot(gp.practitioner, started_today(timedelta(minutes=1))), last_name="Bernard")
     page = phone_page
     login(page, live_server, gp.email, PASSWORD)
     assert "Mes créneaux SNP" in page.inner_text("h1")

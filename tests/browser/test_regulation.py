@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from snp_service.core.extensions import db
-from snp_service.core.timeutil import utcnow
+from snp_service.core.timeutil import to_paris, utcnow
 from snp_service.models import Booking
 
 from ..factories import PASSWORD
@@ -68,7 +68,8 @@ def area(world):
             gp = world.practitioner(lv, first_name="Paul", last_name=f"Dupont{n:02d}")
             others.append(world.slot(gp, utcnow() + timedelta(hours=1, minutes=15 * n)))
         regulator = world.user("regulator", lv)
-    return {"treating": treating, "treating_slot": treating_slot, "others": others, "regulator": regulator}
+    return {"treating": treating, "treating_slot": treating_slot, "others": others, "regulator": regulator,
+            "treating_day": to_paris(treating_slot.start_at).date().isoformat()}
 
 
 def _open_console(page, live_server, user):
@@ -129,7 +130,9 @@ def test_keyboard_only_call_books_the_treating_doctor_then_serves_the_next_calle
         assert booking.patient.birth_date == date(1950, 4, 2) and booking.patient.phone == "+33612345678"
         assert booking.patient.commune_insee == "85222" and booking.reason == "Fièvre"
         assert booking.patient.treating_rpps == "10100000017" and booking.has_treating_doctor == "yes"
-    page.wait_for_selector("#bookings tr")
+    # The list shows the booking's day, whichever it is (at 19:00, a slot five hours ahead is tomorrow's).
+    page.wait_for_selector(f'#bookings tr[data-booking="{booking.id}"]')
+    assert page.input_value("#bookings-day") == area["treating_day"]
     screenshot(page, "regulation-console-confirmed-1366")
 
     # The next caller: a blank screen, nothing of the first one but their line in today's bookings.
@@ -213,8 +216,10 @@ def test_move_searches_with_the_patients_commune_and_treating_doctor(app, area, 
     with app.app_context():
         moved = db.session.query(Booking).filter_by(status="booked").one()
         assert moved.slot_id == area["treating_slot"].id
-    # Focus is back on the list, on the row in the moved booking's place: never the page's body.
+    # The list turns to the moved booking's day (tomorrow's in the evening), focus on its row: never the body.
     page.wait_for_function("() => document.activeElement.matches('#bookings tr[data-booking]')")
+    assert page.evaluate("document.activeElement.dataset.booking") == str(moved.id)
+    assert page.input_value("#bookings-day") == area["treating_day"]
     page.click("#next-call")  # next caller: the move is forgotten
     assert page.is_hidden("#confirmation") and page.is_hidden("#move-banner")
     assert "déplacé" not in page.inner_text(".results-card")

@@ -235,7 +235,7 @@ async function book(result) {
     showConfirmation("Rendez-vous confirmé", answer.data, body);
     patientForm.reset();
     state.idempotency = {};
-    loadBookings();
+    showBookingDay(answer.data);
   } else {
     handleRefusal(answer);
   }
@@ -430,6 +430,16 @@ document.getElementById("to-bookings").addEventListener("click", (event) => {
   focusRow(0);
 });
 
+// The list of the day of a booking just made, moved or accepted, so that the regulator sees it there (an evening
+// booking is often tomorrow's); a name typed in the filter keeps its 14 days.
+async function showBookingDay(booking, { focus = false } = {}) {
+  if (filterInput.value.trim().length < 2) dayInput.value = parisClock(new Date(booking.slot.start)).day;
+  await loadBookings();
+  if (!focus) return;
+  const index = rows().findIndex((r) => Number(r.dataset.booking) === booking.id);
+  focusRow(Math.max(index, 0));
+}
+
 function setDay(day) {
   dayInput.value = day;
   loadBookings();
@@ -519,11 +529,10 @@ function endMove({ quiet = false } = {}) {
 async function moveTo(result) {
   const answer = await api("POST", `/api/v1/bookings/${state.moving.id}/move`, { slot_id: result.slot.id });
   if (answer.ok) {
-    const index = rows().findIndex((r) => Number(r.dataset.booking) === state.moving.id);
     endMove({ quiet: true });
     showConfirmation("Rendez-vous déplacé", answer.data, undefined, false);
-    // Focus on the next row of the list (the moved booking's place), never the page's body.
-    await loadBookings({ focusIndex: Math.max(index, 0) });
+    // The list turns to the moved booking's new day, focus on its row: never the page's body.
+    await showBookingDay(answer.data, { focus: true });
   } else {
     handleRefusal(answer);
   }
@@ -537,7 +546,7 @@ document.addEventListener("keydown", (event) => {
 const slotRequests = new SlotRequests({
   list: document.getElementById("slot-requests"), empty: document.getElementById("slot-requests-empty"),
   message: document.getElementById("requests-message"),
-  onAccepted: (booking) => { loadBookings(); slotRequests.say(`Demande acceptée : rendez-vous confirmé le ${DAY_TIME.format(new Date(booking.slot.start))} avec ${doctorName(booking.practitioner)}.`); },
+  onAccepted: (booking) => { showBookingDay(booking); slotRequests.say(`Demande acceptée : rendez-vous confirmé le ${DAY_TIME.format(new Date(booking.slot.start))} avec ${doctorName(booking.practitioner)}.`); },
 });
 
 async function requestSlot() {
