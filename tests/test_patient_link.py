@@ -11,7 +11,7 @@ from sqlalchemy import select
 from snp_service.bookings import booking as bookings
 from snp_service.core.extensions import db
 from snp_service.core.secret_masking import MASK
-from snp_service.core.timeutil import utcnow
+from snp_service.core.timeutil import to_paris, utcnow
 from snp_service.models import AuditEvent, Booking, OutboxMessage, PatientLink, Slot
 from snp_service.notify.backends import memory_store
 from snp_service.notify.sender import send_pending
@@ -190,16 +190,19 @@ def test_a_confirmation_shows_confirme_on_the_gp_page_the_console_and_the_grid(c
 
     from .factories import World
 
-    booking, path = _book(area, world, start=utcnow() + timedelta(minutes=90))
+    start = utcnow() + timedelta(minutes=90)  # tomorrow's in the late evening: the list is asked for its hours
+    booking, path = _book(area, world, start=start)
     client.post(f"{path}/confirmer", data={"csrf_token": page_csrf(client, path)})
     gp = world.user("gp", area["cpts"], area["doctor"])
 
     g.pop("_login_user", None)  # the test's app context is shared by its requests: forget the anonymous visitor
     World.sign_in_page(client, gp)
     assert 'class="badge status-confirmed">confirmé' in client.get("/gp").get_data(as_text=True)
-    listed = client.get("/api/v1/bookings", headers=world.headers(area["regulator"])).get_json()
+    day = {"from": (start - timedelta(hours=1)).isoformat(), "to": (start + timedelta(hours=1)).isoformat()}
+    listed = client.get("/api/v1/bookings", query_string=day, headers=world.headers(area["regulator"])).get_json()
     assert [b["confirmed_at"] is not None for b in listed] == [True]
     g.pop("_login_user", None)
     World.sign_in_page(client, area["regulator"])
-    grid = client.get("/regulation/agenda.json", headers={"Accept": "application/json"}).get_json()
+    grid = client.get("/regulation/agenda.json", query_string={"day": to_paris(start).date().isoformat()},
+                      headers={"Accept": "application/json"}).get_json()
     assert [(s["id"], s["confirmed"]) for s in grid["slots"]] == [(booking.slot_id, True)]
