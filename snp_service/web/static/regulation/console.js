@@ -357,10 +357,13 @@ function patientCell(b, filtered) {
   return `${b.patient.last_name} ${b.patient.first_name.slice(0, 1)}.${end ? ` · tél. …${end}` : ""}`;
 }
 
+// A name or a number of 2 characters or more turns the day's list into the 14 days' search.
+function filterActive() { return filterInput.value.trim().length >= 2; }
+
 async function loadBookings({ focusIndex = null } = {}) {
   if (!dayInput.value) dayInput.value = parisClock().day;
   const query = filterInput.value.trim();
-  const filtered = query.length >= 2;
+  const filtered = filterActive();
   const from = parisMidnight(dayInput.value);
   const to = parisMidnight(shiftDay(dayInput.value, filtered ? FILTER_DAYS : 1));
   const params = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), status: "booked" });
@@ -433,7 +436,7 @@ document.getElementById("to-bookings").addEventListener("click", (event) => {
 // The list of the day of a booking just made, moved or accepted, so that the regulator sees it there (an evening
 // booking is often tomorrow's); a name typed in the filter keeps its 14 days.
 async function showBookingDay(booking, { focus = false } = {}) {
-  if (filterInput.value.trim().length < 2) dayInput.value = parisClock(new Date(booking.slot.start)).day;
+  if (!filterActive()) dayInput.value = parisClock(new Date(booking.slot.start)).day;
   await loadBookings();
   if (!focus) return;
   const index = rows().findIndex((r) => Number(r.dataset.booking) === booking.id);
